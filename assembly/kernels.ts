@@ -1,0 +1,1036 @@
+// Float32 compute kernels for the wasm backend (AssemblyScript, wasm simd128, shared memory).
+//
+// Every exported kernel takes byte pointers into the shared linear memory, then (tid, nt): the calling
+// thread's index and the thread count. A kernel computes only its own share of the OUTPUT elements, chosen
+// by a fixed partition, and every output element is produced by the same sequence of float operations
+// whatever the partition. Results are therefore bit-identical for any thread count and any timing.
+// Reductions whose result is a single number write per-chunk partials (chunk size fixed, independent of nt)
+// that the host sums in a fixed order.
+//
+// There is no FMA (not in simd128 without relaxed-simd): products are rounded, then added.
+
+// ---------------------------------------------------------------- helpers
+
+@inline function part(n: i32, tid: i32, nt: i32): i32 {
+  return <i32>((<i64>n * <i64>tid) / <i64>nt);
+}
+
+@inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
+
+@inline function hsum(v: v128): f32 {
+  // fixed order: (l0 + l1) + (l2 + l3)
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) +
+    (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+    max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// exp(x) for 4 lanes: Cody-Waite range reduction + degree-6 polynomial (~1 ulp); 0 below -87.3, inf above 88.7.
+@inline function vexp(x: v128): v128 {
+  const lo = f32x4.splat(-87.33654);
+  const hi = f32x4.splat(88.72283);
+  const under = f32x4.lt(x, lo);
+  const xc = f32x4.min(f32x4.max(x, lo), hi);
+  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504)));
+  let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  let p = f32x4.splat(1.9875691500e-4);
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  const r2 = f32x4.mul(r, r);
+  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
+  // scale by 2^n in two halves so n = 128 (x near 88.7) does not overflow the exponent field
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const n1 = i32x4.shr_s(ni, 1);
+  const n2 = i32x4.sub(ni, n1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
+  const res = f32x4.mul(f32x4.mul(p, s1), s2);
+  return v128.andnot(res, under);
+}
+
+@inline function sexp(x: f32): f32 {
+  return f32x4.extract_lane(vexp(f32x4.splat(x)), 0);
+}
+
+// sigmoid(x) = 1 / (1 + exp(-x))
+@inline function vsigmoid(x: v128): v128 {
+  const one = f32x4.splat(1.0);
+  return f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(x))));
+}
+
+@inline function ssigmoid(x: f32): f32 {
+  return f32x4.extract_lane(vsigmoid(f32x4.splat(x)), 0);
+}
+
+// ---------------------------------------------------------------- elementwise
+
+// ranges of n elements are split on multiples of 4 so every element takes the same path for any nt
+@inline function vecStart(n: i32, tid: i32, nt: i32): i32 {
+  const blocks = (n + 3) >> 2;
+  return imin(part(blocks, tid, nt) << 2, n);
+}
+
+export function fill(dst: usize, n: i32, value: f32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const v = f32x4.splat(value);
+  let i = s;
+  for (; i + 4 <= e; i += 4) v128.store(dst + (<usize>i << 2), v);
+  for (; i < e; i++) store<f32>(dst + (<usize>i << 2), value);
+}
+
+export function copy(dst: usize, src: usize, n: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  let i = s;
+  for (; i + 4 <= e; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < e; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// out = a + b
+export function add(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
+// out = a * b
+export function mul(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * load<f32>(b + o));
+  }
+}
+
+// out = a * s
+export function scale(out: usize, a: usize, n: i32, s_: f32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const sv = f32x4.splat(s_);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.mul(v128.load(a + o), sv));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, load<f32>(a + o) * s_);
+  }
+}
+
+// dst += src * s
+export function axpy(dst: usize, src: usize, n: i32, s_: f32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const sv = f32x4.splat(s_);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(v128.load(src + o), sv)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o) * s_);
+  }
+}
+
+// y = silu(x) = x * sigmoid(x)
+export function siluFwd(y: usize, x: usize, n: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    v128.store(y + o, f32x4.mul(xv, vsigmoid(xv)));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    const xv = load<f32>(x + o);
+    store<f32>(y + o, xv * ssigmoid(xv));
+  }
+}
+
+// dx (+)= dy * silu'(x),  silu'(x) = sig(x) * (1 + x * (1 - sig(x)))
+export function siluBwd(dx: usize, x: usize, dy: usize, n: i32, acc: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const one = f32x4.splat(1.0);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    const sg = vsigmoid(xv);
+    const d = f32x4.mul(sg, f32x4.add(one, f32x4.mul(xv, f32x4.sub(one, sg))));
+    let g = f32x4.mul(v128.load(dy + o), d);
+    if (acc) g = f32x4.add(v128.load(dx + o), g);
+    v128.store(dx + o, g);
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    const xv = load<f32>(x + o);
+    const sg = ssigmoid(xv);
+    const d = sg * (1.0 + xv * (1.0 - sg));
+    let g = load<f32>(dy + o) * d;
+    if (acc) g = load<f32>(dx + o) + g;
+    store<f32>(dx + o, g);
+  }
+}
+
+// out[c*rows + r] = a[r*cols + c]
+export function transpose2d(out: usize, a: usize, rows: i32, cols: i32, tid: i32, nt: i32): void {
+  const c0 = part(cols, tid, nt);
+  const c1 = part(cols, tid + 1, nt);
+  for (let c = c0; c < c1; c++) {
+    for (let r = 0; r < rows; r++) {
+      store<f32>(out + ((<usize>c * rows + r) << 2), load<f32>(a + ((<usize>r * cols + c) << 2)));
+    }
+  }
+}
+
+// Sum of x (or of x*x when squares != 0) over fixed chunks: partials[c] (f64) = sum of chunk c.
+export function sumPartials(partials: usize, x: usize, n: i32, chunk: i32, squares: i32, tid: i32, nt: i32): void {
+  const chunks = (n + chunk - 1) / chunk;
+  const c0 = part(chunks, tid, nt);
+  const c1 = part(chunks, tid + 1, nt);
+  for (let c = c0; c < c1; c++) {
+    const s = c * chunk;
+    const e = imin(s + chunk, n);
+    let acc = f32x4.splat(0);
+    let i = s;
+    if (squares) {
+      for (; i + 4 <= e; i += 4) {
+        const v = v128.load(x + (<usize>i << 2));
+        acc = f32x4.add(acc, f32x4.mul(v, v));
+      }
+    } else {
+      for (; i + 4 <= e; i += 4) acc = f32x4.add(acc, v128.load(x + (<usize>i << 2)));
+    }
+    let t: f64 = <f64>hsum(acc);
+    for (; i < e; i++) {
+      const v = <f64>load<f32>(x + (<usize>i << 2));
+      t += squares ? v * v : v;
+    }
+    store<f64>(partials + (<usize>c << 3), t);
+  }
+}
+
+// ---------------------------------------------------------------- matmul
+//
+// C[M,N] = (acc ? C : 0) + A[M,K] · B[K,N], with element (i,k) of A at A + 4*(i*sAi + k*sAk) and element
+// (k,j) of B at B + 4*(k*sBk + j*sBj) (so transposed operands are just other strides). C is row-major.
+// Goto-style blocking: B packed in NR-wide k-major panels, A in MR-tall panels, 4x8 register tile.
+// Each C element accumulates k = 0..K-1 in order starting from its initial value, whatever the blocking.
+
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 64;
+const NC: i32 = 256;
+
+// scratch bytes one thread needs for matmul
+export function matmulScratchBytes(): i32 {
+  return (KC * NC + MC * KC + MR * NR) * 4;
+}
+
+function packA(dst: usize, A: usize, sAi: i32, sAk: i32, i0: i32, mc: i32, k0: i32, kc: i32): void {
+  for (let ip = 0; ip < mc; ip += MR) {
+    const rows = imin(MR, mc - ip);
+    const panel = dst + (<usize>ip * kc << 2);
+    for (let r = 0; r < MR; r++) {
+      if (r < rows) {
+        const src = A + ((<usize>(i0 + ip + r) * sAi + <usize>k0 * sAk) << 2);
+        const step = <usize>sAk << 2;
+        let p = src;
+        for (let k = 0; k < kc; k++) {
+          store<f32>(panel + ((<usize>k * MR + r) << 2), load<f32>(p));
+          p += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) store<f32>(panel + ((<usize>k * MR + r) << 2), 0);
+      }
+    }
+  }
+}
+
+function packB(dst: usize, B: usize, sBk: i32, sBj: i32, j0: i32, nc: i32, k0: i32, kc: i32): void {
+  for (let jp = 0; jp < nc; jp += NR) {
+    const cols = imin(NR, nc - jp);
+    const panel = dst + (<usize>jp * kc << 2);
+    if (cols == NR && sBj == 1) {
+      for (let k = 0; k < kc; k++) {
+        const src = B + ((<usize>(k0 + k) * sBk + <usize>(j0 + jp)) << 2);
+        const d = panel + (<usize>k * NR << 2);
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+      }
+    } else {
+      for (let c = 0; c < NR; c++) {
+        if (c < cols) {
+          const src = B + ((<usize>(j0 + jp + c) * sBj + <usize>k0 * sBk) << 2);
+          const step = <usize>sBk << 2;
+          let p = src;
+          for (let k = 0; k < kc; k++) {
+            store<f32>(panel + ((<usize>k * NR + c) << 2), load<f32>(p));
+            p += step;
+          }
+        } else {
+          for (let k = 0; k < kc; k++) store<f32>(panel + ((<usize>k * NR + c) << 2), 0);
+        }
+      }
+    }
+  }
+}
+
+// 4x8 tile: T (row stride ldt floats) = (load ? T : 0) + Ap·Bp over kc
+function micro4x8(Ap: usize, Bp: usize, T: usize, ldt: i32, kc: i32, load_: i32): void {
+  const ld = <usize>ldt << 2;
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  if (load_) {
+    c00 = v128.load(T); c01 = v128.load(T, 16);
+    c10 = v128.load(T + ld); c11 = v128.load(T + ld, 16);
+    c20 = v128.load(T + 2 * ld); c21 = v128.load(T + 2 * ld, 16);
+    c30 = v128.load(T + 3 * ld); c31 = v128.load(T + 3 * ld, 16);
+  } else {
+    c00 = f32x4.splat(0); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+  }
+  let a = Ap;
+  let b = Bp;
+  const end = Ap + (<usize>kc << 4);
+  while (a < end) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let av = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(av, b0));
+    c01 = f32x4.add(c01, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(av, b0));
+    c11 = f32x4.add(c11, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(av, b0));
+    c21 = f32x4.add(c21, f32x4.mul(av, b1));
+    av = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(av, b0));
+    c31 = f32x4.add(c31, f32x4.mul(av, b1));
+    a += 16;
+    b += 32;
+  }
+  v128.store(T, c00); v128.store(T, c01, 16);
+  v128.store(T + ld, c10); v128.store(T + ld, c11, 16);
+  v128.store(T + 2 * ld, c20); v128.store(T + 2 * ld, c21, 16);
+  v128.store(T + 3 * ld, c30); v128.store(T + 3 * ld, c31, 16);
+}
+
+export function matmul(
+  C: usize, A: usize, B: usize, M: i32, N: i32, K: i32,
+  sAi: i32, sAk: i32, sBk: i32, sBj: i32, acc: i32, scratch: usize, scratchStride: i32,
+  tid: i32, nt: i32,
+): void {
+  // partition: whole NR panels of N, or whole MR panels of M (fixed by shape and nt only)
+  const pN = (N + NR - 1) / NR;
+  const pM = (M + MR - 1) / MR;
+  let i0 = 0, i1 = M, j0 = 0, j1 = N;
+  if (pN >= pM || pN >= 4 * nt) {
+    j0 = imin(part(pN, tid, nt) * NR, N);
+    j1 = imin(part(pN, tid + 1, nt) * NR, N);
+  } else {
+    i0 = imin(part(pM, tid, nt) * MR, M);
+    i1 = imin(part(pM, tid + 1, nt) * MR, M);
+  }
+  if (i0 >= i1 || j0 >= j1) return;
+  if (K == 0) {
+    if (!acc) for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) store<f32>(C + ((<usize>i * N + j) << 2), 0);
+    return;
+  }
+  const base = scratch + <usize>tid * <usize>scratchStride;
+  const Bp = base;
+  const Ap = Bp + (<usize>(KC * NC) << 2);
+  const Tt = Ap + (<usize>(MC * KC) << 2);
+  for (let jc = j0; jc < j1; jc += NC) {
+    const nc = imin(NC, j1 - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = imin(KC, K - pc);
+      const load_ = acc || pc > 0 ? 1 : 0;
+      packB(Bp, B, sBk, sBj, jc, nc, pc, kc);
+      for (let ic = i0; ic < i1; ic += MC) {
+        const mc = imin(MC, i1 - ic);
+        packA(Ap, A, sAi, sAk, ic, mc, pc, kc);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = imin(NR, nc - jr);
+          const bpan = Bp + (<usize>jr * kc << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = imin(MR, mc - ir);
+            const apan = Ap + (<usize>ir * kc << 2);
+            const cT = C + ((<usize>(ic + ir) * N + <usize>(jc + jr)) << 2);
+            if (mr == MR && nr == NR) {
+              micro4x8(apan, bpan, cT, N, kc, load_);
+            } else {
+              for (let r = 0; r < MR; r++) for (let c = 0; c < NR; c++) {
+                const v: f32 = load_ && r < mr && c < nr ? load<f32>(cT + ((<usize>r * N + c) << 2)) : 0;
+                store<f32>(Tt + ((<usize>r * NR + c) << 2), v);
+              }
+              micro4x8(apan, bpan, Tt, NR, kc, load_);
+              for (let r = 0; r < mr; r++) for (let c = 0; c < nr; c++) {
+                store<f32>(cT + ((<usize>r * N + c) << 2), load<f32>(Tt + ((<usize>r * NR + c) << 2)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- embedding
+
+// out[t, :] = W[tok[t], :]   (token ids validated by the host)
+export function embeddingFwd(out: usize, W: usize, tok: usize, n: i32, dim: i32, tid: i32, nt: i32): void {
+  const t0 = part(n, tid, nt);
+  const t1 = part(n, tid + 1, nt);
+  const rowBytes = <usize>dim << 2;
+  for (let t = t0; t < t1; t++) {
+    const id = load<i32>(tok + (<usize>t << 2));
+    memory.copy(out + <usize>t * rowBytes, W + <usize>id * rowBytes, rowBytes);
+  }
+}
+
+// dW[tok[t], c] += dOut[t, c] for t in order; threads own column ranges.
+export function embeddingBwd(dW: usize, dOut: usize, tok: usize, n: i32, dim: i32, tid: i32, nt: i32): void {
+  const c0 = vecStart(dim, tid, nt);
+  const c1 = vecStart(dim, tid + 1, nt);
+  if (c0 >= c1) return;
+  for (let t = 0; t < n; t++) {
+    const id = load<i32>(tok + (<usize>t << 2));
+    const d = dW + ((<usize>id * dim) << 2);
+    const s = dOut + ((<usize>t * dim) << 2);
+    let c = c0;
+    for (; c + 4 <= c1; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+    }
+    for (; c < c1; c++) {
+      const o = <usize>c << 2;
+      store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+@inline function rowSumSq(x: usize, dim: i32): f32 {
+  let acc = f32x4.splat(0);
+  let c = 0;
+  for (; c + 4 <= dim; c += 4) {
+    const v = v128.load(x + (<usize>c << 2));
+    acc = f32x4.add(acc, f32x4.mul(v, v));
+  }
+  let s = hsum(acc);
+  for (; c < dim; c++) {
+    const v = load<f32>(x + (<usize>c << 2));
+    s += v * v;
+  }
+  return s;
+}
+
+// y = w * (x * rstd),  rstd = 1 / sqrt(mean(x^2) + eps)
+export function rmsnormFwd(y: usize, rstd: usize, x: usize, w: usize, rows: i32, dim: i32, eps: f32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const xr = x + ((<usize>r * dim) << 2);
+    const yr = y + ((<usize>r * dim) << 2);
+    const rs: f32 = 1.0 / sqrt<f32>(rowSumSq(xr, dim) / <f32>dim + eps);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const rv = f32x4.splat(rs);
+    let c = 0;
+    for (; c + 4 <= dim; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(yr + o, f32x4.mul(v128.load(w + o), f32x4.mul(v128.load(xr + o), rv)));
+    }
+    for (; c < dim; c++) {
+      const o = <usize>c << 2;
+      store<f32>(yr + o, load<f32>(w + o) * (load<f32>(xr + o) * rs));
+    }
+  }
+}
+
+// dx (+)= rstd * (dy*w - x * rstd^2 * mean(dy*w*x))
+export function rmsnormBwdX(dx: usize, x: usize, w: usize, rstd: usize, dy: usize, rows: i32, dim: i32, acc: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * dim) << 2;
+    const xr = x + off, dyr = dy + off, dxr = dx + off;
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    let av = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= dim; c += 4) {
+      const o = <usize>c << 2;
+      av = f32x4.add(av, f32x4.mul(f32x4.mul(v128.load(dyr + o), v128.load(w + o)), v128.load(xr + o)));
+    }
+    let dot = hsum(av);
+    for (; c < dim; c++) {
+      const o = <usize>c << 2;
+      dot += (load<f32>(dyr + o) * load<f32>(w + o)) * load<f32>(xr + o);
+    }
+    const k: f32 = rs * rs * (dot / <f32>dim);
+    const kv = f32x4.splat(k);
+    const rv = f32x4.splat(rs);
+    c = 0;
+    for (; c + 4 <= dim; c += 4) {
+      const o = <usize>c << 2;
+      let g = f32x4.mul(rv, f32x4.sub(f32x4.mul(v128.load(dyr + o), v128.load(w + o)), f32x4.mul(v128.load(xr + o), kv)));
+      if (acc) g = f32x4.add(v128.load(dxr + o), g);
+      v128.store(dxr + o, g);
+    }
+    for (; c < dim; c++) {
+      const o = <usize>c << 2;
+      let g = rs * (load<f32>(dyr + o) * load<f32>(w + o) - load<f32>(xr + o) * k);
+      if (acc) g = load<f32>(dxr + o) + g;
+      store<f32>(dxr + o, g);
+    }
+  }
+}
+
+// dw[c] (+)= sum_r dy[r,c] * (x[r,c] * rstd[r]); threads own column ranges, rows summed in order.
+export function rmsnormBwdW(dw: usize, x: usize, rstd: usize, dy: usize, rows: i32, dim: i32, acc: i32, tid: i32, nt: i32): void {
+  const c0 = vecStart(dim, tid, nt);
+  const c1 = vecStart(dim, tid + 1, nt);
+  let c = c0;
+  for (; c + 4 <= c1; c += 4) {
+    const o = <usize>c << 2;
+    let s = acc ? v128.load(dw + o) : f32x4.splat(0);
+    for (let r = 0; r < rows; r++) {
+      const off = ((<usize>r * dim) << 2) + o;
+      const rv = v128.load32_splat(rstd + (<usize>r << 2));
+      s = f32x4.add(s, f32x4.mul(v128.load(dy + off), f32x4.mul(v128.load(x + off), rv)));
+    }
+    v128.store(dw + o, s);
+  }
+  for (; c < c1; c++) {
+    const o = <usize>c << 2;
+    let s: f32 = acc ? load<f32>(dw + o) : 0;
+    for (let r = 0; r < rows; r++) {
+      const off = ((<usize>r * dim) << 2) + o;
+      s += load<f32>(dy + off) * (load<f32>(x + off) * load<f32>(rstd + (<usize>r << 2)));
+    }
+    store<f32>(dw + o, s);
+  }
+}
+
+// ---------------------------------------------------------------- RoPE (HF rotate_half)
+//
+// qkv rows hold [q heads | k heads | v heads], each head hd wide; row r is position r % T.
+// Forward: out[d] = x[d]*cos[d] - x[d+h]*sin[d], out[d+h] = x[d+h]*cos[d] + x[d]*sin[d] (h = hd/2)
+// Inverse (the backward): the transposed rotation. v heads are copied.
+// cos/sin tables: [T, h] (the frequencies repeat for both halves).
+
+export function rope(out: usize, x: usize, cosT: usize, sinT: usize, rows: i32, T: i32, nq: i32, nkv: i32, hd: i32, inverse: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  const h = hd >> 1;
+  const width = (nq + 2 * nkv) * hd;
+  const rot = (nq + nkv);
+  for (let r = r0; r < r1; r++) {
+    const pos = r % T;
+    const cr = cosT + ((<usize>pos * h) << 2);
+    const sr = sinT + ((<usize>pos * h) << 2);
+    const xr = x + ((<usize>r * width) << 2);
+    const orow = out + ((<usize>r * width) << 2);
+    for (let hh = 0; hh < rot; hh++) {
+      const xa = xr + ((<usize>hh * hd) << 2);
+      const xb = xa + (<usize>h << 2);
+      const oa = orow + ((<usize>hh * hd) << 2);
+      const ob = oa + (<usize>h << 2);
+      let d = 0;
+      if (!inverse) {
+        for (; d + 4 <= h; d += 4) {
+          const o = <usize>d << 2;
+          const a = v128.load(xa + o), b = v128.load(xb + o), c = v128.load(cr + o), s = v128.load(sr + o);
+          v128.store(oa + o, f32x4.sub(f32x4.mul(a, c), f32x4.mul(b, s)));
+          v128.store(ob + o, f32x4.add(f32x4.mul(b, c), f32x4.mul(a, s)));
+        }
+        for (; d < h; d++) {
+          const o = <usize>d << 2;
+          const a = load<f32>(xa + o), b = load<f32>(xb + o), c = load<f32>(cr + o), s = load<f32>(sr + o);
+          store<f32>(oa + o, a * c - b * s);
+          store<f32>(ob + o, b * c + a * s);
+        }
+      } else {
+        for (; d + 4 <= h; d += 4) {
+          const o = <usize>d << 2;
+          const a = v128.load(xa + o), b = v128.load(xb + o), c = v128.load(cr + o), s = v128.load(sr + o);
+          v128.store(oa + o, f32x4.add(f32x4.mul(a, c), f32x4.mul(b, s)));
+          v128.store(ob + o, f32x4.sub(f32x4.mul(b, c), f32x4.mul(a, s)));
+        }
+        for (; d < h; d++) {
+          const o = <usize>d << 2;
+          const a = load<f32>(xa + o), b = load<f32>(xb + o), c = load<f32>(cr + o), s = load<f32>(sr + o);
+          store<f32>(oa + o, a * c + b * s);
+          store<f32>(ob + o, b * c - a * s);
+        }
+      }
+    }
+    const vOff = (<usize>rot * hd) << 2;
+    memory.copy(orow + vOff, xr + vOff, (<usize>nkv * hd) << 2);
+  }
+}
+
+// ---------------------------------------------------------------- SwiGLU
+// gu rows: [g (F) | u (F)];  h = silu(g) * u
+
+export function swigluFwd(h: usize, gu: usize, rows: i32, F: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const g = gu + ((<usize>r * 2 * F) << 2);
+    const u = g + (<usize>F << 2);
+    const hr = h + ((<usize>r * F) << 2);
+    let c = 0;
+    for (; c + 4 <= F; c += 4) {
+      const o = <usize>c << 2;
+      const gv = v128.load(g + o);
+      v128.store(hr + o, f32x4.mul(f32x4.mul(gv, vsigmoid(gv)), v128.load(u + o)));
+    }
+    for (; c < F; c++) {
+      const o = <usize>c << 2;
+      const gv = load<f32>(g + o);
+      store<f32>(hr + o, (gv * ssigmoid(gv)) * load<f32>(u + o));
+    }
+  }
+}
+
+// dgu (+)= [dh * u * silu'(g) | dh * silu(g)]
+export function swigluBwd(dgu: usize, gu: usize, dh: usize, rows: i32, F: i32, acc: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  const one = f32x4.splat(1.0);
+  for (let r = r0; r < r1; r++) {
+    const g = gu + ((<usize>r * 2 * F) << 2);
+    const u = g + (<usize>F << 2);
+    const dg = dgu + ((<usize>r * 2 * F) << 2);
+    const du = dg + (<usize>F << 2);
+    const dhr = dh + ((<usize>r * F) << 2);
+    let c = 0;
+    for (; c + 4 <= F; c += 4) {
+      const o = <usize>c << 2;
+      const gv = v128.load(g + o);
+      const sg = vsigmoid(gv);
+      const silu = f32x4.mul(gv, sg);
+      const dsilu = f32x4.mul(sg, f32x4.add(one, f32x4.mul(gv, f32x4.sub(one, sg))));
+      const d = v128.load(dhr + o);
+      let a = f32x4.mul(f32x4.mul(d, v128.load(u + o)), dsilu);
+      let b = f32x4.mul(d, silu);
+      if (acc) { a = f32x4.add(v128.load(dg + o), a); b = f32x4.add(v128.load(du + o), b); }
+      v128.store(dg + o, a);
+      v128.store(du + o, b);
+    }
+    for (; c < F; c++) {
+      const o = <usize>c << 2;
+      const gv = load<f32>(g + o);
+      const sg = ssigmoid(gv);
+      const silu = gv * sg;
+      const dsilu = sg * (1.0 + gv * (1.0 - sg));
+      const d = load<f32>(dhr + o);
+      let a = (d * load<f32>(u + o)) * dsilu;
+      let b = d * silu;
+      if (acc) { a = load<f32>(dg + o) + a; b = load<f32>(du + o) + b; }
+      store<f32>(dg + o, a);
+      store<f32>(du + o, b);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- softmax (rows)
+
+// writes e = exp(x - max) into out (when out != 0); leaves the max and the sum in lastMax / lastSum
+let lastSum: f32 = 0;
+let lastMax: f32 = 0;
+
+@inline function expRow(out: usize, x: usize, n: i32): f32 {
+  let mv = f32x4.splat(-Infinity);
+  let c = 0;
+  for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, v128.load(x + (<usize>c << 2)));
+  let m = hmax(mv);
+  for (; c < n; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
+  const msp = f32x4.splat(m);
+  let sv = f32x4.splat(0);
+  c = 0;
+  for (; c + 4 <= n; c += 4) {
+    const o = <usize>c << 2;
+    const e = vexp(f32x4.sub(v128.load(x + o), msp));
+    if (out) v128.store(out + o, e);
+    sv = f32x4.add(sv, e);
+  }
+  let s = hsum(sv);
+  for (; c < n; c++) {
+    const o = <usize>c << 2;
+    const e = sexp(load<f32>(x + o) - m);
+    if (out) store<f32>(out + o, e);
+    s += e;
+  }
+  lastSum = s;
+  lastMax = m;
+  return m;
+}
+
+export function softmaxFwd(y: usize, x: usize, rows: i32, n: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * n) << 2;
+    expRow(y + off, x + off, n);
+    const inv: f32 = 1.0 / lastSum;
+    const iv = f32x4.splat(inv);
+    let c = 0;
+    for (; c + 4 <= n; c += 4) {
+      const o = off + (<usize>c << 2);
+      v128.store(y + o, f32x4.mul(v128.load(y + o), iv));
+    }
+    for (; c < n; c++) {
+      const o = off + (<usize>c << 2);
+      store<f32>(y + o, load<f32>(y + o) * inv);
+    }
+  }
+}
+
+// dx (+)= y * (dy - sum(dy * y))
+export function softmaxBwd(dx: usize, y: usize, dy: usize, rows: i32, n: i32, acc: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * n) << 2;
+    let dv = f32x4.splat(0);
+    let c = 0;
+    for (; c + 4 <= n; c += 4) {
+      const o = off + (<usize>c << 2);
+      dv = f32x4.add(dv, f32x4.mul(v128.load(dy + o), v128.load(y + o)));
+    }
+    let dot = hsum(dv);
+    for (; c < n; c++) {
+      const o = off + (<usize>c << 2);
+      dot += load<f32>(dy + o) * load<f32>(y + o);
+    }
+    const dsp = f32x4.splat(dot);
+    c = 0;
+    for (; c + 4 <= n; c += 4) {
+      const o = off + (<usize>c << 2);
+      let g = f32x4.mul(v128.load(y + o), f32x4.sub(v128.load(dy + o), dsp));
+      if (acc) g = f32x4.add(v128.load(dx + o), g);
+      v128.store(dx + o, g);
+    }
+    for (; c < n; c++) {
+      const o = off + (<usize>c << 2);
+      let g = load<f32>(y + o) * (load<f32>(dy + o) - dot);
+      if (acc) g = load<f32>(dx + o) + g;
+      store<f32>(dx + o, g);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- cross-entropy (rows of logits)
+// tgt[r] < 0 means ignored (HF ignore_index -100). loss[r] = lse - x[tgt] (0 when ignored).
+
+export function crossEntropyFwd(loss: usize, lse: usize, x: usize, tgt: usize, rows: i32, V: i32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * V) << 2;
+    const m = expRow(0, x + off, V);
+    const l: f32 = m + <f32>Math.log(<f64>lastSum);
+    store<f32>(lse + (<usize>r << 2), l);
+    const t = load<i32>(tgt + (<usize>r << 2));
+    store<f32>(loss + (<usize>r << 2), t < 0 ? 0 : l - load<f32>(x + off + (<usize>t << 2)));
+  }
+}
+
+// dx = (softmax(x) - onehot(tgt)) * s for kept rows, 0 for ignored rows (dx may alias x)
+export function crossEntropyBwd(dx: usize, x: usize, lse: usize, tgt: usize, rows: i32, V: i32, s: f32, tid: i32, nt: i32): void {
+  const r0 = part(rows, tid, nt);
+  const r1 = part(rows, tid + 1, nt);
+  const sv = f32x4.splat(s);
+  for (let r = r0; r < r1; r++) {
+    const off = (<usize>r * V) << 2;
+    const t = load<i32>(tgt + (<usize>r << 2));
+    if (t < 0) {
+      memory.fill(dx + off, 0, <usize>V << 2);
+      continue;
+    }
+    const l = f32x4.splat(load<f32>(lse + (<usize>r << 2)));
+    let c = 0;
+    for (; c + 4 <= V; c += 4) {
+      const o = off + (<usize>c << 2);
+      v128.store(dx + o, f32x4.mul(vexp(f32x4.sub(v128.load(x + o), l)), sv));
+    }
+    const ls = load<f32>(lse + (<usize>r << 2));
+    for (; c < V; c++) {
+      const o = off + (<usize>c << 2);
+      store<f32>(dx + o, sexp(load<f32>(x + o) - ls) * s);
+    }
+    const to = off + (<usize>t << 2);
+    store<f32>(dx + to, sexp(load<f32>(x + to) - ls) * s - s);
+  }
+}
+
+// ---------------------------------------------------------------- causal GQA attention
+//
+// qkv rows (B*T of them) hold [q heads (nq) | k heads (nkv) | v heads (nkv)], each hd wide.
+// out rows: nq*hd. lse: [B, nq, T]. Work unit = (batch, kv head); the nq/nkv query heads of the group are
+// processed in order inside the unit, so dK/dV accumulate in a fixed order.
+
+export function attentionScratchBytes(T: i32, hd: i32): i32 {
+  const T4 = (T + 3) & ~3;
+  // KT, VT: hd x T4;  Vp, dK, dV: T x hd;  s, p: T4;  qs: hd
+  return (2 * hd * T4 + 3 * T * hd + 2 * T4 + hd + 16) * 4;
+}
+
+// KT[d][j] = qkv[b, j, off + d] (zero padded to T4 columns)
+function packT(KT: usize, rowBase: usize, width: i32, off: usize, T: i32, T4: i32, hd: i32): void {
+  for (let j = 0; j < T4; j++) {
+    const src = rowBase + ((<usize>j * width) << 2) + off;
+    for (let d = 0; d < hd; d++) {
+      const v: f32 = j < T ? load<f32>(src + (<usize>d << 2)) : 0;
+      store<f32>(KT + ((<usize>d * T4 + j) << 2), v);
+    }
+  }
+}
+
+// Rows[j][d] = qkv[b, j, off + d]
+function packRows(dst: usize, rowBase: usize, width: i32, off: usize, T: i32, hd: i32): void {
+  const bytes = <usize>hd << 2;
+  for (let j = 0; j < T; j++) memory.copy(dst + <usize>j * bytes, rowBase + ((<usize>j * width) << 2) + off, bytes);
+}
+
+// s[j] = sum_d qs[d] * KT[d][j] for j < n4
+@inline function scoreRow(s: usize, qs: usize, KT: usize, T4: i32, n4: i32, hd: i32): void {
+  let j = 0;
+  for (; j + 8 <= n4; j += 8) {
+    let a = f32x4.splat(0);
+    let b = a;
+    for (let d = 0; d < hd; d++) {
+      const q = v128.load32_splat(qs + (<usize>d << 2));
+      const kp = KT + ((<usize>d * T4 + j) << 2);
+      a = f32x4.add(a, f32x4.mul(q, v128.load(kp)));
+      b = f32x4.add(b, f32x4.mul(q, v128.load(kp, 16)));
+    }
+    v128.store(s + (<usize>j << 2), a);
+    v128.store(s + (<usize>j << 2), b, 16);
+  }
+  for (; j < n4; j += 4) {
+    let a = f32x4.splat(0);
+    for (let d = 0; d < hd; d++) {
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(qs + (<usize>d << 2)), v128.load(KT + ((<usize>d * T4 + j) << 2))));
+    }
+    v128.store(s + (<usize>j << 2), a);
+  }
+}
+
+// orow[d] = inv * sum_{j<n} p[j] * Vp[j][d]
+@inline function weightedRows(orow: usize, p: usize, n: i32, inv: f32, Vp: usize, hd: i32): void {
+  let d = 0;
+  const iv = f32x4.splat(inv);
+  for (; d + 4 <= hd; d += 4) {
+    let a = f32x4.splat(0);
+    for (let j = 0; j < n; j++) {
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(p + (<usize>j << 2)), v128.load(Vp + ((<usize>j * hd + d) << 2))));
+    }
+    v128.store(orow + (<usize>d << 2), f32x4.mul(a, iv));
+  }
+  for (; d < hd; d++) {
+    let a: f32 = 0;
+    for (let j = 0; j < n; j++) a += load<f32>(p + (<usize>j << 2)) * load<f32>(Vp + ((<usize>j * hd + d) << 2));
+    store<f32>(orow + (<usize>d << 2), a * inv);
+  }
+}
+
+export function attentionFwd(out: usize, lse: usize, qkv: usize, B: i32, T: i32, nq: i32, nkv: i32, hd: i32, scl: f32, scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const units = B * nkv;
+  const u0 = part(units, tid, nt);
+  const u1 = part(units, tid + 1, nt);
+  const T4 = (T + 3) & ~3;
+  const width = (nq + 2 * nkv) * hd;
+  const group = nq / nkv;
+  const base = scratch + <usize>tid * <usize>scratchStride;
+  const KT = base;
+  const Vp = KT + ((<usize>hd * T4) << 2);
+  const s = Vp + ((<usize>T * hd) << 2);
+  const qs = s + (<usize>T4 << 2);
+  for (let u = u0; u < u1; u++) {
+    const b = u / nkv;
+    const g = u % nkv;
+    const rowBase = qkv + ((<usize>b * T * width) << 2);
+    packT(KT, rowBase, width, (<usize>(nq + g) * hd) << 2, T, T4, hd);
+    packRows(Vp, rowBase, width, (<usize>(nq + nkv + g) * hd) << 2, T, hd);
+    for (let hq = g * group; hq < (g + 1) * group; hq++) {
+      const qOff = (<usize>hq * hd) << 2;
+      for (let i = 0; i < T; i++) {
+        const qrow = rowBase + ((<usize>i * width) << 2) + qOff;
+        for (let d = 0; d < hd; d++) store<f32>(qs + (<usize>d << 2), load<f32>(qrow + (<usize>d << 2)) * scl);
+        const n = i + 1;
+        scoreRow(s, qs, KT, T4, (n + 3) & ~3, hd);
+        expRow(s, s, n);
+        const orow = out + ((<usize>(b * T + i) * nq * hd) << 2) + qOff;
+        weightedRows(orow, s, n, 1.0 / lastSum, Vp, hd);
+        store<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2), lastMax + <f32>Math.log(<f64>lastSum));
+      }
+    }
+  }
+}
+
+// dqkv (written, not accumulated) from dout; recomputes probabilities from lse.
+export function attentionBwd(dqkv: usize, qkv: usize, out: usize, dout: usize, lse: usize, B: i32, T: i32, nq: i32, nkv: i32, hd: i32, scl: f32, scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const units = B * nkv;
+  const u0 = part(units, tid, nt);
+  const u1 = part(units, tid + 1, nt);
+  const T4 = (T + 3) & ~3;
+  const width = (nq + 2 * nkv) * hd;
+  const group = nq / nkv;
+  const base = scratch + <usize>tid * <usize>scratchStride;
+  const KT = base;
+  const VT = KT + ((<usize>hd * T4) << 2);
+  const Kp = VT + ((<usize>hd * T4) << 2);
+  const dK = Kp + ((<usize>T * hd) << 2);
+  const dV = dK + ((<usize>T * hd) << 2);
+  const p = dV + ((<usize>T * hd) << 2);
+  const ds = p + (<usize>T4 << 2);
+  const qs = ds + (<usize>T4 << 2);
+  const rowBytes = <usize>hd << 2;
+  const oWidth = nq * hd;
+  for (let u = u0; u < u1; u++) {
+    const b = u / nkv;
+    const g = u % nkv;
+    const rowBase = qkv + ((<usize>b * T * width) << 2);
+    const kOff = (<usize>(nq + g) * hd) << 2;
+    const vOff = (<usize>(nq + nkv + g) * hd) << 2;
+    packT(KT, rowBase, width, kOff, T, T4, hd);
+    packT(VT, rowBase, width, vOff, T, T4, hd);
+    packRows(Kp, rowBase, width, kOff, T, hd);
+    memory.fill(dK, 0, <usize>T * rowBytes);
+    memory.fill(dV, 0, <usize>T * rowBytes);
+    for (let hq = g * group; hq < (g + 1) * group; hq++) {
+      const qOff = (<usize>hq * hd) << 2;
+      for (let i = 0; i < T; i++) {
+        const qrow = rowBase + ((<usize>i * width) << 2) + qOff;
+        const orow = out + ((<usize>(b * T + i) * oWidth) << 2) + qOff;
+        const dorow = dout + ((<usize>(b * T + i) * oWidth) << 2) + qOff;
+        const dqrow = dqkv + ((<usize>(b * T + i) * width) << 2) + qOff;
+        for (let d = 0; d < hd; d++) store<f32>(qs + (<usize>d << 2), load<f32>(qrow + (<usize>d << 2)) * scl);
+        // D = dO . O
+        let Dv = f32x4.splat(0);
+        let d = 0;
+        for (; d + 4 <= hd; d += 4) Dv = f32x4.add(Dv, f32x4.mul(v128.load(dorow + (<usize>d << 2)), v128.load(orow + (<usize>d << 2))));
+        let D = hsum(Dv);
+        for (; d < hd; d++) D += load<f32>(dorow + (<usize>d << 2)) * load<f32>(orow + (<usize>d << 2));
+        const n = i + 1;
+        const n4 = (n + 3) & ~3;
+        scoreRow(p, qs, KT, T4, n4, hd);
+        scoreRow(ds, dorow, VT, T4, n4, hd);
+        const L = f32x4.splat(load<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2)));
+        const Dsp = f32x4.splat(D);
+        for (let j = 0; j < n4; j += 4) {
+          const o = <usize>j << 2;
+          let pv = vexp(f32x4.sub(v128.load(p + o), L));
+          if (j + 4 > n) {
+            // mask lanes j+l >= n (future positions)
+            const idx = i32x4(j, j + 1, j + 2, j + 3);
+            pv = v128.and(pv, i32x4.lt_s(idx, i32x4.splat(n)));
+          }
+          v128.store(p + o, pv);
+          v128.store(ds + o, f32x4.mul(pv, f32x4.sub(v128.load(ds + o), Dsp)));
+        }
+        // dQ[d] = scl * sum_j ds[j] * K[j][d]
+        const sv = f32x4.splat(scl);
+        d = 0;
+        for (; d + 4 <= hd; d += 4) {
+          let a = f32x4.splat(0);
+          for (let j = 0; j < n; j++) {
+            a = f32x4.add(a, f32x4.mul(v128.load32_splat(ds + (<usize>j << 2)), v128.load(Kp + ((<usize>j * hd + d) << 2))));
+          }
+          v128.store(dqrow + (<usize>d << 2), f32x4.mul(a, sv));
+        }
+        for (; d < hd; d++) {
+          let a: f32 = 0;
+          for (let j = 0; j < n; j++) a += load<f32>(ds + (<usize>j << 2)) * load<f32>(Kp + ((<usize>j * hd + d) << 2));
+          store<f32>(dqrow + (<usize>d << 2), a * scl);
+        }
+        // dK[j] += ds[j] * qs ;  dV[j] += p[j] * dO
+        for (let j = 0; j < n; j++) {
+          const dsj = v128.load32_splat(ds + (<usize>j << 2));
+          const pj = v128.load32_splat(p + (<usize>j << 2));
+          const dkr = dK + <usize>j * rowBytes;
+          const dvr = dV + <usize>j * rowBytes;
+          d = 0;
+          for (; d + 4 <= hd; d += 4) {
+            const o = <usize>d << 2;
+            v128.store(dkr + o, f32x4.add(v128.load(dkr + o), f32x4.mul(dsj, v128.load(qs + o))));
+            v128.store(dvr + o, f32x4.add(v128.load(dvr + o), f32x4.mul(pj, v128.load(dorow + o))));
+          }
+          for (; d < hd; d++) {
+            const o = <usize>d << 2;
+            store<f32>(dkr + o, load<f32>(dkr + o) + load<f32>(ds + (<usize>j << 2)) * load<f32>(qs + o));
+            store<f32>(dvr + o, load<f32>(dvr + o) + load<f32>(p + (<usize>j << 2)) * load<f32>(dorow + o));
+          }
+        }
+      }
+    }
+    for (let j = 0; j < T; j++) {
+      const drow = dqkv + ((<usize>(b * T + j) * width) << 2);
+      memory.copy(drow + kOff, dK + <usize>j * rowBytes, rowBytes);
+      memory.copy(drow + vOff, dV + <usize>j * rowBytes, rowBytes);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- AdamW (torch.optim.AdamW, single-tensor path)
+// g' = g * gscale (gradient clipping);  p *= decay (= 1 - lr*wd);  m = b1*m + c1*g';  v = b2*v + c2*g'^2  (c = 1 - b)
+// p -= stepSize * m / (sqrt(v) / bc2sqrt + eps)
+export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, gscale: f32, decay: f32, b1: f32, b2: f32, c1: f32, c2: f32, eps: f32, stepSize: f32, bc2sqrt: f32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const gs = f32x4.splat(gscale), dc = f32x4.splat(decay), B1 = f32x4.splat(b1), B2 = f32x4.splat(b2);
+  const C1 = f32x4.splat(c1), C2 = f32x4.splat(c2), E = f32x4.splat(eps), SS = f32x4.splat(stepSize), BC = f32x4.splat(bc2sqrt);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    const gv = f32x4.mul(v128.load(g + o), gs);
+    const mv = f32x4.add(f32x4.mul(v128.load(m + o), B1), f32x4.mul(gv, C1));
+    const vv = f32x4.add(f32x4.mul(v128.load(v + o), B2), f32x4.mul(f32x4.mul(gv, gv), C2));
+    v128.store(m + o, mv);
+    v128.store(v + o, vv);
+    const den = f32x4.add(f32x4.div(f32x4.sqrt(vv), BC), E);
+    const pv = f32x4.mul(v128.load(p + o), dc);
+    v128.store(p + o, f32x4.sub(pv, f32x4.mul(SS, f32x4.div(mv, den))));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(g + o) * gscale;
+    const mv = load<f32>(m + o) * b1 + gv * c1;
+    const vv = load<f32>(v + o) * b2 + (gv * gv) * c2;
+    store<f32>(m + o, mv);
+    store<f32>(v + o, vv);
+    const den = sqrt<f32>(vv) / bc2sqrt + eps;
+    store<f32>(p + o, load<f32>(p + o) * decay - stepSize * (mv / den));
+  }
+}

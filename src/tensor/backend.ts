@@ -1,0 +1,112 @@
+/**
+ * The op set the model needs, as raw kernels over backend-owned storage. A backend (plain JS reference, wasm
+ * SIMD, later WebGPU) implements exactly this; autograd (`tensor.ts`, `ops.ts`) is written once on top of it.
+ * Every kernel writes its first argument; `acc` = accumulate into it instead of overwriting.
+ */
+
+export type DType = 'float32' | 'float64';
+export type FloatArray = Float32Array | Float64Array;
+
+/** Opaque float storage owned by a backend (a typed array for JS, a region of linear memory for wasm). */
+export interface Buf {
+  readonly length: number;
+}
+
+/** Opaque int32 storage (token ids, targets). */
+export interface IntBuf {
+  readonly length: number;
+}
+
+/** Causal grouped-query attention over a fused row layout [q heads | k heads | v heads]. */
+export interface AttentionGeom {
+  readonly batch: number;
+  readonly seqLen: number;
+  readonly nHeads: number;
+  readonly nKvHeads: number;
+  readonly headDim: number;
+  /** Score scale, normally 1/sqrt(headDim). */
+  readonly scale: number;
+}
+
+export interface AdamWArgs {
+  /** Multiplies the gradient first (the clipping coefficient, 1 when not clipping). */
+  readonly gradScale: number;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** 1-based step count after this update (bias correction). */
+  readonly step: number;
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly threads: number;
+
+  /** Zero-filled storage. */
+  alloc(n: number): Buf;
+  /** Storage whose contents are unspecified (cheaper when the caller overwrites it). */
+  allocUninit(n: number): Buf;
+  allocInt(n: number): IntBuf;
+  /** Frees storage from alloc*; views from `sub` are never freed. */
+  free(b: Buf | IntBuf): void;
+  /** A view of `length` elements starting at `offset`, sharing storage. */
+  sub(b: Buf, offset: number, length: number): Buf;
+  /** Live typed-array view of the storage (writes go through). */
+  view(b: Buf): FloatArray;
+  intView(b: IntBuf): Int32Array;
+  /** Releases everything (threads, memory). The backend is unusable afterwards. */
+  dispose(): void;
+
+  fill(dst: Buf, value: number): void;
+  copy(dst: Buf, src: Buf): void;
+  add(out: Buf, a: Buf, b: Buf): void;
+  mul(out: Buf, a: Buf, b: Buf): void;
+  scale(out: Buf, a: Buf, s: number): void;
+  /** dst += src * s */
+  axpy(dst: Buf, src: Buf, s: number): void;
+  /** Sum of elements (of squares when `squares`), deterministic order, as a float64 number. */
+  sum(x: Buf, squares: boolean): number;
+
+  /** c[m,n] (+)= op(a)·op(b); op(a) is [m,k] (stored [k,m] when transA), op(b) is [k,n] (stored [n,k] when transB). */
+  matmul(c: Buf, a: Buf, b: Buf, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void;
+  /** out[cols, rows] = a[rows, cols]^T */
+  transpose2d(out: Buf, a: Buf, rows: number, cols: number): void;
+
+  silu(y: Buf, x: Buf): void;
+  siluBackward(dx: Buf, x: Buf, dy: Buf, acc: boolean): void;
+  softmax(y: Buf, x: Buf, rows: number, n: number): void;
+  softmaxBackward(dx: Buf, y: Buf, dy: Buf, rows: number, n: number, acc: boolean): void;
+
+  /** out[t,:] = w[tokens[t],:] (ids already validated). */
+  embedding(out: Buf, w: Buf, tokens: IntBuf, n: number, dim: number): void;
+  /** dw[tokens[t],:] += dOut[t,:] in token order. */
+  embeddingBackward(dw: Buf, dOut: Buf, tokens: IntBuf, n: number, dim: number): void;
+
+  /** y = w * (x * rstd), rstd[r] = 1/sqrt(mean(x[r]^2) + eps). */
+  rmsnorm(y: Buf, rstd: Buf, x: Buf, w: Buf, rows: number, dim: number, eps: number): void;
+  rmsnormBackwardX(dx: Buf, x: Buf, w: Buf, rstd: Buf, dy: Buf, rows: number, dim: number, acc: boolean): void;
+  rmsnormBackwardW(dw: Buf, x: Buf, rstd: Buf, dy: Buf, rows: number, dim: number, acc: boolean): void;
+
+  /** HF rotate_half RoPE on the q and k heads of fused qkv rows (v copied); row r is position r % seqLen. */
+  rope(out: Buf, x: Buf, cos: Buf, sin: Buf, rows: number, seqLen: number, nHeads: number, nKvHeads: number, headDim: number, inverse: boolean): void;
+
+  /** gu rows are [gate (f) | up (f)]; h = silu(gate) * up. */
+  swiglu(h: Buf, gu: Buf, rows: number, f: number): void;
+  swigluBackward(dgu: Buf, gu: Buf, dh: Buf, rows: number, f: number, acc: boolean): void;
+
+  /** out rows (batch*seqLen) of nHeads*headDim; lse [batch, nHeads, seqLen] for the backward. */
+  attention(out: Buf, lse: Buf, qkv: Buf, g: AttentionGeom): void;
+  /** Writes dqkv (all three parts). */
+  attentionBackward(dqkv: Buf, qkv: Buf, out: Buf, dOut: Buf, lse: Buf, g: AttentionGeom): void;
+
+  /** loss[r] = logsumexp(x[r]) - x[r, t[r]], 0 where t[r] < 0 (ignored). */
+  crossEntropy(loss: Buf, lse: Buf, logits: Buf, targets: IntBuf, rows: number, vocab: number): void;
+  /** dx[r] = (softmax(x[r]) - onehot(t[r])) * s, 0 for ignored rows. dx may be the logits buffer itself. */
+  crossEntropyBackward(dx: Buf, logits: Buf, lse: Buf, targets: IntBuf, rows: number, vocab: number, s: number): void;
+
+  /** One torch-semantics AdamW update of p with gradient g and moments m, v (all the same length). */
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, args: AdamWArgs): void;
+}

@@ -1,0 +1,337 @@
+/**
+ * Float32 backend on the simd128 kernels of assembly/kernels.ts (built into kernels/kernels.wasm by
+ * `npm run build:wasm`), one shared WebAssembly.Memory, spread over `threads` threads.
+ * All storage lives in that memory; `view()` returns Float32Arrays over it (backed by a SharedArrayBuffer).
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { AdamWArgs, AttentionGeom, Backend, Buf, FloatArray, IntBuf } from './backend.ts';
+import { TensorError } from './errors.ts';
+import { ThreadPool } from './thread-pool.ts';
+
+const PAGE = 65536;
+const ALIGN = 64;
+const HEAP_BASE = 65536; // the kernels keep no data in memory; page 0 stays unused so 0 is never a valid pointer
+const SUM_CHUNK = 16384;
+
+let cachedModule: WebAssembly.Module | null = null;
+
+export function kernelModule(): WebAssembly.Module {
+  if (cachedModule === null) {
+    const bytes = readFileSync(new URL('./kernels/kernels.wasm', import.meta.url));
+    cachedModule = new WebAssembly.Module(bytes);
+  }
+  return cachedModule;
+}
+
+class WasmBuf implements Buf, IntBuf {
+  private f32: Float32Array | null = null;
+  private i32: Int32Array | null = null;
+  freed = false;
+  constructor(
+    readonly ptr: number,
+    readonly length: number,
+    /** allocated bytes; 0 for a view */
+    readonly bytes: number,
+    readonly owner: WasmBackend,
+  ) {}
+  floats(mem: WebAssembly.Memory): Float32Array {
+    if (this.f32 === null) this.f32 = new Float32Array(mem.buffer, this.ptr, this.length);
+    return this.f32;
+  }
+  ints(mem: WebAssembly.Memory): Int32Array {
+    if (this.i32 === null) this.i32 = new Int32Array(mem.buffer, this.ptr, this.length);
+    return this.i32;
+  }
+}
+
+export interface WasmBackendOptions {
+  /** Threads to compute on (default os.availableParallelism()). Results do not depend on it. */
+  threads?: number;
+  /** Upper bound of the linear memory in MiB (default 4096, the wasm32 limit). */
+  maxMemoryMB?: number;
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm-simd';
+  readonly dtype = 'float32' as const;
+  readonly threads: number;
+  private readonly memory: WebAssembly.Memory;
+  private readonly pool: ThreadPool;
+  private readonly maxPages: number;
+  private readonly freeLists = new Map<number, number[]>();
+  private top = HEAP_BASE;
+  private scratch: WasmBuf | null = null;
+  private scratchStride = 0;
+  private partials: WasmBuf | null = null;
+  private readonly matmulScratch: number;
+  private readonly attnScratchFn: (t: number, hd: number) => number;
+  private disposed = false;
+  /** bytes currently allocated (not counting freed blocks kept for reuse) */
+  liveBytes = 0;
+
+  constructor(opts: WasmBackendOptions = {}) {
+    const threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new TensorError('INVALID_ARGUMENT', `threads must be an integer in [1, 256], got ${threads}`);
+    }
+    this.threads = threads;
+    const maxMB = opts.maxMemoryMB ?? 4096;
+    this.maxPages = Math.min(65536, Math.max(2, Math.floor((maxMB * 1024 * 1024) / PAGE)));
+    const module = kernelModule();
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: this.maxPages, shared: true });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
+    const ex = instance.exports as Record<string, unknown>;
+    this.matmulScratch = (ex.matmulScratchBytes as () => number)();
+    this.attnScratchFn = ex.attentionScratchBytes as (t: number, hd: number) => number;
+    this.pool = new ThreadPool(module, this.memory, instance, threads);
+  }
+
+  // ------------------------------------------------------------ memory
+
+  private allocBytes(bytes: number): number {
+    const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    const list = this.freeLists.get(size);
+    if (list !== undefined && list.length > 0) {
+      this.liveBytes += size;
+      return list.pop()!;
+    }
+    const ptr = this.top;
+    const end = ptr + size;
+    if (end > this.memory.buffer.byteLength) {
+      const needPages = Math.ceil(end / PAGE);
+      if (needPages > this.maxPages) {
+        throw new TensorError('OUT_OF_MEMORY', `wasm backend needs ${Math.ceil(end / 2 ** 20)} MiB, limit is ${this.maxPages / 16} MiB`);
+      }
+      const cur = this.memory.buffer.byteLength / PAGE;
+      // grow geometrically to limit the number of grow calls
+      const target = Math.min(this.maxPages, Math.max(needPages, Math.ceil(cur * 1.25)));
+      this.memory.grow(target - cur);
+    }
+    this.top = end;
+    this.liveBytes += size;
+    return ptr;
+  }
+
+  private make(n: number, bytesPer: number): WasmBuf {
+    if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
+    if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('INVALID_ARGUMENT', `bad allocation size ${n}`);
+    const bytes = Math.max(ALIGN, Math.ceil((n * bytesPer) / ALIGN) * ALIGN);
+    const ptr = this.allocBytes(bytes);
+    return new WasmBuf(ptr, n, bytes, this);
+  }
+
+  alloc(n: number): Buf {
+    const b = this.make(n, 4);
+    b.floats(this.memory).fill(0);
+    return b;
+  }
+  allocUninit(n: number): Buf {
+    return this.make(n, 4);
+  }
+  allocInt(n: number): IntBuf {
+    const b = this.make(n, 4);
+    b.ints(this.memory).fill(0);
+    return b;
+  }
+  free(buf: Buf | IntBuf): void {
+    const b = this.own(buf);
+    if (b.bytes === 0 || b.freed) return;
+    b.freed = true;
+    this.liveBytes -= b.bytes;
+    let list = this.freeLists.get(b.bytes);
+    if (list === undefined) this.freeLists.set(b.bytes, (list = []));
+    list.push(b.ptr);
+  }
+  sub(buf: Buf, offset: number, length: number): Buf {
+    const b = this.own(buf);
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > b.length) {
+      throw new TensorError('INVALID_ARGUMENT', 'sub-view out of range');
+    }
+    return new WasmBuf(b.ptr + offset * 4, length, 0, this);
+  }
+  view(buf: Buf): FloatArray {
+    return this.own(buf).floats(this.memory);
+  }
+  intView(buf: IntBuf): Int32Array {
+    return this.own(buf).ints(this.memory);
+  }
+  /** Bytes of linear memory reserved so far. */
+  memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool.dispose();
+  }
+
+  private own(b: Buf | IntBuf): WasmBuf {
+    if (!(b instanceof WasmBuf) || b.owner !== this) throw new TensorError('BACKEND_MISMATCH', 'buffer does not belong to this wasm backend');
+    if (b.freed) throw new TensorError('DISPOSED', 'buffer was freed');
+    return b;
+  }
+
+  private p(b: Buf | IntBuf, atLeast: number): number {
+    const w = this.own(b);
+    if (w.length < atLeast) throw new TensorError('SHAPE_MISMATCH', `buffer of ${w.length} elements, kernel needs ${atLeast}`);
+    return w.ptr;
+  }
+
+  private ensureScratch(perThread: number): void {
+    const stride = Math.ceil(perThread / ALIGN) * ALIGN;
+    if (this.scratch !== null && this.scratchStride >= stride) return;
+    if (this.scratch !== null) this.free(this.scratch);
+    this.scratch = this.make(Math.ceil((stride * this.threads) / 4), 4);
+    this.scratchStride = stride;
+  }
+
+  private run(name: string, args: number[]): void {
+    if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
+    this.pool.run(name, args);
+  }
+
+  // ------------------------------------------------------------ kernels
+
+  fill(dst: Buf, value: number): void {
+    const n = dst.length;
+    this.run('fill', [this.p(dst, n), n, value]);
+  }
+  copy(dst: Buf, src: Buf): void {
+    const n = dst.length;
+    this.run('copy', [this.p(dst, n), this.p(src, n), n]);
+  }
+  add(out: Buf, a: Buf, b: Buf): void {
+    const n = out.length;
+    this.run('add', [this.p(out, n), this.p(a, n), this.p(b, n), n]);
+  }
+  mul(out: Buf, a: Buf, b: Buf): void {
+    const n = out.length;
+    this.run('mul', [this.p(out, n), this.p(a, n), this.p(b, n), n]);
+  }
+  scale(out: Buf, a: Buf, s: number): void {
+    const n = out.length;
+    this.run('scale', [this.p(out, n), this.p(a, n), n, s]);
+  }
+  axpy(dst: Buf, src: Buf, s: number): void {
+    const n = dst.length;
+    this.run('axpy', [this.p(dst, n), this.p(src, n), n, s]);
+  }
+  sum(x: Buf, squares: boolean): number {
+    const n = x.length;
+    const chunks = Math.ceil(n / SUM_CHUNK);
+    if (chunks === 0) return 0;
+    if (this.partials === null || this.partials.length < chunks * 2) {
+      if (this.partials !== null) this.free(this.partials);
+      this.partials = this.make(chunks * 2, 4);
+    }
+    this.run('sumPartials', [this.partials.ptr, this.p(x, n), n, SUM_CHUNK, squares ? 1 : 0]);
+    const parts = new Float64Array(this.memory.buffer, this.partials.ptr, chunks);
+    let s = 0;
+    for (let i = 0; i < chunks; i++) s += parts[i];
+    return s;
+  }
+
+  matmul(c: Buf, a: Buf, b: Buf, m: number, n: number, k: number, transA: boolean, transB: boolean, acc: boolean): void {
+    this.ensureScratch(this.matmulScratch);
+    const sAi = transA ? 1 : k, sAk = transA ? m : 1;
+    const sBk = transB ? 1 : n, sBj = transB ? k : 1;
+    this.run('matmul', [
+      this.p(c, m * n), this.p(a, m * k), this.p(b, k * n), m, n, k, sAi, sAk, sBk, sBj, acc ? 1 : 0,
+      this.scratch!.ptr, this.scratchStride,
+    ]);
+  }
+  transpose2d(out: Buf, a: Buf, rows: number, cols: number): void {
+    this.run('transpose2d', [this.p(out, rows * cols), this.p(a, rows * cols), rows, cols]);
+  }
+
+  silu(y: Buf, x: Buf): void {
+    const n = y.length;
+    this.run('siluFwd', [this.p(y, n), this.p(x, n), n]);
+  }
+  siluBackward(dx: Buf, x: Buf, dy: Buf, acc: boolean): void {
+    const n = dx.length;
+    this.run('siluBwd', [this.p(dx, n), this.p(x, n), this.p(dy, n), n, acc ? 1 : 0]);
+  }
+  softmax(y: Buf, x: Buf, rows: number, n: number): void {
+    this.run('softmaxFwd', [this.p(y, rows * n), this.p(x, rows * n), rows, n]);
+  }
+  softmaxBackward(dx: Buf, y: Buf, dy: Buf, rows: number, n: number, acc: boolean): void {
+    this.run('softmaxBwd', [this.p(dx, rows * n), this.p(y, rows * n), this.p(dy, rows * n), rows, n, acc ? 1 : 0]);
+  }
+
+  embedding(out: Buf, w: Buf, tokens: IntBuf, n: number, dim: number): void {
+    this.run('embeddingFwd', [this.p(out, n * dim), this.p(w, dim), this.p(tokens, n), n, dim]);
+  }
+  embeddingBackward(dw: Buf, dOut: Buf, tokens: IntBuf, n: number, dim: number): void {
+    this.run('embeddingBwd', [this.p(dw, dim), this.p(dOut, n * dim), this.p(tokens, n), n, dim]);
+  }
+
+  rmsnorm(y: Buf, rstd: Buf, x: Buf, w: Buf, rows: number, dim: number, eps: number): void {
+    this.run('rmsnormFwd', [this.p(y, rows * dim), this.p(rstd, rows), this.p(x, rows * dim), this.p(w, dim), rows, dim, eps]);
+  }
+  rmsnormBackwardX(dx: Buf, x: Buf, w: Buf, rstd: Buf, dy: Buf, rows: number, dim: number, acc: boolean): void {
+    this.run('rmsnormBwdX', [
+      this.p(dx, rows * dim), this.p(x, rows * dim), this.p(w, dim), this.p(rstd, rows), this.p(dy, rows * dim), rows, dim, acc ? 1 : 0,
+    ]);
+  }
+  rmsnormBackwardW(dw: Buf, x: Buf, rstd: Buf, dy: Buf, rows: number, dim: number, acc: boolean): void {
+    this.run('rmsnormBwdW', [this.p(dw, dim), this.p(x, rows * dim), this.p(rstd, rows), this.p(dy, rows * dim), rows, dim, acc ? 1 : 0]);
+  }
+
+  rope(out: Buf, x: Buf, cos: Buf, sin: Buf, rows: number, seqLen: number, nHeads: number, nKvHeads: number, headDim: number, inverse: boolean): void {
+    const width = (nHeads + 2 * nKvHeads) * headDim;
+    const half = headDim / 2;
+    this.run('rope', [
+      this.p(out, rows * width), this.p(x, rows * width), this.p(cos, seqLen * half), this.p(sin, seqLen * half),
+      rows, seqLen, nHeads, nKvHeads, headDim, inverse ? 1 : 0,
+    ]);
+  }
+
+  swiglu(h: Buf, gu: Buf, rows: number, f: number): void {
+    this.run('swigluFwd', [this.p(h, rows * f), this.p(gu, rows * 2 * f), rows, f]);
+  }
+  swigluBackward(dgu: Buf, gu: Buf, dh: Buf, rows: number, f: number, acc: boolean): void {
+    this.run('swigluBwd', [this.p(dgu, rows * 2 * f), this.p(gu, rows * 2 * f), this.p(dh, rows * f), rows, f, acc ? 1 : 0]);
+  }
+
+  attention(out: Buf, lse: Buf, qkv: Buf, g: AttentionGeom): void {
+    const rows = g.batch * g.seqLen;
+    const width = (g.nHeads + 2 * g.nKvHeads) * g.headDim;
+    this.ensureScratch(Math.max(this.matmulScratch, this.attnScratchFn(g.seqLen, g.headDim)));
+    this.run('attentionFwd', [
+      this.p(out, rows * g.nHeads * g.headDim), this.p(lse, g.batch * g.nHeads * g.seqLen), this.p(qkv, rows * width),
+      g.batch, g.seqLen, g.nHeads, g.nKvHeads, g.headDim, g.scale, this.scratch!.ptr, this.scratchStride,
+    ]);
+  }
+  attentionBackward(dqkv: Buf, qkv: Buf, out: Buf, dOut: Buf, lse: Buf, g: AttentionGeom): void {
+    const rows = g.batch * g.seqLen;
+    const width = (g.nHeads + 2 * g.nKvHeads) * g.headDim;
+    const ow = g.nHeads * g.headDim;
+    this.ensureScratch(Math.max(this.matmulScratch, this.attnScratchFn(g.seqLen, g.headDim)));
+    this.run('attentionBwd', [
+      this.p(dqkv, rows * width), this.p(qkv, rows * width), this.p(out, rows * ow), this.p(dOut, rows * ow),
+      this.p(lse, g.batch * g.nHeads * g.seqLen), g.batch, g.seqLen, g.nHeads, g.nKvHeads, g.headDim, g.scale,
+      this.scratch!.ptr, this.scratchStride,
+    ]);
+  }
+
+  crossEntropy(loss: Buf, lse: Buf, logits: Buf, targets: IntBuf, rows: number, vocab: number): void {
+    this.run('crossEntropyFwd', [this.p(loss, rows), this.p(lse, rows), this.p(logits, rows * vocab), this.p(targets, rows), rows, vocab]);
+  }
+  crossEntropyBackward(dx: Buf, logits: Buf, lse: Buf, targets: IntBuf, rows: number, vocab: number, s: number): void {
+    this.run('crossEntropyBwd', [
+      this.p(dx, rows * vocab), this.p(logits, rows * vocab), this.p(lse, rows), this.p(targets, rows), rows, vocab, s,
+    ]);
+  }
+
+  adamw(p: Buf, g: Buf, m: Buf, v: Buf, a: AdamWArgs): void {
+    const n = p.length;
+    const stepSize = a.lr / (1 - a.beta1 ** a.step);
+    const bc2 = Math.sqrt(1 - a.beta2 ** a.step);
+    this.run('adamw', [
+      this.p(p, n), this.p(g, n), this.p(m, n), this.p(v, n), n, a.gradScale, 1 - a.lr * a.weightDecay,
+      a.beta1, a.beta2, 1 - a.beta1, 1 - a.beta2, a.eps, stepSize, bc2,
+    ]);
+  }
+}
