@@ -186,9 +186,22 @@ export class WasmBackend implements Backend {
     this.scratchStride = stride;
   }
 
+  /** Per-kernel call counts and milliseconds, when profiling was switched on. */
+  profile: Map<string, { calls: number; ms: number }> | null = null;
+
   private run(name: string, args: number[]): void {
     if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
+    if (this.profile === null) {
+      this.pool.run(name, args);
+      return;
+    }
+    const t0 = performance.now();
     this.pool.run(name, args);
+    const key = name === 'matmul' ? `matmul ${args[3]}x${args[4]}x${args[5]} ${args[6] === 1 ? 'T' : 'N'}${args[9] === 1 ? 'N' : 'T'}` : name;
+    const e = this.profile.get(key) ?? { calls: 0, ms: 0 };
+    e.calls++;
+    e.ms += performance.now() - t0;
+    this.profile.set(key, e);
   }
 
   // ------------------------------------------------------------ kernels
