@@ -7,6 +7,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { TensorError } from './errors.ts';
+import { WA } from './wasm-api.ts';
+import type { WasmInstance, WasmMemory, WasmModule } from './wasm-api.ts';
 
 const MAX_ARGS = 32;
 const SPIN = 20000;
@@ -52,12 +54,12 @@ export class ThreadPool {
   private disposed = false;
 
   constructor(
-    module: WebAssembly.Module,
-    memory: WebAssembly.Memory,
-    instance: WebAssembly.Instance,
+    module: WasmModule,
+    memory: WasmMemory,
+    instance: WasmInstance,
     readonly threads: number,
   ) {
-    const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    const names = WA.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     this.fns = names.map((n) => instance.exports[n] as KernelFn);
     names.forEach((n, i) => this.index.set(n, i));
     const ctrl = new SharedArrayBuffer(64 + MAX_ARGS * 8);

@@ -8,18 +8,20 @@ import { availableParallelism } from 'node:os';
 import type { AdamWArgs, AttentionGeom, Backend, Buf, FloatArray, IntBuf } from './backend.ts';
 import { TensorError } from './errors.ts';
 import { ThreadPool } from './thread-pool.ts';
+import { WA } from './wasm-api.ts';
+import type { WasmMemory, WasmModule } from './wasm-api.ts';
 
 const PAGE = 65536;
 const ALIGN = 64;
 const HEAP_BASE = 65536; // the kernels keep no data in memory; page 0 stays unused so 0 is never a valid pointer
 const SUM_CHUNK = 16384;
 
-let cachedModule: WebAssembly.Module | null = null;
+let cachedModule: WasmModule | null = null;
 
-export function kernelModule(): WebAssembly.Module {
+export function kernelModule(): WasmModule {
   if (cachedModule === null) {
     const bytes = readFileSync(new URL('./kernels/kernels.wasm', import.meta.url));
-    cachedModule = new WebAssembly.Module(bytes);
+    cachedModule = new WA.Module(bytes);
   }
   return cachedModule;
 }
@@ -35,11 +37,11 @@ class WasmBuf implements Buf, IntBuf {
     readonly bytes: number,
     readonly owner: WasmBackend,
   ) {}
-  floats(mem: WebAssembly.Memory): Float32Array {
+  floats(mem: WasmMemory): Float32Array {
     if (this.f32 === null) this.f32 = new Float32Array(mem.buffer, this.ptr, this.length);
     return this.f32;
   }
-  ints(mem: WebAssembly.Memory): Int32Array {
+  ints(mem: WasmMemory): Int32Array {
     if (this.i32 === null) this.i32 = new Int32Array(mem.buffer, this.ptr, this.length);
     return this.i32;
   }
@@ -56,7 +58,7 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm-simd';
   readonly dtype = 'float32' as const;
   readonly threads: number;
-  private readonly memory: WebAssembly.Memory;
+  private readonly memory: WasmMemory;
   private readonly pool: ThreadPool;
   private readonly maxPages: number;
   private readonly freeLists = new Map<number, number[]>();
@@ -79,9 +81,9 @@ export class WasmBackend implements Backend {
     const maxMB = opts.maxMemoryMB ?? 4096;
     this.maxPages = Math.min(65536, Math.max(2, Math.floor((maxMB * 1024 * 1024) / PAGE)));
     const module = kernelModule();
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: this.maxPages, shared: true });
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
-    const ex = instance.exports as Record<string, unknown>;
+    this.memory = new WA.Memory({ initial: 16, maximum: this.maxPages, shared: true });
+    const instance = new WA.Instance(module, { env: { memory: this.memory } });
+    const ex = instance.exports;
     this.matmulScratch = (ex.matmulScratchBytes as () => number)();
     this.attnScratchFn = ex.attentionScratchBytes as (t: number, hd: number) => number;
     this.pool = new ThreadPool(module, this.memory, instance, threads);

@@ -1,0 +1,94 @@
+/**
+ * The miner's inner loop step: forward + backward, global-norm clip, AdamW, LR schedule.
+ * `step(batch)` uses lr = lrAt(schedule, stepIndex) and then advances stepIndex.
+ */
+import type { Model } from '../model/llama.ts';
+import type { Batch } from '../model/batch.ts';
+import { AdamW, DEFAULT_ADAMW } from './adamw.ts';
+import type { AdamWConfig } from './adamw.ts';
+import { clipCoefficient, globalGradNorm } from './clip.ts';
+import { lrAt, validateSchedule } from './schedule.ts';
+import type { LrScheduleConfig } from './schedule.ts';
+
+export interface InnerTrainerOptions {
+  readonly schedule: LrScheduleConfig;
+  readonly adamw?: Partial<AdamWConfig>;
+  /** default 1.0 */
+  readonly maxGradNorm?: number;
+}
+
+export interface StepResult {
+  /** mean cross-entropy of the batch before the update */
+  readonly loss: number;
+  /** global gradient norm before clipping */
+  readonly gradNorm: number;
+  /** learning rate used for this update */
+  readonly lr: number;
+}
+
+export class InnerTrainerError extends Error {
+  override readonly name = 'InnerTrainerError';
+  constructor(readonly code: 'BAD_OPTION' | 'NON_FINITE_LOSS', message: string) {
+    super(message);
+  }
+}
+
+export class InnerTrainer {
+  private readonly opt: AdamW;
+  private readonly maxGradNorm: number;
+  private readonly schedule: LrScheduleConfig;
+  private stepIndex = 0;
+
+  constructor(readonly model: Model, opts: InnerTrainerOptions) {
+    validateSchedule(opts.schedule);
+    this.schedule = opts.schedule;
+    this.maxGradNorm = opts.maxGradNorm ?? 1.0;
+    if (!(this.maxGradNorm > 0)) throw new InnerTrainerError('BAD_OPTION', 'maxGradNorm must be positive');
+    const cfg = { ...DEFAULT_ADAMW, ...opts.adamw };
+    if (!(cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1 && cfg.eps > 0 && cfg.weightDecay >= 0)) {
+      throw new InnerTrainerError('BAD_OPTION', 'AdamW needs 0 <= betas < 1, eps > 0, weightDecay >= 0');
+    }
+    this.opt = new AdamW(model.backend, model.flat.params, model.flat.grads, model.flat.layout, cfg);
+  }
+
+  /** Scheduler steps taken so far (the next step uses lrAt(schedule, currentStep)). */
+  get currentStep(): number {
+    return this.stepIndex;
+  }
+
+  /** AdamW updates since the last reset (bias-correction count). */
+  get optimizerSteps(): number {
+    return this.opt.steps;
+  }
+
+  /**
+   * One training step. A batch whose loss or gradient is not finite is not applied (parameters and
+   * optimizer state untouched) and raises NON_FINITE_LOSS.
+   */
+  step(batch: Batch): StepResult {
+    const loss = this.model.lossAndGrad(batch);
+    const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads);
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      throw new InnerTrainerError('NON_FINITE_LOSS', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
+    }
+    const lr = lrAt(this.schedule, this.stepIndex);
+    this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm));
+    this.stepIndex++;
+    return { loss, gradNorm, lr };
+  }
+
+  /** Fresh AdamW state (zero moments, bias correction restarts); the schedule position is kept. */
+  resetOptimizer(): void {
+    this.opt.reset();
+  }
+
+  /** Moves the schedule to scheduler step n (e.g. replay on resume). */
+  setStep(n: number): void {
+    if (!Number.isInteger(n) || n < 0) throw new InnerTrainerError('BAD_OPTION', `step must be a non-negative integer, got ${n}`);
+    this.stepIndex = n;
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+  }
+}
