@@ -2,7 +2,10 @@
 # Installs the Debian packages the test suite needs on a fresh machine (idempotent; needs root + apt).
 set -euo pipefail
 need=()
-command -v radosgw >/dev/null 2>&1 || need+=(radosgw ceph-mon ceph-osd ceph-common)
+# Local S3 for the storage tests and bench:store (scripts/rgw/start.sh): Ceph mon + OSD + RADOS Gateway.
+for bin in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool; do
+  if ! command -v "$bin" >/dev/null 2>&1; then need+=(radosgw ceph-mon ceph-osd ceph-common); break; fi
+done
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
