@@ -25,6 +25,13 @@ import type { ModelConfig } from './config.ts';
 
 export const INIT_STD = 0.02;
 
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+  constructor(readonly code: 'DISPOSED' | 'NOT_FLOAT32' | 'UNKNOWN_PARAM', message: string) {
+    super(message);
+  }
+}
+
 export interface CreateModelOptions {
   /** Init seed (default 0). */
   seed?: number;
@@ -128,7 +135,7 @@ export class LlamaModel implements Model {
 
   private entry(name: string): ParamLayoutEntry {
     const e = this.byName.get(name);
-    if (e === undefined) throw new Error(`no parameter ${name}`);
+    if (e === undefined) throw new ModelError('UNKNOWN_PARAM', `no parameter ${name}`);
     return e;
   }
 
@@ -145,7 +152,7 @@ export class LlamaModel implements Model {
     const be = this.backend;
     return this.flat.layout.map((e) => {
       const data = be.view(be.sub(buf, e.offset, e.size));
-      if (!(data instanceof Float32Array)) throw new Error('parameter views need a float32 backend');
+      if (!(data instanceof Float32Array)) throw new ModelError('NOT_FLOAT32', 'parameter views need a float32 backend');
       return { name: e.name, shape: e.shape, data };
     });
   }
@@ -197,7 +204,6 @@ export class LlamaModel implements Model {
     const cfg = this.config;
     const { inputs, targets } = splitBatch(batch, cfg);
     const ctx = this.ctx;
-    const N = batch.batchSize * batch.seqLen;
     const layout: QkvLayout = {
       batch: batch.batchSize, seqLen: batch.seqLen, nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: headDim(cfg),
     };
@@ -232,8 +238,7 @@ export class LlamaModel implements Model {
     drop(x);
     const logits = matmul(hf, this.lmHead, { transB: true });
     drop(hf);
-    if (logits.size !== N * cfg.vocabSize) throw new Error('internal: logits shape');
-    return crossEntropy(logits, ctx.ints(targets));
+        return crossEntropy(logits, ctx.ints(targets));
   }
 
   dispose(): void {
@@ -244,7 +249,7 @@ export class LlamaModel implements Model {
   }
 
   private check(): void {
-    if (this.disposed) throw new Error('model was disposed');
+    if (this.disposed) throw new ModelError('DISPOSED', 'model was disposed');
   }
 }
 
