@@ -128,7 +128,7 @@ export function mapS3Error(err: unknown, what: string, timedOut = false): StoreE
   const message = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
   const detail = `${what}: ${name || code || 'error'}${status ? ` (HTTP ${status})` : ''}${message}`;
   const opts = { cause: err, status };
-  if (timedOut || name === 'TimeoutError' || code === 'ETIMEDOUT' && status === undefined) {
+  if (timedOut || name === 'TimeoutError' || (code === 'ETIMEDOUT' && status === undefined)) {
     return new StoreError('Timeout', `${what}: timed out`, opts);
   }
   if (name === 'NoSuchBucket') return new StoreError('NoSuchBucket', detail, opts);
@@ -193,21 +193,22 @@ async function readBody(body: Body, expected: number | undefined, maxBytes: numb
   }
 }
 
+/** Runs `fn` over `items` with bounded concurrency; after a failure starts nothing new, waits for the rest, rethrows. */
 async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  let failed = false;
+  let firstError: { err: unknown } | undefined;
   const worker = async () => {
-    while (!failed && next < items.length) {
+    while (firstError === undefined && next < items.length) {
       const item = items[next++];
       try {
         await fn(item);
       } catch (err) {
-        failed = true;
-        throw err;
+        firstError ??= { err };
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  if (firstError !== undefined) throw firstError.err;
 }
 
 /** S3-compatible store (R2, AWS, Ceph RGW, MinIO) on one bucket. Retries transient failures itself. */
