@@ -1,0 +1,83 @@
+/**
+ * The outer optimizer: plain SGD, no momentum, no weight decay (Templar: SGD(lr = 0.4)).
+ *   θ ← fl32(θ − fl32(fl32(lr)·g))
+ */
+import { numel, type ParamTensor } from '../../tensor/params.ts';
+import { aggregateTensorInto, sortPeers, type AggregateOptions } from './aggregate.ts';
+import type { PeerUpdate } from './compress.ts';
+import { SparseLoCoError } from './errors.ts';
+
+function checkLr(lr: number): number {
+  if (!Number.isFinite(lr)) throw new SparseLoCoError('INVALID_ARGUMENT', `learning rate must be finite, got ${lr}`);
+  return Math.fround(lr);
+}
+
+/** θ ← θ − lr·g for every gradient, matched to parameters by name (parameters without a gradient are unchanged). */
+export function outerStep(params: readonly ParamTensor[], grads: readonly ParamTensor[], lr: number): void {
+  const lr32 = checkLr(lr);
+  const byName = new Map(params.map((p) => [p.name, p]));
+  for (const g of grads) {
+    const p = byName.get(g.name);
+    if (p === undefined) throw new SparseLoCoError('SHAPE_MISMATCH', `gradient ${g.name} has no parameter`);
+    if (p.data.length !== g.data.length) throw new SparseLoCoError('SHAPE_MISMATCH', `gradient ${g.name} has ${g.data.length} elements, parameter ${p.data.length}`);
+  }
+  for (const g of grads) {
+    const theta = byName.get(g.name)!.data;
+    const gd = g.data;
+    for (let i = 0; i < theta.length; i++) theta[i] = theta[i] - Math.fround(lr32 * gd[i]);
+  }
+}
+
+export interface OuterStepOptions extends AggregateOptions {
+  readonly lr: number;
+}
+
+export interface OuterStepResult {
+  /** uids aggregated, ascending. */
+  readonly uids: number[];
+  /** Parameters updated. */
+  readonly applied: string[];
+  /** Parameters left unchanged because their aggregate held NaN/Inf. */
+  readonly skipped: string[];
+}
+
+/**
+ * Aggregates the peers and applies the outer step one parameter at a time (scratch memory: one float32 and one
+ * uint16 buffer of the largest parameter). `params` must be in the same order as the peers' tensors.
+ * With no peers nothing changes. Bit-identical for the same peer set in any arrival order.
+ */
+export function applyOuterStep(params: readonly ParamTensor[], peers: readonly PeerUpdate[], options: OuterStepOptions): OuterStepResult {
+  const lr32 = checkLr(options.lr);
+  const sorted = sortPeers(peers);
+  if (sorted.length === 0) return { uids: [], applied: [], skipped: [] };
+  const tensors = sorted[0].tensors;
+  if (tensors.length !== params.length) {
+    throw new SparseLoCoError('SHAPE_MISMATCH', `peers carry ${tensors.length} tensors, model has ${params.length}`);
+  }
+  let largest = 0;
+  params.forEach((p, i) => {
+    const t = tensors[i];
+    const n = numel(p.shape);
+    if (p.name !== t.name || p.data.length !== n || n !== t.layout.rows * t.layout.cols) {
+      throw new SparseLoCoError('SHAPE_MISMATCH', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
+    }
+    largest = Math.max(largest, n);
+  });
+  const scratch = new Float32Array(largest);
+  const counts = new Uint16Array(largest);
+  const applied: string[] = [];
+  const skipped: string[] = [];
+  params.forEach((p, ti) => {
+    const n = p.data.length;
+    const g = scratch.subarray(0, n);
+    const cnt = counts.subarray(0, n);
+    if (!aggregateTensorInto(sorted, ti, options, g, cnt)) {
+      skipped.push(p.name);
+      return;
+    }
+    const theta = p.data;
+    for (let i = 0; i < n; i++) if (cnt[i] !== 0) theta[i] = theta[i] - Math.fround(lr32 * g[i]);
+    applied.push(p.name);
+  });
+  return { uids: sorted.map((p) => p.uid), applied, skipped };
+}
