@@ -241,13 +241,13 @@ export function sumPartials(partials: usize, x: usize, n: i32, chunk: i32, squar
 //
 // C[M,N] = (acc ? C : 0) + A[M,K] · B[K,N], with element (i,k) of A at A + 4*(i*sAi + k*sAk) and element
 // (k,j) of B at B + 4*(k*sBk + j*sBj) (so transposed operands are just other strides). C is row-major.
-// Goto-style blocking: B packed in NR-wide k-major panels, A in MR-tall panels, 4x8 register tile.
+// Goto-style blocking: B packed in NR-wide k-major panels, A in MR-tall panels, 6x8 register tile.
 // Each C element accumulates k = 0..K-1 in order starting from its initial value, whatever the blocking.
 
-const MR: i32 = 4;
+const MR: i32 = 5;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 64;
+const MC: i32 = 65;
 const NC: i32 = 256;
 
 // scratch bytes one thread needs for matmul
@@ -304,21 +304,23 @@ function packB(dst: usize, B: usize, sBk: i32, sBj: i32, j0: i32, nc: i32, k0: i
   }
 }
 
-// 4x8 tile: T (row stride ldt floats) = (load ? T : 0) + Ap·Bp over kc
-function micro4x8(Ap: usize, Bp: usize, T: usize, ldt: i32, kc: i32, load_: i32): void {
+// MRx8 tile: T (row stride ldt floats) = (load ? T : 0) + Ap·Bp over kc
+function micro(Ap: usize, Bp: usize, T: usize, ldt: i32, kc: i32, load_: i32): void {
   const ld = <usize>ldt << 2;
-  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128;
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128, c40: v128, c41: v128;
   if (load_) {
     c00 = v128.load(T); c01 = v128.load(T, 16);
     c10 = v128.load(T + ld); c11 = v128.load(T + ld, 16);
     c20 = v128.load(T + 2 * ld); c21 = v128.load(T + 2 * ld, 16);
     c30 = v128.load(T + 3 * ld); c31 = v128.load(T + 3 * ld, 16);
+    c40 = v128.load(T + 4 * ld); c41 = v128.load(T + 4 * ld, 16);
   } else {
     c00 = f32x4.splat(0); c01 = c00; c10 = c00; c11 = c00; c20 = c00; c21 = c00; c30 = c00; c31 = c00;
+    c40 = c00; c41 = c00;
   }
   let a = Ap;
   let b = Bp;
-  const end = Ap + (<usize>kc << 4);
+  const end = Ap + (<usize>kc * 20);
   while (a < end) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
@@ -334,13 +336,17 @@ function micro4x8(Ap: usize, Bp: usize, T: usize, ldt: i32, kc: i32, load_: i32)
     av = v128.load32_splat(a, 12);
     c30 = f32x4.add(c30, f32x4.mul(av, b0));
     c31 = f32x4.add(c31, f32x4.mul(av, b1));
-    a += 16;
+    av = v128.load32_splat(a, 16);
+    c40 = f32x4.add(c40, f32x4.mul(av, b0));
+    c41 = f32x4.add(c41, f32x4.mul(av, b1));
+    a += 20;
     b += 32;
   }
   v128.store(T, c00); v128.store(T, c01, 16);
   v128.store(T + ld, c10); v128.store(T + ld, c11, 16);
   v128.store(T + 2 * ld, c20); v128.store(T + 2 * ld, c21, 16);
   v128.store(T + 3 * ld, c30); v128.store(T + 3 * ld, c31, 16);
+  v128.store(T + 4 * ld, c40); v128.store(T + 4 * ld, c41, 16);
 }
 
 export function matmul(
@@ -385,13 +391,13 @@ export function matmul(
             const apan = Ap + (<usize>ir * kc << 2);
             const cT = C + ((<usize>(ic + ir) * N + <usize>(jc + jr)) << 2);
             if (mr == MR && nr == NR) {
-              micro4x8(apan, bpan, cT, N, kc, load_);
+              micro(apan, bpan, cT, N, kc, load_);
             } else {
               for (let r = 0; r < MR; r++) for (let c = 0; c < NR; c++) {
                 const v: f32 = load_ && r < mr && c < nr ? load<f32>(cT + ((<usize>r * N + c) << 2)) : 0;
                 store<f32>(Tt + ((<usize>r * NR + c) << 2), v);
               }
-              micro4x8(apan, bpan, Tt, NR, kc, load_);
+              micro(apan, bpan, Tt, NR, kc, load_);
               for (let r = 0; r < mr; r++) for (let c = 0; c < nr; c++) {
                 store<f32>(cT + ((<usize>r * N + c) << 2), load<f32>(Tt + ((<usize>r * NR + c) << 2)));
               }

@@ -3,7 +3,9 @@
  * batch × seq tokens, against the same step in Debian's PyTorch (CPU, 2 threads) measured in the same run,
  * interleaved round by round so both see the same machine load. Medians over all timed steps.
  * Usage: npm run bench:train -- [--json] [--config small] [--batch 8] [--seq 256] [--rounds 3] [--steps 3]
- *        [--threads N] [--torch-threads 2] [--no-torch]
+ *        [--threads N] [--torch-threads 2] [--no-torch] [--torch-lib-dir DIR]
+ * --torch-lib-dir prepends DIR to the torch child's LD_LIBRARY_PATH (e.g. an unpacked libopenblas0-pthread,
+ * to compare against torch on OpenBLAS instead of Debian's default reference BLAS) — nothing is installed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -33,14 +35,18 @@ interface TorchRound {
   stepMs: number[];
   torch: string;
   threads: number;
+  blas: string[];
 }
 
-function torchRound(configJson: string, batch: number, seq: number, steps: number, threads: number): TorchRound | { error: string } {
+function torchRound(configJson: string, batch: number, seq: number, steps: number, threads: number, libDir: string): TorchRound | { error: string } {
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (install python3 and python3-torch: apt-get install python3-torch)` };
   const r = spawnSync(PYTHON, [
     TORCH_SCRIPT, '--config', configJson, '--batch', String(batch), '--seq', String(seq), '--steps', String(steps), '--warmup', '1',
     '--threads', String(threads),
-  ], { encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000 });
+  ], {
+    encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000,
+    env: libDir === '' ? process.env : { ...process.env, LD_LIBRARY_PATH: [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') },
+  });
   if (r.status !== 0) {
     const err = (r.stderr || String(r.error ?? '')).trim();
     if (/No module named 'torch'/.test(err)) return { error: 'python3-torch is not installed (apt-get install python3-torch)' };
@@ -62,6 +68,7 @@ function main(): void {
   const threads = Number(arg('threads', String(availableParallelism())));
   const torchThreads = Number(arg('torch-threads', '2'));
   const withTorch = !flag('no-torch');
+  const torchLibDir = arg('torch-lib-dir', '');
   const json = flag('json');
   const tokensPerStep = batchSize * seqLen;
   const log = (s: string): void => {
@@ -81,7 +88,7 @@ function main(): void {
   const ours: number[] = [];
   const theirs: number[] = [];
   const losses: number[] = [];
-  let torchInfo: { version: string; threads: number } | null = null;
+  let torchInfo: { version: string; threads: number; blas: string[] } | null = null;
   let torchError: string | null = withTorch ? null : 'skipped (--no-torch)';
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < steps; s++) {
@@ -93,11 +100,11 @@ function main(): void {
     }
     log(`round ${r + 1}: tessera ${ours.slice(-steps).map((x) => x.toFixed(0)).join(', ')} ms/step`);
     if (withTorch && torchError === null) {
-      const t = torchRound(JSON.stringify(config), batchSize, seqLen, steps, torchThreads);
+      const t = torchRound(JSON.stringify(config), batchSize, seqLen, steps, torchThreads, torchLibDir);
       if ('error' in t) torchError = t.error;
       else {
         theirs.push(...t.stepMs);
-        torchInfo = { version: t.torch, threads: t.threads };
+        torchInfo = { version: t.torch, threads: t.threads, blas: t.blas };
         log(`round ${r + 1}: torch   ${t.stepMs.map((x) => x.toFixed(0)).join(', ')} ms/step`);
       }
     }
@@ -128,6 +135,7 @@ function main(): void {
     torchStepMs: theirs.map((x) => Number(x.toFixed(1))),
     torchVersion: torchInfo?.version ?? null,
     torchThreads: torchInfo?.threads ?? null,
+    torchBlas: torchInfo?.blas ?? null,
     torchError,
     ratio: torchTokensPerSec === null ? null : Number((tokensPerSec / torchTokensPerSec).toFixed(3)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

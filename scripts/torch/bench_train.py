@@ -13,6 +13,17 @@ sys.path.insert(0, os.path.dirname(__file__))
 from llama_ref import Llama, make_optimizer  # noqa: E402
 
 
+def blas_libraries():
+    """Shared objects providing BLAS in this process (Debian's default libblas3 is the netlib reference)."""
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1]
+            if "blas" in os.path.basename(path):
+                libs.add(os.path.realpath(path))
+    return sorted(libs)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -47,7 +58,8 @@ def main():
         if i >= a.warmup:
             step_ms.append(dt)
             losses.append(loss.item())
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "stepMs": step_ms, "losses": losses}))
+    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries(),
+                      "stepMs": step_ms, "losses": losses}))
 
 
 if __name__ == "__main__":
