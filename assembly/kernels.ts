@@ -806,19 +806,21 @@ export function crossEntropyBwd(dx: usize, x: usize, lse: usize, tgt: usize, row
 // out rows: nq*hd. lse: [B, nq, T]. Work unit = (batch, kv head); the nq/nkv query heads of the group are
 // processed in order inside the unit, so dK/dV accumulate in a fixed order.
 
+// Query rows are processed in blocks of 4 so every K/V load feeds 4 rows. Work unit = (batch, kv head).
+
 export function attentionScratchBytes(T: i32, hd: i32): i32 {
-  const T4 = (T + 3) & ~3;
-  // KT, VT: hd x T4;  Vp, dK, dV: T x hd;  s, p: T4;  qs: hd
-  return (2 * hd * T4 + 3 * T * hd + 2 * T4 + hd + 16) * 4;
+  const T8 = (T + 7) & ~7;
+  // KT, VT: hd x T8;  Vp/Kp, dK, dV: T x hd;  P, dS: 4 x T8;  Qs, dOs: 4 x hd
+  return (2 * hd * T8 + 3 * T * hd + 8 * T8 + 8 * hd + 64) * 4;
 }
 
-// KT[d][j] = qkv[b, j, off + d] (zero padded to T4 columns)
-function packT(KT: usize, rowBase: usize, width: i32, off: usize, T: i32, T4: i32, hd: i32): void {
-  for (let j = 0; j < T4; j++) {
+// KT[d][j] = qkv[b, j, off + d] (zero padded to T8 columns)
+function packT(KT: usize, rowBase: usize, width: i32, off: usize, T: i32, T8: i32, hd: i32): void {
+  for (let j = 0; j < T8; j++) {
     const src = rowBase + ((<usize>j * width) << 2) + off;
     for (let d = 0; d < hd; d++) {
       const v: f32 = j < T ? load<f32>(src + (<usize>d << 2)) : 0;
-      store<f32>(KT + ((<usize>d * T4 + j) << 2), v);
+      store<f32>(KT + ((<usize>d * T8 + j) << 2), v);
     }
   }
 }
@@ -829,45 +831,137 @@ function packRows(dst: usize, rowBase: usize, width: i32, off: usize, T: i32, hd
   for (let j = 0; j < T; j++) memory.copy(dst + <usize>j * bytes, rowBase + ((<usize>j * width) << 2) + off, bytes);
 }
 
-// s[j] = sum_d qs[d] * KT[d][j] for j < n4
-@inline function scoreRow(s: usize, qs: usize, KT: usize, T4: i32, n4: i32, hd: i32): void {
-  let j = 0;
-  for (; j + 8 <= n4; j += 8) {
-    let a = f32x4.splat(0);
-    let b = a;
-    for (let d = 0; d < hd; d++) {
-      const q = v128.load32_splat(qs + (<usize>d << 2));
-      const kp = KT + ((<usize>d * T4 + j) << 2);
-      a = f32x4.add(a, f32x4.mul(q, v128.load(kp)));
-      b = f32x4.add(b, f32x4.mul(q, v128.load(kp, 16)));
+// S[r][j] = sum_d A[r][d] * KT[d][j] for r < 4, j < n8 (a multiple of 8); A is 4 x hd, S rows T8 apart
+function scoreBlock(S: usize, A: usize, KT: usize, T8: i32, n8: i32, hd: i32): void {
+  const sRow = <usize>T8 << 2;
+  const aRow = <usize>hd << 2;
+  const kStride = <usize>T8 << 2;
+  for (let j = 0; j < n8; j += 8) {
+    let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    let kp = KT + (<usize>j << 2);
+    let ap = A;
+    const aEnd = A + aRow;
+    while (ap < aEnd) {
+      const k0 = v128.load(kp);
+      const k1 = v128.load(kp, 16);
+      let q = v128.load32_splat(ap);
+      a00 = f32x4.add(a00, f32x4.mul(q, k0));
+      a01 = f32x4.add(a01, f32x4.mul(q, k1));
+      q = v128.load32_splat(ap + aRow);
+      a10 = f32x4.add(a10, f32x4.mul(q, k0));
+      a11 = f32x4.add(a11, f32x4.mul(q, k1));
+      q = v128.load32_splat(ap + 2 * aRow);
+      a20 = f32x4.add(a20, f32x4.mul(q, k0));
+      a21 = f32x4.add(a21, f32x4.mul(q, k1));
+      q = v128.load32_splat(ap + 3 * aRow);
+      a30 = f32x4.add(a30, f32x4.mul(q, k0));
+      a31 = f32x4.add(a31, f32x4.mul(q, k1));
+      kp += kStride;
+      ap += 4;
     }
-    v128.store(s + (<usize>j << 2), a);
-    v128.store(s + (<usize>j << 2), b, 16);
-  }
-  for (; j < n4; j += 4) {
-    let a = f32x4.splat(0);
-    for (let d = 0; d < hd; d++) {
-      a = f32x4.add(a, f32x4.mul(v128.load32_splat(qs + (<usize>d << 2)), v128.load(KT + ((<usize>d * T4 + j) << 2))));
-    }
-    v128.store(s + (<usize>j << 2), a);
+    const o = S + (<usize>j << 2);
+    v128.store(o, a00); v128.store(o, a01, 16);
+    v128.store(o + sRow, a10); v128.store(o + sRow, a11, 16);
+    v128.store(o + 2 * sRow, a20); v128.store(o + 2 * sRow, a21, 16);
+    v128.store(o + 3 * sRow, a30); v128.store(o + 3 * sRow, a31, 16);
   }
 }
 
-// orow[d] = inv * sum_{j<n} p[j] * Vp[j][d]
-@inline function weightedRows(orow: usize, p: usize, n: i32, inv: f32, Vp: usize, hd: i32): void {
+// Out[r][d] = sc[r] * sum_{j<n} W[r][j] * Rows[j][d] for r < rows (<= 4); W rows T8 apart, Rows hd apart,
+// Out rows outStride bytes apart.
+function mixBlock(Out: usize, outStride: usize, rows: i32, W: usize, T8: i32, n: i32, Rows: usize, hd: i32, sc: usize): void {
+  const wRow = <usize>T8 << 2;
+  const rRow = <usize>hd << 2;
   let d = 0;
-  const iv = f32x4.splat(inv);
-  for (; d + 4 <= hd; d += 4) {
-    let a = f32x4.splat(0);
-    for (let j = 0; j < n; j++) {
-      a = f32x4.add(a, f32x4.mul(v128.load32_splat(p + (<usize>j << 2)), v128.load(Vp + ((<usize>j * hd + d) << 2))));
+  for (; d + 8 <= hd; d += 8) {
+    let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    let rp = Rows + (<usize>d << 2);
+    let wp = W;
+    const wEnd = W + (<usize>n << 2);
+    while (wp < wEnd) {
+      const v0 = v128.load(rp);
+      const v1 = v128.load(rp, 16);
+      let w = v128.load32_splat(wp);
+      a00 = f32x4.add(a00, f32x4.mul(w, v0));
+      a01 = f32x4.add(a01, f32x4.mul(w, v1));
+      w = v128.load32_splat(wp + wRow);
+      a10 = f32x4.add(a10, f32x4.mul(w, v0));
+      a11 = f32x4.add(a11, f32x4.mul(w, v1));
+      w = v128.load32_splat(wp + 2 * wRow);
+      a20 = f32x4.add(a20, f32x4.mul(w, v0));
+      a21 = f32x4.add(a21, f32x4.mul(w, v1));
+      w = v128.load32_splat(wp + 3 * wRow);
+      a30 = f32x4.add(a30, f32x4.mul(w, v0));
+      a31 = f32x4.add(a31, f32x4.mul(w, v1));
+      rp += rRow;
+      wp += 4;
     }
-    v128.store(orow + (<usize>d << 2), f32x4.mul(a, iv));
+    const o = Out + (<usize>d << 2);
+    let s = v128.load32_splat(sc);
+    v128.store(o, f32x4.mul(a00, s)); v128.store(o, f32x4.mul(a01, s), 16);
+    if (rows > 1) { s = v128.load32_splat(sc, 4); v128.store(o + outStride, f32x4.mul(a10, s)); v128.store(o + outStride, f32x4.mul(a11, s), 16); }
+    if (rows > 2) { s = v128.load32_splat(sc, 8); v128.store(o + 2 * outStride, f32x4.mul(a20, s)); v128.store(o + 2 * outStride, f32x4.mul(a21, s), 16); }
+    if (rows > 3) { s = v128.load32_splat(sc, 12); v128.store(o + 3 * outStride, f32x4.mul(a30, s)); v128.store(o + 3 * outStride, f32x4.mul(a31, s), 16); }
+  }
+  for (; d + 4 <= hd; d += 4) {
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let j = 0; j < n; j++) {
+      const v = v128.load(Rows + ((<usize>j * hd + d) << 2));
+      const wp = W + (<usize>j << 2);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(wp), v));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(wp + wRow), v));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(wp + 2 * wRow), v));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(wp + 3 * wRow), v));
+    }
+    const o = Out + (<usize>d << 2);
+    v128.store(o, f32x4.mul(a0, v128.load32_splat(sc)));
+    if (rows > 1) v128.store(o + outStride, f32x4.mul(a1, v128.load32_splat(sc, 4)));
+    if (rows > 2) v128.store(o + 2 * outStride, f32x4.mul(a2, v128.load32_splat(sc, 8)));
+    if (rows > 3) v128.store(o + 3 * outStride, f32x4.mul(a3, v128.load32_splat(sc, 12)));
   }
   for (; d < hd; d++) {
-    let a: f32 = 0;
-    for (let j = 0; j < n; j++) a += load<f32>(p + (<usize>j << 2)) * load<f32>(Vp + ((<usize>j * hd + d) << 2));
-    store<f32>(orow + (<usize>d << 2), a * inv);
+    for (let r = 0; r < rows; r++) {
+      let a: f32 = 0;
+      for (let j = 0; j < n; j++) a += load<f32>(W + <usize>r * wRow + (<usize>j << 2)) * load<f32>(Rows + ((<usize>j * hd + d) << 2));
+      store<f32>(Out + <usize>r * outStride + (<usize>d << 2), a * load<f32>(sc + (<usize>r << 2)));
+    }
+  }
+}
+
+// G[j][d] += sum_{r<4} W[r][j] * X[r][d] for j < n (X: 4 x hd; W rows T8 apart; G rows hd apart)
+function rank4Update(G: usize, W: usize, T8: i32, n: i32, X: usize, hd: i32): void {
+  const wRow = <usize>T8 << 2;
+  const xRow = <usize>hd << 2;
+  for (let j = 0; j < n; j++) {
+    const wp = W + (<usize>j << 2);
+    const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp + wRow), w2 = v128.load32_splat(wp + 2 * wRow), w3 = v128.load32_splat(wp + 3 * wRow);
+    const g = G + <usize>j * xRow;
+    let d = 0;
+    for (; d + 4 <= hd; d += 4) {
+      const o = <usize>d << 2;
+      let acc = v128.load(g + o);
+      acc = f32x4.add(acc, f32x4.mul(w0, v128.load(X + o)));
+      acc = f32x4.add(acc, f32x4.mul(w1, v128.load(X + xRow + o)));
+      acc = f32x4.add(acc, f32x4.mul(w2, v128.load(X + 2 * xRow + o)));
+      acc = f32x4.add(acc, f32x4.mul(w3, v128.load(X + 3 * xRow + o)));
+      v128.store(g + o, acc);
+    }
+    for (; d < hd; d++) {
+      const o = <usize>d << 2;
+      let acc = load<f32>(g + o);
+      for (let r = 0; r < 4; r++) acc += load<f32>(wp + <usize>r * wRow) * load<f32>(X + <usize>r * xRow + o);
+      store<f32>(g + o, acc);
+    }
+  }
+}
+
+// dst[r][d] = src row (i0 + r) [d] * s for valid rows, 0 for rows past T
+function loadRows(dst: usize, src: usize, srcStride: usize, valid: i32, hd: i32, s: f32): void {
+  for (let r = 0; r < 4; r++) {
+    for (let d = 0; d < hd; d++) {
+      const v: f32 = r < valid ? load<f32>(src + <usize>r * srcStride + (<usize>d << 2)) * s : 0;
+      store<f32>(dst + ((<usize>r * hd + d) << 2), v);
+    }
   }
 }
 
@@ -875,31 +969,46 @@ export function attentionFwd(out: usize, lse: usize, qkv: usize, B: i32, T: i32,
   const units = B * nkv;
   const u0 = part(units, tid, nt);
   const u1 = part(units, tid + 1, nt);
-  const T4 = (T + 3) & ~3;
+  const T8 = (T + 7) & ~7;
   const width = (nq + 2 * nkv) * hd;
   const group = nq / nkv;
   const base = scratch + <usize>tid * <usize>scratchStride;
   const KT = base;
-  const Vp = KT + ((<usize>hd * T4) << 2);
-  const s = Vp + ((<usize>T * hd) << 2);
-  const qs = s + (<usize>T4 << 2);
+  const Vp = KT + ((<usize>hd * T8) << 2);
+  const S = Vp + ((<usize>T * hd) << 2);
+  const Qs = S + ((<usize>4 * T8) << 2);
+  const inv = Qs + ((<usize>4 * hd) << 2);
+  const rowBytes = <usize>width << 2;
+  const oStride = (<usize>nq * hd) << 2;
+  const sRow = <usize>T8 << 2;
   for (let u = u0; u < u1; u++) {
     const b = u / nkv;
     const g = u % nkv;
     const rowBase = qkv + ((<usize>b * T * width) << 2);
-    packT(KT, rowBase, width, (<usize>(nq + g) * hd) << 2, T, T4, hd);
+    packT(KT, rowBase, width, (<usize>(nq + g) * hd) << 2, T, T8, hd);
     packRows(Vp, rowBase, width, (<usize>(nq + nkv + g) * hd) << 2, T, hd);
     for (let hq = g * group; hq < (g + 1) * group; hq++) {
       const qOff = (<usize>hq * hd) << 2;
-      for (let i = 0; i < T; i++) {
-        const qrow = rowBase + ((<usize>i * width) << 2) + qOff;
-        for (let d = 0; d < hd; d++) store<f32>(qs + (<usize>d << 2), load<f32>(qrow + (<usize>d << 2)) * scl);
-        const n = i + 1;
-        scoreRow(s, qs, KT, T4, (n + 3) & ~3, hd);
-        expRow(s, s, n);
-        const orow = out + ((<usize>(b * T + i) * nq * hd) << 2) + qOff;
-        weightedRows(orow, s, n, 1.0 / lastSum, Vp, hd);
-        store<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2), lastMax + <f32>Math.log(<f64>lastSum));
+      for (let i0 = 0; i0 < T; i0 += 4) {
+        const valid = imin(4, T - i0);
+        const nmax = i0 + valid;
+        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, hd, scl);
+        scoreBlock(S, Qs, KT, T8, (nmax + 7) & ~7, hd);
+        for (let r = 0; r < 4; r++) {
+          const Sr = S + <usize>r * sRow;
+          if (r >= valid) {
+            memory.fill(Sr, 0, <usize>nmax << 2);
+            store<f32>(inv + (<usize>r << 2), 0);
+            continue;
+          }
+          const n = i0 + r + 1;
+          expRow(Sr, Sr, n);
+          for (let j = n; j < nmax; j++) store<f32>(Sr + (<usize>j << 2), 0);
+          store<f32>(inv + (<usize>r << 2), 1.0 / lastSum);
+          store<f32>(lse + ((<usize>((b * nq + hq) * T + i0 + r)) << 2), lastMax + <f32>Math.log(<f64>lastSum));
+        }
+        const orow = out + ((<usize>(b * T + i0) * nq * hd) << 2) + qOff;
+        mixBlock(orow, oStride, valid, S, T8, nmax, Vp, hd, inv);
       }
     }
   }
@@ -910,101 +1019,91 @@ export function attentionBwd(dqkv: usize, qkv: usize, out: usize, dout: usize, l
   const units = B * nkv;
   const u0 = part(units, tid, nt);
   const u1 = part(units, tid + 1, nt);
-  const T4 = (T + 3) & ~3;
+  const T8 = (T + 7) & ~7;
   const width = (nq + 2 * nkv) * hd;
   const group = nq / nkv;
   const base = scratch + <usize>tid * <usize>scratchStride;
   const KT = base;
-  const VT = KT + ((<usize>hd * T4) << 2);
-  const Kp = VT + ((<usize>hd * T4) << 2);
+  const VT = KT + ((<usize>hd * T8) << 2);
+  const Kp = VT + ((<usize>hd * T8) << 2);
   const dK = Kp + ((<usize>T * hd) << 2);
   const dV = dK + ((<usize>T * hd) << 2);
-  const p = dV + ((<usize>T * hd) << 2);
-  const ds = p + (<usize>T4 << 2);
-  const qs = ds + (<usize>T4 << 2);
-  const rowBytes = <usize>hd << 2;
-  const oWidth = nq * hd;
+  const P = dV + ((<usize>T * hd) << 2);
+  const dS = P + ((<usize>4 * T8) << 2);
+  const Qs = dS + ((<usize>4 * T8) << 2);
+  const dOs = Qs + ((<usize>4 * hd) << 2);
+  const scv = dOs + ((<usize>4 * hd) << 2);
+  const hdBytes = <usize>hd << 2;
+  const rowBytes = <usize>width << 2;
+  const oStride = (<usize>nq * hd) << 2;
+  const sRow = <usize>T8 << 2;
+  for (let r = 0; r < 4; r++) store<f32>(scv + (<usize>r << 2), scl);
   for (let u = u0; u < u1; u++) {
     const b = u / nkv;
     const g = u % nkv;
     const rowBase = qkv + ((<usize>b * T * width) << 2);
     const kOff = (<usize>(nq + g) * hd) << 2;
     const vOff = (<usize>(nq + nkv + g) * hd) << 2;
-    packT(KT, rowBase, width, kOff, T, T4, hd);
-    packT(VT, rowBase, width, vOff, T, T4, hd);
+    packT(KT, rowBase, width, kOff, T, T8, hd);
+    packT(VT, rowBase, width, vOff, T, T8, hd);
     packRows(Kp, rowBase, width, kOff, T, hd);
-    memory.fill(dK, 0, <usize>T * rowBytes);
-    memory.fill(dV, 0, <usize>T * rowBytes);
+    memory.fill(dK, 0, <usize>T * hdBytes);
+    memory.fill(dV, 0, <usize>T * hdBytes);
     for (let hq = g * group; hq < (g + 1) * group; hq++) {
       const qOff = (<usize>hq * hd) << 2;
-      for (let i = 0; i < T; i++) {
-        const qrow = rowBase + ((<usize>i * width) << 2) + qOff;
-        const orow = out + ((<usize>(b * T + i) * oWidth) << 2) + qOff;
-        const dorow = dout + ((<usize>(b * T + i) * oWidth) << 2) + qOff;
-        const dqrow = dqkv + ((<usize>(b * T + i) * width) << 2) + qOff;
-        for (let d = 0; d < hd; d++) store<f32>(qs + (<usize>d << 2), load<f32>(qrow + (<usize>d << 2)) * scl);
-        // D = dO . O
-        let Dv = f32x4.splat(0);
-        let d = 0;
-        for (; d + 4 <= hd; d += 4) Dv = f32x4.add(Dv, f32x4.mul(v128.load(dorow + (<usize>d << 2)), v128.load(orow + (<usize>d << 2))));
-        let D = hsum(Dv);
-        for (; d < hd; d++) D += load<f32>(dorow + (<usize>d << 2)) * load<f32>(orow + (<usize>d << 2));
-        const n = i + 1;
-        const n4 = (n + 3) & ~3;
-        scoreRow(p, qs, KT, T4, n4, hd);
-        scoreRow(ds, dorow, VT, T4, n4, hd);
-        const L = f32x4.splat(load<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2)));
-        const Dsp = f32x4.splat(D);
-        for (let j = 0; j < n4; j += 4) {
-          const o = <usize>j << 2;
-          let pv = vexp(f32x4.sub(v128.load(p + o), L));
-          if (j + 4 > n) {
-            // mask lanes j+l >= n (future positions)
-            const idx = i32x4(j, j + 1, j + 2, j + 3);
-            pv = v128.and(pv, i32x4.lt_s(idx, i32x4.splat(n)));
+      for (let i0 = 0; i0 < T; i0 += 4) {
+        const valid = imin(4, T - i0);
+        const nmax = i0 + valid;
+        const n8 = (nmax + 7) & ~7;
+        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, hd, scl);
+        const doBase = dout + ((<usize>(b * T + i0) * nq * hd) << 2) + qOff;
+        const oBase = out + ((<usize>(b * T + i0) * nq * hd) << 2) + qOff;
+        loadRows(dOs, doBase, oStride, valid, hd, 1);
+        scoreBlock(P, Qs, KT, T8, n8, hd);
+        scoreBlock(dS, dOs, VT, T8, n8, hd);
+        for (let r = 0; r < 4; r++) {
+          const Pr = P + <usize>r * sRow;
+          const dSr = dS + <usize>r * sRow;
+          if (r >= valid) {
+            memory.fill(Pr, 0, <usize>n8 << 2);
+            memory.fill(dSr, 0, <usize>n8 << 2);
+            continue;
           }
-          v128.store(p + o, pv);
-          v128.store(ds + o, f32x4.mul(pv, f32x4.sub(v128.load(ds + o), Dsp)));
-        }
-        // dQ[d] = scl * sum_j ds[j] * K[j][d]
-        const sv = f32x4.splat(scl);
-        d = 0;
-        for (; d + 4 <= hd; d += 4) {
-          let a = f32x4.splat(0);
-          for (let j = 0; j < n; j++) {
-            a = f32x4.add(a, f32x4.mul(v128.load32_splat(ds + (<usize>j << 2)), v128.load(Kp + ((<usize>j * hd + d) << 2))));
-          }
-          v128.store(dqrow + (<usize>d << 2), f32x4.mul(a, sv));
-        }
-        for (; d < hd; d++) {
-          let a: f32 = 0;
-          for (let j = 0; j < n; j++) a += load<f32>(ds + (<usize>j << 2)) * load<f32>(Kp + ((<usize>j * hd + d) << 2));
-          store<f32>(dqrow + (<usize>d << 2), a * scl);
-        }
-        // dK[j] += ds[j] * qs ;  dV[j] += p[j] * dO
-        for (let j = 0; j < n; j++) {
-          const dsj = v128.load32_splat(ds + (<usize>j << 2));
-          const pj = v128.load32_splat(p + (<usize>j << 2));
-          const dkr = dK + <usize>j * rowBytes;
-          const dvr = dV + <usize>j * rowBytes;
-          d = 0;
-          for (; d + 4 <= hd; d += 4) {
-            const o = <usize>d << 2;
-            v128.store(dkr + o, f32x4.add(v128.load(dkr + o), f32x4.mul(dsj, v128.load(qs + o))));
-            v128.store(dvr + o, f32x4.add(v128.load(dvr + o), f32x4.mul(pj, v128.load(dorow + o))));
-          }
-          for (; d < hd; d++) {
-            const o = <usize>d << 2;
-            store<f32>(dkr + o, load<f32>(dkr + o) + load<f32>(ds + (<usize>j << 2)) * load<f32>(qs + o));
-            store<f32>(dvr + o, load<f32>(dvr + o) + load<f32>(p + (<usize>j << 2)) * load<f32>(dorow + o));
+          const i = i0 + r;
+          const n = i + 1;
+          // D = dO . O
+          const orow = oBase + <usize>r * oStride;
+          const dorow = dOs + <usize>r * hdBytes;
+          let Dv = f32x4.splat(0);
+          let d = 0;
+          for (; d + 4 <= hd; d += 4) Dv = f32x4.add(Dv, f32x4.mul(v128.load(dorow + (<usize>d << 2)), v128.load(orow + (<usize>d << 2))));
+          let D = hsum(Dv);
+          for (; d < hd; d++) D += load<f32>(dorow + (<usize>d << 2)) * load<f32>(orow + (<usize>d << 2));
+          const L = f32x4.splat(load<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2)));
+          const Dsp = f32x4.splat(D);
+          for (let j = 0; j < n8; j += 4) {
+            const o = <usize>j << 2;
+            let pv = vexp(f32x4.sub(v128.load(Pr + o), L));
+            if (j + 4 > n) {
+              const idx = i32x4(j, j + 1, j + 2, j + 3);
+              pv = v128.and(pv, i32x4.lt_s(idx, i32x4.splat(n)));
+            }
+            v128.store(Pr + o, pv);
+            v128.store(dSr + o, f32x4.mul(pv, f32x4.sub(v128.load(dSr + o), Dsp)));
           }
         }
+        // dQ rows = scl * dS · K
+        const dqBase = dqkv + ((<usize>(b * T + i0) * width) << 2) + qOff;
+        mixBlock(dqBase, rowBytes, valid, dS, T8, nmax, Kp, hd, scv);
+        // dK += dS^T · Qs ;  dV += P^T · dO
+        rank4Update(dK, dS, T8, nmax, Qs, hd);
+        rank4Update(dV, P, T8, nmax, dOs, hd);
       }
     }
     for (let j = 0; j < T; j++) {
       const drow = dqkv + ((<usize>(b * T + j) * width) << 2);
-      memory.copy(drow + kOff, dK + <usize>j * rowBytes, rowBytes);
-      memory.copy(drow + vOff, dV + <usize>j * rowBytes, rowBytes);
+      memory.copy(drow + kOff, dK + <usize>j * hdBytes, hdBytes);
+      memory.copy(drow + vOff, dV + <usize>j * hdBytes, hdBytes);
     }
   }
 }
