@@ -259,6 +259,17 @@ function packA(dst: usize, A: usize, sAi: i32, sAk: i32, i0: i32, mc: i32, k0: i
   for (let ip = 0; ip < mc; ip += MR) {
     const rows = imin(MR, mc - ip);
     const panel = dst + (<usize>ip * kc << 2);
+    if (sAi == 1 && rows == MR) {
+      // A stored transposed: the MR rows of one k are adjacent in memory
+      let src = A + ((<usize>(i0 + ip) + <usize>k0 * sAk) << 2);
+      const step = <usize>sAk << 2;
+      for (let k = 0; k < kc; k++) {
+        const d = panel + (<usize>k * MR << 2);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
+        src += step;
+      }
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       if (r < rows) {
         const src = A + ((<usize>(i0 + ip + r) * sAi + <usize>k0 * sAk) << 2);
