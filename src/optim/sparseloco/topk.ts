@@ -6,37 +6,52 @@
 import { chunkBase, inChunkOffsets, type ChunkLayout } from './chunking.ts';
 import { SparseLoCoError } from './errors.ts';
 
-/** Restores the heap property below i; the root is the worst kept element. */
-function siftDown(mag: Float32Array, idx: Int32Array, k: number, i: number): void {
-  const m = mag[i];
-  const id = idx[i];
-  for (;;) {
-    let c = 2 * i + 1;
-    if (c >= k) break;
-    const r = c + 1;
-    if (r < k && (mag[r] < mag[c] || (mag[r] === mag[c] && idx[r] > idx[c]))) c = r;
-    if (mag[c] < m || (mag[c] === m && idx[c] > id)) {
-      mag[i] = mag[c];
-      idx[i] = idx[c];
-      i = c;
-    } else break;
-  }
-  mag[i] = m;
-  idx[i] = id;
-}
+const HIST = 2048;
+/** Radix levels after the first: [shift, mask] of the key bits examined. */
+const LOWER_LEVELS = [
+  [9, 0x7ff],
+  [0, 0x1ff],
+] as const;
 
 export interface TopKScratch {
-  abs: Float32Array;
-  heapMag: Float32Array;
-  heapIdx: Int32Array;
+  /** |x| of the current chunk as IEEE-754 bit patterns (monotonic in |x| for non-negative floats). */
+  keys: Uint32Array;
+  candidates: Int32Array;
+  hist: Int32Array;
 }
 
 export function createTopKScratch(layout: ChunkLayout): TopKScratch {
-  return {
-    abs: new Float32Array(layout.chunkLen),
-    heapMag: new Float32Array(layout.k),
-    heapIdx: new Int32Array(layout.k),
-  };
+  return { keys: new Uint32Array(layout.chunkLen), candidates: new Int32Array(layout.chunkLen), hist: new Int32Array(HIST) };
+}
+
+/**
+ * Radix select on the 31-bit magnitude keys of one chunk (levels: bits 30..20, 19..9, 8..0); `s.hist` already
+ * holds the level-1 histogram. Returns the threshold (key, index) of the k-th best element: an element is kept
+ * iff key > tKey, or key = tKey and index ≤ tIdx.
+ */
+function threshold(keys: Uint32Array, len: number, k: number, s: TopKScratch): { tKey: number; tIdx: number } {
+  const { hist, candidates } = s;
+  let need = k;
+  let b = HIST - 1;
+  while (hist[b] < need) need -= hist[b--];
+  if (hist[b] === need) return { tKey: b << 20, tIdx: len };
+  let n = 0;
+  for (let j = 0; j < len; j++) if (keys[j] >>> 20 === b) candidates[n++] = j;
+  for (const [shift, mask] of LOWER_LEVELS) {
+    hist.fill(0, 0, mask + 1);
+    for (let i = 0; i < n; i++) hist[(keys[candidates[i]] >>> shift) & mask]++;
+    let d = mask;
+    while (hist[d] < need) need -= hist[d--];
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const j = candidates[i];
+      if (((keys[j] >>> shift) & mask) === d) candidates[m++] = j;
+    }
+    n = m;
+    if (n === need) return { tKey: keys[candidates[0]] & ~((1 << shift) - 1), tIdx: len };
+  }
+  // All remaining candidates share one key: the lower indices win.
+  return { tKey: keys[candidates[0]], tIdx: candidates[need - 1] };
 }
 
 /**
@@ -57,22 +72,25 @@ export function selectTopK(
   if (outIdx.length < numChunks * k || outVals.length < numChunks * k) {
     throw new SparseLoCoError('INVALID_ARGUMENT', 'top-k output buffers are too small');
   }
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const offsets = inChunkOffsets(layout);
-  const { abs, heapMag, heapIdx } = scratch;
+  const { keys, hist } = scratch;
   const dense = k === chunkLen;
   for (let c = 0; c < numChunks; c++) {
     const base = chunkBase(layout, c);
-    // Gather |x| contiguously; `!(a < Infinity)` catches NaN and ±Inf.
-    let finite = true;
+    hist.fill(0);
     for (let r = 0, j = 0; r < chunkRows; r++) {
       const rowBase = base + r * cols;
       for (let col = 0; col < chunkCols; col++, j++) {
-        const a = Math.abs(data[rowBase + col]);
-        if (!(a < Infinity)) finite = false;
-        abs[j] = a;
+        const u = bits[rowBase + col] & 0x7fffffff;
+        keys[j] = u;
+        hist[u >>> 20]++;
       }
     }
-    if (!finite) throw new SparseLoCoError('NON_FINITE', `chunk ${c} holds NaN or Inf`);
+    // Keys ≥ 0x7f800000 (+Inf, NaN) land in buckets ≥ 0x7f8.
+    let nonFinite = 0;
+    for (let b = 0x7f8; b < HIST; b++) nonFinite += hist[b];
+    if (nonFinite > 0) throw new SparseLoCoError('NON_FINITE', `chunk ${c} holds NaN or Inf`);
     let o = c * k;
     if (dense) {
       for (let j = 0; j < chunkLen; j++, o++) {
@@ -81,25 +99,11 @@ export function selectTopK(
       }
       continue;
     }
-    for (let j = 0; j < k; j++) {
-      heapMag[j] = abs[j];
-      heapIdx[j] = j;
-    }
-    for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heapMag, heapIdx, k, i);
-    for (let j = k; j < chunkLen; j++) {
-      // A later index never beats an equal magnitude, so strict > is exact.
-      if (abs[j] > heapMag[0]) {
-        heapMag[0] = abs[j];
-        heapIdx[0] = j;
-        siftDown(heapMag, heapIdx, k, 0);
-      }
-    }
-    const tMag = heapMag[0];
-    const tIdx = heapIdx[0];
+    const { tKey, tIdx } = threshold(keys, chunkLen, k, scratch);
     const end = o + k;
     for (let j = 0; j < chunkLen && o < end; j++) {
-      const a = abs[j];
-      if (a > tMag || (a === tMag && j <= tIdx)) {
+      const u = keys[j];
+      if (u > tKey || (u === tKey && j <= tIdx)) {
         outIdx[o] = j;
         outVals[o] = data[base + offsets[j]];
         o++;

@@ -1,0 +1,152 @@
+// SparseLoCo codec throughput and compression ratio on a LLaMA-shaped tensor set.
+// encode = fp32 pseudo-gradient → wire bytes (chunked top-k + 2-bit quantization + bit packing + CRC);
+// decode = wire bytes → validated message → dense fp32 reconstruction. Single thread; medians over --runs.
+// Ratios for whole models are exact: the wire size depends only on shapes, names and the config.
+// Usage: npm run bench:codec -- [--json] [--runs N] [--model llama-8b] [--layers 1] [--chunk-1d 64]
+import { getModelConfig, paramSpecs, type ParamSpec } from '../src/model/config.ts';
+import {
+  compressTensor,
+  decompressTensor,
+  DEFAULT_SPARSELOCO,
+  ErrorFeedback,
+  type CompressedTensor,
+  type SparseLoCoConfig,
+} from '../src/optim/sparseloco/index.ts';
+import { createGradientSchema, decodeGradient, encodedSize, encodeGradient } from '../src/codec/index.ts';
+import { numel, type ParamTensor } from '../src/tensor/params.ts';
+import { Rng } from '../src/tensor/rng.ts';
+
+interface Args {
+  json: boolean;
+  runs: number;
+  model: string;
+  layers: number;
+  chunk1d: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { json: false, runs: 5, model: 'llama-8b', layers: 1, chunk1d: DEFAULT_SPARSELOCO.chunkTarget1d };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--json') args.json = true;
+    else if (a === '--runs') args.runs = Number(value());
+    else if (a === '--model') args.model = value();
+    else if (a === '--layers') args.layers = Number(value());
+    else if (a === '--chunk-1d') args.chunk1d = Number(value());
+    else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a positive integer');
+  if (!Number.isInteger(args.layers) || args.layers < 1) throw new Error('--layers must be a positive integer');
+  return args;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
+const MB = 1e6;
+
+function fullModelSizes(model: string, cfg: SparseLoCoConfig) {
+  const specs = paramSpecs(getModelConfig(model));
+  const params = specs.reduce((s, p) => s + numel(p.shape), 0);
+  const wire = encodedSize(createGradientSchema(specs, cfg), 0);
+  return {
+    params,
+    fp32Bytes: 4 * params,
+    wireBytes: wire,
+    ratioVsFp32: round((4 * params) / wire, 2),
+    ratioVsBf16: round((2 * params) / wire, 2),
+  };
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  const cfg: SparseLoCoConfig = { ...DEFAULT_SPARSELOCO, chunkTarget1d: args.chunk1d };
+  const config = getModelConfig(args.model);
+  const layerPrefixes = Array.from({ length: Math.min(args.layers, config.nLayers) }, (_, i) => `model.layers.${i}.`);
+  const specs: ParamSpec[] = paramSpecs(config).filter((s) => layerPrefixes.some((p) => s.name.startsWith(p)));
+  const schema = createGradientSchema(specs, cfg);
+  const totalParams = specs.reduce((s, p) => s + numel(p.shape), 0);
+  const fp32Bytes = 4 * totalParams;
+
+  // Pseudo-gradient stand-in: Gaussian with a per-tensor scale (only selection and quantization cost depend on it).
+  const rng = new Rng(1234);
+  const inputs: ParamTensor[] = specs.map((s, i) => {
+    const data = new Float32Array(numel(s.shape));
+    const scale = 1e-3 * (1 + i);
+    for (let j = 0; j < data.length; j++) data[j] = scale * rng.normal();
+    return { name: s.name, shape: s.shape, data };
+  });
+  const dense = specs.map((s) => new Float32Array(numel(s.shape)));
+
+  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[] };
+  let wireBytes = 0;
+  for (let run = 0; run < args.runs; run++) {
+    let t0 = performance.now();
+    const tensors: CompressedTensor[] = inputs.map((p) => compressTensor(p.name, p.shape, p.data, cfg, schema.layouts[specs.indexOf(specs.find((s) => s.name === p.name)!)]));
+    let t1 = performance.now();
+    const bytes = encodeGradient({ uid: 7, window: 1000 + run, globalStep: run, nullRound: false, meta: new Uint8Array(0), tensors }, schema);
+    let t2 = performance.now();
+    t.compress.push(t1 - t0);
+    t.serialize.push(t2 - t1);
+    wireBytes = bytes.length;
+    t0 = performance.now();
+    const msg = decodeGradient(bytes, schema, { expectUid: 7 });
+    t1 = performance.now();
+    msg.tensors.forEach((ct, i) => decompressTensor(ct, dense[i]));
+    t2 = performance.now();
+    t.parse.push(t1 - t0);
+    t.decompress.push(t2 - t1);
+  }
+  // Error-feedback round (e ← βe + Δ, compress, subtract what was sent) on the same tensors.
+  const ef = ErrorFeedback.zeros(specs);
+  for (let run = 0; run < Math.min(args.runs, 3); run++) {
+    const t0 = performance.now();
+    ef.step(inputs, cfg);
+    t.ef.push(performance.now() - t0);
+  }
+
+  const mbps = (ms: number): number => round(fp32Bytes / MB / (ms / 1000));
+  const enc = t.compress.map((c, i) => c + t.serialize[i]);
+  const dec = t.parse.map((p, i) => p + t.decompress[i]);
+  const result = {
+    bench: 'codec',
+    tensorSet: `${args.model} decoder layer${args.layers > 1 ? `s 0-${layerPrefixes.length - 1}` : ' 0'} (${specs.length} full-size tensors incl. both RMSNorm weights, ${totalParams} params)`,
+    config: { chunkTarget: cfg.chunkTarget, chunkTarget1d: cfg.chunkTarget1d, topk: cfg.topk, quantBins: cfg.quantBins, quantRange: cfg.quantRange },
+    runs: args.runs,
+    fp32Bytes,
+    bf16Bytes: 2 * totalParams,
+    wireBytes,
+    compressionRatioVsFp32: round(fp32Bytes / wireBytes, 2),
+    compressionRatioVsBf16: round((2 * totalParams) / wireBytes, 2),
+    idealRatioVsFp32: round((32 * 4096) / (64 * (2 + 12)), 2),
+    encodeMBps: mbps(median(enc)),
+    decodeMBps: mbps(median(dec)),
+    stagesMBps: {
+      compress: mbps(median(t.compress)),
+      serialize: mbps(median(t.serialize)),
+      parseValidate: mbps(median(t.parse)),
+      decompressDense: mbps(median(t.decompress)),
+      errorFeedbackStep: mbps(median(t.ef)),
+    },
+    medianMs: { encode: round(median(enc)), decode: round(median(dec)) },
+    fullModel: {
+      'llama-8b': fullModelSizes('llama-8b', cfg),
+      'llama-70b': fullModelSizes('llama-70b', cfg),
+      'llama-8b (1-D sparse, chunkTarget1d=4096)': fullModelSizes('llama-8b', { ...cfg, chunkTarget1d: 4096 }),
+    },
+    node: process.version,
+    mbUnit: '1e6 bytes of fp32 input per second',
+  };
+  if (args.json) console.log(JSON.stringify(result));
+  else console.log(JSON.stringify(result, null, 2));
+}
+
+main();
