@@ -4,6 +4,7 @@ import { BatchError } from '../../src/model/batch.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../../src/model/config.ts';
 import type { ModelConfig } from '../../src/model/config.ts';
 import { createModel, INIT_STD, ModelError } from '../../src/model/llama.ts';
+import { TensorError } from '../../src/tensor/errors.ts';
 import { Rng } from '../../src/tensor/rng.ts';
 import type { WasmBackend } from '../../src/tensor/wasm-backend.ts';
 
@@ -156,6 +157,14 @@ describe('LLaMA model', () => {
       assert.equal(m.loss({ ...b, tokens: Uint32Array.from(b.tokens) }), l);
     } finally {
       m.dispose();
+    }
+  });
+
+  test('a model too large for wasm32 memory, or a bad thread count, is a typed error', () => {
+    assert.throws(() => createModel(MODEL_CONFIGS['llama-1b'], { threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OUT_OF_MEMORY');
+    assert.throws(() => createModel(MODEL_CONFIGS.tiny, { maxMemoryMB: 1, threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OUT_OF_MEMORY');
+    for (const threads of [0, -1, 1.5, 1000]) {
+      assert.throws(() => createModel(micro, { threads }), (e: unknown) => e instanceof TensorError && e.code === 'INVALID_ARGUMENT');
     }
   });
 
