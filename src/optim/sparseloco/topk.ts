@@ -16,42 +16,54 @@ const LOWER_LEVELS = [
 export interface TopKScratch {
   /** |x| of the current chunk as IEEE-754 bit patterns (monotonic in |x| for non-negative floats). */
   keys: Uint32Array;
+  /** In-chunk indices whose level-1 bucket is at or above the threshold bucket, ascending. */
+  above: Int32Array;
+  /** Those of `above` in the threshold bucket itself. */
   candidates: Int32Array;
   hist: Int32Array;
 }
 
 export function createTopKScratch(layout: ChunkLayout): TopKScratch {
-  return { keys: new Uint32Array(layout.chunkLen), candidates: new Int32Array(layout.chunkLen), hist: new Int32Array(HIST) };
+  return {
+    keys: new Uint32Array(layout.chunkLen),
+    above: new Int32Array(layout.chunkLen),
+    candidates: new Int32Array(layout.chunkLen),
+    hist: new Int32Array(HIST),
+  };
 }
 
 /**
- * Radix select on the 31-bit magnitude keys of one chunk (levels: bits 30..20, 19..9, 8..0); `s.hist` already
- * holds the level-1 histogram. Returns the threshold (key, index) of the k-th best element: an element is kept
- * iff key > tKey, or key = tKey and index ≤ tIdx.
+ * Radix select of one chunk on the 31-bit magnitude keys; `s.hist` already holds the histogram of bits 30..20.
+ * Leaves in s.above[0..n) the ascending indices that may be kept and returns n with the threshold (key, index)
+ * of the k-th best element: an element is kept iff key > tKey, or key = tKey and index ≤ tIdx.
  */
-function threshold(keys: Uint32Array, len: number, k: number, s: TopKScratch): { tKey: number; tIdx: number } {
-  const { hist, candidates } = s;
+function threshold(keys: Uint32Array, len: number, k: number, s: TopKScratch): { n: number; tKey: number; tIdx: number } {
+  const { hist, above, candidates } = s;
   let need = k;
   let b = HIST - 1;
   while (hist[b] < need) need -= hist[b--];
-  if (hist[b] === need) return { tKey: b << 20, tIdx: len };
+  const floorKey = b << 20;
   let n = 0;
-  for (let j = 0; j < len; j++) if (keys[j] >>> 20 === b) candidates[n++] = j;
+  for (let j = 0; j < len; j++) if (keys[j] >= floorKey) above[n++] = j;
+  if (hist[b] === need) return { n, tKey: floorKey, tIdx: len };
+  const ceilKey = floorKey + (1 << 20);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (keys[above[i]] < ceilKey) candidates[m++] = above[i];
   for (const [shift, mask] of LOWER_LEVELS) {
     hist.fill(0, 0, mask + 1);
-    for (let i = 0; i < n; i++) hist[(keys[candidates[i]] >>> shift) & mask]++;
+    for (let i = 0; i < m; i++) hist[(keys[candidates[i]] >>> shift) & mask]++;
     let d = mask;
     while (hist[d] < need) need -= hist[d--];
-    let m = 0;
-    for (let i = 0; i < n; i++) {
+    let w = 0;
+    for (let i = 0; i < m; i++) {
       const j = candidates[i];
-      if (((keys[j] >>> shift) & mask) === d) candidates[m++] = j;
+      if (((keys[j] >>> shift) & mask) === d) candidates[w++] = j;
     }
-    n = m;
-    if (n === need) return { tKey: keys[candidates[0]] & ~((1 << shift) - 1), tIdx: len };
+    m = w;
+    if (m === need) return { n, tKey: keys[candidates[0]] & ~((1 << shift) - 1), tIdx: len };
   }
   // All remaining candidates share one key: the lower indices win.
-  return { tKey: keys[candidates[0]], tIdx: candidates[need - 1] };
+  return { n, tKey: keys[candidates[0]], tIdx: candidates[need - 1] };
 }
 
 /**
@@ -99,9 +111,10 @@ export function selectTopK(
       }
       continue;
     }
-    const { tKey, tIdx } = threshold(keys, chunkLen, k, scratch);
-    const end = o + k;
-    for (let j = 0; j < chunkLen && o < end; j++) {
+    const { n, tKey, tIdx } = threshold(keys, chunkLen, k, scratch);
+    const above = scratch.above;
+    for (let i = 0; i < n; i++) {
+      const j = above[i];
       const u = keys[j];
       if (u > tKey || (u === tKey && j <= tIdx)) {
         outIdx[o] = j;
