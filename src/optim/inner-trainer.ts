@@ -62,17 +62,25 @@ export class InnerTrainer {
   }
 
   /**
-   * One training step. A batch whose loss or gradient is not finite is not applied (parameters and
-   * optimizer state untouched) and raises NON_FINITE_LOSS.
+   * One training step. An array of batches is gradient accumulation: the step uses the mean of the
+   * micro-batch losses and gradients (torch: loss / n per micro-batch). A batch whose loss or gradient is
+   * not finite is not applied (parameters and optimizer state untouched) and raises NON_FINITE_LOSS.
    */
-  step(batch: Batch): StepResult {
-    const loss = this.model.lossAndGrad(batch);
-    const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads);
+  step(batch: Batch | readonly Batch[]): StepResult {
+    const batches: readonly Batch[] = Array.isArray(batch) ? batch : [batch as Batch];
+    if (batches.length === 0) throw new InnerTrainerError('BAD_OPTION', 'step needs at least one batch');
+    let lossSum = 0;
+    batches.forEach((b, i) => {
+      lossSum += this.model.lossAndGrad(b, { accumulate: i > 0 });
+    });
+    const n = batches.length;
+    const loss = lossSum / n;
+    const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads) / n;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new InnerTrainerError('NON_FINITE_LOSS', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
     }
     const lr = lrAt(this.schedule, this.stepIndex);
-    this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm));
+    this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm) / n);
     this.stepIndex++;
     return { loss, gradNorm, lr };
   }

@@ -117,6 +117,26 @@ describe('InnerTrainer', () => {
     }
   });
 
+  test('gradient accumulation over micro-batches equals one step on the whole batch', () => {
+    const a = createModel(micro, { seed: 9, threads: 2, backend: 'js', jsDType: 'float64' });
+    const b = createModel(micro, { seed: 9, threads: 2, backend: 'js', jsDType: 'float64' });
+    const sched = { lr: 1e-2, warmupSteps: 0, cosineSteps: 0 };
+    const ta = new InnerTrainer(a, { schedule: sched, maxGradNorm: 0.1 });
+    const tb = new InnerTrainer(b, { schedule: sched, maxGradNorm: 0.1 });
+    try {
+      const whole = batch(3, 4, 9);
+      const half = (k: number) => ({ tokens: whole.tokens.slice(k * 20, k * 20 + 20), batchSize: 2, seqLen: 9 });
+      const ra = ta.step(whole);
+      const rb = tb.step([half(0), half(1)]);
+      assert.ok(Math.abs(ra.loss - rb.loss) < 1e-12 && Math.abs(ra.gradNorm - rb.gradNorm) < 1e-12);
+      const pa = a.paramArrays(), pb = b.paramArrays();
+      pa.forEach((p, i) => p.forEach((v, k) => assert.ok(Math.abs(v - pb[i][k]) < 1e-12)));
+      assert.throws(() => ta.step([]), InnerTrainerError);
+    } finally {
+      ta.dispose(); tb.dispose(); a.dispose(); b.dispose();
+    }
+  });
+
   test('setStep moves the schedule; bad options are typed errors', () => {
     const m = createModel(micro, { seed: 1, threads: 1 });
     try {
