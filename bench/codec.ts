@@ -5,6 +5,7 @@
 // Usage: npm run bench:codec -- [--json] [--runs N] [--model llama-8b] [--layers 1] [--chunk-1d 64]
 import { getModelConfig, paramSpecs, type ParamSpec } from '../src/model/config.ts';
 import {
+  applyOuterStep,
   compressTensor,
   decompressTensor,
   DEFAULT_SPARSELOCO,
@@ -86,17 +87,19 @@ function main(): void {
   });
   const dense = specs.map((s) => new Float32Array(numel(s.shape)));
 
-  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[] };
+  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[], outer: [] as number[] };
   let wireBytes = 0;
+  let lastPayload: Uint8Array = new Uint8Array(0);
   for (let run = 0; run < args.runs; run++) {
     let t0 = performance.now();
-    const tensors: CompressedTensor[] = inputs.map((p) => compressTensor(p.name, p.shape, p.data, cfg, schema.layouts[specs.indexOf(specs.find((s) => s.name === p.name)!)]));
+    const tensors: CompressedTensor[] = inputs.map((p, i) => compressTensor(p.name, p.shape, p.data, cfg, schema.layouts[i]));
     let t1 = performance.now();
     const bytes = encodeGradient({ uid: 7, window: 1000 + run, globalStep: run, nullRound: false, meta: new Uint8Array(0), tensors }, schema);
     let t2 = performance.now();
     t.compress.push(t1 - t0);
     t.serialize.push(t2 - t1);
     wireBytes = bytes.length;
+    lastPayload = bytes;
     t0 = performance.now();
     const msg = decodeGradient(bytes, schema, { expectUid: 7 });
     t1 = performance.now();
@@ -111,6 +114,17 @@ function main(): void {
     const t0 = performance.now();
     ef.step(inputs, cfg);
     t.ef.push(performance.now() - t0);
+  }
+
+  // Outer step from 20 peers (aggregate with median clipping + SGD) on the same tensors. The peers are the same
+  // decoded payload under 20 uids, so every coordinate a peer selects is hit 20 times: the same number of scatter
+  // adds as 20 distinct peers, with more cache reuse.
+  const decoded = decodeGradient(lastPayload, schema);
+  const peers = Array.from({ length: 20 }, (_, uid) => ({ uid, tensors: decoded.tensors }));
+  for (let run = 0; run < Math.min(args.runs, 3); run++) {
+    const t0 = performance.now();
+    applyOuterStep(inputs, peers, { lr: cfg.outerLr, mode: cfg.aggregation, clipToMedianNorm: cfg.clipToMedianNorm });
+    t.outer.push(performance.now() - t0);
   }
 
   const mbps = (ms: number): number => round(fp32Bytes / MB / (ms / 1000));
@@ -136,7 +150,7 @@ function main(): void {
       decompressDense: mbps(median(t.decompress)),
       errorFeedbackStep: mbps(median(t.ef)),
     },
-    medianMs: { encode: round(median(enc)), decode: round(median(dec)) },
+    medianMs: { encode: round(median(enc)), decode: round(median(dec)), outerStep20Peers: round(median(t.outer)) },
     fullModel: {
       'llama-8b': fullModelSizes('llama-8b', cfg),
       'llama-70b': fullModelSizes('llama-70b', cfg),

@@ -12,7 +12,7 @@
  * +, −, ×, ÷ of float32 operands; no step depends on evaluation order beyond the uid order fixed above.
  */
 import type { ParamTensor } from '../../tensor/params.ts';
-import { chunkBase, inChunkOffsets, sameLayout } from './chunking.ts';
+import { chunkBase, inChunkOffsets, sameLayout, type ChunkLayout } from './chunking.ts';
 import type { CompressedTensor, PeerUpdate } from './compress.ts';
 import type { AggregationMode } from './config.ts';
 import { SparseLoCoError } from './errors.ts';
@@ -103,59 +103,123 @@ export function scaledValueTable(t: CompressedTensor, factor: number): Float32Ar
   return table;
 }
 
+/** One peer's view of one tensor: its indices, codes, and clipped value per code. */
+interface PeerTensorView {
+  readonly indices: Uint16Array;
+  readonly codes: Uint8Array;
+  readonly table: Float32Array;
+}
+
+/** Largest |partial sum| that cannot overflow float32 after rounding (with a wide margin). */
+const SAFE_SUM = 1e38;
+
 /**
- * Aggregates tensor `ti` of uid-sorted, aligned peers (see sortPeers) into `out` (dense, overwritten).
- * `counts` is scratch of at least the same length. Returns false if any result is NaN/±Inf.
+ * Per-chunk aggregation kernel shared by `aggregate` and `applyOuterStep`. Chunks are visited in order and, inside
+ * a chunk, peers in uid order, so each coordinate still receives its contributions in uid order (same float32
+ * result as a peer-by-peer sweep) while the chunk's cache lines are touched once for all peers.
  */
-export function aggregateTensorInto(
-  sorted: readonly PeerUpdate[],
-  ti: number,
-  options: AggregateOptions,
-  out: Float32Array,
-  counts: Uint16Array,
-): boolean {
-  const mode = options.mode ?? 'selected-mean';
-  const clip = options.clipToMedianNorm ?? true;
-  const R = sorted.length;
-  const n = out.length;
-  out.fill(0);
-  counts.fill(0, 0, n);
-  if (R === 0) return true;
-  const first = sorted[0].tensors[ti];
-  const layout = first.layout;
-  if (layout.rows * layout.cols !== n) {
-    throw new SparseLoCoError('SHAPE_MISMATCH', `output has ${n} elements, ${first.name} has ${layout.rows * layout.cols}`);
+class TensorAggregator {
+  readonly views: PeerTensorView[];
+  readonly layout: ChunkLayout;
+  /** True when no sum can overflow, so results are finite without checking. */
+  readonly bounded: boolean;
+  private readonly sum: Float32Array;
+  private readonly count: Uint16Array;
+  private readonly touched: Int32Array;
+  private readonly offsets: Int32Array;
+  private readonly selectedMean: boolean;
+  private readonly R: number;
+
+  constructor(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions) {
+    const clip = options.clipToMedianNorm ?? true;
+    this.selectedMean = (options.mode ?? 'selected-mean') === 'selected-mean';
+    this.R = sorted.length;
+    const tensors = sorted.map((p) => p.tensors[ti]);
+    this.layout = tensors[0].layout;
+    const norms = clip ? tensors.map(tensorValueNorm) : [];
+    const median = clip ? lowerMedian(norms) : 0;
+    let bound = 0;
+    this.views = tensors.map((t, r) => {
+      const table = scaledValueTable(t, clip ? clipFactor(norms[r], median) : 1);
+      let max = 0;
+      for (let b = 0; b < table.length; b++) max = Math.max(max, Math.abs(table[b]));
+      bound += max; // NaN propagates and makes `bounded` false
+      return { indices: t.indices, codes: t.codes, table };
+    });
+    this.bounded = bound < SAFE_SUM;
+    this.sum = new Float32Array(this.layout.chunkLen);
+    this.count = new Uint16Array(this.layout.chunkLen);
+    this.touched = new Int32Array(this.layout.chunkLen);
+    this.offsets = inChunkOffsets(this.layout);
   }
-  let median = 0;
-  let norms: number[] = [];
-  if (clip) {
-    norms = sorted.map((p) => tensorValueNorm(p.tensors[ti]));
-    median = lowerMedian(norms);
-  }
-  const offsets = inChunkOffsets(layout);
-  const k = layout.k;
-  for (let r = 0; r < R; r++) {
-    const t = sorted[r].tensors[ti];
-    const table = scaledValueTable(t, clip ? clipFactor(norms[r], median) : 1);
-    const { indices, codes } = t;
-    for (let c = 0, p = 0; c < layout.numChunks; c++) {
-      const base = chunkBase(layout, c);
-      for (let end = p + k; p < end; p++) {
-        const at = base + offsets[indices[p]];
-        out[at] = out[at] + table[codes[p]];
-        counts[at]++;
+
+  /**
+   * Aggregates every chunk and hands each selected coordinate's float32 result to `emit(flatOffset, g)`.
+   * With `checkFinite`, stops and returns false at the first NaN/±Inf result.
+   */
+  run(emit: ((flat: number, g: number) => void) | null, checkFinite: boolean): boolean {
+    const { views, sum, count, touched, offsets, selectedMean, R } = this;
+    const { k, numChunks } = this.layout;
+    for (let c = 0; c < numChunks; c++) {
+      let n = 0;
+      const p0 = c * k;
+      const p1 = p0 + k;
+      for (let r = 0; r < views.length; r++) {
+        const { indices, codes, table } = views[r];
+        for (let p = p0; p < p1; p++) {
+          const j = indices[p];
+          if (count[j]++ === 0) touched[n++] = j;
+          sum[j] = sum[j] + table[codes[p]];
+        }
+      }
+      const base = chunkBase(this.layout, c);
+      for (let i = 0; i < n; i++) {
+        const j = touched[i];
+        const cnt = count[j];
+        const g = Math.fround(selectedMean ? (cnt === 1 ? sum[j] : sum[j] / cnt) : sum[j] / R);
+        sum[j] = 0;
+        count[j] = 0;
+        if (checkFinite && !(Math.abs(g) < Infinity)) {
+          for (let q = i + 1; q < n; q++) {
+            sum[touched[q]] = 0;
+            count[touched[q]] = 0;
+          }
+          return false;
+        }
+        if (emit !== null) emit(base + offsets[j], g);
       }
     }
+    return true;
   }
-  let finite = true;
-  for (let i = 0; i < n; i++) {
-    const c = counts[i];
-    if (c === 0) continue;
-    const v = mode === 'selected-mean' ? (c === 1 ? out[i] : out[i] / c) : out[i] / R;
-    out[i] = v;
-    if (!(Math.abs(out[i]) < Infinity)) finite = false;
-  }
-  return finite;
+}
+
+/**
+ * Aggregates tensor `ti` of uid-sorted, aligned peers (see sortPeers) into `out` (dense, overwritten; 0 where no
+ * peer selected). Returns false if any result is NaN/±Inf (out is then incomplete).
+ */
+export function aggregateTensorInto(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions, out: Float32Array): boolean {
+  out.fill(0);
+  if (sorted.length === 0) return true;
+  const agg = new TensorAggregator(sorted, ti, options);
+  const n = agg.layout.rows * agg.layout.cols;
+  if (n !== out.length) throw new SparseLoCoError('SHAPE_MISMATCH', `output has ${out.length} elements, tensor has ${n}`);
+  return agg.run((flat, g) => {
+    out[flat] = g;
+  }, true);
+}
+
+/**
+ * θ ← fl32(θ − fl32(lr32·g)) at every coordinate some peer selected, for tensor `ti`. Leaves θ untouched and
+ * returns false when any aggregated value is not finite.
+ */
+export function applyAggregatedTensor(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions, theta: Float32Array, lr32: number): boolean {
+  if (sorted.length === 0) return true;
+  const agg = new TensorAggregator(sorted, ti, options);
+  if (!agg.bounded && !agg.run(null, true)) return false;
+  agg.run((flat, g) => {
+    theta[flat] = theta[flat] - Math.fround(lr32 * g);
+  }, false);
+  return true;
 }
 
 export interface AggregateResult {
@@ -175,8 +239,7 @@ export function aggregate(peers: readonly PeerUpdate[], options: AggregateOption
   if (sorted.length === 0) return { uids: [], grads, skipped };
   sorted[0].tensors.forEach((t, ti) => {
     const out = new Float32Array(t.layout.rows * t.layout.cols);
-    const counts = new Uint16Array(out.length);
-    if (aggregateTensorInto(sorted, ti, options, out, counts)) grads.push({ name: t.name, shape: [...t.shape], data: out });
+    if (aggregateTensorInto(sorted, ti, options, out)) grads.push({ name: t.name, shape: [...t.shape], data: out });
     else skipped.push(t.name);
   });
   return { uids: sorted.map((p) => p.uid), grads, skipped };

@@ -3,8 +3,9 @@
  *   θ ← fl32(θ − fl32(fl32(lr)·g))
  */
 import { numel, type ParamTensor } from '../../tensor/params.ts';
-import { aggregateTensorInto, sortPeers, type AggregateOptions } from './aggregate.ts';
+import { applyAggregatedTensor, sortPeers, type AggregateOptions } from './aggregate.ts';
 import type { PeerUpdate } from './compress.ts';
+import type { SparseLoCoConfig } from './config.ts';
 import { SparseLoCoError } from './errors.ts';
 
 function checkLr(lr: number): number {
@@ -32,6 +33,11 @@ export interface OuterStepOptions extends AggregateOptions {
   readonly lr: number;
 }
 
+/** The outer-step options a SparseLoCo config implies (validators pass lr = outerLr·eval_lr_factor to applyPeerUpdate). */
+export function outerStepOptions(cfg: SparseLoCoConfig): OuterStepOptions {
+  return { lr: cfg.outerLr, mode: cfg.aggregation, clipToMedianNorm: cfg.clipToMedianNorm };
+}
+
 export interface OuterStepResult {
   /** uids aggregated, ascending. */
   readonly uids: number[];
@@ -42,9 +48,10 @@ export interface OuterStepResult {
 }
 
 /**
- * Aggregates the peers and applies the outer step one parameter at a time (scratch memory: one float32 and one
- * uint16 buffer of the largest parameter). `params` must be in the same order as the peers' tensors.
- * With no peers nothing changes. Bit-identical for the same peer set in any arrival order.
+ * Aggregates the peers and applies the outer step one parameter at a time, touching only coordinates some peer
+ * selected (scratch: a few chunk-sized buffers). `params` must be in the same order as the peers' tensors.
+ * With no peers nothing changes. Bit-identical for the same peer set in any arrival order, and bit-identical to
+ * outerStep(params, aggregate(peers).grads, lr).
  */
 export function applyOuterStep(params: readonly ParamTensor[], peers: readonly PeerUpdate[], options: OuterStepOptions): OuterStepResult {
   const lr32 = checkLr(options.lr);
@@ -54,30 +61,18 @@ export function applyOuterStep(params: readonly ParamTensor[], peers: readonly P
   if (tensors.length !== params.length) {
     throw new SparseLoCoError('SHAPE_MISMATCH', `peers carry ${tensors.length} tensors, model has ${params.length}`);
   }
-  let largest = 0;
   params.forEach((p, i) => {
     const t = tensors[i];
     const n = numel(p.shape);
     if (p.name !== t.name || p.data.length !== n || n !== t.layout.rows * t.layout.cols) {
       throw new SparseLoCoError('SHAPE_MISMATCH', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
     }
-    largest = Math.max(largest, n);
   });
-  const scratch = new Float32Array(largest);
-  const counts = new Uint16Array(largest);
   const applied: string[] = [];
   const skipped: string[] = [];
   params.forEach((p, ti) => {
-    const n = p.data.length;
-    const g = scratch.subarray(0, n);
-    const cnt = counts.subarray(0, n);
-    if (!aggregateTensorInto(sorted, ti, options, g, cnt)) {
-      skipped.push(p.name);
-      return;
-    }
-    const theta = p.data;
-    for (let i = 0; i < n; i++) if (cnt[i] !== 0) theta[i] = theta[i] - Math.fround(lr32 * g[i]);
-    applied.push(p.name);
+    if (applyAggregatedTensor(sorted, ti, options, p.data, lr32)) applied.push(p.name);
+    else skipped.push(p.name);
   });
   return { uids: sorted.map((p) => p.uid), applied, skipped };
 }
