@@ -135,6 +135,15 @@ describe('aggregation', () => {
     assert.ok(params[0].data.every((x) => x === 1));
   });
 
+  test('huge but finite values take the checked path and still apply', () => {
+    const a: PeerUpdate = { uid: 1, tensors: [hand([0, 1], [2e38, 1])] };
+    const b: PeerUpdate = { uid: 2, tensors: [hand([2, 3], [2e38, 1])] };
+    const params: ParamTensor[] = [{ name: 'v', shape: [8], data: new Float32Array(8) }];
+    const res = applyOuterStep(params, [a, b], { lr: 0.5, clipToMedianNorm: false });
+    assert.deepEqual(res.applied, ['v']);
+    assert.deepEqual([...params[0].data], [-1e38, -0.5, -1e38, -0.5, 0, 0, 0, 0].map(f));
+  });
+
   test('duplicate uids and misaligned peers are typed errors', () => {
     const a: PeerUpdate = { uid: 1, tensors: [hand([0, 1], [1, 2])] };
     assert.throws(() => aggregate([a, { ...a }]), (e: unknown) => e instanceof SparseLoCoError && e.code === 'DUPLICATE_UID');
