@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { AdamWArgs, AttentionGeom, Backend, Buf, FloatArray, IntBuf } from './backend.ts';
 import { TensorError } from './errors.ts';
+import { Heap } from './heap.ts';
 import { ThreadPool } from './thread-pool.ts';
 import { WA } from './wasm-api.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
@@ -61,8 +62,7 @@ export class WasmBackend implements Backend {
   private readonly memory: WasmMemory;
   private readonly pool: ThreadPool;
   private readonly maxPages: number;
-  private readonly freeLists = new Map<number, number[]>();
-  private top = HEAP_BASE;
+  private readonly heap = new Heap(HEAP_BASE, (end) => this.ensureMemory(end));
   private scratch: WasmBuf | null = null;
   private scratchStride = 0;
   private partials: WasmBuf | null = null;
@@ -91,36 +91,30 @@ export class WasmBackend implements Backend {
 
   // ------------------------------------------------------------ memory
 
-  private allocBytes(bytes: number): number {
+  private allocBytes(bytes: number): [number, number] {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
-    const list = this.freeLists.get(size);
-    if (list !== undefined && list.length > 0) {
-      this.liveBytes += size;
-      return list.pop()!;
+    const r = this.heap.alloc(size);
+    this.liveBytes += r[1];
+    return r;
+  }
+
+  private ensureMemory(end: number): void {
+    if (end <= this.memory.buffer.byteLength) return;
+    const needPages = Math.ceil(end / PAGE);
+    if (needPages > this.maxPages) {
+      throw new TensorError('OUT_OF_MEMORY', `wasm backend needs ${Math.ceil(end / 2 ** 20)} MiB, limit is ${this.maxPages / 16} MiB`);
     }
-    const ptr = this.top;
-    const end = ptr + size;
-    if (end > this.memory.buffer.byteLength) {
-      const needPages = Math.ceil(end / PAGE);
-      if (needPages > this.maxPages) {
-        throw new TensorError('OUT_OF_MEMORY', `wasm backend needs ${Math.ceil(end / 2 ** 20)} MiB, limit is ${this.maxPages / 16} MiB`);
-      }
-      const cur = this.memory.buffer.byteLength / PAGE;
-      // grow geometrically to limit the number of grow calls
-      const target = Math.min(this.maxPages, Math.max(needPages, Math.ceil(cur * 1.25)));
-      this.memory.grow(target - cur);
-    }
-    this.top = end;
-    this.liveBytes += size;
-    return ptr;
+    const cur = this.memory.buffer.byteLength / PAGE;
+    // grow geometrically to limit the number of grow calls
+    const target = Math.min(this.maxPages, Math.max(needPages, Math.ceil(cur * 1.25)));
+    this.memory.grow(target - cur);
   }
 
   private make(n: number, bytesPer: number): WasmBuf {
     if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
     if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('INVALID_ARGUMENT', `bad allocation size ${n}`);
-    const bytes = Math.max(ALIGN, Math.ceil((n * bytesPer) / ALIGN) * ALIGN);
-    const ptr = this.allocBytes(bytes);
-    return new WasmBuf(ptr, n, bytes, this);
+    const [ptr, size] = this.allocBytes(n * bytesPer);
+    return new WasmBuf(ptr, n, size, this);
   }
 
   alloc(n: number): Buf {
@@ -141,9 +135,7 @@ export class WasmBackend implements Backend {
     if (b.bytes === 0 || b.freed) return;
     b.freed = true;
     this.liveBytes -= b.bytes;
-    let list = this.freeLists.get(b.bytes);
-    if (list === undefined) this.freeLists.set(b.bytes, (list = []));
-    list.push(b.ptr);
+    this.heap.free(b.ptr, b.bytes);
   }
   sub(buf: Buf, offset: number, length: number): Buf {
     const b = this.own(buf);

@@ -75,6 +75,25 @@ describe('LLaMA model', () => {
     }
   });
 
+  test('memory stays bounded when batch shapes change between calls', () => {
+    const m = createModel(MODEL_CONFIGS.tiny, { seed: 1, threads: 1 });
+    try {
+      const be = m.backend as WasmBackend;
+      const run = (b: ReturnType<typeof randomBatch>, grad: boolean) => (grad ? m.lossAndGrad(b) : m.loss(b));
+      const largest = randomBatch(MODEL_CONFIGS.tiny, 4, 64, 0);
+      run(largest, true);
+      run(largest, true);
+      const reserved = be.memoryBytes();
+      const rng = new Rng(4);
+      for (let it = 0; it < 40; it++) {
+        run(randomBatch(MODEL_CONFIGS.tiny, 1 + (rng.nextU32() % 4), 1 + (rng.nextU32() % 64), it), it % 2 === 0);
+      }
+      assert.equal(be.memoryBytes(), reserved);
+    } finally {
+      m.dispose();
+    }
+  });
+
   test('wasm and JS reference agree on loss and gradients (float32)', () => {
     const w = createModel(micro, { seed: 5, threads: 3 });
     const j = createModel(micro, { seed: 5, backend: 'js' });
