@@ -55,20 +55,6 @@ export function dequantizedValues(t: CompressedTensor): Float32Array {
   return out;
 }
 
-/**
- * Calls visit(flatOffset, code) for every kept value, chunk by chunk in index order.
- * The one place that maps (chunk, in-chunk index) to a flat tensor offset.
- */
-export function forEachKept(t: CompressedTensor, visit: (flat: number, code: number) => void): void {
-  const { layout, indices, codes } = t;
-  const offsets = inChunkOffsets(layout);
-  const k = layout.k;
-  for (let c = 0, p = 0; c < layout.numChunks; c++) {
-    const base = chunkBase(layout, c);
-    for (let end = p + k; p < end; p++) visit(base + offsets[indices[p]], codes[p]);
-  }
-}
-
 /** Dense reconstruction: dequantized values at the kept positions, 0 elsewhere. */
 export function decompressTensor(t: CompressedTensor, out?: Float32Array): Float32Array {
   const { layout, indices, codes } = t;
