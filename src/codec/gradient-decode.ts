@@ -135,7 +135,7 @@ export function decodeGradient(bytes: Uint8Array, schema: GradientSchema, option
   if (options.expectUid !== undefined && uid !== options.expectUid) throw new CodecError('HEADER_MISMATCH', `uid ${uid}, expected ${options.expectUid}`);
   const metaLen = r.u32('meta length');
   if (metaLen > maxMeta) throw new CodecError('TOO_LARGE', `metadata of ${metaLen} bytes exceeds ${maxMeta}`);
-  const meta = r.take(metaLen, 'meta').slice();
+  const meta = new Uint8Array(r.take(metaLen, 'meta')); // a copy, also when the input is a pooled Buffer
   const count = r.u32('tensor count');
   if (count !== schema.specs.length) throw new CodecError('TENSOR_COUNT', `${count} tensors, expected ${schema.specs.length}`);
   const tensors: CompressedTensor[] = [];

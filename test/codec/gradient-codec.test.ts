@@ -71,6 +71,16 @@ describe('gradient wire format', () => {
     assert.deepEqual(encodeGradient(back, schema), bytes, 'canonical: re-encoding gives the same bytes');
   });
 
+  test('decodes from a Node Buffer at a non-zero, unaligned byteOffset', () => {
+    const { schema, msg, bytes } = encoded(MIXED_SPECS);
+    const pooled = Buffer.concat([Buffer.alloc(3, 0xee), Buffer.from(bytes)]).subarray(3);
+    const back = decodeGradient(pooled, schema);
+    assert.deepEqual(back.meta, msg.meta);
+    pooled[GRADIENT_HEADER_BYTES] ^= 0xff;
+    assert.deepEqual(back.meta, msg.meta, 'metadata is a copy');
+    assert.deepEqual(back.tensors[0].indices, msg.tensors[0].indices);
+  });
+
   test('null round, large window / step, empty metadata and the sparse 1-D option round-trip', () => {
     const big = { window: 2 ** 53 - 1, globalStep: 2 ** 40 + 3, nullRound: true, meta: new Uint8Array(0), uid: 0xffffffff };
     const cfg = { ...DEFAULT_COMPRESSION, chunkTarget1d: 4096 };
