@@ -1,0 +1,41 @@
+/**
+ * Loss-based scores of one evaluated uid (reference §4.3): the relative loss improvement its update brings on random
+ * data (the "gradient score"), and the binary indicator that it trained on its own assigned data.
+ */
+import { ScoringError } from './errors.ts';
+
+/** (before − after) / before. Throws InvalidArgument unless both are finite and before > 0. */
+export function lossImprovement(before: number, after: number): number {
+  if (!Number.isFinite(before) || !Number.isFinite(after) || !(before > 0)) {
+    throw new ScoringError('InvalidArgument', `losses must be finite with before > 0, got before=${before} after=${after}`);
+  }
+  return (before - after) / before;
+}
+
+export interface EvalLosses {
+  /** Loss on the uid's assigned data before / after applying its update. */
+  readonly ownBefore: number;
+  readonly ownAfter: number;
+  /** Loss on random (unassigned) data before / after. */
+  readonly randomBefore: number;
+  readonly randomAfter: number;
+}
+
+export interface LossScores {
+  /** (L_rand_before − L_rand_after) / L_rand_before. */
+  readonly gradientScore: number;
+  readonly ownImprovement: number;
+  /** +1 when the own-data improvement beats the random-data improvement, else −1. */
+  readonly binaryIndicator: 1 | -1;
+}
+
+export function lossScores(l: EvalLosses): LossScores {
+  const gradientScore = lossImprovement(l.randomBefore, l.randomAfter);
+  const ownImprovement = lossImprovement(l.ownBefore, l.ownAfter);
+  return { gradientScore, ownImprovement, binaryIndicator: ownImprovement > gradientScore ? 1 : -1 };
+}
+
+/** BMA ← (1 − α)·BMA + α·b. */
+export function updateBinaryMovingAverage(previous: number, indicator: number, alpha: number): number {
+  return (1 - alpha) * previous + alpha * indicator;
+}
