@@ -75,6 +75,8 @@ export interface EvalSelection {
   /** The bin they came from (index into `bins`) and how many bins there were. */
   readonly bin: number;
   readonly bins: number;
+  /** How many were taken first because they waited too long. */
+  readonly forced: number;
 }
 
 /** Fairness counters per uid (absent = 1) and the window's selection. */
@@ -94,14 +96,32 @@ export class EvalFairness {
     return this.counters.get(uid) ?? 1;
   }
 
-  /** Draws this window's uids and updates the counters: chosen → 1, other pool members +1, non-members dropped. */
-  select(pool: readonly number[], uidsPerWindow: number, numBins: number, ordinalOf: (uid: number) => number, rng: SeededRng): EvalSelection {
+  /**
+   * Draws this window's uids and updates the counters: chosen → 1, other pool members +1, non-members dropped.
+   * starvationFactor > 0 adds a hard bound on waiting (not in Templar, whose bound is only probabilistic): uids whose
+   * counter exceeds starvationFactor·⌈|pool| / uidsPerWindow⌉ are taken first, longest-waiting first, from any bin.
+   */
+  select(
+    pool: readonly number[],
+    uidsPerWindow: number,
+    numBins: number,
+    ordinalOf: (uid: number) => number,
+    rng: SeededRng,
+    starvationFactor = 0,
+  ): EvalSelection {
     const bins = evaluationBins(pool, ordinalOf, numBins, uidsPerWindow);
     const bin = bins.length === 1 ? 0 : rng.int(bins.length);
-    const candidates = bins[bin];
-    const uids = weightedSampleWithoutReplacement(candidates, candidates.map((u) => this.weight(u)), uidsPerWindow, rng);
+    const cap = starvationFactor > 0 ? starvationFactor * Math.ceil(pool.length / uidsPerWindow) : Number.POSITIVE_INFINITY;
+    const forced = pool
+      .filter((u) => this.weight(u) > cap)
+      .sort((a, b) => this.weight(b) - this.weight(a) || a - b)
+      .slice(0, uidsPerWindow);
+    const taken = new Set(forced);
+    const candidates = bins[bin].filter((u) => !taken.has(u));
+    const drawn = weightedSampleWithoutReplacement(candidates, candidates.map((u) => this.weight(u)), uidsPerWindow - forced.length, rng);
+    const uids = [...forced, ...drawn];
     this.record(pool, uids);
-    return { uids, bin, bins: bins.length };
+    return { uids, bin, bins: bins.length, forced: forced.length };
   }
 
   /** Counter update for a window in which `evaluated` (a subset of `pool`) were evaluated. */

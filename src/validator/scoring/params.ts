@@ -6,6 +6,11 @@ export interface ScoringParams {
   readonly uidsPerWindow: number;
   /** Rating bins used once the pool holds at least numEvaluationBins·uidsPerWindow uids. */
   readonly numEvaluationBins: number;
+  /**
+   * Hard bound on evaluation waits (0 = off, Templar's behaviour): uids not evaluated for more than
+   * evalStarvationFactor·⌈|pool| / uidsPerWindow⌉ windows are evaluated first.
+   */
+  readonly evalStarvationFactor: number;
 
   /** BMA ← (1−α)·BMA + α·b. */
   readonly bmaAlpha: number;
@@ -85,6 +90,7 @@ export interface ScoringParams {
 export const DEFAULT_SCORING: ScoringParams = Object.freeze({
   uidsPerWindow: 20,
   numEvaluationBins: 5,
+  evalStarvationFactor: 2,
   bmaAlpha: 0.05,
   bmaThreshold: 0.1,
   bmaWarmupWindows: 10,
@@ -145,6 +151,7 @@ export function validateScoringParams(p: ScoringParams): ScoringParams {
   const unit = (f: keyof ScoringParams) => num(f, 0, 1);
   int('uidsPerWindow', 1);
   int('numEvaluationBins', 1);
+  num('evalStarvationFactor', 0, 1e6);
   num('bmaAlpha', 0, 1, true);
   unit('bmaThreshold');
   int('bmaWarmupWindows', 0);

@@ -216,7 +216,8 @@ export class GauntletScorer {
   /** Draws the window's uids to evaluate from `pool` minus naughty uids, and updates the fairness counters. */
   selectEvalUids(pool: readonly number[], window: number, rng: SeededRng): EvalSelection {
     const eligible = pool.filter((u) => !this.isNaughty(u, window));
-    return this.fairness.select(eligible, this.params.uidsPerWindow, this.params.numEvaluationBins, (u) => this.skills.ordinal(u), rng);
+    const p = this.params;
+    return this.fairness.select(eligible, p.uidsPerWindow, p.numEvaluationBins, (u) => this.skills.ordinal(u), rng, p.evalStarvationFactor);
   }
 
   fairnessWeight(uid: number): number {

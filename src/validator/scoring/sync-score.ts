@@ -37,7 +37,8 @@ export function interquartileMean(values: readonly number[]): number {
       n++;
     }
   }
-  return sum / n;
+  // With very few values no sample may lie between the quartiles (e.g. [0, 1]); use their midpoint then.
+  return n === 0 ? (q1 + q3) / 2 : sum / n;
 }
 
 /** max(0, 1 − min(x, maxSteps)/maxSteps)^power; NaN and +Infinity give 0. */
