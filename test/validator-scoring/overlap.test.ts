@@ -24,7 +24,7 @@ function randomSet(name: string, numChunks: number, chunkLen: number, k: number,
   return { name, chunkLen, k, indices };
 }
 
-function peer(uid: number, at: number, tensors: IndexSet[]): PeerIndices {
+function peer(uid: number, at: number, tensors: readonly IndexSet[]): PeerIndices {
   return { uid, uploadedAt: new Date(at), tensors };
 }
 

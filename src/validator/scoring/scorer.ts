@@ -107,7 +107,8 @@ export interface ScorerState {
   readonly sync: [string, SyncParamState][];
 }
 
-function freshPeer(): PeerScore {
+/** A uid never seen before: all scores 0, no history. */
+export function freshPeer(): PeerScore {
   return {
     bma: 0,
     finalScore: 0,
