@@ -239,6 +239,16 @@ describe('inactivity, re-registration, floor, ordering', () => {
     assert.deepEqual(s.rating(1), { mu: 25, sigma: 25 / 3 });
   });
 
+  test('naughty uids get no weight even with a positive score', () => {
+    const s = scorerWith({ 2: { finalScore: 3 }, 3: { finalScore: 1 } });
+    s.processWindow({ window: 4, startWindow: 0, globalStep: 40, overlap: [{ uid: 2, level: 'mega', ratio: 1, with: 3 }] });
+    // A caller that evaluates a naughty uid anyway cannot give it weight.
+    s.processWindow({ window: 5, startWindow: 0, globalStep: 41, evaluations: [ok(2, 0.5), ok(4, -0.01)] });
+    assert.ok(s.peer(2)!.finalScore > 0);
+    assert.deepEqual(s.weights(TEMPLAR_PROTOCOL).uids, [1, 3]);
+    assert.deepEqual(s.weights(TEMPLAR_PROTOCOL, 24).uids, [1, 2, 3]);
+  });
+
   test('scores below 1e-4 become 0; windows must increase; duplicate evaluations are rejected', () => {
     const s = scorerWith({ 1: { finalScore: 5e-5 }, 2: { finalScore: 2e-4 } });
     s.processWindow({ window: 1, startWindow: 0, globalStep: 1 });

@@ -210,8 +210,10 @@ export class GauntletScorer {
     return [...new Set([...this.naughtyUids(window), ...this.excludedUids()])].sort((a, b) => a - b);
   }
 
-  weights(p: ProtocolParams): WeightVector {
-    return computeWeights(this.finalScores(), { ...p, ...this.params });
+  /** Weights from the final scores; uids naughty at `window` (default: the last scored window) get none. */
+  weights(p: ProtocolParams, window: number = this.lastWindow ?? 0): WeightVector {
+    const scores = [...this.finalScores()].filter(([uid]) => !this.isNaughty(uid, window));
+    return computeWeights(scores, { ...p, ...this.params });
   }
 
   /** Draws the window's uids to evaluate from `pool` minus naughty uids, and updates the fairness counters. */
