@@ -109,18 +109,23 @@ export class EmbeddedChainClient implements Chain {
   // ---------- transport ----------
 
   private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      const name = (err as Error).name;
-      if (name === 'TimeoutError' || name === 'AbortError') throw new EmbeddedChainError('Timeout', `${method} ${path}: no answer within ${this.timeoutMs} ms`, { cause: err });
-      throw new EmbeddedChainError('Unavailable', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
+    let res: Response | undefined;
+    // A GET is retried once on a connection failure (a pooled socket the server closed, e.g. across a restart).
+    // A transaction is not: it may have arrived, and a resend would only be refused as a replay.
+    for (let attempt = 0; res === undefined; attempt++) {
+      try {
+        res = await fetch(this.url + path, {
+          method,
+          headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (err) {
+        const name = (err as Error).name;
+        if (name === 'TimeoutError' || name === 'AbortError') throw new EmbeddedChainError('Timeout', `${method} ${path}: no answer within ${this.timeoutMs} ms`, { cause: err });
+        if (method === 'GET' && attempt === 0) continue;
+        throw new EmbeddedChainError('Unavailable', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
+      }
     }
     let parsed: unknown;
     try {
