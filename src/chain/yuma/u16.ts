@@ -28,16 +28,17 @@ export function maxUpscaleU16(values: readonly number[]): number[] {
   return values.map((e) => Number(roundRaw((BigInt(e) * u * ONE) / m)));
 }
 
-/** `check_vec_max_limited`: after normalising to sum 1, no value exceeds maxLimit/65535. */
+/** `check_vec_max_limited`: after normalising to sum 1 (I32F32), no value exceeds maxLimit/65535. */
 export function isMaxWeightLimited(values: readonly number[], maxLimit: number): boolean {
   if (values.length === 0) return true;
-  let sum = 0;
-  let max = 0;
+  let total = 0n;
+  let top = 0;
   for (const v of values) {
-    sum += v;
-    if (v > max) max = v;
+    total += BigInt(v) << 32n;
+    if (v > top) top = v;
   }
-  if (sum === 0) return true;
-  return max / sum <= maxLimit / U16_MAX;
+  if (total === 0n) return true;
+  const largest = ((BigInt(top) << 32n) << 32n) / total;
+  const limit = ((BigInt(maxLimit) << 32n) << 32n) / (BigInt(U16_MAX) << 32n);
+  return largest <= limit;
 }
-
