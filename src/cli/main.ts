@@ -1,4 +1,9 @@
 import { Command } from 'commander';
+import { register as registerMiner } from './commands/miner.ts';
+import { register as registerValidator } from './commands/validator.ts';
+import { register as registerNet } from './commands/net.ts';
+import { register as registerChain } from './commands/chain.ts';
+import { register as registerKeys } from './commands/keys.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -8,6 +13,11 @@ export function buildProgram(): Command {
     .description('Permissionless, incentivized, decentralized LLM training (SparseLoCo + Gauntlet)')
     .showHelpAfterError();
   // subcommands registered below (one line per domain)
+  registerMiner(program);
+  registerValidator(program);
+  registerNet(program);
+  registerChain(program);
+  registerKeys(program);
   return program;
 }
 

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../miner/adversary.ts';
+import { ProgressPrinter } from '../../net/progress.ts';
+import { LocalNetwork } from '../../net/supervisor.ts';
+
+interface NetUpOptions {
+  miners: string;
+  validators: string;
+  adversaries: string;
+  model: string;
+  windows?: string;
+  runDir: string;
+  faultRate: string;
+  seed: string;
+}
+
+export function register(program: Command): void {
+  const net = program.command('net').description('local networks: the chain, a filesystem store and every node as its own process');
+  net
+    .command('up')
+    .description('start (or resume) a local network training a model')
+    .option('--miners <n>', 'miners (adversaries included)', '3')
+    .option('--validators <n>', 'validators', '1')
+    .option('--adversaries <list>', `comma-separated kinds (${ADVERSARY_KINDS.join(', ')})`, '')
+    .option('--model <name>', 'tiny | small', 'tiny')
+    .option('--windows <n>', 'stop after this many windows (default: until Ctrl-C)')
+    .option('--run-dir <dir>', 'run directory (resumed if it exists)', '.tessera/net')
+    .option('--fault-rate <p>', 'fraction of store requests that fail transiently', '0')
+    .option('--seed <s>', 'network seed (dev keys)', 'local')
+    .action(async (o: NetUpOptions) => {
+      const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+      for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
+      if (o.model !== 'tiny' && o.model !== 'small') throw new Error(`--model must be tiny or small, got ${o.model}`);
+      const network = new LocalNetwork({
+        runDir: o.runDir,
+        miners: Number(o.miners),
+        validators: Number(o.validators),
+        adversaries: adversaries as AdversaryKind[],
+        plan: { model: o.model, networkSeed: o.seed, faults: { failureRate: Number(o.faultRate) } },
+      });
+      await network.start();
+      process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
+      const progress = new ProgressPrinter(network);
+      let stopping = false;
+      const stop = async () => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write('stopping nodes…\n');
+        await network.stop();
+        process.stdout.write('stopped; run `net up` with the same --run-dir to resume\n');
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+      let first: number | null = null;
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const seen = progress.poll();
+        if (seen.length > 0 && first === null) first = seen[0].window;
+        if (o.windows !== undefined && first !== null && seen.length > 0 && seen[seen.length - 1].window - first + 1 >= Number(o.windows)) {
+          await stop();
+        }
+      }
+    });
+}

@@ -1,0 +1,70 @@
+/**
+ * Embedded defaults of a local network per model: window timing sized for a shared 2-core machine, the training
+ * batch, evaluation and scoring settings, and the embedded chain's subnet hyperparameters.
+ */
+import { LOCAL_PROTOCOL, resolveProtocolParams, type ProtocolParams } from '../protocol/index.ts';
+import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
+import type { NetworkConfig, TrainSettings, EvalSettings, FaultSettings } from '../miner/node/config.ts';
+
+export interface NetworkPlan {
+  model: 'tiny' | 'small';
+  networkSeed: string;
+  netuid?: number;
+  storeRoot: string;
+  protocol?: Partial<ProtocolParams>;
+  train?: Partial<TrainSettings>;
+  eval?: Partial<EvalSettings>;
+  scoring?: Record<string, unknown>;
+  faults?: Partial<FaultSettings>;
+}
+
+const TIMING: Record<NetworkPlan['model'], Partial<ProtocolParams>> = {
+  tiny: { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 1_500, innerSteps: 4, lastModifiedResolutionMs: 1 },
+  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 4_000, innerSteps: 2, lastModifiedResolutionMs: 1 },
+};
+
+const TRAIN: Record<NetworkPlan['model'], TrainSettings> = {
+  tiny: { batchSize: 4, seqLen: 32, lr: 3e-3, warmupSteps: 4, cosineSteps: 2_000, weightDecay: 0.01 },
+  small: { batchSize: 2, seqLen: 64, lr: 1.5e-3, warmupSteps: 2, cosineSteps: 2_000, weightDecay: 0.01 },
+};
+
+const EVAL: Record<NetworkPlan['model'], EvalSettings> = {
+  tiny: { batchSize: 8, lrFactor: 0.5 },
+  small: { batchSize: 4, lrFactor: 0.5 },
+};
+
+export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
+  const protocol = resolveProtocolParams(
+    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: 100, peerReplacementFrequency: 2, ...TIMING[plan.model], ...plan.protocol },
+    LOCAL_PROTOCOL,
+  );
+  return {
+    format: 'tessera.network/1',
+    networkSeed: plan.networkSeed,
+    netuid: plan.netuid ?? 1,
+    model: plan.model,
+    modelSeed: 42,
+    protocol,
+    sparseloco: DEFAULT_SPARSELOCO,
+    train: { ...TRAIN[plan.model], ...plan.train },
+    eval: { ...EVAL[plan.model], ...plan.eval },
+    // Honest miners of these small models share ~50 % of their top-k indices (same model, similar text), so the
+    // copy thresholds sit above that; an exact copy overlaps 100 %.
+    scoring: { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10, ...plan.scoring },
+    faults: { failureRate: 0, latencyMs: 0, ...plan.faults },
+    storeRoot: plan.storeRoot,
+    chainUrl,
+  };
+}
+
+/** Subnet hyperparameters of the embedded chain for a local network (storage units). */
+export function subnetParams(p: ProtocolParams, validators: number): Record<string, number | boolean | string> {
+  return {
+    tempo: Math.max(4, p.blocksPerWindow),
+    weightsRateLimit: 0,
+    immunityPeriod: 1_000_000,
+    activityCutoffFactorMilli: 1_000_000,
+    maxAllowedValidators: Math.max(1, validators),
+    maxRegistrationsPerBlock: 64,
+  };
+}

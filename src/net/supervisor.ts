@@ -1,0 +1,166 @@
+/**
+ * A local network on one machine: the embedded chain (served over HTTP from this process, state in
+ * `<runDir>/chain`), the filesystem store (`<runDir>/store`, one bucket per node) and every miner and validator as
+ * its own OS process (`bin/tessera.mjs miner|validator`), logs in `<runDir>/nodes/<name>/`. Starting again on the
+ * same run directory resumes the chain, the buckets and every node's saved state.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initKeys } from '../chain/keys.ts';
+import { devNetworkGenesis, startEmbeddedChain, type EmbeddedChainServer, EmbeddedChainClient } from '../chain/embedded/index.ts';
+import type { AdversaryKind } from '../miner/adversary.ts';
+import { writeFileAtomic } from '../miner/node/atomic.ts';
+import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../miner/node/config.ts';
+import { buildNetworkConfig, subnetParams, type NetworkPlan } from './defaults.ts';
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: 'miner' | 'validator';
+  readonly adversary?: AdversaryKind;
+}
+
+export interface LocalNetworkOptions {
+  readonly runDir: string;
+  readonly miners: number;
+  readonly validators: number;
+  /** Adversary kinds; each one replaces one of the last miners (so miners ≥ adversaries). */
+  readonly adversaries?: readonly AdversaryKind[];
+  readonly plan?: Partial<Omit<NetworkPlan, 'storeRoot'>>;
+  /** Echo node stdout to this process's stdout (default false; logs always go to node.log). */
+  readonly echo?: boolean;
+}
+
+interface RunManifest {
+  nodes: NodeSpec[];
+}
+
+const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
+
+export class LocalNetwork {
+  readonly runDir: string;
+  net!: NetworkConfig;
+  nodes: NodeSpec[] = [];
+  private chain: EmbeddedChainServer | null = null;
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exits = new Map<string, Promise<number | null>>();
+
+  constructor(private readonly o: LocalNetworkOptions) {
+    this.runDir = resolve(o.runDir);
+  }
+
+  get chainUrl(): string {
+    if (this.chain === null) throw new Error('chain not started');
+    return this.chain.url;
+  }
+
+  client(): EmbeddedChainClient {
+    return new EmbeddedChainClient({ url: this.chainUrl, netuid: this.net.netuid });
+  }
+
+  nodeDir(name: string): string {
+    return join(this.runDir, 'nodes', name);
+  }
+
+  async start(): Promise<void> {
+    await initKeys();
+    mkdirSync(this.runDir, { recursive: true });
+    const netPath = join(this.runDir, 'network.json');
+    const nodesPath = join(this.runDir, 'nodes.json');
+    const resuming = existsSync(netPath) && existsSync(nodesPath);
+    if (resuming) {
+      this.net = loadNetworkConfig(netPath);
+      this.nodes = (JSON.parse(readFileSync(nodesPath, 'utf8')) as RunManifest).nodes;
+    } else {
+      const plan: NetworkPlan = { model: 'tiny', networkSeed: 'local', ...this.o.plan, storeRoot: join(this.runDir, 'store') };
+      this.net = buildNetworkConfig(plan, '');
+      const adv = this.o.adversaries ?? [];
+      if (adv.length > this.o.miners) throw new Error(`${adv.length} adversaries need at least as many miners (got ${this.o.miners})`);
+      const honest = this.o.miners - adv.length;
+      this.nodes = [
+        ...Array.from({ length: this.o.validators }, (_, i): NodeSpec => ({ name: `validator-${i}`, role: 'validator' })),
+        ...Array.from({ length: this.o.miners }, (_, i): NodeSpec => (i < honest ? { name: `miner-${i}`, role: 'miner' } : { name: `miner-${i}`, role: 'miner', adversary: adv[i - honest] })),
+      ];
+      writeFileAtomic(nodesPath, JSON.stringify({ nodes: this.nodes }, null, 2) + '\n');
+    }
+    mkdirSync(this.net.storeRoot, { recursive: true });
+    const validators = this.nodes.filter((n) => n.role === 'validator').length;
+    const miners = this.nodes.filter((n) => n.role === 'miner').length;
+    const dev = devNetworkGenesis({
+      seed: this.net.networkSeed,
+      netuid: this.net.netuid,
+      validators,
+      validatorStake: 10_000,
+      miners,
+      params: subnetParams(this.net.protocol, validators),
+    });
+    // devNetworkGenesis names validators validator-<i> and miners miner-<i>, as the nodes do
+    this.chain = await startEmbeddedChain({ dir: join(this.runDir, 'chain'), blockTimeMs: this.net.protocol.blockTimeMs, genesis: dev.genesis, persistEveryBlocks: 4, durable: false });
+    this.net = { ...this.net, chainUrl: this.chain.url };
+    saveNetworkConfig(netPath, this.net);
+    for (const n of this.nodes) this.spawnNode(n);
+  }
+
+  spawnNode(n: NodeSpec): ChildProcess {
+    const dir = this.nodeDir(n.name);
+    mkdirSync(dir, { recursive: true });
+    const log = openSync(join(dir, 'node.log'), 'a');
+    const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
+    if (n.adversary !== undefined) args.push('--adversary', n.adversary);
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, TESSERA_NODE: n.name } });
+    closeSync(log);
+    this.children.set(n.name, child);
+    this.exits.set(n.name, new Promise((r) => child.once('exit', (code) => r(code))));
+    return child;
+  }
+
+  isRunning(name: string): boolean {
+    const c = this.children.get(name);
+    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  }
+
+  /** Stops one node (SIGTERM, or SIGKILL to simulate a crash) and waits for it to exit. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const c = this.children.get(name);
+    if (c === undefined || !this.isRunning(name)) return;
+    c.kill(signal);
+    await this.exits.get(name);
+  }
+
+  restart(name: string): void {
+    const spec = this.nodes.find((n) => n.name === name);
+    if (spec === undefined) throw new Error(`no node ${name}`);
+    if (this.isRunning(name)) throw new Error(`${name} is still running`);
+    this.spawnNode(spec);
+  }
+
+  /** Stops every node (SIGTERM, then SIGKILL after `graceMs`) and the chain. */
+  async stop(graceMs = 15_000): Promise<void> {
+    const running = [...this.children.keys()].filter((n) => this.isRunning(n));
+    for (const n of running) this.children.get(n)!.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const n of running) if (this.isRunning(n)) this.children.get(n)!.kill('SIGKILL');
+    }, graceMs);
+    await Promise.all(running.map((n) => this.exits.get(n)));
+    clearTimeout(timer);
+    if (this.chain !== null) await this.chain.close();
+    this.chain = null;
+  }
+}
+
+/** All events of a node so far (its events.jsonl). */
+export function readEvents(runDir: string, name: string): Array<Record<string, unknown> & { kind: string }> {
+  const path = join(resolve(runDir), 'nodes', name, 'events.jsonl');
+  if (!existsSync(path)) return [];
+  const out: Array<Record<string, unknown> & { kind: string }> = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (line.length === 0) continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, unknown> & { kind: string });
+    } catch {
+      // a torn last line after a crash
+    }
+  }
+  return out;
+}
