@@ -195,9 +195,10 @@ export class Miner implements StopSignal {
     if (warm || adv === 'free-rider') {
       tensors = this.ef.nullRound(this.net.sparseloco);
     } else if (adv === 'noise') {
+      // random direction of a plausible size (validators clip it to the window's median norm anyway)
       const noise = this.replica.params.map((p) => {
         const d = new Float32Array(p.data.length);
-        for (let i = 0; i < d.length; i++) d[i] = this.rng.normal() * 1e-3;
+        for (let i = 0; i < d.length; i++) d[i] = this.rng.normal() * 0.02;
         return { name: p.name, shape: p.shape, data: d };
       });
       tensors = compress(noise, this.net.sparseloco);
