@@ -1,0 +1,131 @@
+/**
+ * SparseLoCo with R simulated replicas, end to end through the wire format: each round every replica takes H inner
+ * AdamW steps from the global θ, folds its pseudo-gradient into its error feedback (β), compresses (chunked top-k,
+ * 2-bit quantization), and ENCODES the result into the real gradient payload. The outer step consumes only what
+ * the decoder accepts from those bytes (median-norm clipping, per-index mean, SGD lr), so the bytes counted are
+ * exactly the bytes that carried the update.
+ */
+import {
+  createGradientSchema,
+  decodePeerPayloads,
+  encodeGradient,
+  type GradientSchema,
+  type PeerPayload,
+} from '../codec/index.ts';
+import type { Batch } from '../model/batch.ts';
+import type { Model } from '../model/llama.ts';
+import {
+  BaselineError,
+  meanLoss,
+  ParamVector,
+  ReplicaPool,
+  roundShape,
+  type RoundResult,
+  type SimulatedMethod,
+} from '../optim/baselines/index.ts';
+import type { InnerTrainerOptions } from '../optim/inner-trainer.ts';
+import {
+  applyOuterStep,
+  DEFAULT_SPARSELOCO,
+  ErrorFeedback,
+  outerStepOptions,
+  pseudoGradient,
+  validateSparseLoCoConfig,
+  type SparseLoCoConfig,
+} from '../optim/sparseloco/index.ts';
+import type { ParamTensor } from '../tensor/params.ts';
+
+export interface SparseLoCoSimOptions {
+  readonly replicas: number;
+  readonly inner: InnerTrainerOptions;
+  /** Overrides of DEFAULT_SPARSELOCO (Templar: top-64 of 64×64 chunks, 4 bins, β 0.95, lr 0.4, selected-mean). */
+  readonly sparseloco?: Partial<SparseLoCoConfig>;
+  /** Row label (default "sparseloco"). */
+  readonly name?: string;
+}
+
+export class SparseLoCoSim implements SimulatedMethod {
+  readonly name: string;
+  readonly replicas: number;
+  readonly config: SparseLoCoConfig;
+  readonly schema: GradientSchema;
+  readonly global: ParamVector;
+  /** Outer rounds completed (the payloads' window number). */
+  rounds = 0;
+  /** The encoded payloads of the last round, one per replica (what went on the wire). */
+  lastPayloads: readonly PeerPayload[] = [];
+  private readonly pool: ReplicaPool;
+  private readonly feedback: ErrorFeedback[];
+  private disposed = false;
+
+  constructor(
+    readonly model: Model,
+    options: SparseLoCoSimOptions,
+  ) {
+    this.name = options.name ?? 'sparseloco';
+    this.replicas = options.replicas;
+    this.config = { ...DEFAULT_SPARSELOCO, ...options.sparseloco };
+    validateSparseLoCoConfig(this.config);
+    const params = model.parameters();
+    this.global = ParamVector.copyOf(params);
+    this.schema = createGradientSchema(params, this.config);
+    this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
+    this.pool = new ReplicaPool(model, options.replicas, options.inner);
+  }
+
+  round(batches: readonly (readonly Batch[])[]): RoundResult {
+    this.check();
+    const h = roundShape(batches, this.replicas);
+    if (h < 0) throw new BaselineError('BAD_BATCHES', `a round needs ${this.replicas} equal, non-empty batch lists`);
+    const window = this.rounds;
+    let lossSum = 0;
+    const payloads: PeerPayload[] = [];
+    for (let r = 0; r < this.replicas; r++) {
+      for (const l of this.pool.runInner(r, this.global, batches[r])) lossSum += l;
+      const delta = pseudoGradient(this.global.tensors, this.model.parameters());
+      const tensors = this.feedback[r].step(delta, this.config);
+      const bytes = encodeGradient(
+        { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },
+        this.schema,
+      );
+      payloads.push({ uid: r, bytes });
+    }
+    const { accepted, rejected } = decodePeerPayloads(payloads, this.schema, { expectWindow: window });
+    if (rejected.length > 0) {
+      const first = rejected[0];
+      throw new BaselineError('SHAPE_MISMATCH', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
+    }
+    applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
+    this.rounds++;
+    this.lastPayloads = payloads;
+    return {
+      trainLoss: lossSum / (h * this.replicas),
+      bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
+    };
+  }
+
+  globalParams(): readonly ParamTensor[] {
+    return this.global.tensors;
+  }
+
+  evalLoss(batches: readonly Batch[]): number {
+    this.check();
+    this.global.copyTo(this.model.parameters());
+    return meanLoss(this.model, batches);
+  }
+
+  /** Replica r's error-feedback buffers (for inspection). */
+  errorFeedback(r: number): readonly ParamTensor[] {
+    return this.feedback[r].buffers;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.pool.dispose();
+  }
+
+  private check(): void {
+    if (this.disposed) throw new BaselineError('DISPOSED', 'SparseLoCo simulation was disposed');
+  }
+}
