@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
-import { signatureVerify } from '@polkadot/util-crypto';
+import { decodeAddress, sr25519Verify } from '@polkadot/util-crypto';
 import type { HotkeySigner } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
 import { checkAddress, checkNetuid, toRao } from './state.ts';
@@ -215,8 +215,7 @@ function checkSignature(bytes: Uint8Array, signature: unknown, signer: string, w
   }
   let ok = false;
   try {
-    const result = signatureVerify(bytes, hexToU8a(signature), signer);
-    ok = result.isValid && result.crypto === 'sr25519';
+    ok = sr25519Verify(bytes, hexToU8a(signature), decodeAddress(signer));
   } catch {
     ok = false;
   }
