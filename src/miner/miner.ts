@@ -175,7 +175,10 @@ export class Miner implements StopSignal {
 
   private commMs = 0;
   private commBytes = 0;
+  /** Inner steps + error feedback + compression (compression also reported on its own). */
   private trainMsTotal = 0;
+  private compressMsTotal = 0;
+  private lastCompressMs = 0;
 
   private commAcc(ms: number, downBytes: number, upBytes: number): void {
     this.commMs += ms;
@@ -189,6 +192,7 @@ export class Miner implements StopSignal {
   private async trainAndUpload(w: number): Promise<number> {
     const adv = this.o.adversary;
     const warm = this.isWarmup(w);
+    this.lastCompressMs = 0;
     const t0 = performance.now();
     let tensors: CompressedTensor[];
     let loss = NaN;
@@ -211,10 +215,13 @@ export class Miner implements StopSignal {
       if (adv === 'poisoner') {
         delta = delta.map((d) => ({ ...d, data: d.data.map((x) => -10 * x) }));
       }
+      const c0 = performance.now();
       tensors = this.ef.step(delta, this.net.sparseloco);
+      this.lastCompressMs = performance.now() - c0;
     }
     const trainMs = performance.now() - t0;
     this.trainMsTotal += trainMs;
+    this.compressMsTotal += this.lastCompressMs;
     let msg: GradientMessage = {
       uid: this.id.uid,
       window: w,
@@ -265,6 +272,7 @@ export class Miner implements StopSignal {
       uploadMs: Math.round(uploadMs),
       commMsTotal: Math.round(this.commMs),
       trainMsTotal: Math.round(this.trainMsTotal),
+      compressMsTotal: Math.round(this.compressMsTotal),
       commBytesTotal: this.commBytes,
       hash: this.replica.hash(),
     });
