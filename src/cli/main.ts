@@ -4,6 +4,7 @@ import { register as registerValidator } from './commands/validator.ts';
 import { register as registerNet } from './commands/net.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerKeys } from './commands/keys.ts';
+import { register as registerExperiment } from './commands/experiment.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerNet(program);
   registerChain(program);
   registerKeys(program);
+  registerExperiment(program);
   return program;
 }
 

@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  acceptance,
+  byteLevelCorpus,
+  defaultComparisonOptions,
+  ExperimentError,
+  LICENCE_DIR,
+  markdownTable,
+  METHOD_KINDS,
+  runComparison,
+  writeReport,
+  type ComparisonOptions,
+  type MethodKind,
+} from '../../experiment/index.ts';
+
+interface CompareFlags {
+  model: string;
+  replicas?: string;
+  innerSteps?: string;
+  rounds?: string;
+  batchSize?: string;
+  seqLen?: string;
+  innerLr?: string;
+  warmup?: string;
+  seed?: string;
+  evalEvery?: string;
+  heldOut?: string;
+  threads?: string;
+  extraSparselocoLr?: string;
+  methods?: string;
+  corpusDir: string;
+  out: string;
+  json?: boolean;
+  check?: boolean;
+}
+
+function int(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new ExperimentError('BAD_OPTION', `${flag} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new ExperimentError('BAD_OPTION', `${flag} must be a number, got "${v}"`);
+  return n;
+}
+
+/** Flags over the model's defaults; unset flags keep the defaults. */
+export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
+  if (f.model !== 'tiny' && f.model !== 'small') throw new ExperimentError('BAD_OPTION', `--model must be tiny or small, got "${f.model}"`);
+  const base = defaultComparisonOptions(f.model);
+  const pick = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
+  const methods = f.methods?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (methods !== undefined && methods.some((m) => !(METHOD_KINDS as readonly string[]).includes(m))) {
+    throw new ExperimentError('BAD_OPTION', `--methods takes a comma list of ${METHOD_KINDS.join(', ')}`);
+  }
+  return {
+    ...base,
+    replicas: pick(int('--replicas', f.replicas), base.replicas),
+    innerSteps: pick(int('--inner-steps', f.innerSteps), base.innerSteps),
+    rounds: pick(int('--rounds', f.rounds), base.rounds),
+    batchSize: pick(int('--batch-size', f.batchSize), base.batchSize),
+    seqLen: pick(int('--seq-len', f.seqLen), base.seqLen),
+    innerLr: pick(num('--inner-lr', f.innerLr), base.innerLr),
+    warmupSteps: pick(int('--warmup', f.warmup), base.warmupSteps),
+    seed: pick(int('--seed', f.seed), base.seed),
+    evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
+    heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
+    threads: int('--threads', f.threads),
+    extraSparselocoOuterLrs:
+      f.extraSparselocoLr === undefined
+        ? base.extraSparselocoOuterLrs
+        : f.extraSparselocoLr.split(',').map((s) => num('--extra-sparseloco-lr', s.trim())!),
+    methods: methods as MethodKind[] | undefined,
+  };
+}
+
+export function register(program: Command): void {
+  const experiment = program.command('experiment').description('training experiments on simulated replicas');
+
+  experiment
+    .command('compare')
+    .description('DDP-style AdamW vs DiLoCo vs SparseLoCo at equal tokens: held-out loss, bytes sent, loss-vs-tokens plot')
+    .option('--model <name>', 'tiny or small', 'tiny')
+    .option('--replicas <R>', 'simulated replicas')
+    .option('--inner-steps <H>', 'inner steps per round')
+    .option('--rounds <N>', 'outer rounds')
+    .option('--batch-size <B>', 'sequences per replica per inner step')
+    .option('--seq-len <T>', 'tokens per sequence')
+    .option('--inner-lr <lr>', 'inner AdamW peak lr (shared by all methods)')
+    .option('--warmup <steps>', 'inner lr warm-up steps')
+    .option('--seed <n>', 'model init and data seed')
+    .option('--eval-every <rounds>', 'held-out evaluation interval')
+    .option('--held-out <batches>', 'held-out batches')
+    .option('--threads <n>', 'engine threads (default: all cores)')
+    .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
+    .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')}`)
+    .option('--corpus-dir <dir>', 'text files to train on, byte-level', LICENCE_DIR)
+    .option('--out <dir>', 'where results.md/json and loss-vs-tokens.svg go', 'runs/experiment-compare')
+    .option('--json', 'print the JSON result instead of the table')
+    .option('--check', 'exit with status 2 when the acceptance check fails')
+    .action((f: CompareFlags) => {
+      const options = compareOptionsFromFlags(f);
+      const corpus = byteLevelCorpus(resolve(f.corpusDir));
+      const t0 = performance.now();
+      const result = runComparison(options, corpus, (e) => {
+        if (e.kind === 'start') process.stderr.write(`[${e.method}] training\n`);
+        else if (e.kind === 'eval') process.stderr.write(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}\n`);
+        else process.stderr.write(`[${e.method}] done in ${e.seconds.toFixed(1)} s\n`);
+      });
+      const paths = writeReport(result, resolve(f.out));
+      const wall = (performance.now() - t0) / 1000;
+      if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
+      else process.stdout.write(`${markdownTable(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
+      const a = acceptance(result);
+      if (f.check && a !== null && !a.pass) process.exitCode = 2;
+    });
+}

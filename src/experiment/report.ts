@@ -1,0 +1,118 @@
+/**
+ * Turns a ComparisonResult into the artifacts: a markdown table, the JSON record, the loss-vs-tokens SVG, and the
+ * issue's acceptance check (SparseLoCo within 3 % of DiLoCo's final loss while sending >= 100× fewer bytes).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ComparisonResult, MethodResult } from './compare.ts';
+import { linePlotSvg } from './svg-plot.ts';
+
+export const ACCEPT_MAX_LOSS_GAP = 0.03;
+export const ACCEPT_MIN_BYTES_RATIO = 100;
+
+export interface Acceptance {
+  readonly dilocoLoss: number;
+  readonly sparselocoLoss: number;
+  /** sparseloco / diloco − 1 (negative: SparseLoCo is better). */
+  readonly lossGap: number;
+  /** DiLoCo bytes per replica per round ÷ SparseLoCo's. */
+  readonly bytesRatio: number;
+  readonly pass: boolean;
+}
+
+/** The check on the spec rows ("diloco" and "sparseloco"); null when either did not run. */
+export function acceptance(result: ComparisonResult): Acceptance | null {
+  const d = result.methods.find((m) => m.name === 'diloco');
+  const s = result.methods.find((m) => m.name === 'sparseloco');
+  if (d === undefined || s === undefined) return null;
+  const lossGap = s.finalLoss / d.finalLoss - 1;
+  const bytesRatio = d.bytesPerReplicaPerRound / s.bytesPerReplicaPerRound;
+  return {
+    dilocoLoss: d.finalLoss,
+    sparselocoLoss: s.finalLoss,
+    lossGap,
+    bytesRatio,
+    pass: lossGap <= ACCEPT_MAX_LOSS_GAP && bytesRatio >= ACCEPT_MIN_BYTES_RATIO,
+  };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1e3) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  while (v >= 1e3 && u < units.length - 1) {
+    v /= 1e3;
+    u++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[u]}`;
+}
+
+export function formatTokens(n: number): string {
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
+  if (n >= 1e3) return `${Number((n / 1e3).toPrecision(3))}k`;
+  return String(n);
+}
+
+function ratio(x: number): string {
+  return x >= 1 ? `${x.toFixed(1)}×` : `1/${(1 / x).toFixed(1)}×`;
+}
+
+export function markdownTable(result: ComparisonResult): string {
+  const d = result.methods.find((m) => m.name === 'diloco');
+  const lines = [
+    `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), ${result.replicas} replicas, H = ${result.innerSteps} inner steps, ` +
+      `${result.rounds} rounds, ${formatTokens(result.tokensPerMethod)} training tokens per method; held-out loss on ${result.options.heldOutBatches} fixed batches.`,
+    '',
+    '| Method | Outer / communication | Final held-out loss | vs DiLoCo | Bytes / replica / round | Total bytes / replica | Compression vs fp32 dense | vs bf16 dense | Time |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  const row = (m: MethodResult): string => {
+    const gap = d === undefined ? '—' : `${((m.finalLoss / d.finalLoss - 1) * 100).toFixed(2)} %`;
+    return `| ${m.name} | ${m.setting} | ${m.finalLoss.toFixed(4)} | ${gap} | ${formatBytes(m.bytesPerReplicaPerRound)} | ${formatBytes(m.totalBytesPerReplica)} | ${ratio(m.ratioVsFp32Dense)} | ${ratio(m.ratioVsBf16Dense)} | ${m.seconds.toFixed(0)} s |`;
+  };
+  for (const m of result.methods) lines.push(row(m));
+  const a = acceptance(result);
+  if (a !== null) {
+    lines.push(
+      '',
+      `Acceptance (SparseLoCo final loss within ${ACCEPT_MAX_LOSS_GAP * 100} % of DiLoCo's, >= ${ACCEPT_MIN_BYTES_RATIO}× fewer bytes): ` +
+        `loss ${a.sparselocoLoss.toFixed(4)} vs ${a.dilocoLoss.toFixed(4)} (${(a.lossGap * 100).toFixed(2)} %), ` +
+        `${a.bytesRatio.toFixed(1)}× fewer bytes — **${a.pass ? 'PASS' : 'FAIL'}**`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function lossCurveSvg(result: ComparisonResult): string {
+  const later = result.methods.flatMap((m) => m.curve.filter((p) => p.round > 0).map((p) => p.loss));
+  const all = result.methods.flatMap((m) => m.curve.map((p) => p.loss));
+  const lo = Math.min(...all);
+  const hi = later.length > 0 ? Math.max(...later) : Math.max(...all);
+  const margin = (hi - lo) * 0.05 || 0.1;
+  return linePlotSvg({
+    title: `Held-out loss vs training tokens (${result.model}, ${result.replicas} replicas, H = ${result.innerSteps})`,
+    subtitle: `the initial loss (${all.length > 0 ? result.methods[0].curve[0].loss.toFixed(2) : '?'} at 0 tokens) is above the plotted range`,
+    xLabel: 'training tokens (all replicas)',
+    yLabel: 'held-out cross-entropy (nats)',
+    formatX: formatTokens,
+    yDomain: [Math.max(0, lo - margin), hi + margin],
+    series: result.methods.map((m) => ({ label: m.name, points: m.curve.map((p) => ({ x: p.tokens, y: p.loss })) })),
+  });
+}
+
+export interface WrittenReport {
+  readonly markdown: string;
+  readonly json: string;
+  readonly svg: string;
+}
+
+/** Writes results.md, results.json and loss-vs-tokens.svg into dir (created if needed); returns their paths. */
+export function writeReport(result: ComparisonResult, dir: string): WrittenReport {
+  mkdirSync(dir, { recursive: true });
+  const paths = { markdown: join(dir, 'results.md'), json: join(dir, 'results.json'), svg: join(dir, 'loss-vs-tokens.svg') };
+  writeFileSync(paths.markdown, markdownTable(result));
+  writeFileSync(paths.json, JSON.stringify({ ...result, acceptance: acceptance(result) }, null, 2) + '\n');
+  writeFileSync(paths.svg, lossCurveSvg(result));
+  return paths;
+}
