@@ -332,6 +332,41 @@ export class EmbeddedChainClient implements Chain {
     }));
   }
 
+  /**
+   * Calls `onEpoch` for every epoch of this subnet from now on, in order. Rides on the block stream and asks
+   * for summaries only once the next epoch's block has passed.
+   */
+  async subscribeEpochs(onEpoch: (e: EpochSummary) => void, onError?: (err: EmbeddedChainError) => void): Promise<() => void> {
+    const hp = await this.hyperparams();
+    let since = hp.epochIndex;
+    let nextBlock = hp.nextEpochBlock;
+    let busy = false;
+    const report = (err: unknown): void => {
+      onError?.(err instanceof EmbeddedChainError ? err : new EmbeddedChainError('Unavailable', String(err), { cause: err }));
+    };
+    return this.subscribeBlocks((h) => {
+      if (busy || h.number < nextBlock) return;
+      busy = true;
+      (async () => {
+        const [list, now] = await Promise.all([this.epochs(since), this.hyperparams()]);
+        nextBlock = now.nextEpochBlock;
+        for (const e of list) {
+          if (e.index <= since) continue;
+          since = e.index;
+          try {
+            onEpoch(e);
+          } catch {
+            // a throwing listener must not end the subscription
+          }
+        }
+      })()
+        .catch(report)
+        .finally(() => {
+          busy = false;
+        });
+    }, onError);
+  }
+
   /** Stakes from the coldkey's free balance to a hotkey it owns, on this subnet. */
   async addStake(coldkey: HotkeySigner, hotkeyAddress: string, amount: Amount): Promise<void> {
     await this.submit(coldkey, { call: 'add_stake', args: { netuid: this.netuid, hotkey: hotkeyAddress, amount: toRao(amount) } });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { initKeys } from '../../../src/chain/keys.ts';
+import { initKeys, listKeys, loadKey } from '../../../src/chain/keys.ts';
 import { devAccount, EmbeddedChainClient } from '../../../src/chain/embedded/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -51,31 +51,44 @@ describe('tessera chain start (child process)', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('serves registrations, stops cleanly on SIGTERM, and resumes from its directory', async () => {
+  test('serves registrations; survives a crash (SIGKILL) with every acknowledged transaction; stops cleanly on SIGTERM', async () => {
     const first = await startChain(dir);
     const client = new EmbeddedChainClient({ url: first.url, netuid: 1, timeoutMs: 20_000 });
     const miner = devAccount('cli', 'miner-0');
     const uid = await client.register(miner.hotkey, miner.coldkey.address);
     assert.equal(uid, 2, 'after the owner (0) and the genesis validator (1)');
-    const headBefore = (await client.currentBlock()).number;
-    first.child.kill('SIGTERM');
-    assert.equal(await first.exit, 0);
-    assert.ok(statSync(join(dir, 'state.json')).size > 0);
+    const registeredAt = (await client.metagraph()).neurons[uid].registeredAtBlock;
+    first.child.kill('SIGKILL'); // a crash: the state on disk is the last save, which includes every included transaction
+    await first.exit;
 
-    const second = await startChain(dir);
+    const second = await startChain(dir); // takes over the dead process's lock
+    let headAtStop: number;
     try {
-      assert.ok(second.head >= headBefore, `resumed at ${second.head}, was ${headBefore}`);
+      assert.ok(second.head >= registeredAt, `resumed at ${second.head}, registration was in block ${registeredAt}`);
       const again = new EmbeddedChainClient({ url: second.url, netuid: 1, timeoutMs: 20_000 });
       assert.equal(await again.uidOf(miner.hotkey.address), uid);
+      await again.setCommitment(miner.hotkey, 'after-restart');
+      headAtStop = (await again.currentBlock()).number;
     } finally {
       second.child.kill('SIGTERM');
-      assert.equal(await second.exit, 0);
+      assert.equal(await second.exit, 0, 'SIGTERM saves and exits 0');
+    }
+    assert.ok(statSync(join(dir, 'state.json')).size > 0);
+    const third = await startChain(dir);
+    try {
+      assert.ok(third.head >= headAtStop, 'a clean stop keeps every block');
+      const c3 = new EmbeddedChainClient({ url: third.url, netuid: 1, timeoutMs: 20_000 });
+      assert.equal((await c3.commitments()).get(miner.hotkey.address), 'after-restart');
+    } finally {
+      third.child.kill('SIGTERM');
+      await third.exit;
     }
   });
 });
 
 describe('tessera keys (child process)', () => {
-  test('new writes a key the list shows', () => {
+  before(initKeys);
+  test('new writes a key file that lists and loads', () => {
     const root = mkdtempSync(join(tmpdir(), 'tessera-keys-cli-'));
     try {
       const run = (...args: string[]) => spawnSync(process.execPath, [BIN, 'keys', ...args, '--root', root], { cwd: ROOT, encoding: 'utf8' });
@@ -83,9 +96,8 @@ describe('tessera keys (child process)', () => {
       assert.equal(made.status, 0, made.stderr);
       const info = JSON.parse(made.stdout) as { address: string; mnemonic: string };
       assert.equal(info.mnemonic.split(' ').length, 12);
-      const listed = run('list', '--json');
-      assert.equal(listed.status, 0, listed.stderr);
-      assert.deepEqual((JSON.parse(listed.stdout) as Array<{ address: string }>).map((k) => k.address), [info.address]);
+      assert.deepEqual(listKeys(root).map((k) => [k.wallet, k.name, k.address]), [['w1', 'h1', info.address]]);
+      assert.equal(loadKey({ root, wallet: 'w1', hotkey: 'h1' }).address, info.address);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -132,6 +132,32 @@ describe('embedded chain over HTTP', () => {
     assert.ok(bonds[1].some(([j, v]) => j === m0 && v > 0), 'validator bonds to the miner it weights');
   });
 
+  test('epoch subscriptions deliver each epoch once, in order', async () => {
+    const got: number[] = [];
+    const stop = await client.subscribeEpochs((e) => got.push(e.index));
+    await until('two epochs', async () => (got.length >= 2 ? true : undefined));
+    stop();
+    assert.equal(got[1], got[0] + 1);
+  });
+
+  test('staking, transfers and balances', async () => {
+    const [v] = net.validators;
+    const [m] = net.miners;
+    const before = await client.account(v.coldkey.address);
+    await client.transfer(v.coldkey, m.coldkey.address, 1.5);
+    await client.addStake(v.coldkey, v.hotkey.address, 2n * 1_000_000_000n);
+    const after = await client.account(v.coldkey.address);
+    assert.equal(after.balanceRao, before.balanceRao - 3_500_000_000n);
+    assert.equal((await client.account(m.coldkey.address)).balanceRao, 101_500_000_000n);
+    await rejectsAsync('NonAssociatedColdKey', client.addStake(m.coldkey, v.hotkey.address, 1));
+    await rejectsAsync('NotEnoughBalanceToStake', client.addStake(v.coldkey, v.hotkey.address, 10_000));
+    await rejectsAsync('InsufficientBalance', client.transfer(m.coldkey, v.coldkey.address, 10_000));
+    const staked = (await client.account(v.hotkey.address)).stakeRao.get(net.netuid)!;
+    await client.removeStake(v.coldkey, v.hotkey.address, 1);
+    assert.ok((await client.account(v.coldkey.address)).balanceRao === after.balanceRao + 1_000_000_000n);
+    assert.ok((await client.account(v.hotkey.address)).stakeRao.get(net.netuid)! >= staked - 1_000_000_000n);
+  });
+
   test('authentication and malformed requests are refused with typed HTTP answers', async () => {
     const post = async (body: string | object): Promise<{ status: number; code: string }> => {
       const res = await fetch(`${server.url}/v1/tx`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
