@@ -28,6 +28,8 @@ export const DISPATCH_ERRORS = [
   'InsufficientBalance',
   'NotSubnetOwner',
   'SubnetAlreadyExists',
+  'SubnetLimitReached',
+  'CannotAffordLockCost',
   'InvalidHyperparameter',
 ] as const;
 export type DispatchErrorCode = (typeof DISPATCH_ERRORS)[number];

@@ -19,8 +19,10 @@ export interface ChainNodeOptions {
   persistEveryBlocks?: number;
   /** fsync state saves. Default true. */
   durable?: boolean;
-  /** Pool capacity. Default 10_000. */
+  /** Pool capacity in transactions. Default 4096. */
   maxPendingTx?: number;
+  /** Pool capacity in (estimated) bytes. Default 32 MiB. */
+  maxPendingBytes?: number;
   /** Transactions one signer may have waiting. Default 256. */
   maxPendingPerSigner?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -38,6 +40,8 @@ export class ChainNode {
   private readonly store: ChainStore;
   private readonly persistEvery: number;
   private readonly maxPending: number;
+  private readonly maxPendingBytes: number;
+  private pendingBytes = 0;
   private readonly maxPerSigner: number;
   private readonly log: (message: string, fields?: Record<string, unknown>) => void;
   private queue: Pending[] = [];
@@ -54,7 +58,8 @@ export class ChainNode {
     this.store = store;
     this.blockTimeMs = opts.blockTimeMs;
     this.persistEvery = Math.max(1, opts.persistEveryBlocks ?? 10);
-    this.maxPending = opts.maxPendingTx ?? 10_000;
+    this.maxPending = opts.maxPendingTx ?? 4096;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 32 * 1024 * 1024;
     this.maxPerSigner = opts.maxPendingPerSigner ?? 256;
     this.log = opts.log ?? (() => {});
     this.lastSaved = runtime.head.number;
@@ -123,6 +128,7 @@ export class ChainNode {
     this.queue = [];
     this.queuedIds.clear();
     this.perSigner.clear();
+    this.pendingBytes = 0;
     const settled: Array<() => void> = [];
     for (const p of batch) {
       try {
@@ -165,10 +171,13 @@ export class ChainNode {
     }
     if (this.queuedIds.has(tx.id)) return Promise.reject(new EmbeddedChainError('ReplayedTransaction', 'this transaction is already waiting for inclusion'));
     if (this.queue.length >= this.maxPending) return Promise.reject(new EmbeddedChainError('TxPoolFull', `the pool holds ${this.maxPending} transactions`));
+    const size = txSize(tx);
+    if (this.pendingBytes + size > this.maxPendingBytes) return Promise.reject(new EmbeddedChainError('TxPoolFull', `the pool holds ${this.pendingBytes} bytes of transactions`));
     const mine = this.perSigner.get(tx.payload.signer) ?? 0;
     if (mine >= this.maxPerSigner) return Promise.reject(new EmbeddedChainError('TxPoolFull', `signer has ${mine} transactions waiting`));
     this.perSigner.set(tx.payload.signer, mine + 1);
     this.queuedIds.add(tx.id);
+    this.pendingBytes += size;
     return new Promise((resolve, reject) => this.queue.push({ tx, resolve, reject }));
   }
 
@@ -207,6 +216,14 @@ export class ChainNode {
     this.blockListeners.clear();
     this.epochListeners.clear();
   }
+}
+
+/** Rough in-memory size of a queued transaction: what bounds the pool. */
+function txSize(tx: VerifiedTx): number {
+  const c = tx.payload.call;
+  if (c.call === 'set_weights') return 512 + 32 * c.args.uids.length;
+  if (c.call === 'set_commitment') return 512 + 2 * c.args.data.length;
+  return 1024;
 }
 
 function safely(f: () => void): void {

@@ -6,7 +6,7 @@
  */
 import { EmbeddedChainError } from './errors.ts';
 import { applyParams, DEFAULT_PARAMS } from './params.ts';
-import { claimHotkey, emptyNeuron, newSubnet, type ChainState, type SubnetState } from './state.ts';
+import { claimHotkey, emptyNeuron, MAX_SUBNETS, newSubnet, type ChainState, type SubnetState } from './state.ts';
 
 export function subnetOf(state: ChainState, netuid: number): SubnetState {
   const subnet = state.subnets.get(netuid);
@@ -21,7 +21,18 @@ export function createSubnet(
   args: { netuid: number; hotkey: string; params: Record<string, unknown> },
 ): SubnetState {
   if (state.subnets.has(args.netuid)) throw new EmbeddedChainError('SubnetAlreadyExists', `subnet ${args.netuid} already exists`);
+  if (state.subnets.size >= MAX_SUBNETS) throw new EmbeddedChainError('SubnetLimitReached', `the chain holds its maximum of ${MAX_SUBNETS} subnets`);
   const params = applyParams(DEFAULT_PARAMS, args.params);
+  const owner = state.hotkeyOwner.get(args.hotkey);
+  if (owner !== undefined && owner !== ownerColdkey) throw new EmbeddedChainError('NonAssociatedColdKey', `hotkey ${args.hotkey} belongs to another coldkey`);
+  const balance = state.balances.get(ownerColdkey) ?? 0n;
+  if (balance < state.subnetLockCost) {
+    throw new EmbeddedChainError('CannotAffordLockCost', `creating a subnet burns ${state.subnetLockCost} rao; the coldkey holds ${balance}`);
+  }
+  if (state.subnetLockCost > 0n) {
+    state.balances.set(ownerColdkey, balance - state.subnetLockCost);
+    state.issuance -= state.subnetLockCost;
+  }
   claimHotkey(state, args.hotkey, ownerColdkey);
   const subnet = newSubnet(args.netuid, ownerColdkey, args.hotkey, block, params);
   state.subnets.set(args.netuid, subnet);

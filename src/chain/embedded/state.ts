@@ -91,7 +91,13 @@ export interface ChainState {
   issuance: bigint;
   /** Transaction ids seen, with the last block at which they could still be valid (replay protection). */
   seen: Map<string, number>;
+  /** rao a coldkey burns to create a subnet. */
+  subnetLockCost: bigint;
 }
+
+/** At most this many subnets (subtensor's `SubnetLimit` is of this order). */
+export const MAX_SUBNETS = 128;
+export const DEFAULT_SUBNET_LOCK_COST = 100n * 1_000_000_000n;
 
 export function checkAddress(address: unknown, what: string): string {
   if (typeof address !== 'string' || address.length > 64) throw new EmbeddedChainError('InvalidArgument', `${what} is not an SS58 address`);
@@ -182,6 +188,8 @@ export interface GenesisConfig {
   /** Free balances (rao) by coldkey. */
   balances?: Record<string, RaoLike>;
   subnets?: GenesisSubnet[];
+  /** rao burned by `create_subnet` (default 100 tokens). */
+  subnetLockCost?: RaoLike;
 }
 
 export function toRao(v: unknown, what: string): bigint {
@@ -202,7 +210,9 @@ export function genesisState(config: GenesisConfig): ChainState {
     subnets: new Map(),
     issuance: 0n,
     seen: new Map(),
+    subnetLockCost: toRao(config.subnetLockCost ?? DEFAULT_SUBNET_LOCK_COST, 'subnetLockCost'),
   };
+  if ((config.subnets ?? []).length > MAX_SUBNETS) throw new EmbeddedChainError('SubnetLimitReached', `genesis declares more than ${MAX_SUBNETS} subnets`);
   for (const [address, amount] of Object.entries(config.balances ?? {})) {
     const rao = toRao(amount, `balance of ${address}`);
     state.balances.set(checkAddress(address, 'genesis balance account'), rao);
@@ -322,6 +332,7 @@ export function serializeState(state: ChainState): string {
     subnets: [...state.subnets.values()].sort((a, b) => a.netuid - b.netuid).map(subnetToJson),
     issuance: state.issuance.toString(),
     seen: mapToObject(state.seen, (v) => v),
+    subnetLockCost: state.subnetLockCost.toString(),
   };
   return JSON.stringify(json);
 }
@@ -487,5 +498,6 @@ export function parseState(text: string): ChainState {
     subnets,
     issuance: r.rao(o.issuance, 'issuance'),
     seen: new Map(Object.entries(r.obj(o.seen, 'seen')).map(([k, v]) => [k, r.int(v, `seen.${k}`)])),
+    subnetLockCost: r.rao(o.subnetLockCost, 'subnetLockCost'),
   };
 }
