@@ -150,12 +150,22 @@ export class EmbeddedChainClient implements Chain {
     return this.genesis;
   }
 
-  /** Signs `call` for the current head and waits for its block. */
+  /**
+   * Signs `call` for the current head and waits for its block. A transaction refused as stale (it took longer
+   * than MORTALITY blocks to arrive) was never included, so it is signed afresh once.
+   */
   async submit(signer: HotkeySigner, call: Call, cosigner?: HotkeySigner): Promise<{ block: number; uid?: number }> {
-    const [chain, head] = await Promise.all([this.genesisHash(), this.currentBlock()]);
-    const tx = signTx(chain, head.number, signer, call, cosigner);
-    const out = await this.request<{ ok: true; block: number; uid?: number }>('POST', '/v1/tx', tx);
-    return { block: out.block, uid: out.uid };
+    for (let attempt = 0; ; attempt++) {
+      const [chain, head] = await Promise.all([this.genesisHash(), this.currentBlock()]);
+      const tx = signTx(chain, head.number, signer, call, cosigner);
+      try {
+        const out = await this.request<{ ok: true; block: number; uid?: number }>('POST', '/v1/tx', tx);
+        return { block: out.block, uid: out.uid };
+      } catch (err) {
+        if (attempt === 0 && err instanceof EmbeddedChainError && err.code === 'StaleTransaction') continue;
+        throw err;
+      }
+    }
   }
 
   // ---------- Chain ----------

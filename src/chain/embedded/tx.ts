@@ -17,7 +17,7 @@ import { checkAddress, checkNetuid, toRao } from './state.ts';
 
 export const TX_DOMAIN = 'tessera-chain/tx/v1:';
 /** A transaction is valid for this many blocks after its reference block. */
-export const MORTALITY = 64;
+export const MORTALITY = 256;
 export const MAX_WEIGHTS = 4096;
 export const MAX_COMMITMENT_BYTES = 128;
 
