@@ -127,7 +127,7 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
     throw new ExperimentError('BAD_OPTION', `methods must be a non-empty subset of ${METHOD_KINDS.join(', ')}`);
   }
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BAD_OPTION', 'weightDecay must be >= 0');
-  if (!(o.dilocoOuterMomentum > 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BAD_OPTION', 'DiLoCo momentum must be in (0, 1)');
+  if (!(o.dilocoOuterMomentum >= 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BAD_OPTION', 'DiLoCo momentum must be in [0, 1)');
 }
 
 interface MethodSpec {

@@ -39,14 +39,16 @@ export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
-/** Ticks at 1·10^k, 2·10^k or 5·10^k spacing covering [lo, hi], about `target` of them. */
+/** Ticks at the 1·10^k, 2·10^k or 5·10^k spacing that gives closest to `target` intervals over [lo, hi]. */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
   if (!(Number.isFinite(lo) && Number.isFinite(hi))) throw new ExperimentError('BAD_OPTION', 'tick range must be finite');
   if (hi < lo) [lo, hi] = [hi, lo];
   if (hi === lo) return [lo];
   const raw = (hi - lo) / Math.max(1, target);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const span = hi - lo;
+  let step = mag;
+  for (const m of [2, 5, 10]) if (Math.abs(span / (m * mag) - target) < Math.abs(span / step - target)) step = m * mag;
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;

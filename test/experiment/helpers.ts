@@ -1,0 +1,16 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { byteLevelCorpus, LICENCE_DIR, type TokenCorpus } from '../../src/experiment/index.ts';
+import type { ModelConfig } from '../../src/model/config.ts';
+
+/** Byte-level vocabulary, dims that give real 64-wide chunks, small enough for whole runs in a test. */
+export const MICRO_LM: ModelConfig = {
+  name: 'micro-lm', vocabSize: 256, dim: 64, nLayers: 1, nHeads: 4, nKvHeads: 2, ffnDim: 128, maxSeqLen: 32,
+  ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: true,
+};
+
+/** The Debian licence texts, or (on a system without base-files) this repository's experiment sources. */
+export function testCorpus(): TokenCorpus {
+  if (existsSync(LICENCE_DIR)) return byteLevelCorpus(LICENCE_DIR);
+  return byteLevelCorpus(fileURLToPath(new URL('../../src/experiment', import.meta.url)));
+}
