@@ -3,7 +3,7 @@
  * per-uid epoch terms are stored as subtensor stores them (u16), weights and bonds as (uid, u16) pairs.
  */
 import { createHash } from 'node:crypto';
-import { decodeAddress } from '@polkadot/util-crypto';
+import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { BlockHeader } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
 import { applyParams, DEFAULT_PARAMS, paramsFromJson, paramsToJson, type SubnetParams } from './params.ts';
@@ -99,13 +99,20 @@ export interface ChainState {
 export const MAX_SUBNETS = 128;
 export const DEFAULT_SUBNET_LOCK_COST = 100n * 1_000_000_000n;
 
+/** Accounts are SS58 strings with prefix 42, the one spelling each key has on this chain (no hex, no other prefixes). */
 export function checkAddress(address: unknown, what: string): string {
-  if (typeof address !== 'string' || address.length > 64) throw new EmbeddedChainError('InvalidArgument', `${what} is not an SS58 address`);
+  if (typeof address !== 'string' || address.length > 64 || address.startsWith('0x')) {
+    throw new EmbeddedChainError('InvalidArgument', `${what} is not an SS58 address`);
+  }
+  let canonical: string;
   try {
-    if (decodeAddress(address).length !== 32) throw new Error('not a 32-byte account');
+    const key = decodeAddress(address);
+    if (key.length !== 32) throw new Error('not a 32-byte account');
+    canonical = encodeAddress(key, 42);
   } catch (err) {
     throw new EmbeddedChainError('InvalidArgument', `${what} ${JSON.stringify(address)} is not an SS58 address`, { cause: err });
   }
+  if (canonical !== address) throw new EmbeddedChainError('InvalidArgument', `${what} must use SS58 prefix 42 (${canonical})`);
   return address;
 }
 

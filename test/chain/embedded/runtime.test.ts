@@ -269,3 +269,16 @@ describe('state file', () => {
     assert.throws(() => parseState(text.replace('"lastUpdate":', '"lastUpdate_":')), /lastUpdate/);
   });
 });
+
+describe('accounts', () => {
+  test('one spelling per account: SS58 prefix 42 only', async () => {
+    const { checkAddress } = await import('../../../src/chain/embedded/state.ts');
+    const { encodeAddress } = await import('@polkadot/util-crypto');
+    const k = await makeKeys('acct', 1);
+    assert.equal(checkAddress(k.hot[0].address, 'a'), k.hot[0].address);
+    rejectsWith('InvalidArgument', () => checkAddress(encodeAddress(k.hot[0].publicKey, 0), 'a'));
+    rejectsWith('InvalidArgument', () => checkAddress('0x' + '11'.repeat(32), 'a'));
+    rejectsWith('InvalidArgument', () => checkAddress('not-an-address', 'a'));
+    rejectsWith('InvalidArgument', () => checkAddress(42, 'a'));
+  });
+});
