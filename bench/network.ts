@@ -7,7 +7,8 @@
  *   adversariesDetected          adversaries the leader flagged (slash/reset/naughty/failed eval/excluded/copy)
  *   commOverheadPct              honest miners: (upload + download + decode/apply) / (training incl. compression + those)
  *   bytesPerMinerPerWindow       mean gradient payload size of honest miners
- * Usage: npm run bench:network -- [--json] [--windows 20] [--model small] [--adversaries a,b,c,d] [--bpw 48] [--keep]
+ * Usage: npm run bench:network -- [--json] [--windows 20] [--model small] [--adversaries a,b,c,d] [--bpw 60] [--inner-steps 2]
+ *        [--eval-uids 3] [--keep]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,8 @@ const model = arg('model', 'small') as 'tiny' | 'small';
 const adversaries = arg('adversaries', 'copycat,noise,free-rider,poisoner').split(',') as AdversaryKind[];
 const honestCount = Number(arg('honest', '6'));
 const validators = Number(arg('validators', '2'));
-const bpw = Number(arg('bpw', model === 'small' ? '48' : '20'));
-const innerSteps = Number(arg('inner-steps', model === 'small' ? '8' : '4'));
+const bpw = Number(arg('bpw', model === 'small' ? '60' : '20'));
+const innerSteps = Number(arg('inner-steps', model === 'small' ? '2' : '4'));
 
 const runDir = mkdtempSync(join(tmpdir(), 'tessera-bench-net-'));
 const t0 = Date.now();
@@ -42,7 +43,7 @@ const net = new LocalNetwork({
     model,
     networkSeed: 'bench',
     protocol: { blocksPerWindow: bpw, innerSteps, burnRate: 0, windowsPerWeights: 2 },
-    scoring: { uidsPerWindow: 10 },
+    scoring: { uidsPerWindow: Number(arg('eval-uids', '3')) },
   },
 });
 await net.start();
@@ -72,12 +73,10 @@ const advUids = minerUids.filter((u) => names.get(u)!.adversary !== undefined);
 
 const ws = readEvents(runDir, 'validator-0').filter((e) => e.kind === 'window');
 const trained = ws.filter((e) => e.warmup === false && typeof e.heldOutLoss === 'number');
-const firstWeights = ws.find((e) => e.weights !== null && (e.weights as { uids: number[] }).uids.length > 0);
 
-// emission: incentive per epoch after the first weights reached the chain
+// emission: miners' incentive summed over every epoch (zero for everyone before the first weights)
 let honestInc = 0;
 let minerInc = 0;
-const firstWeightsMs = firstWeights ? (firstWeights.t as number) : Infinity;
 for (const ep of epochs) {
   for (const u of ep.uids) {
     if (!minerUids.includes(u.uid)) continue;
@@ -85,7 +84,6 @@ for (const ep of epochs) {
     if (honestUids.includes(u.uid)) honestInc += u.incentive;
   }
 }
-void firstWeightsMs;
 
 const flagKinds = new Set(['slash', 'reset', 'naughty', 'evalFailed', 'excluded']);
 const detected = new Set<number>();

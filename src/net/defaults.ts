@@ -20,7 +20,7 @@ export interface NetworkPlan {
 
 const TIMING: Record<NetworkPlan['model'], Partial<ProtocolParams>> = {
   tiny: { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 1_500, innerSteps: 4, lastModifiedResolutionMs: 1 },
-  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 4_000, innerSteps: 2, lastModifiedResolutionMs: 1 },
+  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 6_000, innerSteps: 2, lastModifiedResolutionMs: 1 },
 };
 
 const TRAIN: Record<NetworkPlan['model'], TrainSettings> = {
@@ -30,7 +30,7 @@ const TRAIN: Record<NetworkPlan['model'], TrainSettings> = {
 
 const EVAL: Record<NetworkPlan['model'], EvalSettings> = {
   tiny: { batchSize: 8, lrFactor: 0.5 },
-  small: { batchSize: 4, lrFactor: 0.5 },
+  small: { batchSize: 2, lrFactor: 0.5 },
 };
 
 export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
