@@ -41,6 +41,8 @@ export interface ComparisonOptions {
   readonly sparselocoOuterLr: number;
   /** Extra SparseLoCo rows with these outer lrs (reported separately from the spec row). */
   readonly extraSparselocoOuterLrs: readonly number[];
+  /** Extra DiLoCo rows with these outer settings (momentum 0 = plain model averaging when lr is 1). */
+  readonly extraDilocoOuter?: readonly { readonly lr: number; readonly momentum: number }[];
   /** Compute threads for the engine (default: all cores). */
   readonly threads?: number;
   /** Run only these methods (default: all). */
@@ -120,6 +122,11 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
   for (const [k, v] of Object.entries(positive)) {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BAD_OPTION', `${k} must be a positive number, got ${v}`);
   }
+  for (const x of o.extraDilocoOuter ?? []) {
+    if (!(Number.isFinite(x.lr) && x.lr > 0 && x.momentum >= 0 && x.momentum < 1)) {
+      throw new ExperimentError('BAD_OPTION', `extra DiLoCo row needs lr > 0 and momentum in [0, 1), got ${x.lr}:${x.momentum}`);
+    }
+  }
   for (const v of o.extraSparselocoOuterLrs) {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BAD_OPTION', `extra SparseLoCo outer lr must be positive, got ${v}`);
   }
@@ -152,6 +159,14 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
       build: (model, inner) => new DiLoCo(model, { replicas: o.replicas, inner, outerLr: o.dilocoOuterLr, outerMomentum: o.dilocoOuterMomentum }),
     },
   ];
+  for (const x of o.extraDilocoOuter ?? []) {
+    specs.push({
+      kind: 'diloco',
+      name: `diloco (outer lr ${x.lr}, momentum ${x.momentum})`,
+      setting: x.momentum > 0 ? `outer Nesterov lr ${x.lr} momentum ${x.momentum}, dense fp32` : `outer SGD lr ${x.lr}, no momentum, dense fp32`,
+      build: (model, inner) => new DiLoCo(model, { replicas: o.replicas, inner, outerLr: x.lr, outerMomentum: x.momentum }),
+    });
+  }
   const sparse = (lr: number, name: string): MethodSpec => ({
     kind: 'sparseloco',
     name,

@@ -100,12 +100,15 @@ describe('comparison experiment (micro setting)', () => {
     assert.throws(() => compareOptionsFromFlags({ ...flags, rounds: '3.5' }), isBad);
     assert.throws(() => compareOptionsFromFlags({ ...flags, innerLr: 'fast' }), isBad);
     assert.throws(() => compareOptionsFromFlags({ ...flags, methods: 'ddp,adam' }), isBad);
-    const o = compareOptionsFromFlags({ ...flags, replicas: '2', innerSteps: '7', rounds: '3', methods: 'diloco,sparseloco', extraSparselocoLr: '1,0.8' });
+    assert.throws(() => compareOptionsFromFlags({ ...flags, extraDiloco: '1' }), isBad);
+    assert.throws(bad({ extraDilocoOuter: [{ lr: 1, momentum: 1 }] }), isBad);
+    const o = compareOptionsFromFlags({ ...flags, replicas: '2', innerSteps: '7', rounds: '3', methods: 'diloco,sparseloco', extraSparselocoLr: '1,0.8', extraDiloco: '1:0,0.5:0.8' });
     assert.equal(o.replicas, 2);
     assert.equal(o.innerSteps, 7);
     assert.equal(o.rounds, 3);
     assert.deepEqual(o.methods, ['diloco', 'sparseloco']);
     assert.deepEqual(o.extraSparselocoOuterLrs, [1, 0.8]);
+    assert.deepEqual(o.extraDilocoOuter, [{ lr: 1, momentum: 0 }, { lr: 0.5, momentum: 0.8 }]);
     assert.equal(o.model.name, 'tiny');
   });
 });

@@ -28,6 +28,7 @@ interface CompareFlags {
   heldOut?: string;
   threads?: string;
   extraSparselocoLr?: string;
+  extraDiloco?: string;
   methods?: string;
   corpusDir: string;
   out: string;
@@ -75,6 +76,14 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
       f.extraSparselocoLr === undefined
         ? base.extraSparselocoOuterLrs
         : f.extraSparselocoLr.split(',').map((s) => num('--extra-sparseloco-lr', s.trim())!),
+    extraDilocoOuter:
+      f.extraDiloco === undefined
+        ? base.extraDilocoOuter
+        : f.extraDiloco.split(',').map((pair) => {
+            const [lr, momentum, ...rest] = pair.split(':');
+            if (momentum === undefined || rest.length > 0) throw new ExperimentError('BAD_OPTION', `--extra-diloco takes lr:momentum pairs, got "${pair}"`);
+            return { lr: num('--extra-diloco', lr.trim())!, momentum: num('--extra-diloco', momentum.trim())! };
+          }),
     methods: methods as MethodKind[] | undefined,
   };
 }
@@ -98,6 +107,7 @@ export function register(program: Command): void {
     .option('--held-out <batches>', 'held-out batches')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
+    .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
     .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')}`)
     .option('--corpus-dir <dir>', 'text files to train on, byte-level', LICENCE_DIR)
     .option('--out <dir>', 'where results.md/json and loss-vs-tokens.svg go', 'runs/experiment-compare')
