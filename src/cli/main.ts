@@ -5,6 +5,7 @@ import { register as registerNet } from './commands/net.ts';
 import { register as registerChain } from './commands/chain.ts';
 import { register as registerKeys } from './commands/keys.ts';
 import { register as registerExperiment } from './commands/experiment.ts';
+import { register as registerData } from './commands/data.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerChain(program);
   registerKeys(program);
   registerExperiment(program);
+  registerData(program);
   return program;
 }
 
