@@ -1,0 +1,131 @@
+/**
+ * Model checkpoints: safetensors with Hugging Face LLaMA tensor names (`paramSpecs`), plus metadata
+ * (format, config, window, global step) and a sha256 of the tensor bytes, so a corrupted file — not only a
+ * truncated one — is rejected before any parameter is touched.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ParamTensor } from '../tensor/params.ts';
+import { paramSpecs, type ModelConfig } from './config.ts';
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
+
+export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
+
+export type CheckpointErrorCode = 'Truncated' | 'Corrupt' | 'Malformed' | 'WrongModel' | 'MissingTensor' | 'ExtraTensor' | 'ShapeMismatch' | 'DTypeMismatch';
+
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(readonly code: CheckpointErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export interface CheckpointMeta {
+  readonly window: number;
+  readonly globalStep: number;
+  /** Free-form extra fields (strings), kept verbatim. */
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+export interface DecodedCheckpoint {
+  readonly params: ParamTensor[];
+  readonly meta: CheckpointMeta;
+  readonly configName: string;
+}
+
+function payloadDigest(params: readonly { data: Float32Array }[]): string {
+  const h = createHash('sha256');
+  for (const p of params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+  return h.digest('hex');
+}
+
+export function encodeCheckpoint(params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta, dtype: SafetensorsDType = 'F32'): Uint8Array {
+  checkParams(params.map((p) => ({ name: p.name, shape: p.shape, dtype })), config, 'any');
+  const metadata: Record<string, string> = {
+    ...(meta.extra ?? {}),
+    format: CHECKPOINT_FORMAT,
+    config: JSON.stringify(config),
+    config_name: config.name,
+    window: String(meta.window),
+    global_step: String(meta.globalStep),
+  };
+  if (dtype === 'F32') metadata.payload_sha256 = payloadDigest(params);
+  return encodeSafetensors(params, metadata, dtype);
+}
+
+function checkParams(found: readonly { name: string; shape: readonly number[]; dtype: string }[], config: ModelConfig, dtype: string): void {
+  const byName = new Map(found.map((t) => [t.name, t]));
+  const specs = paramSpecs(config);
+  for (const s of specs) {
+    const t = byName.get(s.name);
+    if (!t) throw new CheckpointError('MissingTensor', `checkpoint lacks ${s.name} for config ${config.name}`);
+    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+      throw new CheckpointError('ShapeMismatch', `${s.name}: shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(s.shape)}`);
+    }
+    if (t.dtype !== dtype && dtype !== 'any') throw new CheckpointError('DTypeMismatch', `${s.name}: dtype ${t.dtype}, expected ${dtype}`);
+  }
+  if (found.length !== specs.length) {
+    const expected = new Set(specs.map((s) => s.name));
+    const extra = found.find((t) => !expected.has(t.name));
+    throw new CheckpointError('ExtraTensor', `checkpoint has tensor ${extra?.name ?? '(duplicate)'} not in config ${config.name}`);
+  }
+}
+
+function intField(metadata: Record<string, string>, key: string): number {
+  const v = Number(metadata[key]);
+  if (metadata[key] === undefined || !Number.isSafeInteger(v) || v < 0) throw new CheckpointError('Malformed', `metadata ${key} missing or invalid`);
+  return v;
+}
+
+/** Parses and fully verifies a checkpoint for `config`; returns parameters in `paramSpecs` order. */
+export function decodeCheckpoint(bytes: Uint8Array, config: ModelConfig): DecodedCheckpoint {
+  let file;
+  try {
+    file = decodeSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.code === 'Truncated' ? 'Truncated' : 'Malformed', `checkpoint: ${e.message}`);
+    throw e;
+  }
+  const md = file.metadata;
+  if (md.format !== CHECKPOINT_FORMAT) throw new CheckpointError('Malformed', `checkpoint format ${md.format ?? '(none)'} is not ${CHECKPOINT_FORMAT}`);
+  if (md.config_name !== config.name) throw new CheckpointError('WrongModel', `checkpoint is for ${md.config_name}, expected ${config.name}`);
+  checkParams(file.tensors, config, 'any');
+  const byName = new Map(file.tensors.map((t) => [t.name, t]));
+  const params = paramSpecs(config).map((s) => {
+    const t = byName.get(s.name)!;
+    return { name: s.name, shape: [...s.shape], data: t.data };
+  });
+  if (md.payload_sha256 !== undefined && payloadDigest(params) !== md.payload_sha256) {
+    throw new CheckpointError('Corrupt', 'checkpoint tensor bytes do not match their sha256');
+  }
+  if (md.payload_sha256 === undefined && file.tensors.some((t) => t.dtype === 'F32')) {
+    throw new CheckpointError('Malformed', 'F32 checkpoint without payload_sha256');
+  }
+  const { format: _f, config: _c, config_name: _n, window: _w, global_step: _g, payload_sha256: _p, ...extra } = md;
+  return { params, configName: config.name, meta: { window: intField(md, 'window'), globalStep: intField(md, 'global_step'), extra } };
+}
+
+/** Verifies the whole checkpoint first, then writes into the live parameter buffers (`.data.set`). */
+export function loadCheckpointInto(bytes: Uint8Array, config: ModelConfig, target: readonly ParamTensor[]): CheckpointMeta {
+  const decoded = decodeCheckpoint(bytes, config);
+  const byName = new Map(target.map((p) => [p.name, p]));
+  for (const p of decoded.params) {
+    const t = byName.get(p.name);
+    if (!t || t.data.length !== p.data.length) throw new CheckpointError('ShapeMismatch', `target has no parameter ${p.name} of ${p.data.length} values`);
+  }
+  for (const p of decoded.params) byName.get(p.name)!.data.set(p.data);
+  return decoded.meta;
+}
+
+/** Atomic: temp file in the same folder, then rename. */
+export function saveCheckpointFile(path: string, params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  writeFileSync(tmp, encodeCheckpoint(params, config, meta));
+  renameSync(tmp, path);
+}
+
+export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCheckpoint {
+  return decodeCheckpoint(readFileSync(path), config);
+}
