@@ -77,7 +77,7 @@ describe('checkpoints', () => {
     assert.throws(() => decodeCheckpoint(withHeader(bytes, (h) => { delete h['model.norm.weight']; }), cfg), isCk('Malformed'));
     assert.throws(() => encodeCheckpoint(params.slice(1), cfg, { window: 1, globalStep: 1 }), isCk('MissingTensor'));
     assert.throws(() => encodeCheckpoint([...params, { name: 'extra', shape: [1], data: new Float32Array(1) }], cfg, { window: 1, globalStep: 1 }), isCk('ExtraTensor'));
-    const wrongShape = params.map((p, i) => (i === 1 ? { ...p, shape: [p.data.length] } : p));
+    const wrongShape = params.map((p, i) => (i === 2 ? { ...p, shape: [p.data.length] } : p));
     assert.throws(() => encodeCheckpoint(wrongShape, cfg, { window: 1, globalStep: 1 }), isCk('ShapeMismatch'));
     assert.throws(() => decodeCheckpoint(encodeSafetensors(params, { format: 'x' }), cfg), isCk('Malformed'));
     model.dispose();
