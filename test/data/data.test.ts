@@ -146,11 +146,11 @@ describe('shards and dataset', () => {
     }
   });
 
-  test('the tiny model learns the corpus: held-out loss falls', () => {
+  test('the small model learns the corpus: held-out loss falls', () => {
     const ds = ensureDataset();
-    const cfg = MODEL_CONFIGS.tiny;
+    const cfg = MODEL_CONFIGS.small;
     const L = 64;
-    const model = createModel(cfg, { seed: 1, threads: 1 });
+    const model = createModel(cfg, { seed: 1 });
     const trainer = new InnerTrainer(model, { schedule: { lr: 3e-3, warmupSteps: 5, cosineSteps: 100 } });
     const held = ds.validationBatches(L, 8, 2);
     const heldLoss = () => held.reduce((a, b) => a + model.loss(b), 0) / held.length;
