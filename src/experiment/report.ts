@@ -84,19 +84,32 @@ export function markdownTable(result: ComparisonResult): string {
   return lines.join('\n') + '\n';
 }
 
+/**
+ * Loss vs tokens, zoomed so the methods can be told apart: the y axis tops out at the highest loss any method still
+ * has once 20 % of the tokens are in; earlier (higher) points run off the top of the plot, as the subtitle says.
+ */
 export function lossCurveSvg(result: ComparisonResult): string {
-  const later = result.methods.flatMap((m) => m.curve.filter((p) => p.round > 0).map((p) => p.loss));
   const all = result.methods.flatMap((m) => m.curve.map((p) => p.loss));
+  const cut = 0.2 * result.tokensPerMethod;
+  const late = result.methods.flatMap((m) => {
+    const p = m.curve.find((q) => q.tokens >= cut && q.round > 0);
+    return p === undefined ? [] : [p.loss];
+  });
   const lo = Math.min(...all);
-  const hi = later.length > 0 ? Math.max(...later) : Math.max(...all);
+  const hi = late.length > 0 ? Math.max(...late) : Math.max(...all);
   const margin = (hi - lo) * 0.05 || 0.1;
+  const top = hi + margin;
+  const clipped = result.methods.flatMap((m) => m.curve.filter((p) => p.loss > top)).length;
   return linePlotSvg({
     title: `Held-out loss vs training tokens (${result.model}, ${result.replicas} replicas, H = ${result.innerSteps})`,
-    subtitle: `the initial loss (${all.length > 0 ? result.methods[0].curve[0].loss.toFixed(2) : '?'} at 0 tokens) is above the plotted range`,
+    subtitle:
+      clipped > 0
+        ? `y axis cut at ${top.toFixed(2)}: ${clipped} earlier point(s) above it (the initial loss is ${result.methods[0].curve[0].loss.toFixed(2)})`
+        : `${formatTokens(result.tokensPerMethod)} tokens per method, same init and data`,
     xLabel: 'training tokens (all replicas)',
     yLabel: 'held-out cross-entropy (nats)',
     formatX: formatTokens,
-    yDomain: [Math.max(0, lo - margin), hi + margin],
+    yDomain: [Math.max(0, lo - margin), top],
     series: result.methods.map((m) => ({ label: m.name, points: m.curve.map((p) => ({ x: p.tokens, y: p.loss })) })),
   });
 }
