@@ -10,10 +10,11 @@ import type { Batch } from '../model/batch.ts';
 import { DdpAdamW, denseBytes, DiLoCo, DILOCO_OUTER_LR, DILOCO_OUTER_MOMENTUM, type SimulatedMethod } from '../optim/baselines/index.ts';
 import type { InnerTrainerOptions } from '../optim/inner-trainer.ts';
 import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
+import { Dataset } from '../data/index.ts';
 import type { TokenCorpus } from './corpus.ts';
 import { ExperimentError } from './errors.ts';
 import { SparseLoCoSim } from './sparseloco-sim.ts';
-import { ExperimentData } from './streams.ts';
+import { CorpusStreams, DatasetStreams, type ExperimentData } from './streams.ts';
 
 export interface ComparisonOptions {
   readonly model: ModelConfig;
@@ -82,7 +83,7 @@ export interface ComparisonResult {
   readonly innerSteps: number;
   readonly rounds: number;
   readonly tokensPerMethod: number;
-  readonly corpus: { readonly description: string; readonly tokens: number; readonly sha256: string };
+  readonly data: { readonly description: string; readonly trainTokens: number; readonly heldOutTokens: number };
   readonly options: Omit<ComparisonOptions, 'model'> & { readonly model: string };
   readonly methods: readonly MethodResult[];
 }
@@ -114,6 +115,7 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
   for (const k of ints) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new ExperimentError('BAD_OPTION', `${k} must be a positive integer, got ${o[k]}`);
   }
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 4096) throw new ExperimentError('BAD_OPTION', `seed must be an integer in [0, 4096), got ${o.seed}`);
   if (o.replicas > 256) throw new ExperimentError('BAD_OPTION', `at most 256 replicas, got ${o.replicas}`);
   if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new ExperimentError('BAD_OPTION', `warmupSteps must be a non-negative integer`);
   if (o.warmupSteps >= o.rounds * o.innerSteps) throw new ExperimentError('BAD_OPTION', `warmupSteps (${o.warmupSteps}) must be below the ${o.rounds * o.innerSteps} inner steps`);
@@ -179,16 +181,20 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
   return specs.filter((s) => only.includes(s.kind));
 }
 
+/** The project dataset (src/data) or a token corpus (e.g. byte-level text files). */
+export type ComparisonData = Dataset | TokenCorpus;
+
 export function runComparison(
   o: ComparisonOptions,
-  corpus: TokenCorpus,
+  source: ComparisonData,
   onProgress: (e: ProgressEvent) => void = () => {},
 ): ComparisonResult {
   validateComparisonOptions(o);
-  if (corpus.vocabSize > o.model.vocabSize) {
-    throw new ExperimentError('BAD_OPTION', `corpus vocabulary ${corpus.vocabSize} exceeds the model's ${o.model.vocabSize}`);
+  const streamOptions = { seqLen: o.seqLen, batchSize: o.batchSize, seed: o.seed };
+  const data: ExperimentData = source instanceof Dataset ? new DatasetStreams(source, streamOptions) : new CorpusStreams(source, streamOptions);
+  if (data.vocabSize > o.model.vocabSize) {
+    throw new ExperimentError('BAD_OPTION', `data vocabulary ${data.vocabSize} exceeds the model's ${o.model.vocabSize}`);
   }
-  const data = new ExperimentData(corpus, { seqLen: o.seqLen, batchSize: o.batchSize, seed: o.seed });
   const heldOut = data.heldOutBatches(o.heldOutBatches);
   const totalInner = o.rounds * o.innerSteps;
   const inner: InnerTrainerOptions = {
@@ -208,7 +214,6 @@ export function runComparison(
     let method: SimulatedMethod | undefined;
     try {
       method = spec.build(model, inner);
-      const streams = Array.from({ length: o.replicas }, (_, r) => data.replicaStream(r));
       const curve: CurvePoint[] = [];
       const trainLoss: number[] = [];
       let bytesPerRound = 0;
@@ -220,7 +225,7 @@ export function runComparison(
       };
       evaluate(0);
       for (let round = 1; round <= o.rounds; round++) {
-        const batches: Batch[][] = streams.map((s) => Array.from({ length: o.innerSteps }, () => s.next()));
+        const batches: Batch[][] = Array.from({ length: o.replicas }, (_, r) => data.roundBatches(r, round - 1, o.innerSteps));
         const res = method.round(batches);
         trainLoss.push(res.trainLoss);
         bytesPerRound = Math.max(bytesPerRound, res.bytesSentPerReplica);
@@ -254,7 +259,7 @@ export function runComparison(
     innerSteps: o.innerSteps,
     rounds: o.rounds,
     tokensPerMethod: o.rounds * tokensPerRound,
-    corpus: { description: corpus.description, tokens: corpus.tokens.length, sha256: corpus.digest },
+    data: { description: data.description, trainTokens: data.trainTokens, heldOutTokens: data.heldOutTokens },
     options: { ...rest, model: model.name },
     methods,
   };

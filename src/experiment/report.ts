@@ -63,6 +63,7 @@ export function markdownTable(result: ComparisonResult): string {
   const lines = [
     `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), ${result.replicas} replicas, H = ${result.innerSteps} inner steps, ` +
       `${result.rounds} rounds, ${formatTokens(result.tokensPerMethod)} training tokens per method; held-out loss on ${result.options.heldOutBatches} fixed batches.`,
+    `Data: ${result.data.description}.`,
     '',
     '| Method | Outer / communication | Final held-out loss | vs DiLoCo | Bytes / replica / round | Total bytes / replica | Compression vs fp32 dense | vs bf16 dense | Time |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|',

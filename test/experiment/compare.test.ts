@@ -15,18 +15,19 @@ import {
 } from '../../src/experiment/index.ts';
 import { compareOptionsFromFlags } from '../../src/cli/commands/experiment.ts';
 import { findAll, parseXml } from './xml.ts';
-import { MICRO_LM, testCorpus } from './helpers.ts';
+import { ensureDataset } from '../../src/data/index.ts';
+import { MICRO_BPE, MICRO_LM, testCorpus } from './helpers.ts';
 
 const micro: ComparisonOptions = {
   ...defaultComparisonOptions('tiny'),
-  model: MICRO_LM,
+  model: MICRO_BPE,
   replicas: 2,
   innerSteps: 4,
   rounds: 6,
   batchSize: 4,
   seqLen: 32,
-  innerLr: 1e-2,
-  warmupSteps: 4,
+  innerLr: 3e-2,
+  warmupSteps: 2,
   evalEvery: 2,
   heldOutBatches: 2,
   threads: 1,
@@ -35,15 +36,15 @@ const micro: ComparisonOptions = {
 describe('comparison experiment (micro setting)', () => {
   test('all three methods train, losses fall, and the table, JSON and SVG are written and well-formed', () => {
     const events: ProgressEvent[] = [];
-    const result = runComparison(micro, testCorpus(), (e) => events.push(e));
+    const result = runComparison(micro, ensureDataset(), (e) => events.push(e));
     assert.deepEqual(result.methods.map((m) => m.name), ['ddp-adamw', 'diloco', 'sparseloco']);
     assert.equal(result.tokensPerMethod, 6 * 2 * 4 * 4 * 32);
     for (const m of result.methods) {
       assert.deepEqual(m.curve.map((p) => p.round), [0, 2, 4, 6]);
       assert.deepEqual(m.curve.map((p) => p.tokens), [0, 2, 4, 6].map((r) => r * 2 * 4 * 4 * 32));
       const first = m.curve[0].loss, last = m.finalLoss;
-      assert.ok(Math.abs(first - Math.log(256)) < 0.2, `${m.name}: initial loss ${first} near ln 256`);
-      assert.ok(last < first - 1, `${m.name}: held-out loss ${first} -> ${last}`);
+      assert.ok(Math.abs(first - Math.log(4096)) < 0.2, `${m.name}: initial loss ${first} near ln 4096`);
+      assert.ok(last < first - 0.4, `${m.name}: held-out loss ${first} -> ${last}`);
       assert.equal(m.trainLoss.length, 6);
     }
     const [ddp, diloco, sparse] = result.methods;
@@ -87,15 +88,26 @@ describe('comparison experiment (micro setting)', () => {
     }
   });
 
+  test('a byte-level token corpus works as the data source too', () => {
+    const result = runComparison({ ...micro, model: MICRO_LM, rounds: 2, evalEvery: 1, methods: ['sparseloco'] }, testCorpus());
+    assert.deepEqual(result.methods.map((m) => m.name), ['sparseloco']);
+    const [m] = result.methods;
+    assert.ok(m.finalLoss < m.curve[0].loss, `${m.curve[0].loss} -> ${m.finalLoss}`);
+    assert.match(result.data.description, /byte-level/);
+  });
+
   test('options are validated with typed errors (runner and CLI flags)', () => {
-    const bad = (o: Partial<ComparisonOptions>) => () => runComparison({ ...micro, ...o }, testCorpus());
+    const ds = ensureDataset();
+    const bad = (o: Partial<ComparisonOptions>) => () => runComparison({ ...micro, ...o }, ds);
     const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BAD_OPTION';
     assert.throws(bad({ replicas: 0 }), isBad);
     assert.throws(bad({ seqLen: 64 }), isBad, 'longer than the model context');
     assert.throws(bad({ warmupSteps: 24 }), isBad);
     assert.throws(bad({ innerLr: -1 }), isBad);
     assert.throws(bad({ methods: [] }), isBad);
-    const flags = { model: 'tiny', corpusDir: '.', out: '.' };
+    assert.throws(bad({ seed: 4096 }), isBad);
+    assert.throws(bad({ model: { ...MICRO_LM, maxSeqLen: 32 } }), isBad, 'dataset vocabulary larger than the model');
+    const flags = { model: 'tiny', out: '.' };
     assert.throws(() => compareOptionsFromFlags({ ...flags, model: 'huge' }), isBad);
     assert.throws(() => compareOptionsFromFlags({ ...flags, rounds: '3.5' }), isBad);
     assert.throws(() => compareOptionsFromFlags({ ...flags, innerLr: 'fast' }), isBad);

@@ -9,6 +9,12 @@ export const MICRO_LM: ModelConfig = {
   ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: true,
 };
 
+/** The dataset's BPE vocabulary (4096) on a model small enough for a whole three-method run in a test. */
+export const MICRO_BPE: ModelConfig = {
+  name: 'micro-bpe', vocabSize: 4096, dim: 32, nLayers: 1, nHeads: 2, nKvHeads: 1, ffnDim: 64, maxSeqLen: 32,
+  ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: true,
+};
+
 /** The Debian licence texts, or (on a system without base-files) this repository's experiment sources. */
 export function testCorpus(): TokenCorpus {
   if (existsSync(LICENCE_DIR)) return byteLevelCorpus(LICENCE_DIR);

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createGradientSchema, decodePeerPayloads, encodedSize } from '../../src/codec/index.ts';
-import { ExperimentData, SparseLoCoSim } from '../../src/experiment/index.ts';
+import { CorpusStreams, SparseLoCoSim } from '../../src/experiment/index.ts';
 import { createModel } from '../../src/model/llama.ts';
 import { BaselineError, ParamVector } from '../../src/optim/baselines/index.ts';
 import { applyOuterStep, outerStepOptions } from '../../src/optim/sparseloco/index.ts';
@@ -10,8 +10,7 @@ import { MICRO_LM, testCorpus } from './helpers.ts';
 describe('SparseLoCo simulation through the wire format', () => {
   test('bytes counted are exactly the encoded payloads, and the decoded payloads are what moved the global model', () => {
     const R = 3, H = 2;
-    const data = new ExperimentData(testCorpus(), { seqLen: 16, batchSize: 2, seed: 9 });
-    const streams = Array.from({ length: R }, (_, r) => data.replicaStream(r));
+    const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 9 });
     const model = createModel(MICRO_LM, { seed: 1, threads: 1 });
     const sim = new SparseLoCoSim(model, { replicas: R, inner: { schedule: { lr: 1e-2, warmupSteps: 0, cosineSteps: 0 } } });
     try {
@@ -20,7 +19,7 @@ describe('SparseLoCo simulation through the wire format', () => {
       assert.deepEqual(sim.schema.hash, createGradientSchema(model.parameters(), sim.config).hash);
       for (let round = 0; round < 3; round++) {
         const before = ParamVector.copyOf(sim.global.tensors);
-        const res = sim.round(streams.map((s) => Array.from({ length: H }, () => s.next())));
+        const res = sim.round(Array.from({ length: R }, (_, r) => data.roundBatches(r, round, H)));
         assert.equal(sim.lastPayloads.length, R);
         for (const p of sim.lastPayloads) assert.equal(p.bytes.length, size, 'every payload has the schema size');
         assert.equal(res.bytesSentPerReplica, size);

@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ensureDataset } from '../../data/index.ts';
 import {
   acceptance,
   byteLevelCorpus,
   defaultComparisonOptions,
   ExperimentError,
-  LICENCE_DIR,
   markdownTable,
   METHOD_KINDS,
   runComparison,
@@ -30,7 +30,7 @@ interface CompareFlags {
   extraSparselocoLr?: string;
   extraDiloco?: string;
   methods?: string;
-  corpusDir: string;
+  corpusDir?: string;
   out: string;
   json?: boolean;
   check?: boolean;
@@ -109,15 +109,18 @@ export function register(program: Command): void {
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
     .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')}`)
-    .option('--corpus-dir <dir>', 'text files to train on, byte-level', LICENCE_DIR)
+    .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset, Brown corpus BPE 4096)')
     .option('--out <dir>', 'where results.md/json and loss-vs-tokens.svg go', 'runs/experiment-compare')
     .option('--json', 'print the JSON result instead of the table')
     .option('--check', 'exit with status 2 when the acceptance check fails')
     .action((f: CompareFlags) => {
       const options = compareOptionsFromFlags(f);
-      const corpus = byteLevelCorpus(resolve(f.corpusDir));
       const t0 = performance.now();
-      const result = runComparison(options, corpus, (e) => {
+      const source =
+        f.corpusDir === undefined
+          ? ensureDataset({ onProgress: (m) => process.stderr.write(`[data] ${m}\n`) })
+          : byteLevelCorpus(resolve(f.corpusDir));
+      const result = runComparison(options, source, (e) => {
         if (e.kind === 'start') process.stderr.write(`[${e.method}] training\n`);
         else if (e.kind === 'eval') process.stderr.write(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}\n`);
         else process.stderr.write(`[${e.method}] done in ${e.seconds.toFixed(1)} s\n`);
