@@ -32,7 +32,7 @@ import type { NetworkConfig } from './node/config.ts';
 import type { NodeEvents } from './node/events.ts';
 import { setUpIdentity, type NodeIdentity } from './node/identity.ts';
 import { BehindError, Replica } from './node/replica.ts';
-import { assignedPool, ByteCorpusSource, type SampleSource } from './node/samples.ts';
+import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from './node/samples.ts';
 import { waitForStartWindow } from './node/start-window.ts';
 
 export interface MinerOptions {
@@ -45,7 +45,7 @@ export interface MinerOptions {
   readonly adversary?: AdversaryKind;
   /** Stop after this window has been uploaded (default: run until stopped). */
   readonly untilWindow?: number;
-  readonly samples?: SampleSource;
+  readonly samples?: NodeSamples;
 }
 
 export class Miner implements StopSignal {
@@ -65,7 +65,7 @@ export class Miner implements StopSignal {
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, o.net.storeRoot, o.net.faults, this);
-    this.samples = o.samples ?? new ByteCorpusSource(o.net.train.seqLen);
+    this.samples = (o.samples ?? datasetSamples(o.net.train.seqLen)).train;
     this.rng = new Rng(Date.now() % 2 ** 31);
   }
 

@@ -38,9 +38,9 @@ import type { NetworkConfig } from '../miner/node/config.ts';
 import type { NodeEvents } from '../miner/node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../miner/node/identity.ts';
 import { BehindError, Replica } from '../miner/node/replica.ts';
-import { assignedPool, ByteCorpusSource, drawDistinct, type SampleSource } from '../miner/node/samples.ts';
+import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../miner/node/samples.ts';
 import { waitForStartWindow } from '../miner/node/start-window.ts';
-import { Rng } from '../tensor/rng.ts';
+import type { Batch } from '../model/batch.ts';
 import {
   checkIndexOverlap,
   eligiblePeers,
@@ -64,10 +64,9 @@ export interface ValidatorOptions {
   readonly events: NodeEvents;
   /** Stop after processing this window (default: run until stopped). */
   readonly untilWindow?: number;
-  readonly samples?: SampleSource;
+  readonly samples?: NodeSamples;
 }
 
-const HELD_OUT_SEED = 0x7e55e7a;
 
 export class Validator implements StopSignal {
   stopped = false;
@@ -80,13 +79,14 @@ export class Validator implements StopSignal {
   private startWindow = 0;
   private lastProcessed = -1;
   private lastPeerListWindow: number | null = null;
-  private readonly heldOut: number[];
+  private readonly heldOut: Batch;
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, o.net.storeRoot, o.net.faults, this);
-    this.samples = o.samples ?? new ByteCorpusSource(o.net.train.seqLen);
-    this.heldOut = drawDistinct(new Rng(HELD_OUT_SEED), Math.min(o.net.eval.batchSize, this.samples.sampleCount), this.samples.sampleCount);
+    const sources = o.samples ?? datasetSamples(o.net.train.seqLen);
+    this.samples = sources.train;
+    this.heldOut = sources.heldOut(o.net.eval.batchSize);
   }
 
   stop(): void {
@@ -248,7 +248,7 @@ export class Validator implements StopSignal {
     const evalDetails: Record<string, unknown>[] = [];
     let heldOutLoss: number | null = null;
     const atThetaW = this.replica.lastApplied === w - 1;
-    if (atThetaW) heldOutLoss = this.replica.model.loss(this.samples.batch(this.heldOut));
+    if (atThetaW) heldOutLoss = this.replica.model.loss(this.heldOut);
     if (!warm && !behind && atThetaW) {
       const rng = new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`);
       const pool = activeUids.filter((u) => !copiers.has(u));

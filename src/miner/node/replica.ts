@@ -29,7 +29,7 @@ import { readFileIfExists, writeFileAtomic } from './atomic.ts';
 import type { ChainAccess } from './chain-access.ts';
 import { modelOf, type NetworkConfig } from './config.ts';
 import type { NodeEvents } from './events.ts';
-import { decodeSafetensorsInto, encodeSafetensors } from './safetensors.ts';
+import { encodeCheckpoint, loadCheckpointInto } from '../../model/checkpoint.ts';
 
 export class BehindError extends Error {
   override readonly name = 'BehindError';
@@ -169,7 +169,7 @@ export class Replica {
     if (latest <= this.lastApplied) return false;
     const meta = parseCheckpointMeta(await leader.store.get(checkpointMetaKey(latest, v), { maxBytes: 16_384 }), { expected: { window: latest, version: v } });
     const body = await leader.store.get(checkpointModelKey(latest, v), { maxBytes: this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20) });
-    decodeSafetensorsInto(body, paramSpecs(this.config), this.params);
+    loadCheckpointInto(body, this.config, this.params);
     this.lastApplied = meta.window;
     this.globalStep = meta.globalStep;
     this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: leader.uid, hash: this.hash() });
@@ -179,7 +179,7 @@ export class Replica {
   async saveCheckpoint(store: ObjectStore, uid: number): Promise<void> {
     const v = this.net.protocol.version;
     const w = this.lastApplied;
-    await store.put(checkpointModelKey(w, v), encodeSafetensors(this.params, { window: String(w), global_step: String(this.globalStep) }));
+    await store.put(checkpointModelKey(w, v), encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep }));
     await store.put(checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: this.globalStep, uid }));
     await store.put(checkpointLatestKey(v), encodeLatestPointer(w));
     this.events.emit('checkpointSaved', { window: w, globalStep: this.globalStep, hash: this.hash() });
@@ -187,7 +187,7 @@ export class Replica {
 
   /** Saves parameters + replica state atomically (params first; state names the params hash it belongs to). */
   saveLocal(dir: string, extra: Record<string, unknown> = {}): void {
-    writeFileAtomic(join(dir, 'params.safetensors'), encodeSafetensors(this.params));
+    writeFileAtomic(join(dir, 'params.safetensors'), encodeCheckpoint(this.params, this.config, { window: Math.max(0, this.lastApplied), globalStep: this.globalStep }));
     const state = { lastApplied: this.lastApplied, globalStep: this.globalStep, paramsHash: this.hash(), ...extra };
     writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state) + '\n');
   }
@@ -205,7 +205,7 @@ export class Replica {
     }
     const backup = this.params.map((p) => p.data.slice());
     try {
-      decodeSafetensorsInto(paramBytes, paramSpecs(this.config), this.params);
+      loadCheckpointInto(paramBytes, this.config, this.params);
     } catch {
       return null;
     }
