@@ -3,7 +3,7 @@
  * A sample of length L is the slice tokens[i·L, i·L + L + 1): L inputs and their L next-token targets.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blake2AsU8a } from '@polkadot/util-crypto';
@@ -11,17 +11,22 @@ import type { Batch } from '../model/batch.ts';
 import { BpeTokenizer, parseBpe } from './bpe.ts';
 import { loadBrownCorpus } from './corpus.ts';
 import { DataError } from './errors.ts';
+import { sampleDigest } from './sampler.ts';
 import { readShardFile, writeShardFile, type TokenShard } from './shard.ts';
 
 export type Split = 'train' | 'validation';
 
 export const DEFAULT_TOKENIZER_PATH = fileURLToPath(new URL('../../assets/tokenizer/brown-bpe-4096.json', import.meta.url));
 export const DEFAULT_DATA_ROOT = fileURLToPath(new URL('../../.tessera/data', import.meta.url));
+/** Bumped whenever corpus cleaning or shard layout changes, so stale shards are never reused. */
+export const PREPARE_VERSION = 1;
 
 export interface DatasetOptions {
   /** Root folder for prepared shards (default: $TESSERA_DATA_DIR or .tessera/data in the repo). */
   readonly root?: string;
   readonly tokenizerPath?: string;
+  /** Rebuild the shards even if they exist (e.g. after a corrupt-shard error). */
+  readonly force?: boolean;
   /** Called with a line of progress while preparing. */
   readonly onProgress?: (message: string) => void;
 }
@@ -32,6 +37,17 @@ export interface SampleSource {
   readonly seqLen: number;
   batch(indices: readonly number[]): Batch;
   sampleId(index: number): bigint;
+}
+
+/** Templar's sample id: uint64 (little-endian) of blake2b-64 over the sample's uint16 LE token bytes. */
+export function sampleIdOfTokens(tokens: Uint16Array): bigint {
+  const digest = blake2AsU8a(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength), 64);
+  return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
+}
+
+/** The digest a miner reports for its assigned samples (see `sampleDigest`). */
+export function poolDigest(source: Pick<SampleSource, 'sampleId'>, indices: readonly number[]): string {
+  return sampleDigest(indices.map((i) => source.sampleId(i)));
 }
 
 export class Dataset {
@@ -64,9 +80,11 @@ export class Dataset {
 
   /** uint64 from blake2b-64 of the sample's token bytes (Templar's sample id). */
   sampleId(split: Split, index: number, seqLen: number): bigint {
-    const t = this.sampleTokens(split, index, seqLen);
-    const digest = blake2AsU8a(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), 64);
-    return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
+    return sampleIdOfTokens(this.sampleTokens(split, index, seqLen));
+  }
+
+  sampleIds(split: Split, indices: readonly number[], seqLen: number): bigint[] {
+    return indices.map((i) => this.sampleId(split, i, seqLen));
   }
 
   batch(split: Split, indices: readonly number[], seqLen: number): Batch {
@@ -127,16 +145,18 @@ function tokenize(tokenizer: BpeTokenizer, docs: readonly string[]): Uint16Array
 }
 
 /**
- * Returns the prepared dataset, tokenizing the corpus first if needed. Idempotent; concurrent callers each
- * write identical shards atomically, so whoever renames last wins with the same bytes.
+ * Returns the prepared dataset, tokenizing the corpus first if needed (about 2 s). Idempotent; concurrent
+ * callers (threads or processes) each write identical shards to a temp file and rename, so a reader only ever
+ * sees a complete shard and whoever renames last replaces it with the same bytes.
  */
 export function ensureDataset(opts: DatasetOptions = {}): Dataset {
   const tokenizerPath = opts.tokenizerPath ?? DEFAULT_TOKENIZER_PATH;
   const tokenizer = loadTokenizer(tokenizerPath);
   const tokHash = createHash('sha256').update(readFileSync(tokenizerPath)).digest('hex').slice(0, 12);
   const root = opts.root ?? process.env.TESSERA_DATA_DIR ?? DEFAULT_DATA_ROOT;
-  const dir = join(root, `brown-${tokHash}`);
+  const dir = join(root, `brown-v${PREPARE_VERSION}-${tokHash}`);
   const paths: Record<Split, string> = { train: join(dir, 'train.shard'), validation: join(dir, 'validation.shard') };
+  if (opts.force) for (const p of Object.values(paths)) rmSync(p, { force: true });
   if (!existsSync(paths.train) || !existsSync(paths.validation)) {
     opts.onProgress?.(`preparing dataset in ${dir}`);
     const corpus = loadBrownCorpus();
@@ -147,7 +167,13 @@ export function ensureDataset(opts: DatasetOptions = {}): Dataset {
       opts.onProgress?.(`${split}: ${docs.length} documents, ${tokens.length} tokens`);
     }
   }
-  const shards = { train: readShardFile(paths.train), validation: readShardFile(paths.validation) };
+  let shards: Record<Split, TokenShard>;
+  try {
+    shards = { train: readShardFile(paths.train), validation: readShardFile(paths.validation) };
+  } catch (e) {
+    if (e instanceof DataError) throw new DataError(e.code, `${e.message} in ${dir} (rebuild with: tessera data prepare --force)`);
+    throw e;
+  }
   for (const split of ['train', 'validation'] as const) {
     if (shards[split].vocabSize !== tokenizer.vocabSize) {
       throw new DataError('ShardInvalid', `${split} shard vocab ${shards[split].vocabSize} != tokenizer vocab ${tokenizer.vocabSize}`);

@@ -12,6 +12,7 @@ const MASK64 = (1n << 64n) - 1n;
 export class SplitMix64 {
   private state: bigint;
   constructor(seed: number | bigint) {
+    if (typeof seed === 'number' && !Number.isSafeInteger(seed)) throw new DataError('InvalidArgument', `seed ${seed} is not a safe integer`);
     this.state = BigInt(seed) & MASK64;
   }
   nextU64(): bigint {
@@ -23,6 +24,7 @@ export class SplitMix64 {
   }
   /** Uniform integer in [0, n) without modulo bias (n < 2^53). */
   below(n: number): number {
+    if (!Number.isSafeInteger(n) || n < 1) throw new DataError('InvalidArgument', `below(${n}): n must be a positive safe integer`);
     const bn = BigInt(n);
     const limit = (1n << 64n) - ((1n << 64n) % bn);
     for (;;) {
@@ -60,6 +62,11 @@ export function assignedPool(uid: number, window: number, poolSize: number, numS
   return sampleWithoutReplacement(new SplitMix64(samplerSeed(uid, window)), Math.min(poolSize, numSamples), numSamples);
 }
 
+/** A pool drawn from an arbitrary seed: the validator's random-data baseline, unrelated to any miner's pool. */
+export function randomPool(seed: number | bigint, poolSize: number, numSamples: number): number[] {
+  return sampleWithoutReplacement(new SplitMix64(seed), Math.min(poolSize, numSamples), numSamples);
+}
+
 /** `m` samples out of a pool, chosen by a seed (validators draw a few of a miner's samples). */
 export function subsample(pool: readonly number[], m: number, seed: number | bigint): number[] {
   const picks = sampleWithoutReplacement(new SplitMix64(seed), Math.min(m, pool.length), pool.length);
@@ -68,6 +75,9 @@ export function subsample(pool: readonly number[], m: number, seed: number | big
 
 /** blake2b-128 over the sorted uint64 sample ids, little-endian: what a miner reports it was assigned. */
 export function sampleDigest(sampleIds: readonly bigint[]): string {
+  for (const id of sampleIds) {
+    if (typeof id !== 'bigint' || id < 0n || id > MASK64) throw new DataError('InvalidArgument', `sample id ${String(id)} is not a uint64`);
+  }
   const sorted = [...sampleIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const bytes = new Uint8Array(sorted.length * 8);
   const view = new DataView(bytes.buffer);

@@ -4,7 +4,7 @@
  *   24 32-byte sha256 of the token bytes | 56 8 bytes reserved 0
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DataError } from './errors.ts';
 
@@ -18,6 +18,12 @@ export interface TokenShard {
 }
 
 export function encodeShard(shard: TokenShard): Uint8Array {
+  if (!Number.isInteger(shard.vocabSize) || shard.vocabSize < 2 || shard.vocabSize > 65536) {
+    throw new DataError('InvalidArgument', `shard vocab size ${shard.vocabSize} out of range`);
+  }
+  for (let i = 0; i < shard.tokens.length; i++) {
+    if (shard.tokens[i] >= shard.vocabSize) throw new DataError('InvalidArgument', `token ${shard.tokens[i]} at ${i} outside vocab ${shard.vocabSize}`);
+  }
   const payload = new Uint8Array(shard.tokens.buffer, shard.tokens.byteOffset, shard.tokens.byteLength);
   const out = new Uint8Array(SHARD_HEADER_BYTES + payload.length);
   const view = new DataView(out.buffer);
@@ -38,6 +44,7 @@ export function decodeShard(bytes: Uint8Array): TokenShard {
   if (version !== VERSION) throw new DataError('ShardInvalid', `unsupported shard version ${version}`);
   const vocabSize = view.getUint32(8, true);
   if (vocabSize < 2 || vocabSize > 65536) throw new DataError('ShardInvalid', `shard vocab size ${vocabSize} out of range`);
+  if (view.getUint32(12, true) !== 0 || view.getBigUint64(56, true) !== 0n) throw new DataError('ShardInvalid', 'shard reserved header bytes are not zero');
   const count = view.getFloat64(16, true);
   if (!Number.isSafeInteger(count) || count < 0) throw new DataError('ShardInvalid', `shard token count ${count} invalid`);
   const expected = SHARD_HEADER_BYTES + count * 2;
@@ -57,9 +64,14 @@ export function decodeShard(bytes: Uint8Array): TokenShard {
 /** Atomic: written to a unique temp file then renamed, so a reader never sees half a shard. */
 export function writeShardFile(path: string, shard: TokenShard): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, encodeShard(shard));
-  renameSync(tmp, path);
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  try {
+    writeFileSync(tmp, encodeShard(shard));
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function readShardFile(path: string): TokenShard {

@@ -4,11 +4,12 @@
  * truncated one — is rejected before any parameter is touched.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ParamTensor } from '../tensor/params.ts';
+import { numel } from '../tensor/params.ts';
 import { paramSpecs, type ModelConfig } from './config.ts';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
@@ -34,14 +35,33 @@ export interface DecodedCheckpoint {
   readonly configName: string;
 }
 
+/** Header room allowed on top of the tensor bytes: the HF-named header of even a 70B config is far below this. */
+const HEADER_ALLOWANCE = 1 << 20;
+
+/** An upper bound on a valid F32 checkpoint's size for `config`: use it as the download limit. */
+export function checkpointByteBound(config: ModelConfig): number {
+  return paramSpecs(config).reduce((s, p) => s + numel(p.shape) * 4, 0) + 8 + HEADER_ALLOWANCE;
+}
+
+/** sha256 over the float32 values (as loaded) in `paramSpecs` order; for BF16, of the widened values. */
 function payloadDigest(params: readonly { data: Float32Array }[]): string {
   const h = createHash('sha256');
   for (const p of params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
   return h.digest('hex');
 }
 
+/** Tensors are written in `paramSpecs` order whatever order `params` is in. */
 export function encodeCheckpoint(params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta, dtype: SafetensorsDType = 'F32'): Uint8Array {
   checkParams(params.map((p) => ({ name: p.name, shape: p.shape, dtype })), config, 'any');
+  for (const [key, v] of [['window', meta.window], ['globalStep', meta.globalStep]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new CheckpointError('Malformed', `meta.${key} must be a non-negative integer, got ${v}`);
+  }
+  const byName = new Map(params.map((p) => [p.name, p]));
+  const ordered = paramSpecs(config).map((s) => {
+    const p = byName.get(s.name)!;
+    if (p.data.length !== numel(s.shape)) throw new CheckpointError('ShapeMismatch', `${s.name}: ${p.data.length} values for shape ${JSON.stringify(s.shape)}`);
+    return dtype === 'BF16' ? { ...p, data: roundToBf16(p.data) } : p;
+  });
   const metadata: Record<string, string> = {
     ...(meta.extra ?? {}),
     format: CHECKPOINT_FORMAT,
@@ -49,9 +69,9 @@ export function encodeCheckpoint(params: readonly ParamTensor[], config: ModelCo
     config_name: config.name,
     window: String(meta.window),
     global_step: String(meta.globalStep),
+    payload_sha256: payloadDigest(ordered),
   };
-  if (dtype === 'F32') metadata.payload_sha256 = payloadDigest(params);
-  return encodeSafetensors(params, metadata, dtype);
+  return encodeSafetensors(ordered, metadata, dtype);
 }
 
 function checkParams(found: readonly { name: string; shape: readonly number[]; dtype: string }[], config: ModelConfig, dtype: string): void {
@@ -69,6 +89,23 @@ function checkParams(found: readonly { name: string; shape: readonly number[]; d
     const expected = new Set(specs.map((s) => s.name));
     const extra = found.find((t) => !expected.has(t.name));
     throw new CheckpointError('ExtraTensor', `checkpoint has tensor ${extra?.name ?? '(duplicate)'} not in config ${config.name}`);
+  }
+}
+
+/** The stored config JSON must describe exactly `config` (same name with other hyperparameters is another model). */
+function checkConfig(stored: string | undefined, config: ModelConfig): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored ?? '');
+  } catch {
+    throw new CheckpointError('Malformed', 'checkpoint metadata config is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object') throw new CheckpointError('Malformed', 'checkpoint metadata config is not an object');
+  const p = parsed as Record<string, unknown>;
+  const keys = Object.keys(config) as (keyof ModelConfig)[];
+  const differs = keys.filter((k) => p[k] !== config[k]);
+  if (differs.length > 0 || Object.keys(p).length !== keys.length) {
+    throw new CheckpointError('WrongModel', `checkpoint config differs from ${config.name} in ${differs.join(', ') || 'its fields'}`);
   }
 }
 
@@ -90,18 +127,15 @@ export function decodeCheckpoint(bytes: Uint8Array, config: ModelConfig): Decode
   const md = file.metadata;
   if (md.format !== CHECKPOINT_FORMAT) throw new CheckpointError('Malformed', `checkpoint format ${md.format ?? '(none)'} is not ${CHECKPOINT_FORMAT}`);
   if (md.config_name !== config.name) throw new CheckpointError('WrongModel', `checkpoint is for ${md.config_name}, expected ${config.name}`);
+  checkConfig(md.config, config);
   checkParams(file.tensors, config, 'any');
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const params = paramSpecs(config).map((s) => {
     const t = byName.get(s.name)!;
     return { name: s.name, shape: [...s.shape], data: t.data };
   });
-  if (md.payload_sha256 !== undefined && payloadDigest(params) !== md.payload_sha256) {
-    throw new CheckpointError('Corrupt', 'checkpoint tensor bytes do not match their sha256');
-  }
-  if (md.payload_sha256 === undefined && file.tensors.some((t) => t.dtype === 'F32')) {
-    throw new CheckpointError('Malformed', 'F32 checkpoint without payload_sha256');
-  }
+  if (md.payload_sha256 === undefined) throw new CheckpointError('Malformed', 'checkpoint has no payload_sha256');
+  if (payloadDigest(params) !== md.payload_sha256) throw new CheckpointError('Corrupt', 'checkpoint tensor bytes do not match their sha256');
   const { format: _f, config: _c, config_name: _n, window: _w, global_step: _g, payload_sha256: _p, ...extra } = md;
   return { params, configName: config.name, meta: { window: intField(md, 'window'), globalStep: intField(md, 'global_step'), extra } };
 }
@@ -119,13 +153,23 @@ export function loadCheckpointInto(bytes: Uint8Array, config: ModelConfig, targe
 }
 
 /** Atomic: temp file in the same folder, then rename. */
-export function saveCheckpointFile(path: string, params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta): void {
+export function saveCheckpointFile(
+  path: string, params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta, dtype: SafetensorsDType = 'F32',
+): void {
+  const bytes = encodeCheckpoint(params, config, meta, dtype);
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  writeFileSync(tmp, encodeCheckpoint(params, config, meta));
-  renameSync(tmp, path);
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCheckpoint {
+  const size = statSync(path).size;
+  if (size > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${path}: ${size} bytes is more than a ${config.name} checkpoint can be`);
   return decodeCheckpoint(readFileSync(path), config);
 }

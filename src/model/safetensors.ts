@@ -36,6 +36,19 @@ function numelOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** float32 → bf16 bits, round to nearest even; NaN stays NaN. */
+function toBf16Bits(bits: number, isNaN: boolean): number {
+  return (isNaN ? (bits >>> 16) | 0x40 : (bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The float32 values a BF16 round-trip yields (what `decodeSafetensors` returns for a BF16 tensor). */
+export function roundToBf16(data: Float32Array): Float32Array {
+  const out = new Float32Array(data);
+  const u = new Uint32Array(out.buffer);
+  for (let i = 0; i < out.length; i++) u[i] = toBf16Bits(u[i], Number.isNaN(out[i])) << 16;
+  return out;
+}
+
 export function encodeSafetensors(
   tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
   metadata: Record<string, string> = {},
@@ -66,15 +79,8 @@ export function encodeSafetensors(
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
       o += t.data.byteLength;
     } else {
-      const bits = new Uint32Array(1);
-      const f = new Float32Array(bits.buffer);
-      for (let i = 0; i < t.data.length; i++, o += 2) {
-        f[0] = t.data[i];
-        const u = bits[0];
-        // round to nearest even; NaN stays NaN
-        const rounded = Number.isNaN(f[0]) ? (u >>> 16) | 0x40 : (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
-        view.setUint16(o, rounded & 0xffff, true);
-      }
+      const u = new Uint32Array(t.data.buffer, t.data.byteOffset, t.data.length);
+      for (let i = 0; i < t.data.length; i++, o += 2) view.setUint16(o, toBf16Bits(u[i], Number.isNaN(t.data[i])), true);
     }
   }
   return out;
@@ -118,8 +124,9 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
     if (e.dtype !== 'F32' && e.dtype !== 'BF16') throw new SafetensorsError('Unsupported', `${name}: dtype ${String(e.dtype)} is not supported (F32, BF16)`);
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError('BadTensor', `${name}: shape must be a list of non-negative integers`);
+      throw new SafetensorsError('BadTensor', `${name}: shape must be a list of at most 8 non-negative integers`);
     }
+    if (!Number.isSafeInteger(numelOf(shape as number[]) * BYTES[e.dtype])) throw new SafetensorsError('BadTensor', `${name}: shape ${JSON.stringify(shape)} is too large`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0)) {
       throw new SafetensorsError('BadOffsets', `${name}: data_offsets must be two non-negative integers`);
