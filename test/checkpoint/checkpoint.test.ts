@@ -1,14 +1,14 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpointFile, loadCheckpointInto, saveCheckpointFile,
+  checkpointByteBound, CheckpointError, decodeCheckpoint, encodeCheckpoint, loadCheckpointFile, loadCheckpointInto, saveCheckpointFile,
 } from '../../src/model/checkpoint.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../../src/model/config.ts';
 import { createModel } from '../../src/model/llama.ts';
-import { decodeSafetensors, encodeSafetensors, SafetensorsError } from '../../src/model/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError } from '../../src/model/safetensors.ts';
 import { cloneParams, type ParamTensor } from '../../src/tensor/params.ts';
 
 const cfg = MODEL_CONFIGS.tiny;
@@ -84,6 +84,80 @@ describe('checkpoints', () => {
   });
 });
 
+describe('checkpoints: more', () => {
+  const meta = { window: 5, globalStep: 40 };
+
+  test('a checkpoint loaded into another live model makes it compute the same loss', () => {
+    const a = createModel(cfg, { seed: 1, threads: 1 });
+    const b = createModel(cfg, { seed: 2, threads: 1 });
+    try {
+      const batch = { tokens: Int32Array.from({ length: 2 * 17 }, (_, i) => (i * 131) % cfg.vocabSize), batchSize: 2, seqLen: 16 };
+      const views = b.parameters().map((p) => p.data);
+      assert.notEqual(a.loss(batch), b.loss(batch));
+      loadCheckpointInto(encodeCheckpoint(a.parameters(), cfg, meta), cfg, b.parameters());
+      assert.equal(b.loss(batch), a.loss(batch));
+      a.parameters().forEach((p, i) => assert.deepEqual(views[i], p.data, 'written in place: earlier views see the loaded values'));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  test('parameter order does not matter; BF16 checkpoints are hashed and verified too', () => {
+    const params = randomParams(5);
+    const shuffled = [...params].reverse();
+    assert.deepEqual(encodeCheckpoint(shuffled, cfg, meta), encodeCheckpoint(params, cfg, meta));
+    const bf = encodeCheckpoint(params, cfg, meta, 'BF16');
+    assert.ok(bf.length < encodeCheckpoint(params, cfg, meta).length * 0.55);
+    const back = decodeCheckpoint(bf, cfg);
+    back.params.forEach((p, i) => assert.deepEqual(p.data, roundToBf16(params[i].data)));
+    assert.deepEqual(back.meta, { ...meta, extra: {} });
+    const flipped = bf.slice();
+    flipped[bf.length - 77] ^= 0x01;
+    assert.throws(() => decodeCheckpoint(flipped, cfg), isCk('Corrupt'));
+  });
+
+  test('missing, extra and reshaped tensors, config mismatches and bad metadata are typed errors', () => {
+    const bytes = encodeCheckpoint(randomParams(6), cfg, meta);
+    const file = decodeSafetensors(bytes);
+    const rebuild = (tensors: typeof file.tensors, md = file.metadata) => encodeSafetensors(tensors, md);
+    assert.throws(() => decodeCheckpoint(rebuild(file.tensors.slice(1)), cfg), isCk('MissingTensor'));
+    assert.throws(() => decodeCheckpoint(rebuild([...file.tensors, { name: 'lm_head.bias', dtype: 'F32', shape: [2], data: new Float32Array(2) }]), cfg), isCk('ExtraTensor'));
+    const k = file.tensors.findIndex((t) => t.shape.length === 2 && t.shape[0] !== t.shape[1]);
+    const reshaped = file.tensors.map((t, i) => (i === k ? { ...t, shape: [...t.shape].reverse() } : t));
+    assert.throws(() => decodeCheckpoint(rebuild(reshaped), cfg), isCk('ShapeMismatch'));
+    const otherTheta = { ...cfg, ropeTheta: 500000 };
+    assert.throws(() => decodeCheckpoint(bytes, otherTheta), isCk('WrongModel'));
+    assert.throws(() => decodeCheckpoint(rebuild(file.tensors, { ...file.metadata, config: '{' }), cfg), isCk('Malformed'));
+    assert.throws(() => decodeCheckpoint(rebuild(file.tensors, { ...file.metadata, window: '-1' }), cfg), isCk('Malformed'));
+    const { payload_sha256: _drop, ...noHash } = file.metadata;
+    assert.throws(() => decodeCheckpoint(rebuild(file.tensors, noHash), cfg), isCk('Malformed'));
+    assert.throws(() => decodeCheckpoint(rebuild(file.tensors, { ...file.metadata, payload_sha256: '00' }), cfg), isCk('Corrupt'));
+    assert.throws(() => encodeCheckpoint(randomParams(6), cfg, { window: 1.5, globalStep: 0 }), isCk('Malformed'));
+    const model = createModel(MODEL_CONFIGS.tiny, { seed: 1, threads: 1 });
+    try {
+      assert.throws(() => loadCheckpointInto(bytes, cfg, model.parameters().slice(1)), isCk('ShapeMismatch'));
+    } finally {
+      model.dispose();
+    }
+  });
+
+  test('an oversized file is refused before it is read; a failed save leaves no temp file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-ckpt-'));
+    try {
+      const path = join(dir, 'big.safetensors');
+      writeFileSync(path, new Uint8Array(checkpointByteBound(cfg) + 1));
+      assert.throws(() => loadCheckpointFile(path, cfg), isCk('Malformed'));
+      assert.throws(() => saveCheckpointFile(join(dir, 'x.safetensors'), randomParams(1).slice(1), cfg, meta), isCk('MissingTensor'));
+      assert.deepEqual(readdirSync(dir), ['big.safetensors']);
+      const size = encodeCheckpoint(randomParams(1), cfg, meta).length;
+      assert.ok(size <= checkpointByteBound(cfg) && checkpointByteBound(cfg) - size < (1 << 20) + 8);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('safetensors', () => {
   const t = [
     { name: 'a', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0, 1e-3, -7]) },
@@ -117,5 +191,45 @@ describe('safetensors', () => {
     const notJson = good.slice();
     notJson[8] = 0x7b + 1;
     assert.throws(() => decodeSafetensors(notJson), isSt('BadHeader'));
+    assert.throws(() => decodeSafetensors(good.subarray(0, 5)), isSt('Truncated'));
+    assert.throws(() => decodeSafetensors(good.subarray(0, good.length - 1)), isSt('Truncated'));
+    const reheader = (json: string): Uint8Array => {
+      const hb = Buffer.from(json);
+      const out = new Uint8Array(8 + hb.length);
+      new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+      out.set(hb, 8);
+      return out;
+    };
+    assert.throws(() => decodeSafetensors(reheader('[]')), isSt('BadHeader'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":5}')), isSt('BadTensor'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}}')), isSt('BadTensor'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],"data_offsets":[0,4]}}')), isSt('BadTensor'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}')), isSt('BadTensor'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}')), isSt('BadTensor'));
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}')), isSt('BadOffsets'));
+    // a header that claims a tensor far larger than the file: refused as truncated, nothing allocated for it
+    assert.throws(() => decodeSafetensors(reheader('{"a":{"dtype":"F32","shape":[1000000000],"data_offsets":[0,4000000000]}}')), isSt('Truncated'));
+    assert.deepEqual(decodeSafetensors(reheader('{}')).tensors, []);
+    assert.deepEqual(decodeSafetensors(reheader('{"z":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]}}')).tensors[0].data, new Float32Array(0));
+  });
+
+  test('gaps between tensors and duplicated ranges are rejected', () => {
+    const good = encodeSafetensors(t);
+    const swapped = decodeSafetensors(withHeader(good, (h) => { (h.a as { data_offsets: number[] }).data_offsets = [16, 40]; (h.b as { data_offsets: number[] }).data_offsets = [0, 16]; }));
+    assert.equal(swapped.tensors.length, 2, 'tensors may be stored in any order as long as they tile the data');
+    assert.throws(() => decodeSafetensors(withHeader(good, (h) => { (h.b as { data_offsets: number[] }).data_offsets = [28, 44]; })), isSt('BadOffsets'));
+    assert.throws(() => decodeSafetensors(withHeader(good, (h) => { h.c = { ...(h.b as object) }; })), isSt('BadOffsets'));
+  });
+
+  test('BF16 keeps special values and rounds to nearest even', () => {
+    const special = Float32Array.from([Infinity, -Infinity, NaN, 0, -0, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.0e38]);
+    const back = decodeSafetensors(encodeSafetensors([{ name: 'x', shape: [8], data: special }], {}, 'BF16')).tensors[0].data;
+    assert.equal(back[0], Infinity);
+    assert.equal(back[1], -Infinity);
+    assert.ok(Number.isNaN(back[2]));
+    assert.ok(Object.is(back[4], -0));
+    assert.equal(back[5], 1, 'a tie rounds to the even mantissa');
+    assert.equal(back[6], 1 + 2 ** -6);
+    assert.deepEqual(back, roundToBf16(special));
   });
 });
