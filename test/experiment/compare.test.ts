@@ -122,5 +122,7 @@ describe('comparison experiment (micro setting)', () => {
     assert.deepEqual(o.extraSparselocoOuterLrs, [1, 0.8]);
     assert.deepEqual(o.extraDilocoOuter, [{ lr: 1, momentum: 0 }, { lr: 0.5, momentum: 0.8 }]);
     assert.equal(o.model.name, 'tiny');
+    assert.equal(o.warmupSteps, 2, 'the default warm-up shrinks to a tenth of a short run');
+    assert.equal(compareOptionsFromFlags({ ...flags, rounds: '3', innerSteps: '7', warmup: '5' }).warmupSteps, 5);
   });
 });

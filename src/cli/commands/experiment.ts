@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ensureDataset } from '../../data/index.ts';
+import { DataError, ensureDataset } from '../../data/index.ts';
+import { BaselineError } from '../../optim/baselines/index.ts';
 import {
   acceptance,
   byteLevelCorpus,
@@ -59,15 +60,18 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
   if (methods !== undefined && methods.some((m) => !(METHOD_KINDS as readonly string[]).includes(m))) {
     throw new ExperimentError('BAD_OPTION', `--methods takes a comma list of ${METHOD_KINDS.join(', ')}`);
   }
+  const innerSteps = pick(int('--inner-steps', f.innerSteps), base.innerSteps);
+  const rounds = pick(int('--rounds', f.rounds), base.rounds);
   return {
     ...base,
     replicas: pick(int('--replicas', f.replicas), base.replicas),
-    innerSteps: pick(int('--inner-steps', f.innerSteps), base.innerSteps),
-    rounds: pick(int('--rounds', f.rounds), base.rounds),
+    innerSteps,
+    rounds,
     batchSize: pick(int('--batch-size', f.batchSize), base.batchSize),
     seqLen: pick(int('--seq-len', f.seqLen), base.seqLen),
     innerLr: pick(num('--inner-lr', f.innerLr), base.innerLr),
-    warmupSteps: pick(int('--warmup', f.warmup), base.warmupSteps),
+    // the default warm-up shrinks with a shorter run (at most a tenth of the inner steps)
+    warmupSteps: pick(int('--warmup', f.warmup), Math.min(base.warmupSteps, Math.floor((rounds * innerSteps) / 10))),
     seed: pick(int('--seed', f.seed), base.seed),
     evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
     heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
@@ -114,22 +118,32 @@ export function register(program: Command): void {
     .option('--json', 'print the JSON result instead of the table')
     .option('--check', 'exit with status 2 when the acceptance check fails')
     .action((f: CompareFlags) => {
-      const options = compareOptionsFromFlags(f);
-      const t0 = performance.now();
-      const source =
-        f.corpusDir === undefined
-          ? ensureDataset({ onProgress: (m) => process.stderr.write(`[data] ${m}\n`) })
-          : byteLevelCorpus(resolve(f.corpusDir));
-      const result = runComparison(options, source, (e) => {
-        if (e.kind === 'start') process.stderr.write(`[${e.method}] training\n`);
-        else if (e.kind === 'eval') process.stderr.write(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}\n`);
-        else process.stderr.write(`[${e.method}] done in ${e.seconds.toFixed(1)} s\n`);
-      });
-      const paths = writeReport(result, resolve(f.out));
-      const wall = (performance.now() - t0) / 1000;
-      if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
-      else process.stdout.write(`${markdownTable(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
-      const a = acceptance(result);
-      if (f.check && a !== null && !a.pass) process.exitCode = 2;
+      try {
+        compare(f);
+      } catch (e) {
+        if (!(e instanceof ExperimentError || e instanceof BaselineError || e instanceof DataError)) throw e;
+        process.stderr.write(`error: ${e.name} ${e.code}: ${e.message}\n`);
+        process.exitCode = 1;
+      }
     });
+}
+
+function compare(f: CompareFlags): void {
+  const options = compareOptionsFromFlags(f);
+  const t0 = performance.now();
+  const source =
+    f.corpusDir === undefined
+      ? ensureDataset({ onProgress: (m) => process.stderr.write(`[data] ${m}\n`) })
+      : byteLevelCorpus(resolve(f.corpusDir));
+  const result = runComparison(options, source, (e) => {
+    if (e.kind === 'start') process.stderr.write(`[${e.method}] training\n`);
+    else if (e.kind === 'eval') process.stderr.write(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}\n`);
+    else process.stderr.write(`[${e.method}] done in ${e.seconds.toFixed(1)} s\n`);
+  });
+  const paths = writeReport(result, resolve(f.out));
+  const wall = (performance.now() - t0) / 1000;
+  if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
+  else process.stdout.write(`${markdownTable(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
+  const a = acceptance(result);
+  if (f.check && a !== null && !a.pass) process.exitCode = 2;
 }
