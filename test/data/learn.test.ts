@@ -27,3 +27,25 @@ test('the tiny model learns the corpus: held-out loss falls well below ln(vocab)
     model.dispose();
   }
 });
+
+test('the small model (the demo config) learns the corpus: held-out loss falls by more than a nat', () => {
+  const ds = ensureDataset();
+  const cfg = MODEL_CONFIGS.small;
+  const L = 64;
+  const B = 8;
+  const steps = 60;
+  const model = createModel(cfg, { seed: 1 });
+  try {
+    const trainer = new InnerTrainer(model, { schedule: { lr: 3e-3, warmupSteps: 5, cosineSteps: 100 } });
+    const held = ds.validationBatches(L, 8, 2);
+    const heldLoss = () => held.reduce((a, b) => a + model.loss(b), 0) / held.length;
+    const before = heldLoss();
+    const pool = assignedPool(0, 0, B * steps, ds.numSamples('train', L));
+    for (let step = 0; step < steps; step++) trainer.step(ds.batch('train', pool.slice(step * B, step * B + B), L));
+    const after = heldLoss();
+    assert.ok(Math.abs(before - Math.log(cfg.vocabSize)) < 0.3, `initial loss ${before} should be near ln(4096)`);
+    assert.ok(after < before - 1.0, `held-out loss ${before} -> ${after}`);
+  } finally {
+    model.dispose();
+  }
+});
