@@ -13,7 +13,8 @@ import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, ty
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
-export type CheckpointErrorCode = 'Truncated' | 'Corrupt' | 'Malformed' | 'WrongModel' | 'MissingTensor' | 'ExtraTensor' | 'ShapeMismatch' | 'DTypeMismatch';
+export type CheckpointErrorCode =
+  | 'NotFound' | 'Truncated' | 'Corrupt' | 'Malformed' | 'WrongModel' | 'MissingTensor' | 'ExtraTensor' | 'ShapeMismatch' | 'DTypeMismatch';
 
 export class CheckpointError extends Error {
   override readonly name = 'CheckpointError';
@@ -83,7 +84,7 @@ function checkParams(found: readonly { name: string; shape: readonly number[]; d
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
       throw new CheckpointError('ShapeMismatch', `${s.name}: shape ${JSON.stringify(t.shape)}, expected ${JSON.stringify(s.shape)}`);
     }
-    if (t.dtype !== dtype && dtype !== 'any') throw new CheckpointError('DTypeMismatch', `${s.name}: dtype ${t.dtype}, expected ${dtype}`);
+    if (t.dtype !== dtype && dtype !== 'any') throw new CheckpointError('DTypeMismatch', `${s.name}: dtype ${t.dtype}, expected ${dtype} like the other tensors`);
   }
   if (found.length !== specs.length) {
     const expected = new Set(specs.map((s) => s.name));
@@ -128,7 +129,7 @@ export function decodeCheckpoint(bytes: Uint8Array, config: ModelConfig): Decode
   if (md.format !== CHECKPOINT_FORMAT) throw new CheckpointError('Malformed', `checkpoint format ${md.format ?? '(none)'} is not ${CHECKPOINT_FORMAT}`);
   if (md.config_name !== config.name) throw new CheckpointError('WrongModel', `checkpoint is for ${md.config_name}, expected ${config.name}`);
   checkConfig(md.config, config);
-  checkParams(file.tensors, config, 'any');
+  checkParams(file.tensors, config, file.tensors[0]?.dtype ?? 'any');
   const byName = new Map(file.tensors.map((t) => [t.name, t]));
   const params = paramSpecs(config).map((s) => {
     const t = byName.get(s.name)!;
@@ -169,7 +170,12 @@ export function saveCheckpointFile(
 }
 
 export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCheckpoint {
-  const size = statSync(path).size;
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new CheckpointError('NotFound', `${path}: ${(e as Error).message}`);
+  }
   if (size > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${path}: ${size} bytes is more than a ${config.name} checkpoint can be`);
   return decodeCheckpoint(readFileSync(path), config);
 }

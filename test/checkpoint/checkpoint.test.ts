@@ -233,3 +233,50 @@ describe('safetensors', () => {
     assert.deepEqual(back, roundToBf16(special));
   });
 });
+
+describe('checkpoints: dtype and missing files', () => {
+  /** A safetensors file whose first tensor is stored as BF16 and the rest as F32 (values exact in both). */
+  function mixedDtypeFile(params: readonly ParamTensor[], metadata: Record<string, string>): Uint8Array {
+    const header: Record<string, unknown> = { __metadata__: metadata };
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    params.forEach((p, i) => {
+      const bf16 = i === 0;
+      const bytes = bf16
+        ? Uint8Array.from(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength).filter((_, j) => j % 4 >= 2))
+        : new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+      header[p.name] = { dtype: bf16 ? 'BF16' : 'F32', shape: p.shape, data_offsets: [offset, offset + bytes.length] };
+      offset += bytes.length;
+      chunks.push(bytes);
+    });
+    const hb = Buffer.from(JSON.stringify(header));
+    const out = new Uint8Array(8 + hb.length + offset);
+    new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+    out.set(hb, 8);
+    let o = 8 + hb.length;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+
+  test('a checkpoint mixing F32 and BF16 tensors is refused even when its hash matches', () => {
+    const params = randomParams(8).map((p) => ({ ...p, data: roundToBf16(p.data) }));
+    const metadata = decodeSafetensors(encodeCheckpoint(params, cfg, { window: 2, globalStep: 3 })).metadata;
+    const mixed = mixedDtypeFile(params, metadata);
+    const tensors = decodeSafetensors(mixed).tensors;
+    assert.deepEqual(tensors.map((t) => t.dtype).slice(0, 2), ['BF16', 'F32']);
+    assert.deepEqual(tensors[0].data, params[0].data, 'the hand-built file holds the same values');
+    assert.throws(() => decodeCheckpoint(mixed, cfg), isCk('DTypeMismatch'));
+  });
+
+  test('a missing checkpoint file is a typed NotFound error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-ckpt-'));
+    try {
+      assert.throws(() => loadCheckpointFile(join(dir, 'absent.safetensors'), cfg), isCk('NotFound'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
