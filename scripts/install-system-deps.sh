@@ -7,6 +7,8 @@ for bin in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool; do
   if ! command -v "$bin" >/dev/null 2>&1; then need+=(radosgw ceph-mon ceph-osd ceph-common); break; fi
 done
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# Headless browser for the dashboard end-to-end test (test/dashboard, driven by playwright-core).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
