@@ -1,0 +1,110 @@
+// Data pipeline and checkpoint speed: corpus load, BPE encoding of the train split (fresh tokenizer, cold word
+// cache), a full `prepare` into an empty folder, reopening prepared shards, drawing and digesting a sample pool,
+// batch assembly, and checkpoint encode/decode (F32) for the tiny and small configs. Medians of --runs.
+// Usage: npm run bench:data -- [--json] [--runs N]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assignedPool, ensureDataset, loadBrownCorpus, loadTokenizer, poolDigest } from '../src/data/index.ts';
+import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint.ts';
+import { MODEL_CONFIGS, paramSpecs } from '../src/model/config.ts';
+
+function parseArgs(argv: string[]): { json: boolean; runs: number } {
+  const args = { json: false, runs: 3 };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--json') args.json = true;
+    else if (argv[i] === '--runs') args.runs = Number(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]}`);
+  }
+  if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a positive integer');
+  return args;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
+
+function timeRuns(runs: number, fn: () => void): number {
+  const ms: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t = performance.now();
+    fn();
+    ms.push(performance.now() - t);
+  }
+  return median(ms);
+}
+
+const { json, runs } = parseArgs(process.argv.slice(2));
+const corpusLoadMs = timeRuns(runs, () => loadBrownCorpus());
+const corpus = loadBrownCorpus();
+const trainChars = corpus.train.reduce((s, d) => s + d.length, 0);
+const trainBytes = corpus.train.reduce((s, d) => s + Buffer.byteLength(d), 0);
+let trainTokens = 0;
+const encodeMs = timeRuns(runs, () => {
+  const tok = loadTokenizer();
+  trainTokens = 0;
+  for (const d of corpus.train) trainTokens += tok.encode(d).length + 1;
+});
+
+const prepareMs = timeRuns(runs, () => {
+  const root = mkdtempSync(join(tmpdir(), 'tessera-bench-data-'));
+  try {
+    ensureDataset({ root });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+const root = mkdtempSync(join(tmpdir(), 'tessera-bench-data-'));
+let result: Record<string, unknown>;
+try {
+  ensureDataset({ root });
+  const reopenMs = timeRuns(runs, () => ensureDataset({ root }));
+  const ds = ensureDataset({ root });
+  const seqLen = 256;
+  const poolSize = 1024;
+  const n = ds.numSamples('train', seqLen);
+  const pool = assignedPool(1, 1, poolSize, n);
+  const src = ds.source('train', seqLen);
+  const poolMs = timeRuns(runs, () => assignedPool(7, 42, poolSize, n));
+  const digestMs = timeRuns(runs, () => poolDigest(src, pool));
+  const batchMs = timeRuns(runs, () => src.batch(pool.slice(0, 32)));
+
+  const checkpoints: Record<string, unknown> = {};
+  for (const name of ['tiny', 'small'] as const) {
+    const cfg = MODEL_CONFIGS[name];
+    const params = paramSpecs(cfg).map((s, k) => ({
+      name: s.name,
+      shape: [...s.shape],
+      data: Float32Array.from({ length: s.shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + k)),
+    }));
+    let bytes: Uint8Array = new Uint8Array(0);
+    const encMs = timeRuns(runs, () => { bytes = encodeCheckpoint(params, cfg, { window: 1, globalStep: 1 }); });
+    const decMs = timeRuns(runs, () => decodeCheckpoint(bytes, cfg));
+    const mib = bytes.length / 2 ** 20;
+    checkpoints[name] = { mib: round(mib, 2), encode_ms: round(encMs), decode_ms: round(decMs), decode_mib_s: round(mib / (decMs / 1000)) };
+  }
+
+  result = {
+    bench: 'data',
+    runs,
+    corpus: { name: 'brown', train_docs: corpus.train.length, validation_docs: corpus.validation.length, train_chars: trainChars },
+    corpus_load_ms: round(corpusLoadMs),
+    encode: { ms: round(encodeMs), train_tokens: trainTokens, chars_per_token: round(trainChars / trainTokens, 3), mb_s: round(trainBytes / 1e6 / (encodeMs / 1000), 2) },
+    prepare_ms: round(prepareMs),
+    reopen_ms: round(reopenMs),
+    tokens: { train: ds.tokenCount('train'), validation: ds.tokenCount('validation') },
+    samples_at_256: { train: n, validation: ds.numSamples('validation', seqLen) },
+    pool_1024_ms: round(poolMs, 2),
+    digest_1024_ms: round(digestMs, 2),
+    batch_32x257_ms: round(batchMs, 3),
+    checkpoint_f32: checkpoints,
+  };
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+if (json) console.log(JSON.stringify(result));
+else console.log(JSON.stringify(result, null, 2));
