@@ -154,8 +154,14 @@ export class SubtensorClient implements SubtensorChain {
     let stopped = false;
     let last = -1;
     let pending: Promise<void> = Promise.resolve();
-    const unsubscribe = await rpc('subscribing to new heads', () =>
-      this.api.rpc.chain.subscribeNewHeads((header) => {
+    if (!this.api.hasSubscriptions) {
+      throw new SubtensorError('NoSubscriptions', 'a block subscription needs a WebSocket provider (subscriptions)');
+    }
+    let unsubscribe: (() => void) | null = null;
+    // polkadot.js resolves a subscription's promise at its first notification, so it is not awaited here: a node
+    // that is slow to send a head must not block the caller, and a failure to subscribe goes to onError.
+    this.api.rpc.chain
+      .subscribeNewHeads((header) => {
         pending = pending
           .then(async () => {
             const number = header.number.toNumber();
@@ -169,11 +175,19 @@ export class SubtensorClient implements SubtensorChain {
           .catch((err: unknown) => {
             if (!stopped) onError?.(asSubtensorError(err, 'delivering a new block'));
           });
-      }),
-    );
+      })
+      .then(
+        (unsub) => {
+          if (stopped) unsub();
+          else unsubscribe = unsub;
+        },
+        (err: unknown) => {
+          if (!stopped) onError?.(asSubtensorError(err, 'subscribing to new heads'));
+        },
+      );
     return () => {
       stopped = true;
-      unsubscribe();
+      unsubscribe?.();
     };
   }
 

@@ -30,26 +30,27 @@ export function toU64(v: bigint | number, what: string): bigint {
   return b;
 }
 
-/**
- * CR-v2 commit hash, byte-identical to subtensor's `get_commit_hash` and the Python SDK's `generate_weight_hash`:
- * blake2b-256 over SCALE(hotkey public key [u8;32], netuid_index u16, uids Vec<u16>, values Vec<u16>,
- * salt Vec<u16>, version_key u64).
- */
-export function weightCommitHash(input: {
+export interface WeightCommitInput {
   hotkeyPublicKey: Uint8Array;
   netuidIndex: number;
   uids: readonly number[];
   values: readonly number[];
   salt: readonly number[];
   versionKey: bigint | number;
-}): `0x${string}` {
+}
+
+/** SCALE(hotkey public key [u8;32], netuid_index u16, uids Vec<u16>, values Vec<u16>, salt Vec<u16>, version_key u64). */
+export function weightCommitPreimage(input: WeightCommitInput): Uint8Array {
   if (input.hotkeyPublicKey.length !== 32) {
     throw new SubtensorError('InvalidArgument', `hotkey public key must be 32 bytes, got ${input.hotkeyPublicKey.length}`);
+  }
+  if (input.uids.length !== input.values.length) {
+    throw new SubtensorError('InvalidWeights', `uids and values differ in length: ${input.uids.length} vs ${input.values.length}`);
   }
   const version = toU64(input.versionKey, 'version key');
   const versionLe = new Uint8Array(8);
   new DataView(versionLe.buffer).setBigUint64(0, version, true);
-  const encoded = u8aConcat(
+  return u8aConcat(
     input.hotkeyPublicKey,
     u16Le(input.netuidIndex, 'netuid index'),
     vecU16(input.uids, 'uid'),
@@ -57,7 +58,14 @@ export function weightCommitHash(input: {
     vecU16(input.salt, 'salt'),
     versionLe,
   );
-  return u8aToHex(blake2AsU8a(encoded, 256));
+}
+
+/**
+ * CR-v2 commit hash, byte-identical to subtensor's `get_commit_hash` and the Python SDK's `generate_weight_hash`:
+ * blake2b-256 of `weightCommitPreimage`.
+ */
+export function weightCommitHash(input: WeightCommitInput): `0x${string}` {
+  return u8aToHex(blake2AsU8a(weightCommitPreimage(input), 256));
 }
 
 /** A fresh random salt of `length` u16 values. */

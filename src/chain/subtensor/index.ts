@@ -3,7 +3,7 @@ export { createSubtensorApi, connectSubtensorApi, SUBTENSOR_SIGNED_EXTENSIONS } 
 export { RecordedProvider, requestKey, type ProviderInterface, type RecordedAnswer, type RecordedRequest } from './recorded-provider.ts';
 export { SubtensorError, SubtensorDispatchError, isSubtensorError, isDispatchError, type SubtensorErrorCode } from './errors.ts';
 export { weightsToU16, normalizeMaxWeight, roundHalfEven, u16ToFractions, float32Sum, U16_MAX, type U16Weights } from './weights.ts';
-export { weightCommitHash, netuidIndex, randomSalt } from './commit-hash.ts';
+export { weightCommitHash, weightCommitPreimage, netuidIndex, randomSalt, type WeightCommitInput } from './commit-hash.ts';
 export { rawCommitmentField, commitmentFieldText, MAX_RAW_BYTES } from './commitment-data.ts';
 export { decodeNeuronLite, decodeHyperparamsV2, type SubtensorNeuronInfo, type SubtensorHyperparams, type AxonInfo } from './decode.ts';
 export { payloadSigner, type KeySigner } from './signer.ts';

@@ -31,12 +31,16 @@ export interface RecordedRequest {
   params: readonly unknown[];
 }
 
-/** Subscriptions that are only fed by `emit` (headers, runtime upgrades) and need no handler. */
-const FEEDS: ReadonlySet<string> = new Set([
-  'chain_subscribeNewHeads',
-  'chain_subscribeAllHeads',
-  'chain_subscribeFinalizedHeads',
-  'state_subscribeRuntimeVersion',
+/** Subscriptions that are only fed by `emit` (headers, runtime upgrades) and need no handler, by node alias. */
+const FEEDS: ReadonlyMap<string, string> = new Map([
+  ['chain_subscribeNewHeads', 'chain_subscribeNewHeads'],
+  ['chain_subscribeNewHead', 'chain_subscribeNewHeads'],
+  ['subscribe_newHead', 'chain_subscribeNewHeads'],
+  ['chain_subscribeAllHeads', 'chain_subscribeAllHeads'],
+  ['chain_subscribeFinalizedHeads', 'chain_subscribeFinalizedHeads'],
+  ['chain_subscribeFinalisedHeads', 'chain_subscribeFinalizedHeads'],
+  ['state_subscribeRuntimeVersion', 'state_subscribeRuntimeVersion'],
+  ['chain_subscribeRuntimeVersion', 'state_subscribeRuntimeVersion'],
 ]);
 
 /** Lower-cases 0x-hex strings and drops trailing null/undefined, so `[hash]` recorded as `0xAB…` or `[null]` match. */
@@ -92,8 +96,9 @@ export class RecordedProvider implements ProviderInterface {
     return this;
   }
 
-  /** Pushes `result` to every open subscription opened with `method` (e.g. `chain_subscribeNewHeads`). */
+  /** Pushes `result` to every open subscription opened with `method` or an alias (e.g. `chain_subscribeNewHeads`). */
   emit(method: string, result: unknown): number {
+    method = FEEDS.get(method) ?? method;
     let n = 0;
     for (const sub of this.#subs.values()) {
       if (sub.method === method) {
@@ -106,6 +111,7 @@ export class RecordedProvider implements ProviderInterface {
 
   /** Number of open subscriptions opened with `method`. */
   subscriberCount(method: string): number {
+    method = FEEDS.get(method) ?? method;
     let n = 0;
     for (const sub of this.#subs.values()) if (sub.method === method) n++;
     return n;
@@ -167,7 +173,7 @@ export class RecordedProvider implements ProviderInterface {
       throw new SubtensorError('UnrecordedRequest', `no recorded subscription for ${describe(method, params)} (${type})`);
     }
     const id = `rec-${this.#nextSubId++}`;
-    this.#subs.set(id, { method, cb });
+    this.#subs.set(id, { method: FEEDS.get(method) ?? method, cb });
     if (handler) {
       // Notifications arrive after the subscription id, as on a socket; a throwing handler rejects the subscribe.
       const deliver = (err: Error | null, result?: unknown): void => {

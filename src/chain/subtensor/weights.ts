@@ -66,9 +66,8 @@ export function u16ToFractions(values: readonly number[]): number[] {
   return sum > 0 ? values.map((v) => v / sum) : values.map(() => 0);
 }
 
-// numpy reduces float32 sums pairwise in blocks of 8 accumulators, within chunks of the 8192-element buffer.
+// numpy reduces a contiguous float32 array pairwise: halves down to blocks of <= 128, 8 accumulators each.
 const PW_BLOCKSIZE = 128;
-const BUFFER_SIZE = 8192;
 
 function pairwiseSum(a: Float32Array, start: number, n: number): number {
   const f = Math.fround;
@@ -94,11 +93,7 @@ function pairwiseSum(a: Float32Array, start: number, n: number): number {
 
 /** `np.sum` of a float32 array, bit-for-bit. */
 export function float32Sum(a: Float32Array): number {
-  let res = 0;
-  for (let start = 0; start < a.length; start += BUFFER_SIZE) {
-    res = Math.fround(res + pairwiseSum(a, start, Math.min(BUFFER_SIZE, a.length - start)));
-  }
-  return res;
+  return pairwiseSum(a, 0, a.length);
 }
 
 /**

@@ -12,7 +12,7 @@ import { RecordedProvider, type SubscriptionSink } from '../../../src/chain/subt
 import { HEAD_HASH, HEAD_NUMBER, HEAD_TIMESTAMP_MS, NETUID, RECORDED, recordedAnswers, synthesizedAnswers, TIMESTAMP_NOW_KEY, u64LeHex } from './finney-fixture.ts';
 
 type Extrinsic = ReturnType<ApiPromise['registry']['createType']> & {
-  method: { section: string; method: string; args: unknown[] };
+  method: { section: string; method: string; args: unknown[]; toU8a(): Uint8Array };
   signer: { toString(): string };
   isSigned: boolean;
 };
@@ -132,6 +132,34 @@ export class FinneyHarness {
     this.provider.record('state_call', ['SubnetInfoRuntimeApi_get_subnet_hyperparams_v2', recorded.params[1], HEAD_HASH], answer);
   }
 
+  /**
+   * Appends a synthetic block to the recorded head's chain: a timestamp inherent (12 s after its parent) plus
+   * `extrinsics`, with `records` (phase ApplyExtrinsic(1..)) after the inherent's ExtrinsicSuccess.
+   * Serves its header, body, events, Timestamp.Now and runtime version; returns its header as JSON-RPC has it.
+   */
+  addBlock(extrinsics: string[] = [], records: { extrinsic: number; event: EventSpec }[] = []): { hash: string; header: Record<string, unknown> } {
+    const number = this.#tip.number + 1;
+    const timestamp = HEAD_TIMESTAMP_MS + BigInt(number - HEAD_NUMBER) * 12_000n;
+    const header = {
+      parentHash: this.#tip.hash,
+      number: `0x${number.toString(16)}`,
+      stateRoot: u8aToHex(new Uint8Array(32).fill(number & 0xff)),
+      extrinsicsRoot: `0x${'00'.repeat(32)}`,
+      digest: { logs: [] },
+    };
+    const hash = this.api.registry.createType('Header', header).hash.toHex();
+    const inherent = this.api.registry.createType('Extrinsic', { method: this.api.tx.timestamp.set(timestamp).method }).toHex();
+    const ok = { section: 'system', method: 'ExtrinsicSuccess', args: [DISPATCH_INFO] };
+    this.provider
+      .record('chain_getHeader', [hash], header)
+      .record('chain_getBlock', [hash], { block: { header, extrinsics: [inherent, ...extrinsics] }, justifications: null })
+      .record('state_getRuntimeVersion', [hash], RECORDED.runtimeVersion)
+      .record('state_getStorage', [this.api.query.system.events.key(), hash], this.eventRecords([{ extrinsic: 0, event: ok }, ...records]))
+      .record('state_getStorage', [TIMESTAMP_NOW_KEY, hash], u64LeHex(timestamp));
+    this.#tip = { hash, number };
+    return { hash, header };
+  }
+
   #include(hex: string, sink: SubscriptionSink): void {
     const extrinsic = this.api.registry.createType('Extrinsic', hex) as Extrinsic;
     const outcome = this.outcome(extrinsic);
@@ -146,21 +174,8 @@ export class FinneyHarness {
       for (const s of statuses) sink.next(s);
       return;
     }
-    const number = this.#tip.number + 1;
-    const timestamp = HEAD_TIMESTAMP_MS + BigInt(number - HEAD_NUMBER) * 12_000n;
-    const header = {
-      parentHash: this.#tip.hash,
-      number: `0x${number.toString(16)}`,
-      stateRoot: u8aToHex(new Uint8Array(32).fill(number & 0xff)),
-      extrinsicsRoot: `0x${'00'.repeat(32)}`,
-      digest: { logs: [] },
-    };
-    const blockHash = this.api.registry.createType('Header', header).hash.toHex();
-    entry.blockHash = blockHash;
-    const inherent = this.api.registry.createType('Extrinsic', { method: this.api.tx.timestamp.set(timestamp).method }).toHex();
-
     const ok = { section: 'system', method: 'ExtrinsicSuccess', args: [DISPATCH_INFO] };
-    const records: { extrinsic: number; event: EventSpec }[] = [{ extrinsic: 0, event: ok }];
+    const records: { extrinsic: number; event: EventSpec }[] = [];
     for (const event of outcome.events ?? []) records.push({ extrinsic: 1, event });
     if (outcome.moduleError) {
       const { pallet, error } = outcome.moduleError;
@@ -174,14 +189,8 @@ export class FinneyHarness {
     } else {
       records.push({ extrinsic: 1, event: ok });
     }
-
-    this.provider
-      .record('chain_getHeader', [blockHash], header)
-      .record('chain_getBlock', [blockHash], { block: { header, extrinsics: [inherent, hex] }, justifications: null })
-      .record('state_getRuntimeVersion', [blockHash], RECORDED.runtimeVersion)
-      .record('state_getStorage', [this.api.query.system.events.key(), blockHash], this.eventRecords(records))
-      .record('state_getStorage', [TIMESTAMP_NOW_KEY, blockHash], u64LeHex(timestamp));
-    this.#tip = { hash: blockHash, number };
+    const { hash: blockHash } = this.addBlock([hex], records);
+    entry.blockHash = blockHash;
 
     for (const s of statuses) {
       if (s === 'inBlock' || s === 'finalized') sink.next({ [s]: blockHash });
