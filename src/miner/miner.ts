@@ -27,6 +27,7 @@ import { cloneParams, type ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 import type { AdversaryKind } from './adversary.ts';
 import { readFileIfExists, writeFileAtomic } from './node/atomic.ts';
+import { peerLocation, type NodeBackend } from './node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from './node/chain-access.ts';
 import type { NetworkConfig } from './node/config.ts';
 import type { NodeEvents } from './node/events.ts';
@@ -46,6 +47,8 @@ export interface MinerOptions {
   /** Stop after this window has been uploaded (default: run until stopped). */
   readonly untilWindow?: number;
   readonly samples?: NodeSamples;
+  /** Real backends (own S3 bucket, peers' endpoint, wallet keys); default the local network's. */
+  readonly backend?: NodeBackend;
 }
 
 export class Miner implements StopSignal {
@@ -64,7 +67,7 @@ export class Miner implements StopSignal {
 
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
-    this.access = new ChainAccess(o.chain, o.net.protocol, o.net.storeRoot, o.net.faults, this);
+    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
     this.samples = (o.samples ?? datasetSamples(o.net.train.seqLen)).train;
     this.rng = new Rng(Date.now() % 2 ** 31);
   }
@@ -91,7 +94,7 @@ export class Miner implements StopSignal {
   }
 
   private async setUp(): Promise<void> {
-    this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir);
+    this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.o.adversary ?? null });
     this.startWindow = await waitForStartWindow(this.access, this.p.version);
     this.replica = new Replica(this.net, this.startWindow, this.o.events);

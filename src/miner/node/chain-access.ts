@@ -2,12 +2,19 @@
  * What a node needs from the chain and the stores around it: the clock (blocks → windows), the leader, uid ↔ hotkey,
  * and every peer's bucket opened from its on-chain commitment (read credentials), with optional fault injection.
  */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import type { Chain, Metagraph, NeuronInfo } from '../../chain/types.ts';
 import { findLeader } from '../../protocol/leader.ts';
 import { windowOfBlock, type ProtocolParams } from '../../protocol/index.ts';
-import { credentialsFromCommitment, FaultyStore, openStore, RetryingStore, type BucketCredentials, type ObjectStore } from '../../storage/index.ts';
+import {
+  credentialsFromCommitment,
+  FaultyStore,
+  openStore,
+  RetryingStore,
+  type BucketCredentials,
+  type CommitmentLocation,
+  type ObjectStore,
+} from '../../storage/index.ts';
+import { peerLocation } from './backend.ts';
 import type { FaultSettings } from './config.ts';
 
 export class NodeStopped extends Error {
@@ -34,17 +41,18 @@ export class ChainAccess {
   private metaAt = 0;
   private commitments: Map<string, string> = new Map();
   private stores = new Map<string, ObjectStore>();
-  private readonly storeUrl: string;
+  private readonly peers: CommitmentLocation;
   private faultSeed = 1;
 
+  /** `peers`: a filesystem store root, or where committed buckets live (see backend.ts `peerLocation`). */
   constructor(
     readonly chain: Chain,
     readonly p: ProtocolParams,
-    storeRoot: string,
+    peers: string | CommitmentLocation,
     private readonly faults: FaultSettings,
     private readonly stop: StopSignal,
   ) {
-    this.storeUrl = pathToFileURL(resolve(storeRoot)).href;
+    this.peers = typeof peers === 'string' ? peerLocation(peers, undefined) : peers;
   }
 
   async block(): Promise<number> {
@@ -117,7 +125,7 @@ export class ChainAccess {
     if (n === null || c === undefined) return null;
     let creds: BucketCredentials;
     try {
-      creds = credentialsFromCommitment(c, { endpoint: this.storeUrl, region: 'local' });
+      creds = credentialsFromCommitment(c, this.peers);
     } catch {
       return null;
     }
