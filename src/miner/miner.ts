@@ -273,6 +273,8 @@ export class Miner implements StopSignal {
       loss: Number.isFinite(loss) ? loss : null,
       trainMs: Math.round(trainMs),
       uploadMs: Math.round(uploadMs),
+      debugBytes: dbg.length,
+      deadlineMarginMs: deadline.timeMaxMs - info.lastModified.getTime(),
       commMsTotal: Math.round(this.commMs),
       trainMsTotal: Math.round(this.trainMsTotal),
       compressMsTotal: Math.round(this.compressMsTotal),

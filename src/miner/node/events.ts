@@ -1,9 +1,10 @@
 /**
  * Per-node structured events, one JSON object per line in `<nodeDir>/events.jsonl` (appended synchronously, so a
- * crash loses at most the line being written) and mirrored as a short line on stdout (the node's log).
+ * crash loses at most the line being written) and logged through pino (the node's structured log, see obs/logger.ts).
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createLogger, type Logger } from '../../obs/logger.ts';
 
 export type EventFields = Record<string, unknown>;
 
@@ -13,9 +14,12 @@ export interface NodeEvents {
 
 export class JsonlEvents implements NodeEvents {
   readonly path: string;
-  constructor(dir: string, private readonly node: string, private readonly echo = true) {
+  private readonly log: Logger | null;
+  /** `log`: true = a pino logger on stdout (JSON), false = none, or a logger of the caller's. */
+  constructor(dir: string, private readonly node: string, log: boolean | Logger = true) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, 'events.jsonl');
+    this.log = log === true ? createLogger({ node }) : log === false ? null : log;
   }
 
   emit(kind: string, fields: EventFields = {}): void {
@@ -23,7 +27,11 @@ export class JsonlEvents implements NodeEvents {
       typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
     );
     appendFileSync(this.path, line + '\n');
-    if (this.echo) process.stdout.write(`${new Date().toISOString()} ${this.node} ${kind} ${line.length > 400 ? line.slice(0, 400) + '…' : line}\n`);
+    if (this.log !== null) {
+      const level = kind === 'behind' || kind.endsWith('Error') || kind.endsWith('Failed') || kind === 'missedDeadline' ? 'warn' : 'info';
+      const { t: _t, node: _n, ...rest } = JSON.parse(line) as EventFields;
+      this.log[level](rest, kind);
+    }
   }
 }
 
