@@ -350,6 +350,10 @@ export class Validator implements StopSignal {
       evaluated: evalDetails,
       flags: flags.map((e) => ({ ...e })),
       scores,
+      ratings: Object.fromEntries(this.scorer.knownUids().map((u) => {
+        const r = this.scorer.rating(u);
+        return [u, { mu: Number(r.mu.toFixed(4)), sigma: Number(r.sigma.toFixed(4)), ordinal: Number(this.scorer.ordinal(u).toFixed(4)) }];
+      })),
       weights,
       applied,
       hash: this.replica.hash(),
