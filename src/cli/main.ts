@@ -6,6 +6,7 @@ import { register as registerChain } from './commands/chain.ts';
 import { register as registerKeys } from './commands/keys.ts';
 import { register as registerExperiment } from './commands/experiment.ts';
 import { register as registerData } from './commands/data.ts';
+import { register as registerEval } from './commands/eval.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerExperiment(program);
   registerData(program);
+  registerEval(program);
   return program;
 }
 

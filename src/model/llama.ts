@@ -16,7 +16,7 @@ import type { QkvLayout, RopeTables } from '../tensor/ops.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { numel } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
-import { Context, Tensor } from '../tensor/tensor.ts';
+import { Context, IntTensor, Tensor } from '../tensor/tensor.ts';
 import { WasmBackend } from '../tensor/wasm-backend.ts';
 import { splitBatch } from './batch.ts';
 import type { Batch } from './batch.ts';
@@ -62,6 +62,12 @@ export interface Model {
   gradients(): ParamTensor[];
   /** Mean cross-entropy of the batch, forward only (no graph, intermediates freed as it goes). */
   loss(batch: Batch): number;
+  /**
+   * log p(target | prefix) for every predicted position, forward only: batchSize*seqLen values, row-major like
+   * `targetMask`; 0 where the mask ignores the target. Rows are independent (causal attention), so rows of
+   * different lengths can share a batch padded at the end.
+   */
+  tokenLogProbs(batch: Batch): Float64Array;
   /** Forward + backward; gradients() then hold d(loss)/d(param) (accumulated onto the previous ones when asked). */
   lossAndGrad(batch: Batch, opts?: { accumulate?: boolean }): number;
   /** Flat storage and layout (for optimizers working on whole buffers). */
@@ -178,6 +184,26 @@ export class LlamaModel implements Model {
     }
   }
 
+  tokenLogProbs(batch: Batch): Float64Array {
+    this.check();
+    const be = this.backend;
+    try {
+      return this.ctx.noGrad(() => {
+        const { logits, targets } = this.logits(batch);
+        const rows = targets.length;
+        const nll = this.ctx.saved(rows);
+        be.crossEntropy(nll, this.ctx.saved(rows), logits.buf, targets.buf, rows, this.config.vocabSize);
+        const v = be.view(nll);
+        const t = be.intView(targets.buf);
+        const out = new Float64Array(rows);
+        for (let i = 0; i < rows; i++) out[i] = t[i] < 0 || v[i] === 0 ? 0 : -v[i];
+        return out;
+      });
+    } finally {
+      this.ctx.releaseAll();
+    }
+  }
+
   lossAndGrad(batch: Batch, opts: { accumulate?: boolean } = {}): number {
     this.check();
     if (!opts.accumulate) for (const l of this.leaves) l.gradInit = false;
@@ -201,6 +227,11 @@ export class LlamaModel implements Model {
   }
 
   private forward(batch: Batch): Tensor {
+    const { logits, targets } = this.logits(batch);
+    return crossEntropy(logits, targets);
+  }
+
+  private logits(batch: Batch): { logits: Tensor; targets: IntTensor } {
     const cfg = this.config;
     const { inputs, targets } = splitBatch(batch, cfg);
     const ctx = this.ctx;
@@ -238,7 +269,7 @@ export class LlamaModel implements Model {
     drop(x);
     const logits = matmul(hf, this.lmHead, { transB: true });
     drop(hf);
-        return crossEntropy(logits, ctx.ints(targets));
+    return { logits, targets: ctx.ints(targets) };
   }
 
   dispose(): void {
