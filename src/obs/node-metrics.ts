@@ -1,0 +1,204 @@
+/**
+ * Prometheus metrics of one node, derived from the node's own events (the same figures the dashboard folds from
+ * events.jsonl): window, global step, losses, bytes moved, upload/download/apply timings, the upload deadline margin,
+ * communication overhead and, on a validator, scores, ratings and weights per uid. Each node has its own registry
+ * (never prom-client's global one) served at `/metrics` by `serveMetrics`.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+
+type Fields = Record<string, unknown>;
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  private readonly g: Record<string, Gauge<string>>;
+  private readonly c: Record<string, Counter<string>>;
+  private lastWindow = -1;
+  private readonly perUid: Record<'score' | 'weight' | 'mu' | 'sigma' | 'ordinal' | 'gathered', Gauge<string>>;
+
+  constructor(readonly node: string, role: 'miner' | 'validator', o: { processMetrics?: boolean } = {}) {
+    this.registry.setDefaultLabels({ node, role });
+    const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name: `tessera_${name}`, help, labelNames, registers: [this.registry] });
+    const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name: `tessera_${name}`, help, labelNames, registers: [this.registry] });
+    this.g = {
+      window: gauge('window', 'Last window this node worked on'),
+      globalStep: gauge('global_step', 'Outer steps applied to this node\'s replica'),
+      lastApplied: gauge('last_applied_window', 'Last window whose outer step this node applied'),
+      innerLoss: gauge('inner_loss', 'Mean inner-step training loss of the last window (miner)'),
+      heldOutLoss: gauge('held_out_loss', 'Held-out loss of the shared model at the last processed window (validator)'),
+      uploadMs: gauge('upload_ms', 'Time to upload the last gradient and debug dict (ms)'),
+      trainMs: gauge('train_ms', 'Inner steps + compression time of the last window (ms)'),
+      margin: gauge('upload_deadline_margin_ms', 'Upload deadline minus the upload\'s store timestamp, last window (ms; negative = late)'),
+      downloadMs: gauge('download_ms', 'Time to download the last window\'s aggregated gradients (ms)'),
+      applyMs: gauge('apply_ms', 'Time to decode and apply the last window\'s outer step (ms)'),
+      commOverhead: gauge('comm_overhead_ratio', 'Communication time / (training + communication) time since start'),
+      windowMs: gauge('window_processing_ms', 'Time to process the last window (validator, ms)'),
+      aggregated: gauge('aggregated_peers', 'Gradients in the last aggregation (validator)'),
+      overlap: gauge('overlap_max_ratio', 'Highest index overlap between two miners in the last window (validator)'),
+    };
+    this.c = {
+      bytesUp: counter('bytes_uploaded_total', 'Bytes uploaded (gradients + debug dicts)'),
+      bytesDown: counter('bytes_downloaded_total', 'Bytes downloaded to apply outer steps'),
+      uploads: counter('uploads_total', 'Gradient uploads by deadline status', ['status']),
+      missed: counter('missed_deadlines_total', 'Windows whose upload was skipped for a passed deadline'),
+      behind: counter('behind_total', 'Times the node fell behind the network'),
+      flags: counter('flags_total', 'Scorer flags raised (validator)', ['kind', 'reason']),
+      events: counter('events_total', 'Node events by kind', ['kind']),
+    };
+    this.perUid = {
+      score: gauge('miner_score', 'Final score per miner uid (validator)', ['uid']),
+      weight: gauge('miner_weight', 'Last weight set per miner uid (validator)', ['uid']),
+      mu: gauge('miner_rating_mu', 'OpenSkill mu per miner uid (validator)', ['uid']),
+      sigma: gauge('miner_rating_sigma', 'OpenSkill sigma per miner uid (validator)', ['uid']),
+      ordinal: gauge('miner_rating_ordinal', 'OpenSkill ordinal (mu - 3 sigma) per miner uid (validator)', ['uid']),
+      gathered: gauge('miner_gathered_ok', '1 when the miner\'s gradient passed the fast checks in the last window (validator)', ['uid']),
+    };
+    if (o.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'tessera_node_' });
+  }
+
+  private set(name: string, v: unknown): void {
+    const n = num(v);
+    if (n !== null) this.g[name].set(n);
+  }
+
+  observe(kind: string, f: Fields): void {
+    this.c.events.inc({ kind });
+    const w = num(f.window);
+    if (w !== null && kind !== 'peerList' && w > this.lastWindow) {
+      this.lastWindow = w;
+      this.g.window.set(w);
+    }
+    switch (kind) {
+      case 'applied': {
+        this.set('globalStep', f.globalStep);
+        this.set('lastApplied', f.window);
+        this.set('downloadMs', f.downloadMs);
+        this.set('applyMs', f.applyMs);
+        const b = num(f.bytes);
+        if (b !== null && b > 0) this.c.bytesDown.inc(b);
+        break;
+      }
+      case 'checkpointLoaded':
+      case 'resumed':
+        this.set('globalStep', f.globalStep);
+        break;
+      case 'uploaded': {
+        this.set('innerLoss', f.loss);
+        this.set('uploadMs', f.uploadMs);
+        this.set('trainMs', f.trainMs);
+        this.set('margin', f.deadlineMarginMs);
+        const up = (num(f.bytes) ?? 0) + (num(f.debugBytes) ?? 0);
+        if (up > 0) this.c.bytesUp.inc(up);
+        this.c.uploads.inc({ status: typeof f.status === 'string' ? f.status : 'unknown' });
+        const comm = num(f.commMsTotal);
+        const train = num(f.trainMsTotal);
+        if (comm !== null && train !== null && comm + train > 0) this.g.commOverhead.set(comm / (comm + train));
+        break;
+      }
+      case 'missedDeadline':
+        this.c.missed.inc();
+        break;
+      case 'behind':
+        this.c.behind.inc();
+        break;
+      case 'window':
+        this.onWindow(f);
+        break;
+    }
+  }
+
+  private onWindow(f: Fields): void {
+    this.set('heldOutLoss', f.heldOutLoss);
+    this.set('windowMs', f.ms);
+    this.set('overlap', f.overlapMax);
+    if (Array.isArray(f.aggregated)) this.g.aggregated.set(f.aggregated.length);
+    if (Array.isArray(f.flags)) {
+      for (const flag of f.flags) {
+        if (!isRecord(flag) || typeof flag.kind !== 'string') continue;
+        const reason = typeof flag.reason === 'string' ? flag.reason : typeof flag.status === 'string' ? flag.status : flag.kind;
+        this.c.flags.inc({ kind: flag.kind, reason });
+      }
+    }
+    if (isRecord(f.gathered)) {
+      this.perUid.gathered.reset();
+      for (const [uid, status] of Object.entries(f.gathered)) this.perUid.gathered.set({ uid }, status === 'ok' ? 1 : 0);
+    }
+    if (isRecord(f.scores)) {
+      this.perUid.score.reset();
+      for (const [uid, s] of Object.entries(f.scores)) if (num(s) !== null) this.perUid.score.set({ uid }, s as number);
+    }
+    if (isRecord(f.ratings)) {
+      for (const [uid, r] of Object.entries(f.ratings)) {
+        if (!isRecord(r)) continue;
+        for (const k of ['mu', 'sigma', 'ordinal'] as const) if (num(r[k]) !== null) this.perUid[k].set({ uid }, r[k] as number);
+      }
+    }
+    const w = f.weights;
+    if (isRecord(w) && Array.isArray(w.uids) && Array.isArray(w.weights) && w.uids.length === w.weights.length) {
+      const values = w.weights as unknown[];
+      this.perUid.weight.reset();
+      w.uids.forEach((uid, i) => {
+        const v = num(values[i]);
+        if (v !== null) this.perUid.weight.set({ uid: String(uid) }, v);
+      });
+    }
+  }
+
+  /** The Prometheus text exposition. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** Node events that also update the node's metrics. */
+export class MeteredEvents {
+  constructor(
+    private readonly inner: { emit(kind: string, fields?: Fields): void },
+    readonly metrics: NodeMetrics,
+  ) {}
+
+  emit(kind: string, fields: Fields = {}): void {
+    this.inner.emit(kind, fields);
+    try {
+      this.metrics.observe(kind, fields);
+    } catch {
+      // metrics never stop a node
+    }
+  }
+}
+
+export interface MetricsServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Serves `GET /metrics` (anything else: 404). Port 0 picks a free one; the address is in `url`. */
+export async function serveMetrics(metrics: NodeMetrics, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    metrics.text().then(
+      (body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  server.unref();
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${addr.port}/metrics`,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Follows a run directory (running or finished) into a RunFolder: tails every `nodes/<name>/events.jsonl`, reads
+ * the declared nodes (`nodes.json`) and each node's metrics address (`nodes/<name>/metrics.json`), and polls the
+ * chain's metagraph (stake, incentive, emission) when a chain client is given. Each `poll()` reads only what was
+ * appended since the last one.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { JsonlTail } from './jsonl-tail.ts';
+import { RunFolder, type ChainNeuron, type NodeSpecInfo, type RunSnapshot } from './run-snapshot.ts';
+
+export interface MetagraphSource {
+  metagraph(): Promise<{ block: number; neurons: readonly ChainNeuron[] }>;
+}
+
+export interface FollowerOptions {
+  readonly chain?: MetagraphSource | null;
+  /** Poll the chain every this many ms (default 3000). */
+  readonly chainEveryMs?: number;
+  readonly maxLineBytes?: number;
+}
+
+/** `nodes/<name>/metrics.json`, written by a node serving /metrics. */
+export interface MetricsAddress {
+  url: string;
+  pid: number;
+}
+
+export function metricsAddressPath(nodeDir: string): string {
+  return join(nodeDir, 'metrics.json');
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+export class RunFollower {
+  readonly runDir: string;
+  readonly folder: RunFolder;
+  private readonly tails = new Map<string, JsonlTail>();
+  private lastChainPoll = 0;
+  private chainInFlight = false;
+
+  constructor(runDir: string, private readonly o: FollowerOptions = {}) {
+    this.runDir = resolve(runDir);
+    this.folder = new RunFolder(this.runDir);
+  }
+
+  /** Reads what is new; returns true when the snapshot changed. */
+  poll(): boolean {
+    const before = this.folder.version;
+    const specs = readJson(join(this.runDir, 'nodes.json'));
+    if (typeof specs === 'object' && specs !== null && Array.isArray((specs as { nodes?: unknown }).nodes)) {
+      const nodes = (specs as { nodes: unknown[] }).nodes.filter(
+        (n): n is NodeSpecInfo => typeof n === 'object' && n !== null && typeof (n as NodeSpecInfo).name === 'string' && ((n as NodeSpecInfo).role === 'miner' || (n as NodeSpecInfo).role === 'validator'),
+      );
+      this.folder.setNodeSpecs(nodes);
+    }
+    const nodesDir = join(this.runDir, 'nodes');
+    const names = existsSync(nodesDir) ? readdirSync(nodesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
+    for (const name of names) {
+      let tail = this.tails.get(name);
+      if (tail === undefined) {
+        tail = new JsonlTail(join(nodesDir, name, 'events.jsonl'), { maxLineBytes: this.o.maxLineBytes ?? 4 << 20, maxReadBytes: 16 << 20 });
+        this.tails.set(name, tail);
+      }
+      for (let more = true; more; ) {
+        const r = tail.read();
+        for (const line of r.lines) this.folder.addLine(name, line);
+        this.folder.countOversized(r.oversized);
+        more = r.more;
+      }
+      const addr = readJson(metricsAddressPath(join(nodesDir, name)));
+      const url = typeof addr === 'object' && addr !== null && typeof (addr as MetricsAddress).url === 'string' ? (addr as MetricsAddress).url : null;
+      this.folder.setMetricsUrl(name, url);
+    }
+    this.pollChain();
+    return this.folder.version !== before;
+  }
+
+  private pollChain(): void {
+    const chain = this.o.chain;
+    if (!chain || this.chainInFlight || Date.now() - this.lastChainPoll < (this.o.chainEveryMs ?? 3000)) return;
+    this.chainInFlight = true;
+    this.lastChainPoll = Date.now();
+    chain
+      .metagraph()
+      .then((m) => this.folder.setChain(m.block, m.neurons))
+      .catch((err: unknown) => this.folder.setChainError(err instanceof Error ? err.message : String(err)))
+      .finally(() => {
+        this.chainInFlight = false;
+      });
+  }
+
+  snapshot(): RunSnapshot {
+    return this.folder.snapshot();
+  }
+}

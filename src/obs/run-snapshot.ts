@@ -1,0 +1,494 @@
+/**
+ * Folds the nodes' event lines (`nodes/<name>/events.jsonl`: `{t, node, kind, ...fields}`) and the chain's metagraph
+ * into one snapshot of a run: the shared model's loss curve, per-miner scores, OpenSkill ratings, weights and
+ * emission, upload timings against the deadline, bytes moved, communication overhead, the window timeline and the
+ * flags raised with their reason. Pure (no I/O). A line that is not a JSON object with a string `kind` and a finite
+ * `t` is skipped and counted; a field of the wrong type is ignored. Memory is bounded: per-window series keep the
+ * last `maxWindows` windows, flags the last `maxFlags`.
+ */
+
+export type NodeRole = 'miner' | 'validator';
+
+export interface NodeSpecInfo {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly adversary?: string | null;
+}
+
+export interface ChainNeuron {
+  readonly uid: number;
+  readonly hotkey: string;
+  readonly stake: number;
+  readonly incentive: number;
+  readonly emission: number;
+  readonly validatorPermit: boolean;
+}
+
+export interface NodeView {
+  name: string;
+  role: NodeRole | null;
+  adversary: string | null;
+  uid: number | null;
+  leader: boolean;
+  state: 'starting' | 'running' | 'stopped';
+  lastKind: string | null;
+  lastSeen: number | null;
+  events: number;
+  globalStep: number | null;
+  lastApplied: number | null;
+  metricsUrl: string | null;
+}
+
+export interface LossPoint {
+  window: number;
+  /** The leading validator's held-out loss of θ_w. */
+  heldOutLoss: number | null;
+  /** Mean over miners of their inner-step training loss in w. */
+  innerLoss: number | null;
+}
+
+export interface FlagView {
+  window: number;
+  uid: number;
+  name: string | null;
+  kind: string;
+  reason: string;
+  validator: string;
+  t: number;
+}
+
+export interface MinerView {
+  uid: number;
+  name: string | null;
+  adversary: string | null;
+  score: number | null;
+  mu: number | null;
+  sigma: number | null;
+  ordinal: number | null;
+  weight: number | null;
+  incentive: number | null;
+  emission: number | null;
+  stake: number | null;
+  uploads: number;
+  lastStatus: string | null;
+  lastUploadMs: number | null;
+  lastDeadlineMarginMs: number | null;
+  missedDeadlines: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Communication time over (training + communication) time, 0..1. */
+  commOverhead: number | null;
+  lastGathered: string | null;
+  flags: number;
+  lastFlag: FlagView | null;
+}
+
+export interface WindowView {
+  window: number;
+  t: number;
+  validator: string;
+  warmup: boolean;
+  heldOutLoss: number | null;
+  /** uid → gather status (ok, missing, tooEarly, tooLate, invalid). */
+  gathered: Record<string, string>;
+  aggregated: number[];
+  copiers: number[];
+  flags: number;
+  weightsSet: boolean;
+  applied: boolean;
+  ms: number | null;
+}
+
+export interface UploadPoint {
+  window: number;
+  uid: number;
+  uploadMs: number | null;
+  deadlineMarginMs: number | null;
+  bytes: number;
+  status: string | null;
+}
+
+export interface RunSnapshot {
+  /** Increases with every change. */
+  seq: number;
+  runDir: string;
+  generatedAt: number;
+  nodes: NodeView[];
+  loss: LossPoint[];
+  /** window → uid → final score, from the leading validator. */
+  scores: Array<{ window: number; scores: Record<string, number> }>;
+  miners: MinerView[];
+  windows: WindowView[];
+  uploads: UploadPoint[];
+  flags: FlagView[];
+  chain: { block: number | null; at: number | null; error: string | null };
+  totals: { bytesSent: number; bytesReceived: number; commOverhead: number | null };
+  skipped: { malformed: number; oversized: number };
+}
+
+export interface FoldOptions {
+  readonly maxWindows?: number;
+  readonly maxFlags?: number;
+}
+
+interface MinerAcc {
+  uid: number;
+  uploads: number;
+  lastStatus: string | null;
+  lastUploadMs: number | null;
+  lastMargin: number | null;
+  missed: number;
+  bytesSent: number;
+  commMs: number | null;
+  trainMs: number | null;
+}
+
+interface NodeAcc extends NodeView {
+  bytesReceived: number;
+}
+
+const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
+const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
+const uidList = (x: unknown): number[] => (Array.isArray(x) ? x.filter((u): u is number => Number.isSafeInteger(u)) : []);
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** A uid-keyed record of numbers (JSON keys are strings). */
+function uidNumbers(x: unknown): Map<number, number> {
+  const out = new Map<number, number>();
+  if (!isRecord(x)) return out;
+  for (const [k, v] of Object.entries(x)) {
+    const u = Number(k);
+    const n = num(v);
+    if (Number.isSafeInteger(u) && n !== null) out.set(u, n);
+  }
+  return out;
+}
+
+export class RunFolder {
+  private seq = 0;
+  private readonly maxWindows: number;
+  private readonly maxFlags: number;
+  private readonly nodes = new Map<string, NodeAcc>();
+  private readonly miners = new Map<number, MinerAcc>();
+  /** window → leading validator's window row. */
+  private readonly windows = new Map<number, WindowView>();
+  private readonly innerLoss = new Map<number, { sum: number; n: number }>();
+  private readonly scores = new Map<number, Record<string, number>>();
+  private readonly uploads = new Map<string, UploadPoint>();
+  private flags: FlagView[] = [];
+  private latestScores = new Map<number, number>();
+  private latestRatings = new Map<number, { mu: number | null; sigma: number | null; ordinal: number | null }>();
+  private latestWeights = new Map<number, number>();
+  private latestGathered = new Map<number, string>();
+  private scoresWindow = -1;
+  private weightsWindow = -1;
+  private chainNeurons = new Map<number, ChainNeuron>();
+  private chainState: RunSnapshot['chain'] = { block: null, at: null, error: null };
+  private malformed = 0;
+  private oversized = 0;
+
+  constructor(readonly runDir: string, o: FoldOptions = {}) {
+    this.maxWindows = o.maxWindows ?? 500;
+    this.maxFlags = o.maxFlags ?? 300;
+  }
+
+  get version(): number {
+    return this.seq;
+  }
+
+  /** The run's declared nodes (nodes.json): roles and adversary kinds, which nodes do not report themselves. */
+  setNodeSpecs(specs: readonly NodeSpecInfo[]): void {
+    for (const s of specs) {
+      const n = this.node(s.name);
+      if (n.role !== s.role || n.adversary !== (s.adversary ?? null)) {
+        n.role = s.role;
+        n.adversary = s.adversary ?? null;
+        this.seq++;
+      }
+    }
+  }
+
+  setMetricsUrl(name: string, url: string | null): void {
+    const n = this.node(name);
+    if (n.metricsUrl !== url) {
+      n.metricsUrl = url;
+      this.seq++;
+    }
+  }
+
+  setChain(block: number, neurons: readonly ChainNeuron[], at = Date.now()): void {
+    this.chainNeurons = new Map(neurons.map((n) => [n.uid, n]));
+    this.chainState = { block, at, error: null };
+    this.seq++;
+  }
+
+  setChainError(message: string): void {
+    if (this.chainState.error === message) return;
+    this.chainState = { ...this.chainState, error: message };
+    this.seq++;
+  }
+
+  countOversized(n: number): void {
+    if (n > 0) {
+      this.oversized += n;
+      this.seq++;
+    }
+  }
+
+  /** One line of `nodes/<name>/events.jsonl`; false when it was skipped as malformed. */
+  addLine(name: string, line: string): boolean {
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      ev = null;
+    }
+    if (!isRecord(ev) || typeof ev.kind !== 'string' || num(ev.t) === null) {
+      this.malformed++;
+      this.seq++;
+      return false;
+    }
+    this.addEvent(name, ev as Record<string, unknown> & { kind: string; t: number });
+    return true;
+  }
+
+  addEvent(name: string, ev: Record<string, unknown> & { kind: string; t: number }): void {
+    this.seq++;
+    const n = this.node(name);
+    n.events++;
+    n.lastKind = ev.kind;
+    n.lastSeen = Math.max(n.lastSeen ?? 0, ev.t);
+    n.state = ev.kind === 'stopped' ? 'stopped' : 'running';
+    switch (ev.kind) {
+      case 'registered': {
+        const uid = num(ev.uid);
+        if (uid !== null) n.uid = uid;
+        if (typeof ev.leader === 'boolean') n.leader = ev.leader;
+        if (n.role === null) n.role = 'leader' in ev ? 'validator' : 'miner';
+        const adv = str(ev.adversary);
+        if (adv !== null) n.adversary = adv;
+        if (n.role === 'miner' && uid !== null) this.miner(uid);
+        break;
+      }
+      case 'applied':
+      case 'checkpointLoaded':
+      case 'resumed': {
+        const gs = num(ev.globalStep);
+        if (gs !== null) n.globalStep = gs;
+        const w = num(ev.window) ?? num(ev.lastApplied);
+        if (w !== null) n.lastApplied = Math.max(n.lastApplied ?? -1, w);
+        const b = num(ev.bytes);
+        if (ev.kind === 'applied' && b !== null) n.bytesReceived += b;
+        break;
+      }
+      case 'uploaded':
+        this.onUploaded(n, ev);
+        break;
+      case 'missedDeadline': {
+        if (n.uid === null) break;
+        const m = this.miner(n.uid);
+        m.missed++;
+        m.lastStatus = 'missedDeadline';
+        break;
+      }
+      case 'window':
+        this.onWindow(name, n, ev);
+        break;
+    }
+  }
+
+  private onUploaded(n: NodeAcc, ev: Record<string, unknown>): void {
+    const w = num(ev.window);
+    if (n.uid === null || w === null) return;
+    const m = this.miner(n.uid);
+    m.uploads++;
+    m.lastStatus = str(ev.status);
+    m.lastUploadMs = num(ev.uploadMs);
+    m.lastMargin = num(ev.deadlineMarginMs);
+    const bytes = (num(ev.bytes) ?? 0) + (num(ev.debugBytes) ?? 0);
+    m.bytesSent += bytes;
+    m.commMs = num(ev.commMsTotal) ?? m.commMs;
+    m.trainMs = num(ev.trainMsTotal) ?? m.trainMs;
+    const loss = num(ev.loss);
+    if (loss !== null) {
+      const acc = this.innerLoss.get(w) ?? { sum: 0, n: 0 };
+      acc.sum += loss;
+      acc.n++;
+      this.innerLoss.set(w, acc);
+    }
+    this.uploads.set(`${w}/${n.uid}`, { window: w, uid: n.uid, uploadMs: m.lastUploadMs, deadlineMarginMs: m.lastMargin, bytes, status: m.lastStatus });
+    this.trim();
+  }
+
+  private onWindow(name: string, n: NodeAcc, ev: Record<string, unknown>): void {
+    const w = num(ev.window);
+    if (w === null) return;
+    if (n.role === null) n.role = 'validator';
+    const leader = ev.leader === true;
+    if (typeof ev.leader === 'boolean') n.leader = leader;
+    const flags = Array.isArray(ev.flags) ? ev.flags.filter(isRecord) : [];
+    for (const f of flags) {
+      const uid = num(f.uid);
+      const kind = str(f.kind);
+      if (uid === null || kind === null) continue;
+      const reason = str(f.reason) ?? str(f.status) ?? kind;
+      const detail = str(f.detail);
+      this.flags.push({ window: w, uid, name: null, kind, reason: detail !== null ? `${reason}: ${detail}` : reason, validator: name, t: ev.t as number });
+    }
+    if (this.flags.length > this.maxFlags) this.flags = this.flags.slice(-this.maxFlags);
+    // the leading validator's view of a window wins over another validator's
+    const existing = this.windows.get(w);
+    if (existing !== undefined && !leader && existing.validator !== name) return;
+    const gathered: Record<string, string> = {};
+    if (isRecord(ev.gathered)) for (const [k, v] of Object.entries(ev.gathered)) if (typeof v === 'string') gathered[k] = v;
+    const weights = isRecord(ev.weights) ? ev.weights : null;
+    this.windows.set(w, {
+      window: w,
+      t: ev.t as number,
+      validator: name,
+      warmup: ev.warmup === true,
+      heldOutLoss: num(ev.heldOutLoss),
+      gathered,
+      aggregated: uidList(ev.aggregated),
+      copiers: uidList(ev.copiers),
+      flags: flags.length,
+      weightsSet: weights !== null && uidList(weights.uids).length > 0,
+      applied: ev.applied === true,
+      ms: num(ev.ms),
+    });
+    if (w >= this.scoresWindow) {
+      this.scoresWindow = w;
+      this.latestScores = uidNumbers(ev.scores);
+      this.scores.set(w, Object.fromEntries(this.latestScores));
+      this.latestGathered = new Map(Object.entries(gathered).map(([k, v]) => [Number(k), v]));
+      if (isRecord(ev.ratings)) {
+        this.latestRatings = new Map();
+        for (const [k, r] of Object.entries(ev.ratings)) {
+          if (!isRecord(r) || !Number.isSafeInteger(Number(k))) continue;
+          this.latestRatings.set(Number(k), { mu: num(r.mu), sigma: num(r.sigma), ordinal: num(r.ordinal) });
+        }
+      }
+    }
+    if (weights !== null && w >= this.weightsWindow) {
+      const uids = uidList(weights.uids);
+      const ws = Array.isArray(weights.weights) ? weights.weights : [];
+      if (uids.length === ws.length) {
+        this.weightsWindow = w;
+        this.latestWeights = new Map(uids.map((u, i) => [u, num(ws[i]) ?? 0]));
+      }
+    }
+    for (const u of Object.keys(gathered)) if (Number.isSafeInteger(Number(u))) this.miner(Number(u));
+    this.trim();
+  }
+
+  private trim(): void {
+    const drop = <T>(m: Map<number, T>) => {
+      if (m.size <= this.maxWindows) return;
+      const keys = [...m.keys()].sort((a, b) => a - b);
+      for (const k of keys.slice(0, m.size - this.maxWindows)) m.delete(k);
+    };
+    drop(this.windows);
+    drop(this.innerLoss);
+    drop(this.scores);
+    const maxUploads = this.maxWindows * Math.max(1, this.miners.size);
+    if (this.uploads.size > maxUploads) {
+      const sorted = [...this.uploads.entries()].sort((a, b) => a[1].window - b[1].window);
+      for (const [k] of sorted.slice(0, this.uploads.size - maxUploads)) this.uploads.delete(k);
+    }
+  }
+
+  private node(name: string): NodeAcc {
+    let n = this.nodes.get(name);
+    if (n === undefined) {
+      n = { name, role: null, adversary: null, uid: null, leader: false, state: 'starting', lastKind: null, lastSeen: null, events: 0, globalStep: null, lastApplied: null, metricsUrl: null, bytesReceived: 0 };
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
+
+  private miner(uid: number): MinerAcc {
+    let m = this.miners.get(uid);
+    if (m === undefined) {
+      m = { uid, uploads: 0, lastStatus: null, lastUploadMs: null, lastMargin: null, missed: 0, bytesSent: 0, commMs: null, trainMs: null };
+      this.miners.set(uid, m);
+    }
+    return m;
+  }
+
+  snapshot(now = Date.now()): RunSnapshot {
+    const byUid = new Map<number, NodeAcc>();
+    for (const n of this.nodes.values()) if (n.uid !== null) byUid.set(n.uid, n);
+    const nameOf = (uid: number) => byUid.get(uid)?.name ?? null;
+    const validatorUids = new Set([...this.nodes.values()].filter((n) => n.role === 'validator' && n.uid !== null).map((n) => n.uid!));
+    const flags = this.flags.map((f) => ({ ...f, name: nameOf(f.uid) }));
+    const lastFlag = new Map<number, FlagView>();
+    const flagCount = new Map<number, number>();
+    for (const f of flags) {
+      lastFlag.set(f.uid, f);
+      flagCount.set(f.uid, (flagCount.get(f.uid) ?? 0) + 1);
+    }
+    const miners: MinerView[] = [...this.miners.values()]
+      .filter((m) => !validatorUids.has(m.uid))
+      .sort((a, b) => a.uid - b.uid)
+      .map((m) => {
+        const node = byUid.get(m.uid);
+        const chain = this.chainNeurons.get(m.uid);
+        const rating = this.latestRatings.get(m.uid);
+        const total = m.commMs !== null && m.trainMs !== null ? m.commMs + m.trainMs : 0;
+        return {
+          uid: m.uid,
+          name: node?.name ?? null,
+          adversary: node?.adversary ?? null,
+          score: this.latestScores.get(m.uid) ?? (this.scoresWindow >= 0 ? 0 : null),
+          mu: rating?.mu ?? null,
+          sigma: rating?.sigma ?? null,
+          ordinal: rating?.ordinal ?? null,
+          weight: this.weightsWindow >= 0 ? (this.latestWeights.get(m.uid) ?? 0) : null,
+          incentive: chain?.incentive ?? null,
+          emission: chain?.emission ?? null,
+          stake: chain?.stake ?? null,
+          uploads: m.uploads,
+          lastStatus: m.lastStatus,
+          lastUploadMs: m.lastUploadMs,
+          lastDeadlineMarginMs: m.lastMargin,
+          missedDeadlines: m.missed,
+          bytesSent: m.bytesSent,
+          bytesReceived: node?.bytesReceived ?? 0,
+          commOverhead: total > 0 ? m.commMs! / total : null,
+          lastGathered: this.latestGathered.get(m.uid) ?? null,
+          flags: flagCount.get(m.uid) ?? 0,
+          lastFlag: lastFlag.get(m.uid) ?? null,
+        };
+      });
+    const windowNums = [...new Set([...this.windows.keys(), ...this.innerLoss.keys()])].sort((a, b) => a - b);
+    const loss = windowNums.map((w) => {
+      const acc = this.innerLoss.get(w);
+      return { window: w, heldOutLoss: this.windows.get(w)?.heldOutLoss ?? null, innerLoss: acc ? acc.sum / acc.n : null };
+    });
+    let commMs = 0;
+    let trainMs = 0;
+    for (const m of this.miners.values()) {
+      commMs += m.commMs ?? 0;
+      trainMs += m.trainMs ?? 0;
+    }
+    return {
+      seq: this.seq,
+      runDir: this.runDir,
+      generatedAt: now,
+      nodes: [...this.nodes.values()].sort((a, b) => a.name.localeCompare(b.name)).map(({ bytesReceived: _b, ...v }) => ({ ...v })),
+      loss,
+      scores: [...this.scores.entries()].sort((a, b) => a[0] - b[0]).map(([window, scores]) => ({ window, scores })),
+      miners,
+      windows: [...this.windows.values()].sort((a, b) => a.window - b.window),
+      uploads: [...this.uploads.values()].sort((a, b) => a.window - b.window || a.uid - b.uid),
+      flags,
+      chain: { ...this.chainState },
+      totals: {
+        bytesSent: miners.reduce((s, m) => s + m.bytesSent, 0),
+        bytesReceived: [...this.nodes.values()].reduce((s, n) => s + n.bytesReceived, 0),
+        commOverhead: commMs + trainMs > 0 ? commMs / (commMs + trainMs) : null,
+      },
+      skipped: { malformed: this.malformed, oversized: this.oversized },
+    };
+  }
+}
