@@ -33,13 +33,14 @@ import {
   type PeerList,
 } from '../protocol/index.ts';
 import { isStoreError, listAll, type ObjectStore } from '../storage/index.ts';
+import { peerLocation, type NodeBackend } from '../miner/node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../miner/node/chain-access.ts';
 import type { NetworkConfig } from '../miner/node/config.ts';
 import type { NodeEvents } from '../miner/node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../miner/node/identity.ts';
 import { BehindError, Replica } from '../miner/node/replica.ts';
 import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../miner/node/samples.ts';
-import { waitForStartWindow } from '../miner/node/start-window.ts';
+import { readStartWindow } from '../miner/node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
 import {
   checkIndexOverlap,
@@ -65,6 +66,8 @@ export interface ValidatorOptions {
   /** Stop after processing this window (default: run until stopped). */
   readonly untilWindow?: number;
   readonly samples?: NodeSamples;
+  /** Real backends (own S3 bucket, peers' endpoint, wallet keys); default the local network's. */
+  readonly backend?: NodeBackend;
 }
 
 
@@ -83,7 +86,7 @@ export class Validator implements StopSignal {
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
-    this.access = new ChainAccess(o.chain, o.net.protocol, o.net.storeRoot, o.net.faults, this);
+    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
     const sources = o.samples ?? datasetSamples(o.net.train.seqLen);
     this.samples = sources.train;
     this.heldOut = sources.heldOut(o.net.eval.batchSize);
@@ -114,17 +117,9 @@ export class Validator implements StopSignal {
   }
 
   private async setUp(): Promise<void> {
-    this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir);
+    this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, leader: await this.isLeader() });
-    if (await this.isLeader()) {
-      const existing = await this.id.store.head(startWindowKey(this.p.version));
-      if (existing === null) {
-        const start = (await this.access.window()) + 1;
-        await this.id.store.put(startWindowKey(this.p.version), encodeStartWindow(start));
-        this.o.events.emit('startWindow', { startWindow: start });
-      }
-    }
-    this.startWindow = await waitForStartWindow(this.access, this.p.version);
+    this.startWindow = await this.postOrAwaitStartWindow();
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
     this.scorer = new GauntletScorer(this.net.scoring as Partial<ScoringParams>);
     const saved = this.replica.loadLocal(this.o.nodeDir);
@@ -136,6 +131,27 @@ export class Validator implements StopSignal {
     } else {
       this.lastProcessed = this.startWindow - 1;
       this.scorer.sync.observe(this.replica.debugSamples());
+    }
+  }
+
+  /**
+   * Leadership can change while waiting (validator permits arrive with the first epoch), so the check is
+   * repeated: whoever is leader when no start window exists yet posts it.
+   */
+  private async postOrAwaitStartWindow(): Promise<number> {
+    for (;;) {
+      this.access.checkStop();
+      if (await this.isLeader()) {
+        const existing = await this.id.store.head(startWindowKey(this.p.version));
+        if (existing === null) {
+          const start = (await this.access.window()) + 1;
+          await this.id.store.put(startWindowKey(this.p.version), encodeStartWindow(start));
+          this.o.events.emit('startWindow', { startWindow: start });
+        }
+      }
+      const start = await readStartWindow(this.access, this.p.version);
+      if (start !== null) return start;
+      await this.access.sleep(Math.max(100, this.p.blockTimeMs));
     }
   }
 
