@@ -1,8 +1,9 @@
 /**
  * A local network on one machine: the embedded chain (served over HTTP from this process, state in
- * `<runDir>/chain`), the filesystem store (`<runDir>/store`, one bucket per node) and every miner and validator as
- * its own OS process (`bin/tessera.mjs miner|validator`), logs in `<runDir>/nodes/<name>/`. Starting again on the
- * same run directory resumes the chain, the buckets and every node's saved state.
+ * `<runDir>/chain`), the filesystem store (`<runDir>/store`, one bucket per node) — or, with `s3`, each node's own
+ * S3 bucket — and every miner and validator as its own OS process (`bin/tessera.mjs miner|validator`), logs in
+ * `<runDir>/nodes/<name>/`. Starting again on the same run directory resumes the chain, the buckets and every node's
+ * saved state.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
@@ -13,7 +14,9 @@ import { devNetworkGenesis, startEmbeddedChain, type EmbeddedChainServer, Embedd
 import type { AdversaryKind } from '../miner/adversary.ts';
 import { writeFileAtomic } from '../miner/node/atomic.ts';
 import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../miner/node/config.ts';
+import type { NodeBucket } from '../storage/index.ts';
 import { buildNetworkConfig, subnetParams, type NetworkPlan } from './defaults.ts';
+import { S3_ENV, type NodeConfigFile } from './node-config.ts';
 
 export interface NodeSpec {
   readonly name: string;
@@ -30,6 +33,12 @@ export interface LocalNetworkOptions {
   readonly plan?: Partial<Omit<NetworkPlan, 'storeRoot'>>;
   /** Echo node stdout to this process's stdout (default false; logs always go to node.log). */
   readonly echo?: boolean;
+  /**
+   * Real S3 buckets instead of the filesystem store: every node gets `nodes/<name>/node.json` naming its bucket
+   * (keys passed in the environment, as an operator would) and opens peers' committed buckets at `peerEndpoint`
+   * (default: its own bucket's endpoint).
+   */
+  readonly s3?: { readonly buckets: Readonly<Record<string, NodeBucket>>; readonly peerEndpoint?: string };
 }
 
 interface RunManifest {
@@ -105,10 +114,27 @@ export class LocalNetwork {
   spawnNode(n: NodeSpec): ChildProcess {
     const dir = this.nodeDir(n.name);
     mkdirSync(dir, { recursive: true });
-    const log = openSync(join(dir, 'node.log'), 'a');
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
     if (n.adversary !== undefined) args.push('--adversary', n.adversary);
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, TESSERA_NODE: n.name } });
+    const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
+    if (this.o.s3 !== undefined) {
+      const bucket = this.o.s3.buckets[n.name];
+      if (bucket === undefined) throw new Error(`no S3 bucket for ${n.name}`);
+      const config: NodeConfigFile = {
+        format: 'tessera.node/1',
+        bucket: { endpoint: bucket.write.endpoint, name: bucket.write.bucket, region: bucket.write.region },
+        ...(this.o.s3.peerEndpoint === undefined ? {} : { peers: { endpoint: this.o.s3.peerEndpoint } }),
+      };
+      const path = join(dir, 'node.json');
+      writeFileAtomic(path, JSON.stringify(config, null, 2) + '\n');
+      args.push('--config', path);
+      env[S3_ENV.writeAccessKey] = bucket.write.accessKeyId;
+      env[S3_ENV.writeSecret] = bucket.write.secretAccessKey;
+      env[S3_ENV.readAccessKey] = bucket.read.accessKeyId;
+      env[S3_ENV.readSecret] = bucket.read.secretAccessKey;
+    }
+    const log = openSync(join(dir, 'node.log'), 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
     closeSync(log);
     this.children.set(n.name, child);
     this.exits.set(n.name, new Promise((r) => child.once('exit', (code) => r(code))));

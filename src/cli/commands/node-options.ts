@@ -1,0 +1,88 @@
+/**
+ * Options shared by `tessera miner` and `tessera validator`: the run directory and node name, the chain
+ * (`http://` embedded chain or `ws(s)://` subtensor), the wallet, the node's own S3 bucket and peers' endpoint.
+ * Secrets (bucket keys, wallet password) come only from environment variables or the config file.
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
+import { initKeys } from '../../chain/keys.ts';
+import { SubtensorClient } from '../../chain/subtensor/index.ts';
+import type { Chain } from '../../chain/types.ts';
+import type { NodeBackend } from '../../miner/node/backend.ts';
+import type { NetworkConfig } from '../../miner/node/config.ts';
+import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../net/node-config.ts';
+
+export interface NodeCliOptions extends NodeConfigOverrides {
+  runDir: string;
+  name: string;
+  config?: string;
+  untilWindow?: string;
+}
+
+export interface NodeSetup {
+  net: NetworkConfig;
+  chain: Chain;
+  backend: NodeBackend | undefined;
+  nodeDir: string;
+  /** Closes the chain connection (a subtensor WebSocket keeps the process alive otherwise). */
+  close(): Promise<void>;
+}
+
+export function addNodeOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--run-dir <dir>', 'run directory: node state under nodes/<name>/, and network.json unless the config has a "network" section')
+    .requiredOption('--name <name>', 'node name (state dir; without --wallet also the dev key name, hotkey <name>-hot)')
+    .option('--config <file>', 'node config JSON (format tessera.node/1: chain, wallet, bucket, peers, network); flags override it')
+    .option('--chain-url <url>', 'ws:// or wss:// = subtensor (e.g. wss://entrypoint-finney.opentensor.ai:443), http:// = embedded chain (default: network.json)')
+    .option('--netuid <n>', 'subnet id (default: config, else network.json)')
+    .option('--store-root <dir>', 'filesystem store root when no S3 bucket is configured (default: network.json)')
+    .option('--wallet <name>', 'wallet (from `tessera keys new`) instead of dev keys')
+    .option('--hotkey <name>', 'hotkey name in the wallet')
+    .option('--wallet-root <dir>', 'wallet root (default $TESSERA_HOME/wallets or ~/.tessera/wallets)')
+    .option('--wallet-password-env <VAR>', 'environment variable holding the password of encrypted key files')
+    .option('--r2-account-id <id>', 'own bucket on Cloudflare R2: endpoint https://<id>.r2.cloudflarestorage.com, bucket <id>, region auto')
+    .option('--s3-endpoint <url>', 'own bucket on another S3 server (Ceph RGW, MinIO, ...), e.g. http://127.0.0.1:7480')
+    .option('--s3-bucket <name>', 'own bucket name (32 of a-z 0-9; default the R2 account id)')
+    .option('--s3-region <region>', 'own bucket region (default auto)')
+    .option('--peer-s3-endpoint <url>', 'where peers\' committed buckets live: "r2", or a URL that may contain {account} (default: R2 for an R2 bucket, else the own endpoint)')
+    .option('--peer-s3-region <region>', 'region for peers\' buckets (default auto)')
+    .addHelpText(
+      'after',
+      `\nBucket keys are read from ${S3_ENV.writeAccessKey}, ${S3_ENV.writeSecret} (write) and ${S3_ENV.readAccessKey}, ${S3_ENV.readSecret} (read; committed on chain).\nSee docs/real-backends.md.`,
+    );
+}
+
+/** Resolves the node's configuration and opens its chain. */
+export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
+  const file = o.config === undefined ? undefined : loadNodeConfigFile(resolve(o.config));
+  await initKeys();
+  const { net, chainKind, backend } = resolveNodeConfig(o.runDir, file, o);
+  const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
+  if (chainKind === 'subtensor') {
+    const keys = backend?.keys;
+    const chain = await SubtensorClient.connect(net.chainUrl, net.netuid, { coldkeys: keys?.coldkey === undefined ? [] : [keys.coldkey] });
+    return { net, chain, backend, nodeDir, close: () => chain.disconnect() };
+  }
+  const chain = new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 30_000 });
+  return { net, chain, backend, nodeDir, close: async () => chain.disconnect() };
+}
+
+function isTyped(err: unknown): err is Error & { code: string } {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/** Typed errors (configuration, keys, bucket access, chain) print one line and exit 1 instead of a stack. */
+export async function runNode(o: NodeCliOptions, run: (setup: NodeSetup) => Promise<void>): Promise<void> {
+  let setup: NodeSetup | undefined;
+  try {
+    setup = await setUpNode(o);
+    await run(setup);
+  } catch (err) {
+    if (!isTyped(err)) throw err;
+    process.stderr.write(`tessera: ${err.name} (${err.code}): ${err.message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await setup?.close();
+  }
+}
