@@ -63,6 +63,8 @@ export class Progress {
     this.now = o.now ?? (() => performance.now());
     this.started = this.now();
     this.total = o.total;
+    // plain lines start one interval in: work that ends sooner prints only its summary
+    if (!this.tty) this.lastDraw = this.started;
   }
 
   get isTTY(): boolean {
@@ -84,10 +86,10 @@ export class Progress {
     this.update(this.done + n);
   }
 
-  /** A line of output that must not be overwritten by the bar (the bar is redrawn below it). */
-  log(line: string): void {
+  /** A line of output (to `to`, default the bar's stream) that the bar must not overwrite: the bar is redrawn below it. */
+  log(line: string, to: ProgressStream = this.stream): void {
     if (this.tty && this.drawn) this.stream.write('\r\x1b[2K');
-    this.stream.write(line + '\n');
+    to.write(line + '\n');
     if (this.tty && this.drawn && !this.finished) this.draw(this.now());
   }
 
@@ -105,7 +107,8 @@ export class Progress {
 
   private status(t: number): { pct: number | null; text: string } {
     const secs = (t - this.started) / 1000;
-    const rate = secs > 0 ? this.done / secs : NaN;
+    // too early for a meaningful rate
+    const rate = secs >= 0.25 ? this.done / secs : NaN;
     const total = this.total;
     if (total === undefined || total <= 0) return { pct: null, text: `${this.done} ${this.unit} ${formatRate(rate)}/s ${formatDuration(secs)}` };
     const pct = Math.min(1, this.done / total);

@@ -29,6 +29,8 @@ export interface DatasetOptions {
   readonly force?: boolean;
   /** Called with a line of progress while preparing. */
   readonly onProgress?: (message: string) => void;
+  /** Called while tokenizing a split: documents done of total. */
+  readonly onDocuments?: (split: Split, done: number, total: number) => void;
 }
 
 /** The seam the miner and validator train and evaluate through. */
@@ -126,7 +128,7 @@ export function loadTokenizer(path = DEFAULT_TOKENIZER_PATH): BpeTokenizer {
   return new BpeTokenizer(parseBpe(readFileSync(path, 'utf8')));
 }
 
-function tokenize(tokenizer: BpeTokenizer, docs: readonly string[]): Uint16Array {
+function tokenize(tokenizer: BpeTokenizer, docs: readonly string[], onDoc?: (done: number, total: number) => void): Uint16Array {
   const parts: number[][] = [];
   let total = 0;
   for (const d of docs) {
@@ -134,6 +136,7 @@ function tokenize(tokenizer: BpeTokenizer, docs: readonly string[]): Uint16Array
     ids.push(tokenizer.eosId);
     parts.push(ids);
     total += ids.length;
+    onDoc?.(parts.length, docs.length);
   }
   const out = new Uint16Array(total);
   let o = 0;
@@ -162,7 +165,8 @@ export function ensureDataset(opts: DatasetOptions = {}): Dataset {
     const corpus = loadBrownCorpus();
     for (const split of ['validation', 'train'] as const) {
       const docs = split === 'train' ? corpus.train : corpus.validation;
-      const tokens = tokenize(tokenizer, docs);
+      const onDocuments = opts.onDocuments;
+      const tokens = tokenize(tokenizer, docs, onDocuments && ((done, total) => onDocuments(split, done, total)));
       writeShardFile(paths[split], { vocabSize: tokenizer.vocabSize, tokens });
       opts.onProgress?.(`${split}: ${docs.length} documents, ${tokens.length} tokens`);
     }

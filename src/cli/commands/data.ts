@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
 import { loadBrownCorpus } from '../../data/corpus.ts';
 import { serializeBpe, trainBpe } from '../../data/bpe.ts';
-import { DEFAULT_TOKENIZER_PATH, ensureDataset } from '../../data/dataset.ts';
+import { DEFAULT_TOKENIZER_PATH } from '../../data/dataset.ts';
 import { DataError } from '../../data/errors.ts';
+import { ensureDatasetWithProgress } from '../dataset-progress.ts';
 
 /** A data-layer failure becomes one line and exit code 1, not a stack trace. */
 function reportingDataErrors<A extends unknown[]>(action: (...args: A) => void): (...args: A) => void {
@@ -34,7 +35,7 @@ export function register(program: Command): void {
         return;
       }
       const started = Date.now();
-      const ds = ensureDataset({ root: opts.root, force: opts.force === true, onProgress: (m) => console.error(m) });
+      const ds = ensureDatasetWithProgress({ root: opts.root, force: opts.force === true });
       console.log(JSON.stringify({
         dir: ds.dir,
         vocabSize: ds.vocabSize,

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDataset, loadTokenizer } from '../../data/dataset.ts';
+import { loadTokenizer } from '../../data/dataset.ts';
 import { DataError } from '../../data/errors.ts';
 import { BatchError } from '../../model/batch.ts';
 import { CheckpointError } from '../../model/checkpoint.ts';
@@ -15,6 +15,7 @@ import { renderModelCard, type EvalReport } from '../../eval/model-card.ts';
 import { scoreMultipleChoice, type MultipleChoiceResult } from '../../eval/multiple-choice.ts';
 import { validationPerplexity, type PerplexityResult } from '../../eval/perplexity.ts';
 import { loadTaskFile, type MultipleChoiceTask } from '../../eval/tasks.ts';
+import { ensureDatasetWithProgress } from '../dataset-progress.ts';
 import { createProgress } from '../progress.ts';
 
 export const SHIPPED_TASK_DIR = fileURLToPath(new URL('../../../assets/eval', import.meta.url));
@@ -87,7 +88,7 @@ function run(f: EvalFlags): void {
     let perplexity: PerplexityResult | null = null;
     if (f.perplexity) {
       const seqLen = f.seqLen === undefined ? Math.min(256, config.maxSeqLen) : positiveInt('--seq-len', f.seqLen);
-      const dataset = ensureDataset({ root: f.dataRoot, onProgress: (m) => process.stderr.write(`[data] ${m}\n`) });
+      const dataset = ensureDatasetWithProgress({ root: f.dataRoot });
       const bar = createProgress({ label: 'perplexity', unit: 'tokens' });
       perplexity = validationPerplexity(model, dataset, { seqLen, batchSize: 8, maxTokens, onProgress: (d, t) => bar.update(d, t) });
       bar.finish(`ppl ${perplexity.perplexity.toFixed(2)}`);

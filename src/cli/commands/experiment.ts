@@ -1,7 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DataError, ensureDataset } from '../../data/index.ts';
+import { DataError } from '../../data/index.ts';
 import { BaselineError } from '../../optim/baselines/index.ts';
+import { ensureDatasetWithProgress } from '../dataset-progress.ts';
+import { createProgress, type Progress } from '../progress.ts';
 import {
   acceptance,
   byteLevelCorpus,
@@ -131,14 +133,14 @@ export function register(program: Command): void {
 function compare(f: CompareFlags): void {
   const options = compareOptionsFromFlags(f);
   const t0 = performance.now();
-  const source =
-    f.corpusDir === undefined
-      ? ensureDataset({ onProgress: (m) => process.stderr.write(`[data] ${m}\n`) })
-      : byteLevelCorpus(resolve(f.corpusDir));
+  const source = f.corpusDir === undefined ? ensureDatasetWithProgress() : byteLevelCorpus(resolve(f.corpusDir));
+  let bar: Progress | null = null;
   const result = runComparison(options, source, (e) => {
-    if (e.kind === 'start') process.stderr.write(`[${e.method}] training\n`);
-    else if (e.kind === 'eval') process.stderr.write(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}\n`);
-    else process.stderr.write(`[${e.method}] done in ${e.seconds.toFixed(1)} s\n`);
+    if (e.kind === 'start') bar = createProgress({ label: `[${e.method}]`, total: options.rounds, unit: 'rounds' });
+    else if (e.kind === 'eval') {
+      bar?.log(`[${e.method}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}`);
+      bar?.update(e.round);
+    } else bar?.finish();
   });
   const paths = writeReport(result, resolve(f.out));
   const wall = (performance.now() - t0) / 1000;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../miner/adversary.ts';
 import { ProgressPrinter } from '../../net/progress.ts';
 import { LocalNetwork } from '../../net/supervisor.ts';
+import { createProgress } from '../progress.ts';
 
 interface NetUpOptions {
   miners: string;
@@ -40,11 +41,14 @@ export function register(program: Command): void {
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
-      const progress = new ProgressPrinter(network);
+      const total = o.windows === undefined ? null : Number(o.windows);
+      const bar = total === null ? null : createProgress({ label: 'windows', total, unit: 'windows', intervalMs: 30_000 });
+      const progress = new ProgressPrinter(network, bar === null ? undefined : (line) => bar.log(line, process.stdout));
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
+        bar?.finish();
         process.stdout.write('stopping nodes…\n');
         await network.stop();
         process.stdout.write('stopped; run `net up` with the same --run-dir to resume\n');
@@ -57,6 +61,7 @@ export function register(program: Command): void {
         await new Promise((r) => setTimeout(r, 1000));
         const seen = progress.poll();
         if (seen.length > 0 && first === null) first = seen[0].window;
+        if (bar !== null && total !== null && first !== null && seen.length > 0) bar.update(Math.min(total, seen[seen.length - 1].window - first + 1));
         if (o.windows !== undefined && first !== null && seen.length > 0 && seen[seen.length - 1].window - first + 1 >= Number(o.windows)) {
           await stop();
         }
