@@ -7,8 +7,9 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
 import { initKeys } from '../../chain/keys.ts';
-import { SubtensorClient } from '../../chain/subtensor/index.ts';
-import type { Chain } from '../../chain/types.ts';
+import { WsProvider } from '@polkadot/api';
+import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts';
+import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import type { NodeBackend } from '../../miner/node/backend.ts';
 import type { NetworkConfig } from '../../miner/node/config.ts';
 import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../net/node-config.ts';
@@ -53,6 +54,18 @@ export function addNodeOptions(cmd: Command): Command {
     );
 }
 
+/** A subtensor client; a node that cannot be reached is an error, not endless reconnect attempts. */
+async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySigner[]): Promise<SubtensorClient> {
+  const provider = new WsProvider(url, 2_500);
+  try {
+    return await SubtensorClient.create(provider, netuid, { coldkeys, connectTimeoutMs: 60_000 });
+  } catch (err) {
+    await provider.disconnect().catch(() => undefined);
+    const detail = err instanceof SubtensorError && !err.message.includes('[object') ? `: ${err.message}` : '';
+    throw new SubtensorError('Rpc', `cannot connect to subtensor at ${url}${detail}`, { cause: err });
+  }
+}
+
 /** Resolves the node's configuration and opens its chain. */
 export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   const file = o.config === undefined ? undefined : loadNodeConfigFile(resolve(o.config));
@@ -61,7 +74,7 @@ export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
   if (chainKind === 'subtensor') {
     const keys = backend?.keys;
-    const chain = await SubtensorClient.connect(net.chainUrl, net.netuid, { coldkeys: keys?.coldkey === undefined ? [] : [keys.coldkey] });
+    const chain = await connectSubtensor(net.chainUrl, net.netuid, keys?.coldkey === undefined ? [] : [keys.coldkey]);
     return { net, chain, backend, nodeDir, close: () => chain.disconnect() };
   }
   const chain = new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 30_000 });
