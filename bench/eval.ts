@@ -1,0 +1,90 @@
+/**
+ * Multiple-choice scoring throughput (`tessera eval`'s task path) for the `small` model (or --config NAME):
+ * every example of the shipped tasks (assets/eval), each choice a context+continuation row, scored batched
+ * (--batch rows per forward) and one choice per forward, interleaved run by run so both see the same machine
+ * load. Reports medians over --runs timed runs after one warm-up.
+ * Usage: npm run bench:eval -- [--json] [--config small] [--batch 16] [--runs 5] [--threads N] [--no-single]
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { SHIPPED_TASK_DIR, resolveTasks } from '../src/cli/commands/eval.ts';
+import { loadTokenizer } from '../src/data/dataset.ts';
+import { choiceRequest, scoreMultipleChoice } from '../src/eval/multiple-choice.ts';
+import type { MultipleChoiceTask } from '../src/eval/tasks.ts';
+import { countParams, getModelConfig } from '../src/model/config.ts';
+import { createModel } from '../src/model/llama.ts';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+function main(): void {
+  const config = getModelConfig(arg('config', 'small'));
+  const batchSize = Number(arg('batch', '16'));
+  const runs = Number(arg('runs', '5'));
+  const threads = Number(arg('threads', String(availableParallelism())));
+  const withSingle = !flag('no-single');
+  const json = flag('json');
+  const log = (s: string): void => {
+    if (!json) console.log(s);
+  };
+
+  const tokenizer = loadTokenizer();
+  const tasks: MultipleChoiceTask[] = resolveTasks(undefined);
+  const examples = tasks.reduce((s, t) => s + t.examples.length, 0);
+  const rows = tasks.flatMap((t) => t.examples.flatMap((ex) => ex.choices.map((c) => choiceRequest(tokenizer, ex.context, c))));
+  const tokens = rows.reduce((s, r) => s + r.context.length + r.continuation.length, 0);
+  const model = createModel(config, { seed: 0, threads });
+  log(`${config.name} (${countParams(config)} params), ${threads} threads: ${examples} examples from ${tasks.map((t) => t.name).join(', ')} in ${join(SHIPPED_TASK_DIR)}, ${rows.length} choices, ${tokens} tokens`);
+
+  const runOnce = (bs: number): number => {
+    const t0 = performance.now();
+    for (const task of tasks) scoreMultipleChoice(model, tokenizer, task, { batchSize: bs });
+    return (performance.now() - t0) / 1000;
+  };
+  try {
+    runOnce(batchSize);
+    if (withSingle) runOnce(1);
+    const batched: number[] = [];
+    const single: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      batched.push(runOnce(batchSize));
+      log(`run ${r + 1}: batched ${(examples / batched[r]).toFixed(1)} examples/s`);
+      if (withSingle) {
+        single.push(runOnce(1));
+        log(`run ${r + 1}: one choice per forward ${(examples / single[r]).toFixed(1)} examples/s`);
+      }
+    }
+    const eps = examples / median(batched);
+    const singleEps = withSingle ? examples / median(single) : null;
+    const result = {
+      bench: 'eval',
+      config: config.name,
+      params: countParams(config),
+      threads,
+      runs,
+      examples,
+      choices: rows.length,
+      tokensPerExample: tokens / examples,
+      examplesPerSec: eps,
+      tokensPerSec: (eps * tokens) / examples,
+      batched: { batchSize, examplesPerSec: eps, secondsPerRun: batched },
+      oneChoicePerForward: withSingle ? { batchSize: 1, examplesPerSec: singleEps, secondsPerRun: single } : null,
+      speedupBatched: singleEps === null ? null : eps / singleEps,
+    };
+    if (json) console.log(JSON.stringify(result));
+    else log(`median: ${eps.toFixed(1)} examples/s batched${singleEps === null ? '' : `, ${singleEps.toFixed(1)} one at a time (x${(eps / singleEps).toFixed(2)})`}`);
+  } finally {
+    model.dispose();
+  }
+}
+
+main();
