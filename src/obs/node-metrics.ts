@@ -22,29 +22,31 @@ export class NodeMetrics {
 
   constructor(readonly node: string, role: 'miner' | 'validator', o: { processMetrics?: boolean } = {}) {
     this.registry.setDefaultLabels({ node, role });
-    const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name: `tessera_${name}`, help, labelNames, registers: [this.registry] });
-    const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name: `tessera_${name}`, help, labelNames, registers: [this.registry] });
+    // a figure of the other role is kept but not registered, so it is not exported as a misleading 0
+    const reg = (help: string) => (help.endsWith('(validator)') ? role === 'validator' : help.endsWith('(miner)') ? role === 'miner' : true) ? [this.registry] : [];
+    const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name: `tessera_${name}`, help, labelNames, registers: reg(help) });
+    const counter = (name: string, help: string, labelNames: string[] = []) => new Counter({ name: `tessera_${name}`, help, labelNames, registers: reg(help) });
     this.g = {
       window: gauge('window', 'Last window this node worked on'),
       globalStep: gauge('global_step', 'Outer steps applied to this node\'s replica'),
       lastApplied: gauge('last_applied_window', 'Last window whose outer step this node applied'),
       innerLoss: gauge('inner_loss', 'Mean inner-step training loss of the last window (miner)'),
       heldOutLoss: gauge('held_out_loss', 'Held-out loss of the shared model at the last processed window (validator)'),
-      uploadMs: gauge('upload_ms', 'Time to upload the last gradient and debug dict (ms)'),
-      trainMs: gauge('train_ms', 'Inner steps + compression time of the last window (ms)'),
-      margin: gauge('upload_deadline_margin_ms', 'Upload deadline minus the upload\'s store timestamp, last window (ms; negative = late)'),
+      uploadMs: gauge('upload_ms', 'Time to upload the last gradient and debug dict, ms (miner)'),
+      trainMs: gauge('train_ms', 'Inner steps + compression time of the last window, ms (miner)'),
+      margin: gauge('upload_deadline_margin_ms', 'Upload deadline minus the upload\'s store timestamp in the last window, ms, negative = late (miner)'),
       downloadMs: gauge('download_ms', 'Time to download the last window\'s aggregated gradients (ms)'),
       applyMs: gauge('apply_ms', 'Time to decode and apply the last window\'s outer step (ms)'),
-      commOverhead: gauge('comm_overhead_ratio', 'Communication time / (training + communication) time since start'),
-      windowMs: gauge('window_processing_ms', 'Time to process the last window (validator, ms)'),
+      commOverhead: gauge('comm_overhead_ratio', 'Communication time / (training + communication) time since start (miner)'),
+      windowMs: gauge('window_processing_ms', 'Time to process the last window, ms (validator)'),
       aggregated: gauge('aggregated_peers', 'Gradients in the last aggregation (validator)'),
       overlap: gauge('overlap_max_ratio', 'Highest index overlap between two miners in the last window (validator)'),
     };
     this.c = {
-      bytesUp: counter('bytes_uploaded_total', 'Bytes uploaded (gradients + debug dicts)'),
+      bytesUp: counter('bytes_uploaded_total', 'Bytes uploaded: gradients + debug dicts (miner)'),
       bytesDown: counter('bytes_downloaded_total', 'Bytes downloaded to apply outer steps'),
-      uploads: counter('uploads_total', 'Gradient uploads by deadline status', ['status']),
-      missed: counter('missed_deadlines_total', 'Windows whose upload was skipped for a passed deadline'),
+      uploads: counter('uploads_total', 'Gradient uploads by deadline status (miner)', ['status']),
+      missed: counter('missed_deadlines_total', 'Windows whose upload was skipped for a passed deadline (miner)'),
       behind: counter('behind_total', 'Times the node fell behind the network'),
       flags: counter('flags_total', 'Scorer flags raised (validator)', ['kind', 'reason']),
       events: counter('events_total', 'Node events by kind', ['kind']),

@@ -44,15 +44,15 @@ export class RunFollower {
   private readonly tails = new Map<string, JsonlTail>();
   private lastChainPoll = 0;
   private chainInFlight = false;
+  private seenVersion = -1;
 
   constructor(runDir: string, private readonly o: FollowerOptions = {}) {
     this.runDir = resolve(runDir);
     this.folder = new RunFolder(this.runDir);
   }
 
-  /** Reads what is new; returns true when the snapshot changed. */
+  /** Reads what is new; returns true when the snapshot changed since the last poll (chain answers included). */
   poll(): boolean {
-    const before = this.folder.version;
     const specs = readJson(join(this.runDir, 'nodes.json'));
     if (typeof specs === 'object' && specs !== null && Array.isArray((specs as { nodes?: unknown }).nodes)) {
       const nodes = (specs as { nodes: unknown[] }).nodes.filter(
@@ -79,7 +79,9 @@ export class RunFollower {
       this.folder.setMetricsUrl(name, url);
     }
     this.pollChain();
-    return this.folder.version !== before;
+    const changed = this.folder.version !== this.seenVersion;
+    this.seenVersion = this.folder.version;
+    return changed;
   }
 
   private pollChain(): void {

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../miner/adversary.ts';
 import { ProgressPrinter } from '../../net/progress.ts';
 import { LocalNetwork } from '../../net/supervisor.ts';
+import { startDashboard } from '../../dashboard/server.ts';
+import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
 
 interface NetUpOptions {
@@ -13,6 +15,8 @@ interface NetUpOptions {
   runDir: string;
   faultRate: string;
   seed: string;
+  dashboard: boolean;
+  dashboardPort: string;
 }
 
 export function register(program: Command): void {
@@ -28,6 +32,8 @@ export function register(program: Command): void {
     .option('--run-dir <dir>', 'run directory (resumed if it exists)', '.tessera/net')
     .option('--fault-rate <p>', 'fraction of store requests that fail transiently', '0')
     .option('--seed <s>', 'network seed (dev keys)', 'local')
+    .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
+    .option('--no-dashboard', 'do not serve the dashboard')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -41,6 +47,8 @@ export function register(program: Command): void {
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
+      const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;
+      if (dashboard !== null) process.stdout.write(`tessera net: dashboard ${dashboard.url}\n`);
       const total = o.windows === undefined ? null : Number(o.windows);
       const bar = total === null ? null : createProgress({ label: 'windows', total, unit: 'windows', intervalMs: 30_000 });
       const progress = new ProgressPrinter(network, bar === null ? undefined : (line) => bar.log(line, process.stdout));
@@ -50,6 +58,7 @@ export function register(program: Command): void {
         stopping = true;
         bar?.finish();
         process.stdout.write('stopping nodes…\n');
+        await dashboard?.close();
         await network.stop();
         process.stdout.write('stopped; run `net up` with the same --run-dir to resume\n');
         process.exit(0);

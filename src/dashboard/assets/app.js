@@ -1,0 +1,154 @@
+// Tessera dashboard: renders the run snapshot pushed by /api/events (Server-Sent Events) with uPlot charts.
+(() => {
+  'use strict';
+  const $ = (sel) => document.querySelector(sel);
+  const PALETTE = ['#58a6ff', '#3fb950', '#d29922', '#f85149', '#bc8cff', '#39c5cf', '#ff7b72', '#e3b341', '#a5d6ff', '#7ee787'];
+  const charts = new Map();
+
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const fmt = (x, digits = 3) => (x === null || x === undefined || Number.isNaN(x) ? '–' : Number(x).toFixed(digits));
+  const pct = (x) => (x === null || x === undefined ? '–' : (100 * x).toFixed(1) + '%');
+  const bytes = (n) => {
+    if (n === null || n === undefined) return '–';
+    const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
+  };
+  const time = (t) => (t ? new Date(t).toLocaleTimeString() : '–');
+  const minerLabel = (m) => (m ? `${m.name ?? 'uid ' + m.uid}${m.adversary ? ' (' + m.adversary + ')' : ''}` : '');
+
+  /** Creates or updates a uPlot chart; recreated when its series change. */
+  function plot(id, seriesNames, data, yLabel) {
+    const el = document.getElementById(id);
+    el.dataset.points = String(data.length > 1 ? data.slice(1).reduce((s, ys) => s + ys.filter((y) => y !== null).length, 0) : 0);
+    const key = seriesNames.join('|');
+    const width = Math.max(300, el.clientWidth || 500);
+    let entry = charts.get(id);
+    if (entry && entry.key !== key) {
+      entry.chart.destroy();
+      entry = undefined;
+    }
+    if (!entry) {
+      const opts = {
+        width,
+        height: 240,
+        scales: { x: { time: false } },
+        axes: [
+          { label: 'window', stroke: '#8b93a1', grid: { stroke: '#252a33' } },
+          { label: yLabel, stroke: '#8b93a1', grid: { stroke: '#252a33' }, size: 60 },
+        ],
+        series: [{ label: 'window' }, ...seriesNames.map((name, i) => ({ label: name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 4 } }))],
+      };
+      entry = { key, chart: new uPlot(opts, data, el) };
+      charts.set(id, entry);
+    } else {
+      entry.chart.setData(data);
+    }
+  }
+
+  /** Columns for uPlot: x = sorted windows, one y array per series (null where missing). */
+  function columns(windows, series) {
+    return [windows, ...series.map((get) => windows.map((w) => { const v = get(w); return v === undefined ? null : v; }))];
+  }
+
+  function renderCharts(s) {
+    const lw = s.loss.map((p) => p.window);
+    const byW = new Map(s.loss.map((p) => [p.window, p]));
+    plot('loss-chart', ['held-out loss', 'inner loss (miners)'], columns(lw, [(w) => byW.get(w).heldOutLoss, (w) => byW.get(w).innerLoss]), 'loss');
+
+    const miners = s.miners;
+    const sw = s.scores.map((p) => p.window);
+    const scoreByW = new Map(s.scores.map((p) => [p.window, p.scores]));
+    plot('score-chart', miners.map(minerLabel), columns(sw, miners.map((m) => (w) => scoreByW.get(w)[m.uid] ?? 0)), 'score');
+
+    const uw = [...new Set(s.uploads.map((u) => u.window))].sort((a, b) => a - b);
+    const up = new Map(s.uploads.map((u) => [`${u.window}/${u.uid}`, u]));
+    plot('margin-chart', miners.map(minerLabel), columns(uw, miners.map((m) => (w) => up.get(`${w}/${m.uid}`)?.deadlineMarginMs ?? null)), 'ms');
+    plot('upload-chart', miners.map(minerLabel), columns(uw, miners.map((m) => (w) => up.get(`${w}/${m.uid}`)?.uploadMs ?? null)), 'ms');
+  }
+
+  function renderSummary(s) {
+    const last = s.windows.at(-1);
+    const lastLoss = [...s.loss].reverse().find((p) => p.heldOutLoss !== null);
+    const leader = s.nodes.find((n) => n.role === 'validator' && n.leader) ?? s.nodes.find((n) => n.role === 'validator');
+    const cards = [
+      ['window', last ? last.window : '–'],
+      ['global step', leader?.globalStep ?? '–'],
+      ['held-out loss', lastLoss ? fmt(lastLoss.heldOutLoss, 4) : '–'],
+      ['miners', s.miners.length],
+      ['flags', s.flags.length],
+      ['bytes sent', bytes(s.totals.bytesSent)],
+      ['bytes received', bytes(s.totals.bytesReceived)],
+      ['comm overhead', pct(s.totals.commOverhead)],
+      ['chain block', s.chain.block ?? '–'],
+    ];
+    $('#summary').innerHTML = cards.map(([k, v]) => `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div></div>`).join('');
+  }
+
+  function renderMiners(s) {
+    $('#miners tbody').innerHTML = s.miners.map((m) => {
+      const cls = [m.flags > 0 ? 'flagged' : '', m.adversary ? 'adversary' : ''].join(' ');
+      const lf = m.lastFlag ? `<span class="reason">${esc(m.lastFlag.reason)}</span> (w${m.lastFlag.window})` : '';
+      return `<tr class="${cls}" data-uid="${m.uid}" data-name="${esc(m.name ?? '')}">
+        <td>${m.uid}</td><td class="l">${esc(minerLabel(m))}</td><td>${esc(m.lastGathered ?? '–')}</td>
+        <td>${fmt(m.score, 4)}</td><td>${fmt(m.mu, 2)}</td><td>${fmt(m.sigma, 2)}</td><td>${fmt(m.ordinal, 2)}</td>
+        <td>${fmt(m.weight, 3)}</td><td>${fmt(m.incentive, 3)}</td><td>${fmt(m.emission, 4)}</td>
+        <td>${m.uploads}</td><td>${fmt(m.lastUploadMs, 0)}</td><td>${fmt(m.lastDeadlineMarginMs, 0)}</td>
+        <td>${bytes(m.bytesSent)}</td><td>${bytes(m.bytesReceived)}</td><td>${pct(m.commOverhead)}</td>
+        <td>${m.flags}</td><td class="l flag-reason">${lf}</td></tr>`;
+    }).join('');
+  }
+
+  function renderFlags(s) {
+    const byUid = new Map(s.miners.map((m) => [m.uid, m]));
+    $('#flags tbody').innerHTML = s.flags.slice(-60).reverse().map((f) => `<tr data-uid="${f.uid}">
+      <td>${f.window}</td><td>${esc(minerLabel(byUid.get(f.uid)) || f.name || 'uid ' + f.uid)}</td><td>${esc(f.kind)}</td>
+      <td class="reason">${esc(f.reason)}</td><td>${esc(f.validator)}</td></tr>`).join('');
+  }
+
+  function renderTimeline(s) {
+    $('#timeline tbody').innerHTML = s.windows.slice(-30).reverse().map((w) => {
+      const chips = Object.entries(w.gathered).map(([uid, st]) => {
+        const extra = (w.aggregated.includes(Number(uid)) ? ' agg' : '') + (w.copiers.includes(Number(uid)) ? ' copier' : '');
+        return `<span class="chip ${esc(st)}${extra}" title="uid ${uid}: ${esc(st)}">${uid}</span>`;
+      }).join('');
+      return `<tr><td>${w.window}${w.warmup ? ' (warm-up)' : ''}</td><td>${time(w.t)}</td><td>${fmt(w.heldOutLoss, 4)}</td>
+        <td class="l">${chips}</td><td>${w.flags}</td><td>${w.weightsSet ? 'set' : ''}</td><td>${w.applied ? '✓' : '✗'}</td><td>${fmt(w.ms, 0)}</td></tr>`;
+    }).join('');
+  }
+
+  function renderNodes(s) {
+    $('#nodes tbody').innerHTML = s.nodes.map((n) => `<tr><td>${esc(n.name)}${n.adversary ? ' (' + esc(n.adversary) + ')' : ''}</td>
+      <td>${esc(n.role ?? '?')}${n.leader ? ' (leader)' : ''}</td><td>${n.uid ?? '–'}</td><td>${esc(n.state)}</td>
+      <td>${esc(n.lastKind ?? '–')} ${time(n.lastSeen)}</td><td>${n.globalStep ?? '–'}</td><td>${n.lastApplied ?? '–'}</td><td>${n.events}</td>
+      <td>${n.metricsUrl ? `<a href="${esc(n.metricsUrl)}" target="_blank">/metrics</a>` : '–'}</td></tr>`).join('');
+  }
+
+  function render(s) {
+    $('#run').textContent = s.runDir;
+    renderSummary(s);
+    renderCharts(s);
+    renderMiners(s);
+    renderFlags(s);
+    renderTimeline(s);
+    renderNodes(s);
+    const chain = s.chain.error ? `chain: ${s.chain.error}` : s.chain.at ? `chain read ${time(s.chain.at)}` : 'chain: not read';
+    $('#footer').textContent = `updated ${time(s.generatedAt)} · ${chain} · skipped lines: ${s.skipped.malformed} malformed, ${s.skipped.oversized} oversized`;
+    document.body.dataset.seq = String(s.seq);
+  }
+
+  function connect() {
+    const es = new EventSource('/api/events');
+    es.addEventListener('open', () => { $('#conn').textContent = 'live'; $('#conn').className = 'conn on'; });
+    es.addEventListener('error', () => { $('#conn').textContent = 'disconnected (retrying)'; $('#conn').className = 'conn off'; });
+    es.addEventListener('snapshot', (e) => {
+      try { render(JSON.parse(e.data)); } catch (err) { console.error('render failed', err); }
+    });
+  }
+
+  window.addEventListener('resize', () => {
+    for (const [id, { chart }] of charts) chart.setSize({ width: Math.max(300, document.getElementById(id).clientWidth), height: 240 });
+  });
+  connect();
+})();
