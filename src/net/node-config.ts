@@ -54,6 +54,8 @@ export interface BucketConfig {
   name?: string;
   write?: KeyPairConfig;
   read?: KeyPairConfig;
+  /** Create the bucket with the write keys if it is missing (servers whose user keys may create buckets). */
+  create?: boolean;
 }
 
 export interface NetworkSection {
@@ -90,6 +92,7 @@ export interface NodeConfigOverrides {
   r2AccountId?: string;
   s3Region?: string;
   s3Bucket?: string;
+  s3CreateBucket?: boolean;
   peerS3Endpoint?: string;
   peerS3Region?: string;
 }
@@ -138,8 +141,9 @@ export function validateNodeConfigFile(raw: unknown): NodeConfigFile {
     optString(w, 'passwordEnv', 'wallet');
   }
   if (o.bucket !== undefined) {
-    const b = checkKeys(o.bucket, 'bucket', ['endpoint', 'r2AccountId', 'region', 'name', 'write', 'read']);
+    const b = checkKeys(o.bucket, 'bucket', ['endpoint', 'r2AccountId', 'region', 'name', 'write', 'read', 'create']);
     for (const k of ['endpoint', 'r2AccountId', 'region', 'name']) optString(b, k, 'bucket');
+    if (b.create !== undefined && typeof b.create !== 'boolean') bad('bucket.create must be true or false');
     for (const role of ['write', 'read']) {
       if (b[role] === undefined) continue;
       const kp = checkKeys(b[role], `bucket.${role}`, ['accessKeyId', 'secretAccessKey']);
@@ -312,6 +316,8 @@ export function resolveNodeConfig(runDir: string, file: NodeConfigFile | undefin
   if (usesS3 && net.protocol.lastModifiedResolutionMs < 1000) {
     bad(`S3 stamps Last-Modified to the second: set the network's protocol.lastModifiedResolutionMs to 1000 (it is ${net.protocol.lastModifiedResolutionMs}), or uploads just after the window boundary count as too early`);
   }
-  const backend = bucket === undefined && peers === undefined && keys === undefined ? undefined : { bucket, peers, keys };
+  const createBucket = o.s3CreateBucket ?? file?.bucket?.create ?? false;
+  if (createBucket && bucket === undefined) bad('--s3-create-bucket needs a bucket (--s3-endpoint and --s3-bucket)');
+  const backend = bucket === undefined && peers === undefined && keys === undefined ? undefined : { bucket, peers, keys, createBucket };
   return { net, chainKind, backend };
 }

@@ -85,7 +85,7 @@ test('network on real S3 (Ceph RGW): gradients, manifests, peer lists and checkp
   let net: Awaited<ReturnType<typeof startNetwork>> | undefined;
   try {
     rgw = await startLocalRgw();
-    const created = await Promise.all(NODES.map(() => rgw!.createNode()));
+    const [bad, ...created] = await Promise.all([rgw.createNode(), ...NODES.map(() => rgw!.createNode())]);
     const buckets: Record<string, NodeBucket> = Object.fromEntries(NODES.map((n, i) => [n, created[i]]));
     net = await startNetwork({
       miners: 3,
@@ -94,11 +94,8 @@ test('network on real S3 (Ceph RGW): gradients, manifests, peer lists and checkp
       // 6 s windows; S3 stamps Last-Modified to the second
       plan: { protocol: { blocksPerWindow: 24, timeWindowDeltaMs: 2_500, lastModifiedResolutionMs: 1_000, checkpointFrequency: 3 } },
     });
-    await waitForWindows(net, 4, 150_000);
-
-    // a node whose read key is wrong refuses to start (before committing anything)
-    const bad = await rgw.createNode();
-    const badRun = await runCli(
+    // meanwhile, a node whose read key is wrong must refuse to start (before committing anything)
+    const badRun = runCli(
       ['miner', '--run-dir', net.runDir, '--name', 'miner-bad', '--s3-endpoint', bad.write.endpoint!, '--s3-bucket', bad.write.bucket, '--until-window', '0'],
       {
         [S3_ENV.writeAccessKey]: bad.write.accessKeyId,
@@ -107,8 +104,10 @@ test('network on real S3 (Ceph RGW): gradients, manifests, peer lists and checkp
         [S3_ENV.readSecret]: 'x'.repeat(64),
       },
     );
-    assert.equal(badRun.code, 1, badRun.output);
-    assert.match(badRun.output, /StoreError .*cannot list with the read credentials/);
+    await waitForWindows(net, 4, 150_000);
+    const badResult = await badRun;
+    assert.equal(badResult.code, 1, badResult.output);
+    assert.match(badResult.output, /StoreError .*cannot list with the read credentials/);
 
     const commitments = await net.client().commitments();
     await stopNetwork(net, true);

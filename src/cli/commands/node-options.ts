@@ -46,6 +46,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--s3-endpoint <url>', 'own bucket on another S3 server (Ceph RGW, MinIO, ...), e.g. http://127.0.0.1:7480')
     .option('--s3-bucket <name>', 'own bucket name (32 of a-z 0-9; default the R2 account id)')
     .option('--s3-region <region>', 'own bucket region (default auto)')
+    .option('--s3-create-bucket', 'create the own bucket with the write keys if it does not exist (RGW, MinIO)')
     .option('--peer-s3-endpoint <url>', 'where peers\' committed buckets live: "r2", or a URL that may contain {account} (default: R2 for an R2 bucket, else the own endpoint)')
     .option('--peer-s3-region <region>', 'region for peers\' buckets (default auto)')
     .addHelpText(

@@ -32,6 +32,8 @@ export interface PeerStoreLocation {
 
 export interface NodeBackend {
   readonly bucket?: NodeBucket;
+  /** Create the bucket with the write keys when it does not exist (RGW, MinIO; on R2 create it in the dashboard). */
+  readonly createBucket?: boolean;
   readonly peers?: PeerStoreLocation;
   readonly keys?: NodeKeys;
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import { initKeys, signerOf } from '../../chain/keys.ts';
 import { devAccount } from '../../chain/embedded/dev-network.ts';
-import { closeStore, commitmentFor, createFsBucket, describeCredentials, openStore, StoreError, type BucketCredentials, type NodeBucket, type ObjectStore } from '../../storage/index.ts';
+import { closeStore, commitmentFor, createFsBucket, describeCredentials, ensureS3Bucket, openStore, StoreError, type BucketCredentials, type NodeBucket, type ObjectStore } from '../../storage/index.ts';
 import { readFileIfExists, writeFileAtomic } from './atomic.ts';
 import { validateNodeBucket, type NodeBackend } from './backend.ts';
 import { wrapStore } from './chain-access.ts';
@@ -69,6 +69,7 @@ export async function setUpIdentity(chain: Chain, net: NetworkConfig, name: stri
   let bucket: NodeBucket;
   if (backend?.bucket !== undefined) {
     bucket = validateNodeBucket(backend.bucket);
+    if (backend.createBucket === true) await ensureS3Bucket(bucket.write);
     await checkBucketAccess(bucket);
   } else {
     bucket = await loadOrCreateBucket(nodeDir, net.storeRoot);
