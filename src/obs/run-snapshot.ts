@@ -261,7 +261,7 @@ export class RunFolder {
     n.state = ev.kind === 'stopped' ? 'stopped' : 'running';
     switch (ev.kind) {
       case 'registered': {
-        const uid = num(ev.uid);
+        const uid = Number.isSafeInteger(ev.uid) && (ev.uid as number) >= 0 ? (ev.uid as number) : null;
         if (uid !== null) n.uid = uid;
         if (typeof ev.leader === 'boolean') n.leader = ev.leader;
         if (n.role === null) n.role = 'leader' in ev ? 'validator' : 'miner';
@@ -285,7 +285,7 @@ export class RunFolder {
         this.onUploaded(n, ev);
         break;
       case 'missedDeadline': {
-        if (n.uid === null) break;
+        if (n.uid === null || n.role === 'validator') break;
         const m = this.miner(n.uid);
         m.missed++;
         m.lastStatus = 'missedDeadline';
@@ -299,7 +299,7 @@ export class RunFolder {
 
   private onUploaded(n: NodeAcc, ev: Record<string, unknown>): void {
     const w = num(ev.window);
-    if (n.uid === null || w === null) return;
+    if (n.uid === null || w === null || n.role === 'validator') return;
     const m = this.miner(n.uid);
     m.uploads++;
     m.lastStatus = str(ev.status);
