@@ -35,7 +35,7 @@
         height: 240,
         scales: { x: { time: false } },
         axes: [
-          { label: 'window', stroke: '#8b93a1', grid: { stroke: '#252a33' } },
+          { label: 'window', stroke: '#8b93a1', grid: { stroke: '#252a33' }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
           { label: yLabel, stroke: '#8b93a1', grid: { stroke: '#252a33' }, size: 60 },
         ],
         series: [{ label: 'window' }, ...seriesNames.map((name, i) => ({ label: name, stroke: PALETTE[i % PALETTE.length], width: 2, spanGaps: true, points: { size: 4 } }))],
