@@ -112,6 +112,8 @@ test('tessera eval: a run directory gives a model card or JSON; errors are one l
     [['--run-dir', join(bad, 'nope')], /^error: EvalError CheckpointNotFound: /],
     [['--run-dir', dir, '--tasks', join(bad, 'task.jsonl')], /^error: EvalError TaskInvalid: .*task\.jsonl line 1: choices must have/],
     [['--run-dir', dir, '--checkpoint', 'x'], /^error: EvalError InvalidArgument: give exactly one of/],
+    [['--model', 'tiny', '--tasks', 'nosuch'], /^error: EvalError TaskNotFound: .*\(shipped tasks: agreement, brown-cloze\)/],
+    [['--model', 'tiny', '--limit', '0'], /^error: EvalError InvalidArgument: --limit must be a positive integer/],
   ] as const) {
     const r = cli([...args]);
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);

@@ -49,7 +49,15 @@ export function resolveTasks(list: string | undefined): MultipleChoiceTask[] {
       const shipped = join(SHIPPED_TASK_DIR, `${s}.jsonl`);
       return !s.includes('/') && !s.endsWith('.jsonl') && existsSync(shipped) ? shipped : resolve(s);
     });
-  return entries.map(loadTaskFile);
+  return entries.map((path) => {
+    try {
+      return loadTaskFile(path);
+    } catch (e) {
+      if (!(e instanceof EvalError && e.code === 'TaskNotFound')) throw e;
+      const shipped = readdirSync(SHIPPED_TASK_DIR).filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -6));
+      throw new EvalError('TaskNotFound', `${e.message} (shipped tasks: ${shipped.join(', ')})`);
+    }
+  });
 }
 
 function run(f: EvalFlags): void {
