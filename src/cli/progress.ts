@@ -122,7 +122,8 @@ export class Progress {
       this.stream.write(`${this.o.label}: ${text}\n`);
       return;
     }
-    const columns = this.stream.columns ?? 80;
+    // a pseudo-terminal may report 0 columns
+    const columns = this.stream.columns !== undefined && this.stream.columns >= 20 ? this.stream.columns : 80;
     const room = columns - this.o.label.length - text.length - 5;
     let bar = '';
     if (pct !== null && room >= 10) {

@@ -49,6 +49,11 @@ test('a narrow terminal drops the bar but keeps the numbers', () => {
   p.update(5);
   assert.doesNotMatch(out.text, /█/);
   assert.match(out.text, /50% 5\/10 steps/);
+  const pty = fakeStream(true, 0); // a pseudo-terminal may report 0 columns: assume 80
+  const q = createProgress({ label: 'x', total: 10, stream: pty, now: c.now });
+  c.advance(1000);
+  q.update(5);
+  assert.match(pty.text, /x \[█+░+\] 50%/);
 });
 
 test('not a terminal: plain lines at most once per interval, no carriage returns, a summary at the end', () => {
