@@ -26,12 +26,12 @@ test('dashboard in headless Chromium follows a live network and shows the flagge
     await page.waitForSelector('#conn.on', { timeout: 30_000 });
     // live data: held-out and inner losses of several windows, every miner in the table, the copycat flagged
     await page.waitForFunction(
-      () => {
+      `(() => {
         const points = Number(document.querySelector('#loss-chart')?.getAttribute('data-points') ?? 0);
         const rows = document.querySelectorAll('#miners tbody tr').length;
         const reason = document.querySelector('#miners tr[data-name="miner-2"] .flag-reason')?.textContent ?? '';
         return points >= 4 && rows >= 3 && reason.includes('overlap');
-      },
+      })()`,
       undefined,
       { timeout: 240_000, polling: 500 },
     );
