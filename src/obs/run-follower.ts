@@ -40,19 +40,38 @@ function readJson(path: string): unknown {
 
 export class RunFollower {
   readonly runDir: string;
-  readonly folder: RunFolder;
-  private readonly tails = new Map<string, JsonlTail>();
+  private current: RunFolder;
+  private tails = new Map<string, JsonlTail>();
   private lastChainPoll = 0;
   private chainInFlight = false;
   private seenVersion = -1;
 
   constructor(runDir: string, private readonly o: FollowerOptions = {}) {
     this.runDir = resolve(runDir);
-    this.folder = new RunFolder(this.runDir);
+    this.current = new RunFolder(this.runDir);
+  }
+
+  get folder(): RunFolder {
+    return this.current;
   }
 
   /** Reads what is new; returns true when the snapshot changed since the last poll (chain answers included). */
   poll(): boolean {
+    if (!this.readAll()) {
+      // an events file shrank or was replaced: fold the run again from the start
+      this.current = new RunFolder(this.runDir);
+      this.tails = new Map();
+      this.seenVersion = -1;
+      this.readAll();
+    }
+    this.pollChain();
+    const changed = this.folder.version !== this.seenVersion;
+    this.seenVersion = this.folder.version;
+    return changed;
+  }
+
+  /** False when a file was reset (what was folded from it before no longer holds). */
+  private readAll(): boolean {
     const specs = readJson(join(this.runDir, 'nodes.json'));
     if (typeof specs === 'object' && specs !== null && Array.isArray((specs as { nodes?: unknown }).nodes)) {
       const nodes = (specs as { nodes: unknown[] }).nodes.filter(
@@ -70,6 +89,7 @@ export class RunFollower {
       }
       for (let more = true; more; ) {
         const r = tail.read();
+        if (r.reset) return false;
         for (const line of r.lines) this.folder.addLine(name, line);
         this.folder.countOversized(r.oversized);
         more = r.more;
@@ -78,10 +98,7 @@ export class RunFollower {
       const url = typeof addr === 'object' && addr !== null && typeof (addr as MetricsAddress).url === 'string' ? (addr as MetricsAddress).url : null;
       this.folder.setMetricsUrl(name, url);
     }
-    this.pollChain();
-    const changed = this.folder.version !== this.seenVersion;
-    this.seenVersion = this.folder.version;
-    return changed;
+    return true;
   }
 
   private pollChain(): void {

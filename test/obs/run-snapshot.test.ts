@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunFolder } from '../../src/obs/run-snapshot.ts';
 import { RunFollower } from '../../src/obs/run-follower.ts';
@@ -162,6 +162,25 @@ describe('RunFollower', () => {
       assert.equal(s.flags.at(-1)!.reason, 'tooLate');
       assert.deepEqual(s.skipped, { malformed: 1, oversized: 1 });
       assert.equal(s.miners.find((m) => m.uid === 4)!.lastGathered, 'tooLate');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an events file that was truncated or replaced makes the run fold again from the start', () => {
+    const dir = copyRecordedRun();
+    try {
+      const follower = new RunFollower(dir);
+      follower.poll();
+      assert.equal(follower.snapshot().miners.find((m) => m.uid === 2)!.uploads, 7);
+      const path = join(dir, 'nodes', 'miner-0', 'events.jsonl');
+      const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.includes('"registered"') || l.includes('"uploaded"')).slice(0, 3);
+      writeFileSync(path, lines.join('\n') + '\n');
+      assert.equal(follower.poll(), true);
+      const s = follower.snapshot();
+      assert.equal(s.miners.find((m) => m.uid === 2)!.uploads, 2);
+      assert.equal(s.windows.at(-1)!.window, 12, 'the other nodes are folded again too');
+      assert.equal(s.flags.length, new RunFolder(dir).snapshot().flags.length + foldRecorded().snapshot().flags.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
