@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { JsonlEvents, type NodeEvents } from '../miner/node/events.ts';
 import { writeFileAtomic } from '../miner/node/atomic.ts';
+import { DashboardError } from '../dashboard/errors.ts';
 import { createLogger } from '../obs/logger.ts';
 import { MeteredEvents, NodeMetrics, serveMetrics } from '../obs/node-metrics.ts';
 import { metricsAddressPath } from '../obs/run-follower.ts';
@@ -32,7 +33,7 @@ export async function startNodeTelemetry(nodeDir: string, name: string, role: 'm
   rmSync(addrPath, { force: true });
   if (o.metricsPort === 'off') return jsonl;
   const port = Number(o.metricsPort);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--metrics-port must be a port number, 0 or off, got ${JSON.stringify(o.metricsPort)}`);
+  if (o.metricsPort.trim() === '' || !Number.isInteger(port) || port < 0 || port > 65535) throw new DashboardError('BadPort', `--metrics-port must be a port number, 0 or off, got ${JSON.stringify(o.metricsPort)}`);
   const metrics = new NodeMetrics(name, role);
   const server = await serveMetrics(metrics, port, o.metricsHost);
   writeFileAtomic(addrPath, JSON.stringify({ url: server.url, pid: process.pid }) + '\n');

@@ -8,6 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { RunFollower, type MetagraphSource } from '../obs/run-follower.ts';
+import { DashboardError } from './errors.ts';
+
+export { DashboardError } from './errors.ts';
 
 export interface DashboardOptions {
   readonly runDir: string;
@@ -120,6 +123,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     if (!(o.anyPortIfTaken === true && (err as NodeJS.ErrnoException).code === 'EADDRINUSE')) {
       clearInterval(timer);
       clearInterval(keepAlive);
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new DashboardError('PortInUse', `port ${o.port} is already in use (choose another, or 0 for any free port)`);
       throw err;
     }
     await listen(0);

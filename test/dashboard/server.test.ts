@@ -112,7 +112,7 @@ describe('dashboard server', () => {
     const a = await startDashboard({ runDir: dir, port: 0 });
     try {
       const port = Number(new URL(a.url).port);
-      await assert.rejects(startDashboard({ runDir: dir, port }), { code: 'EADDRINUSE' });
+      await assert.rejects(startDashboard({ runDir: dir, port }), { name: 'DashboardError', code: 'PortInUse' });
       const b = await startDashboard({ runDir: dir, port, anyPortIfTaken: true });
       assert.notEqual(Number(new URL(b.url).port), port);
       await b.close();

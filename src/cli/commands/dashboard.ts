@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
 import { loadNetworkConfig } from '../../miner/node/config.ts';
-import { startDashboard } from '../../dashboard/server.ts';
+import { DashboardError, startDashboard } from '../../dashboard/server.ts';
 import type { MetagraphSource } from '../../obs/run-follower.ts';
 
 export const DEFAULT_DASHBOARD_PORT = 7070;
@@ -19,7 +19,7 @@ export function runChain(runDir: string): MetagraphSource | null {
 
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${flag} must be a port number (0 = any free port), got ${JSON.stringify(v)}`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new DashboardError('BadPort', `${flag} must be a port number (0 = any free port), got ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -32,10 +32,19 @@ export function register(program: Command): void {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--no-chain', 'do not read stake, incentive and emission from the run\'s chain')
     .action(async (o: { runDir: string; port: string; host: string; chain: boolean }) => {
-      if (!existsSync(resolve(o.runDir))) throw new Error(`no run directory ${resolve(o.runDir)}`);
-      const d = await startDashboard({ runDir: o.runDir, port: parsePort(o.port, '--port'), host: o.host, chain: o.chain ? runChain(o.runDir) : null });
-      process.stdout.write(`tessera dashboard: ${d.url} (following ${d.follower.runDir}; Ctrl-C to stop)\n`);
-      const stop = () => void d.close().then(() => process.exit(0));
+      let d;
+      try {
+        if (!existsSync(resolve(o.runDir))) throw new DashboardError('NoRunDir', `no run directory ${resolve(o.runDir)}`);
+        d = await startDashboard({ runDir: o.runDir, port: parsePort(o.port, '--port'), host: o.host, chain: o.chain ? runChain(o.runDir) : null });
+      } catch (err) {
+        if (!(err instanceof DashboardError)) throw err;
+        process.stderr.write(`tessera: ${err.name} (${err.code}): ${err.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const dashboard = d;
+      process.stdout.write(`tessera dashboard: ${dashboard.url} (following ${dashboard.follower.runDir}; Ctrl-C to stop)\n`);
+      const stop = () => void dashboard.close().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
