@@ -182,6 +182,9 @@ export class Miner implements StopSignal {
   private trainMsTotal = 0;
   private compressMsTotal = 0;
   private lastCompressMs = 0;
+  private lastUploadMs = 0;
+  private compressEstimateMs = 0;
+  private lastInnerSteps = 0;
 
   private commAcc(ms: number, downBytes: number, upBytes: number): void {
     this.commMs += ms;
@@ -196,6 +199,7 @@ export class Miner implements StopSignal {
     const adv = this.o.adversary;
     const warm = this.isWarmup(w);
     this.lastCompressMs = 0;
+    this.lastInnerSteps = 0;
     const t0 = performance.now();
     let tensors: CompressedTensor[];
     let loss = NaN;
@@ -212,8 +216,9 @@ export class Miner implements StopSignal {
     } else if (adv === 'copycat') {
       tensors = [];
     } else {
-      const r = this.train(w);
+      const r = this.train(w, await this.trainingBudgetEnd(w));
       loss = r.loss;
+      this.lastInnerSteps = r.steps;
       let delta = r.delta;
       if (adv === 'poisoner') {
         delta = delta.map((d) => ({ ...d, data: d.data.map((x) => -10 * x) }));
@@ -221,6 +226,7 @@ export class Miner implements StopSignal {
       const c0 = performance.now();
       tensors = this.ef.step(delta, this.net.sparseloco);
       this.lastCompressMs = performance.now() - c0;
+      this.compressEstimateMs = this.lastCompressMs;
     }
     const trainMs = performance.now() - t0;
     this.trainMsTotal += trainMs;
@@ -230,7 +236,7 @@ export class Miner implements StopSignal {
       window: w,
       globalStep: this.replica.globalStep,
       nullRound: warm,
-      meta: new TextEncoder().encode(JSON.stringify({ samples: this.net.train.batchSize * this.p.innerSteps })),
+      meta: new TextEncoder().encode(JSON.stringify({ samples: this.net.train.batchSize * this.lastInnerSteps })),
       tensors,
     };
     if (adv === 'stale' && !warm) {
@@ -261,6 +267,7 @@ export class Miner implements StopSignal {
     const dbg = encodeDebugDict(buildDebugDict(this.replica.params, w, this.id.uid, this.p));
     await this.id.store.put(debugKey(w, this.id.uid, this.p.version), dbg);
     const uploadMs = performance.now() - u0;
+    this.lastUploadMs = uploadMs;
     this.commAcc(uploadMs, 0, bytes.length + dbg.length);
     const status = checkDeadline(info.lastModified, deadline, this.p);
     this.lastUploaded = w;
@@ -272,6 +279,7 @@ export class Miner implements StopSignal {
       nullRound: msg.nullRound,
       loss: Number.isFinite(loss) ? loss : null,
       trainMs: Math.round(trainMs),
+      innerSteps: this.lastInnerSteps,
       uploadMs: Math.round(uploadMs),
       debugBytes: dbg.length,
       deadlineMarginMs: deadline.timeMaxMs - info.lastModified.getTime(),
@@ -285,20 +293,41 @@ export class Miner implements StopSignal {
   }
 
   /** H inner steps from θ_w on the assigned samples; returns Δ = θ_w − θ_H and restores θ_w. */
-  private train(w: number): { delta: ParamTensor[]; loss: number } {
+  /**
+   * Wall-clock time by which the inner steps must end so that compression and the upload still land before the
+   * window's deadline (the boundary block's expected time plus timeWindowDeltaMs), judged from the chain's head.
+   */
+  private async trainingBudgetEnd(w: number): Promise<number> {
+    const blocksLeft = windowBoundaryBlock(w, this.p) - (await this.access.block());
+    const deadlineMs = Date.now() + Math.max(0, blocksLeft) * this.p.blockTimeMs + this.p.timeWindowDeltaMs;
+    const reserveMs = 2 * this.compressEstimateMs + 2 * this.lastUploadMs + this.p.timeWindowDeltaMs / 4;
+    return deadlineMs - reserveMs;
+  }
+
+  /**
+   * H inner steps on the assigned samples, or fewer when the machine is too slow for the window: a step is only
+   * started when the mean step time so far says it ends before `budgetEndMs` (the first step always runs). A late
+   * upload scores as missing, while fewer steps still improve the model and keep the miner in the aggregation.
+   */
+  private train(w: number, budgetEndMs: number): { delta: ParamTensor[]; loss: number; steps: number } {
     const t = this.net.train;
     const H = this.p.innerSteps;
     const pool = assignedPool(this.id.uid, w, H * t.batchSize, this.samples.sampleCount);
     const start = cloneParams(this.replica.params);
     this.trainer.setStep(Math.max(0, w - this.startWindow) * H);
     let lossSum = 0;
+    let steps = 0;
+    const t0 = Date.now();
     for (let s = 0; s < H; s++) {
+      if (s > 0 && Date.now() + (Date.now() - t0) / s > budgetEndMs) break;
       const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
       lossSum += r.loss;
+      steps++;
     }
+    if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
     const delta = pseudoGradient(start, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
-    return { delta, loss: lossSum / H };
+    return { delta, loss: lossSum / steps, steps };
   }
 
   /** Copycat: waits for another miner's upload, then re-labels it as its own. */

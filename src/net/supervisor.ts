@@ -39,6 +39,8 @@ export interface LocalNetworkOptions {
    * (default: its own bucket's endpoint).
    */
   readonly s3?: { readonly buckets: Readonly<Record<string, NodeBucket>>; readonly peerEndpoint?: string };
+  /** Slow peers: node name → the most latency (ms) added to each of its store requests. */
+  readonly storeLatencyMs?: Readonly<Record<string, number>>;
 }
 
 interface RunManifest {
@@ -116,6 +118,8 @@ export class LocalNetwork {
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
     if (n.adversary !== undefined) args.push('--adversary', n.adversary);
+    const latencyMs = this.o.storeLatencyMs?.[n.name];
+    if (latencyMs !== undefined) args.push('--store-latency-ms', String(latencyMs));
     const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
     if (this.o.s3 !== undefined) {
       const bucket = this.o.s3.buckets[n.name];

@@ -11,7 +11,7 @@ import { WsProvider } from '@polkadot/api';
 import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts';
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import type { NodeBackend } from '../../miner/node/backend.ts';
-import type { NetworkConfig } from '../../miner/node/config.ts';
+import { NetworkConfigError, type NetworkConfig } from '../../miner/node/config.ts';
 import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../net/node-config.ts';
 
 export interface NodeCliOptions extends NodeConfigOverrides {
@@ -19,6 +19,7 @@ export interface NodeCliOptions extends NodeConfigOverrides {
   name: string;
   config?: string;
   untilWindow?: string;
+  storeLatencyMs?: string;
 }
 
 export interface NodeSetup {
@@ -37,6 +38,7 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--config <file>', 'node config JSON (format tessera.node/1: chain, wallet, bucket, peers, network); flags override it')
     .option('--chain-url <url>', 'ws:// or wss:// = subtensor (e.g. wss://entrypoint-finney.opentensor.ai:443), http:// = embedded chain (default: network.json)')
     .option('--netuid <n>', 'subnet id (default: config, else network.json)')
+    .option('--store-latency-ms <ms>', 'fault testing: delay every store request of this node by up to <ms> (a slow peer)')
     .option('--store-root <dir>', 'filesystem store root when no S3 bucket is configured (default: network.json)')
     .option('--wallet <name>', 'wallet (from `tessera keys new`) instead of dev keys')
     .option('--hotkey <name>', 'hotkey name in the wallet')
@@ -71,7 +73,14 @@ async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySig
 export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   const file = o.config === undefined ? undefined : loadNodeConfigFile(resolve(o.config));
   await initKeys();
-  const { net, chainKind, backend } = resolveNodeConfig(o.runDir, file, o);
+  const resolved = resolveNodeConfig(o.runDir, file, o);
+  const { chainKind, backend } = resolved;
+  let net = resolved.net;
+  if (o.storeLatencyMs !== undefined) {
+    const latencyMs = Number(o.storeLatencyMs);
+    if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new NetworkConfigError(`--store-latency-ms must be a non-negative integer (got ${o.storeLatencyMs})`);
+    net = { ...net, faults: { ...net.faults, latencyMs } };
+  }
   const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
   if (chainKind === 'subtensor') {
     const keys = backend?.keys;
