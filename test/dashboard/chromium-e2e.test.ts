@@ -18,8 +18,9 @@ test('dashboard in headless Chromium follows a live network and shows the flagge
   const net = await startNetwork({ miners: 3, validators: 1, adversaries: ['copycat'] });
   const dashboard = await startDashboard({ runDir: net.runDir, port: 0, chain: net.client(), pollMs: 500 });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
+  let passed = false;
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1800 } });
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(dashboard.url);
@@ -59,7 +60,12 @@ test('dashboard in headless Chromium follows a live network and shows the flagge
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
+    passed = true;
   } finally {
+    if (!passed) {
+      mkdirSync(OUT, { recursive: true });
+      await page.screenshot({ path: join(OUT, 'dashboard-failure.png'), fullPage: true }).catch(() => undefined);
+    }
     await browser.close();
     await dashboard.close();
     await stopNetwork(net);
