@@ -13,18 +13,7 @@ import { choiceRequest, scoreMultipleChoice } from '../src/eval/multiple-choice.
 import type { MultipleChoiceTask } from '../src/eval/tasks.ts';
 import { countParams, getModelConfig } from '../src/model/config.ts';
 import { createModel } from '../src/model/llama.ts';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+import { arg, flag, median } from './args.ts';
 
 function main(): void {
   const config = getModelConfig(arg('config', 'small'));

@@ -16,11 +16,8 @@ import { join } from 'node:path';
 import type { AdversaryKind } from '../src/miner/adversary.ts';
 import { ProgressPrinter } from '../src/net/progress.ts';
 import { LocalNetwork, readEvents } from '../src/net/supervisor.ts';
+import { arg } from './args.ts';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
 const json = process.argv.includes('--json');
 const log = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
 

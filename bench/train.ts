@@ -15,18 +15,7 @@ import { getModelConfig } from '../src/model/config.ts';
 import { createModel } from '../src/model/llama.ts';
 import { InnerTrainer } from '../src/optim/inner-trainer.ts';
 import { Rng } from '../src/tensor/rng.ts';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : def;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+import { arg, flag, median } from './args.ts';
 
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('../scripts/torch/bench_train.py', import.meta.url));
