@@ -5,9 +5,10 @@
  *   honestEmissionShare          share of the miners' incentive (embedded chain, Yuma, every epoch after the first
  *                                weights) that went to honest miners
  *   adversariesDetected          adversaries the leader flagged (slash/reset/naughty/failed eval/excluded/copy)
+ *   adversariesWithoutWeight     adversaries holding no weight in the leader's last weights (noise is outranked, not flagged)
  *   commOverheadPct              honest miners: (upload + download + decode/apply) / (training incl. compression + those)
  *   bytesPerMinerPerWindow       mean gradient payload size of honest miners
- * Usage: npm run bench:network -- [--json] [--windows 20] [--model small] [--adversaries a,b,c,d] [--bpw 60] [--inner-steps 2]
+ * Usage: npm run bench:network -- [--json] [--windows 20] [--model small] [--adversaries a,b,c,d] [--bpw 80] [--inner-steps 8]
  *        [--eval-uids 3] [--keep]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,8 +27,8 @@ const model = arg('model', 'small') as 'tiny' | 'small';
 const adversaries = arg('adversaries', 'copycat,noise,free-rider,poisoner').split(',') as AdversaryKind[];
 const honestCount = Number(arg('honest', '6'));
 const validators = Number(arg('validators', '2'));
-const bpw = Number(arg('bpw', model === 'small' ? '60' : '20'));
-const innerSteps = Number(arg('inner-steps', model === 'small' ? '2' : '4'));
+const bpw = Number(arg('bpw', model === 'small' ? '80' : '20'));
+const innerSteps = Number(arg('inner-steps', model === 'small' ? '8' : '4'));
 
 const runDir = mkdtempSync(join(tmpdir(), 'tessera-bench-net-'));
 const t0 = Date.now();
@@ -122,6 +123,7 @@ const result = {
   adversariesDetected: detected.size,
   adversariesTotal: advUids.length,
   lastWeightsHonestShare: lastWeights ? lastWeights.uids.reduce((s, u, i) => s + (honestUids.includes(u) ? lastWeights.weights[i] : 0), 0) : null,
+  adversariesWithoutWeight: lastWeights ? advUids.filter((u) => (lastWeights.weights[lastWeights.uids.indexOf(u)] ?? 0) === 0).length : null,
   commOverheadPct: train + comm > 0 ? (100 * comm) / (train + comm) : null,
   compressPctOfTraining: train > 0 ? (100 * compressMs) / train : null,
   bytesPerMinerPerWindow: uploads > 0 ? Math.round(bytes / uploads) : null,
