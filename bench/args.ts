@@ -1,4 +1,4 @@
-/** Command-line helpers shared by the benchmarks: `--name value` options, `--flag` switches, medians. */
+/** Helpers shared by the benchmarks: `--name value` options, `--flag` switches, medians, rounding for JSON. */
 
 export function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -12,3 +12,5 @@ export function median(xs: readonly number[]): number {
   const n = s.length;
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
+
+export const round = (x: number, digits = 1): number => Number(x.toFixed(digits));

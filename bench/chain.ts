@@ -5,6 +5,7 @@ import { cryptoWaitReady } from '@polkadot/util-crypto';
 import { devKey } from '../src/chain/keys.ts';
 import { signTx, verifyTx } from '../src/chain/embedded/tx.ts';
 import { runYumaEpoch, type YumaInput } from '../src/chain/yuma/index.ts';
+import { median } from './args.ts';
 
 function parseArgs(argv: string[]): { json: boolean; runs: number } {
   const out = { json: false, runs: 5 };
@@ -15,11 +16,6 @@ function parseArgs(argv: string[]): { json: boolean; runs: number } {
   }
   if (!Number.isInteger(out.runs) || out.runs < 1) throw new Error('--runs must be a positive integer');
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** n uids, the first `v` validators weighting every miner and bonded to every miner. */

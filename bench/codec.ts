@@ -16,6 +16,7 @@ import {
 import { createGradientSchema, decodeGradient, encodedSize, encodeGradient } from '../src/codec/index.ts';
 import { numel, type ParamTensor } from '../src/tensor/params.ts';
 import { Rng } from '../src/tensor/rng.ts';
+import { median, round } from './args.ts';
 
 interface Args {
   json: boolean;
@@ -46,12 +47,6 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
 const MB = 1e6;
 
 function fullModelSizes(model: string, cfg: SparseLoCoConfig) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { assignedPool, ensureDataset, loadBrownCorpus, loadTokenizer, poolDigest } from '../src/data/index.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../src/model/config.ts';
+import { median, round } from './args.ts';
 
 function parseArgs(argv: string[]): { json: boolean; runs: number } {
   const args = { json: false, runs: 3 };
@@ -19,13 +20,6 @@ function parseArgs(argv: string[]): { json: boolean; runs: number } {
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a positive integer');
   return args;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x: number, digits = 1): number => Number(x.toFixed(digits));
 
 function timeRuns(runs: number, fn: () => void): number {
   const ms: number[] = [];

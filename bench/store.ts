@@ -13,6 +13,7 @@ import {
   startLocalRgw,
   type ObjectStore,
 } from '../src/storage/index.ts';
+import { median, round } from './args.ts';
 
 interface Args {
   json: boolean;
@@ -45,12 +46,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const MiB = 1024 * 1024;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 
 interface SizeResult {
   size_mib: number;

@@ -4,11 +4,13 @@
  * needs otherwise: commit-reveal is off (the embedded chain has no drand), burn is 0 and more registrations fit in
  * a block. Tempo and rate limits are usually lowered further for fast local runs.
  */
+import type { YumaParams } from '../yuma/index.ts';
 import { EmbeddedChainError } from './errors.ts';
 
 export const RAO_PER_TOKEN = 1_000_000_000n;
 
-export interface SubnetParams {
+/** The Yuma fields (kappa, bonds, liquid alpha, validator cap, stake threshold in rao) plus the chain's own. */
+export interface SubnetParams extends YumaParams {
   /** Blocks per epoch. */
   tempo: number;
   weightsRateLimit: number;
@@ -17,26 +19,10 @@ export interface SubnetParams {
   maxWeightsLimit: number;
   minAllowedWeights: number;
   maxAllowedUids: number;
-  maxAllowedValidators: number;
   immunityPeriod: number;
   minNonImmuneUids: number;
   /** Activity cutoff = max(1, factor·tempo/1000) blocks. */
   activityCutoffFactorMilli: number;
-  /** u16. */
-  kappa: number;
-  /** u16. */
-  bondsPenalty: number;
-  /** Parts per million. */
-  bondsMovingAverage: number;
-  yuma3: boolean;
-  liquidAlpha: boolean;
-  /** u16. */
-  alphaLow: number;
-  /** u16. */
-  alphaHigh: number;
-  alphaSigmoidSteepness: number;
-  /** rao. */
-  stakeThreshold: bigint;
   /** rao burned by a registration. */
   burn: bigint;
   maxRegistrationsPerBlock: number;

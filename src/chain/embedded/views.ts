@@ -3,6 +3,7 @@
  * Ratios follow the `Chain` types: u16 terms as fractions of 65535, kappa/maxWeightsLimit as fractions of 65535,
  * bondsMovingAverage as a fraction of 1e6. `rank` and `trust` are 0, as on subtensor main (deprecated).
  */
+import type { SubnetHyperparams } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
 import { activityCutoffBlocks, paramsToJson } from './params.ts';
 import { subnetOf } from './registration.ts';
@@ -59,20 +60,7 @@ export function metagraphView(state: ChainState, netuid: number): WireMetagraph 
   };
 }
 
-export interface WireHyperparams {
-  tempo: number;
-  weightsRateLimit: number;
-  weightsVersion: number;
-  maxWeightsLimit: number;
-  minAllowedWeights: number;
-  immunityPeriod: number;
-  activityCutoff: number;
-  maxValidators: number;
-  kappa: number;
-  bondsMovingAverage: number;
-  commitRevealEnabled: boolean;
-  commitRevealPeriod: number;
-  yuma3Enabled: boolean;
+export interface WireHyperparams extends SubnetHyperparams {
   maxAllowedUids: number;
   /** Every parameter in storage units (rao as strings). */
   raw: Record<string, number | boolean | string>;
