@@ -95,6 +95,8 @@ export interface NodeConfigOverrides {
   s3CreateBucket?: boolean;
   peerS3Endpoint?: string;
   peerS3Region?: string;
+  /** Fault testing: the most latency (ms) added to each of this node's store requests (a slow peer). */
+  storeLatencyMs?: string | number;
 }
 
 export type ChainKind = 'embedded' | 'subtensor';
@@ -301,8 +303,11 @@ export function resolveNodeConfig(runDir: string, file: NodeConfigFile | undefin
   const chainUrl = o.chainUrl ?? file?.chain?.url ?? net.chainUrl;
   if (chainUrl === '') bad('no chain url: pass --chain-url (ws:// or wss:// for subtensor, http:// for the embedded chain)');
   const chainKind = chainKindOf(chainUrl);
+  const latencyMs = o.storeLatencyMs === undefined ? undefined : Number(o.storeLatencyMs);
+  if (latencyMs !== undefined && !(Number.isInteger(latencyMs) && latencyMs >= 0)) bad(`store latency ${String(o.storeLatencyMs)} is not a non-negative integer (ms)`);
+  const faults = latencyMs === undefined ? net.faults : { ...net.faults, latencyMs };
   try {
-    net = validateNetworkConfig({ ...net, chainUrl, netuid: netuidOverride ?? net.netuid, storeRoot: o.storeRoot ?? net.storeRoot });
+    net = validateNetworkConfig({ ...net, chainUrl, netuid: netuidOverride ?? net.netuid, storeRoot: o.storeRoot ?? net.storeRoot, faults });
   } catch (err) {
     if (err instanceof NetworkConfigError) throw new NodeConfigError(`network settings: ${err.message}`);
     throw err;

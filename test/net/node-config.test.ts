@@ -45,6 +45,18 @@ describe('node config', () => {
     }
   });
 
+  test('a slow peer: the store latency override reaches the fault settings; a bad value is a typed error', () => {
+    const dir = runDir();
+    try {
+      const r = resolveNodeConfig(dir, undefined, { storeLatencyMs: '1200' }, {});
+      assert.equal(r.net.faults.latencyMs, 1200);
+      assert.equal(resolveNodeConfig(dir, undefined, {}, {}).net.faults.latencyMs, 0);
+      for (const bad of ['-5', '1.5', 'slow']) assert.throws(() => resolveNodeConfig(dir, undefined, { storeLatencyMs: bad }, {}), NodeConfigError);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   test('R2 account id: endpoint, bucket name and region from it; keys from the environment; peers on R2', () => {
     const dir = runDir(1000);
     try {

@@ -21,6 +21,13 @@ test('a slow peer keeps up: the network trains and the slow miner stays bit-iden
 
     assert.ok(ws.some((e) => (e.aggregated as number[]).includes(slow)), 'the slow miner was never aggregated');
     const uploads = readEvents(net.runDir, 'miner-2').filter((e) => e.kind === 'uploaded');
+    // the injected latency is really there: the slow miner's uploads (two store requests each) take far longer
+    const medianUploadMs = (name: string) => {
+      const ms = readEvents(net.runDir, name).filter((e) => e.kind === 'uploaded').map((e) => e.uploadMs as number).sort((a, b) => a - b);
+      return ms[Math.floor(ms.length / 2)];
+    };
+    const fast = Math.max(medianUploadMs('miner-0'), medianUploadMs('miner-1'));
+    assert.ok(medianUploadMs('miner-2') >= 200 && medianUploadMs('miner-2') > 2 * fast, `slow miner uploads ${medianUploadMs('miner-2')} ms vs ${fast} ms`);
     assert.ok(uploads.some((e) => e.status === 'OnTime' && e.nullRound === false), 'the slow miner never uploaded a trained gradient in time');
 
     const losses = ws.map((e) => e.heldOutLoss).filter((x): x is number => typeof x === 'number');

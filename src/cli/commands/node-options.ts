@@ -11,7 +11,7 @@ import { WsProvider } from '@polkadot/api';
 import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts';
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import type { NodeBackend } from '../../miner/node/backend.ts';
-import { NetworkConfigError, type NetworkConfig } from '../../miner/node/config.ts';
+import type { NetworkConfig } from '../../miner/node/config.ts';
 import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../net/node-config.ts';
 
 export interface NodeCliOptions extends NodeConfigOverrides {
@@ -19,7 +19,6 @@ export interface NodeCliOptions extends NodeConfigOverrides {
   name: string;
   config?: string;
   untilWindow?: string;
-  storeLatencyMs?: string;
 }
 
 export interface NodeSetup {
@@ -73,14 +72,7 @@ async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySig
 export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   const file = o.config === undefined ? undefined : loadNodeConfigFile(resolve(o.config));
   await initKeys();
-  const resolved = resolveNodeConfig(o.runDir, file, o);
-  const { chainKind, backend } = resolved;
-  let net = resolved.net;
-  if (o.storeLatencyMs !== undefined) {
-    const latencyMs = Number(o.storeLatencyMs);
-    if (!Number.isInteger(latencyMs) || latencyMs < 0) throw new NetworkConfigError(`--store-latency-ms must be a non-negative integer (got ${o.storeLatencyMs})`);
-    net = { ...net, faults: { ...net.faults, latencyMs } };
-  }
+  const { net, chainKind, backend } = resolveNodeConfig(o.runDir, file, o);
   const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
   if (chainKind === 'subtensor') {
     const keys = backend?.keys;
