@@ -7,6 +7,11 @@ export type Ev = Record<string, unknown> & { kind: string };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The upper median (the middle element of the sorted values). */
+export function upperMedian(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+}
+
 /** A tiny-model network with 5 s windows in a fresh temp dir. */
 export async function startNetwork(o: Omit<LocalNetworkOptions, 'runDir'> & { faultRate?: number }): Promise<LocalNetwork> {
   const runDir = mkdtempSync(join(tmpdir(), 'tessera-net-'));

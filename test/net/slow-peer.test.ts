@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents } from '../../src/net/supervisor.ts';
-import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows } from './helpers.ts';
+import { appliedHashes, startNetwork, stopNetwork, uids, upperMedian, waitForWindows } from './helpers.ts';
 
 test('a slow peer keeps up: the network trains and the slow miner stays bit-identical and aggregated', { timeout: 240_000 }, async () => {
   const net = await startNetwork({ miners: 3, validators: 1, storeLatencyMs: { 'miner-2': 1200 } });
@@ -22,12 +22,10 @@ test('a slow peer keeps up: the network trains and the slow miner stays bit-iden
     assert.ok(ws.some((e) => (e.aggregated as number[]).includes(slow)), 'the slow miner was never aggregated');
     const uploads = readEvents(net.runDir, 'miner-2').filter((e) => e.kind === 'uploaded');
     // the injected latency is really there: the slow miner's uploads (two store requests each) take far longer
-    const medianUploadMs = (name: string) => {
-      const ms = readEvents(net.runDir, name).filter((e) => e.kind === 'uploaded').map((e) => e.uploadMs as number).sort((a, b) => a - b);
-      return ms[Math.floor(ms.length / 2)];
-    };
-    const fast = Math.max(medianUploadMs('miner-0'), medianUploadMs('miner-1'));
-    assert.ok(medianUploadMs('miner-2') >= 200 && medianUploadMs('miner-2') > 2 * fast, `slow miner uploads ${medianUploadMs('miner-2')} ms vs ${fast} ms`);
+    const medianUploadMs = (name: string) => upperMedian(readEvents(net.runDir, name).filter((e) => e.kind === 'uploaded').map((e) => e.uploadMs as number));
+    const slowMs = medianUploadMs('miner-2');
+    const fastMs = Math.max(medianUploadMs('miner-0'), medianUploadMs('miner-1'));
+    assert.ok(slowMs >= 200 && slowMs > 2 * fastMs, `slow miner uploads ${slowMs} ms vs ${fastMs} ms`);
     assert.ok(uploads.some((e) => e.status === 'OnTime' && e.nullRound === false), 'the slow miner never uploaded a trained gradient in time');
 
     const losses = ws.map((e) => e.heldOutLoss).filter((x): x is number => typeof x === 'number');
