@@ -33,9 +33,18 @@ const EVAL: Record<NetworkPlan['model'], EvalSettings> = {
   small: { batchSize: 2, lrFactor: 0.5 },
 };
 
+/** Stake each validator of a local network is registered with (whole tokens). */
+export const LOCAL_VALIDATOR_STAKE = 10_000;
+/**
+ * Miners' emission is staked to their hotkeys, so the cap that tells miners from validators must sit far above what
+ * a miner earns in a long local run (a 3-miner tiny network pays a miner ~100 tokens in 30 windows) and below the
+ * validators' stake; a miner above it stops being gathered or scored.
+ */
+const LOCAL_MAX_MINER_STAKE = LOCAL_VALIDATOR_STAKE / 2;
+
 export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
   const protocol = resolveProtocolParams(
-    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: 100, peerReplacementFrequency: 2, ...TIMING[plan.model], ...plan.protocol },
+    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: LOCAL_MAX_MINER_STAKE, peerReplacementFrequency: 2, ...TIMING[plan.model], ...plan.protocol },
     LOCAL_PROTOCOL,
   );
   return {

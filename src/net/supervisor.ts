@@ -15,7 +15,7 @@ import type { AdversaryKind } from '../miner/adversary.ts';
 import { writeFileAtomic } from '../miner/node/atomic.ts';
 import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../miner/node/config.ts';
 import type { NodeBucket } from '../storage/index.ts';
-import { buildNetworkConfig, subnetParams, type NetworkPlan } from './defaults.ts';
+import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from './defaults.ts';
 import { S3_ENV, type NodeConfigFile } from './node-config.ts';
 
 export interface NodeSpec {
@@ -102,7 +102,7 @@ export class LocalNetwork {
       seed: this.net.networkSeed,
       netuid: this.net.netuid,
       validators,
-      validatorStake: 10_000,
+      validatorStake: LOCAL_VALIDATOR_STAKE,
       miners,
       params: subnetParams(this.net.protocol, validators),
     });
