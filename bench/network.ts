@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AdversaryKind } from '../src/miner/adversary.ts';
+import type { AdversaryKind } from '../src/net/adversaries.ts';
 import { ProgressPrinter } from '../src/net/progress.ts';
 import { LocalNetwork, readEvents } from '../src/net/supervisor.ts';
 import { arg } from './args.ts';

@@ -4,8 +4,8 @@
  */
 import { rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { JsonlEvents, type NodeEvents } from '../miner/node/events.ts';
-import { writeFileAtomic } from '../miner/node/atomic.ts';
+import { JsonlEvents, type NodeEvents } from '../node/events.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
 import { DashboardError } from '../dashboard/errors.ts';
 import { createLogger } from '../obs/logger.ts';
 import { MeteredEvents, NodeMetrics, serveMetrics } from '../obs/node-metrics.ts';

@@ -25,16 +25,16 @@ import {
 import { isStoreError } from '../storage/index.ts';
 import { cloneParams, type ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
-import type { AdversaryKind } from './adversary.ts';
-import { readFileIfExists, writeFileAtomic } from './node/atomic.ts';
-import { peerLocation, type NodeBackend } from './node/backend.ts';
-import { ChainAccess, NodeStopped, type StopSignal } from './node/chain-access.ts';
-import type { NetworkConfig } from './node/config.ts';
-import type { NodeEvents } from './node/events.ts';
-import { setUpIdentity, type NodeIdentity } from './node/identity.ts';
-import { BehindError, Replica } from './node/replica.ts';
-import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from './node/samples.ts';
-import { waitForStartWindow } from './node/start-window.ts';
+import type { AdversaryKind } from '../net/adversaries.ts';
+import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
+import { peerLocation, type NodeBackend } from '../node/backend.ts';
+import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
+import type { NetworkConfig } from '../node/config/network.ts';
+import type { NodeEvents } from '../node/events.ts';
+import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
+import { BehindError, Replica } from '../node/replica.ts';
+import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import { waitForStartWindow } from '../node/start-window.ts';
 
 export interface MinerOptions {
   readonly net: NetworkConfig;

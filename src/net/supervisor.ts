@@ -11,12 +11,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initKeys } from '../chain/keys.ts';
 import { devNetworkGenesis, startEmbeddedChain, type EmbeddedChainServer, EmbeddedChainClient } from '../chain/embedded/index.ts';
-import type { AdversaryKind } from '../miner/adversary.ts';
-import { writeFileAtomic } from '../miner/node/atomic.ts';
-import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../miner/node/config.ts';
+import type { AdversaryKind } from './adversaries.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
+import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../node/config/network.ts';
 import type { NodeBucket } from '../storage/index.ts';
-import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from './defaults.ts';
-import { S3_ENV, type NodeConfigFile } from './node-config.ts';
+import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from '../node/config/local-defaults.ts';
+import { S3_ENV, type NodeConfigFile } from '../node/config/node-file.ts';
 
 export interface NodeSpec {
   readonly name: string;

@@ -8,8 +8,8 @@ import { decodeGradient, payloadDigest, type GradientMessage } from '../codec/in
 import { checkDeadline, gradientKey, type ProtocolParams, type UploadDeadline } from '../protocol/index.ts';
 import { isStoreError } from '../storage/index.ts';
 import { tensorValueNorm } from '../optim/sparseloco/index.ts';
-import type { ChainAccess } from '../miner/node/chain-access.ts';
-import type { Replica } from '../miner/node/replica.ts';
+import type { ChainAccess } from '../node/chain-access.ts';
+import type { Replica } from '../node/replica.ts';
 
 export type GatherStatus = 'ok' | 'missing' | 'tooEarly' | 'tooLate' | 'invalid';
 

@@ -33,14 +33,14 @@ import {
   type PeerList,
 } from '../protocol/index.ts';
 import { isStoreError, listAll, type ObjectStore } from '../storage/index.ts';
-import { peerLocation, type NodeBackend } from '../miner/node/backend.ts';
-import { ChainAccess, NodeStopped, type StopSignal } from '../miner/node/chain-access.ts';
-import type { NetworkConfig } from '../miner/node/config.ts';
-import type { NodeEvents } from '../miner/node/events.ts';
-import { setUpIdentity, type NodeIdentity } from '../miner/node/identity.ts';
-import { BehindError, Replica } from '../miner/node/replica.ts';
-import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../miner/node/samples.ts';
-import { readStartWindow } from '../miner/node/start-window.ts';
+import { peerLocation, type NodeBackend } from '../node/backend.ts';
+import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
+import type { NetworkConfig } from '../node/config/network.ts';
+import type { NodeEvents } from '../node/events.ts';
+import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
+import { BehindError, Replica } from '../node/replica.ts';
+import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import { readStartWindow } from '../node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
 import {
   checkIndexOverlap,

@@ -2,9 +2,9 @@ import { crc32 } from 'node:zlib';
 import { createGradientSchema, encodeGradient, type GradientMessage, type GradientSchema } from '../../src/codec/index.ts';
 import { DEFAULT_COMPRESSION, ErrorFeedback, type CompressionConfig } from '../../src/optim/sparseloco/index.ts';
 import type { ParamSpec } from '../../src/model/config.ts';
-import { randomParams } from '../sparseloco/helpers.ts';
+import { randomParams } from '../optim/sparseloco/helpers.ts';
 
-export { MIXED_SPECS, randomParams, shuffled, bitsEqual } from '../sparseloco/helpers.ts';
+export { MIXED_SPECS, randomParams, shuffled, bitsEqual } from '../optim/sparseloco/helpers.ts';
 
 /** Rewrites the trailing CRC-32 so a mutated payload reaches the parser. */
 export function fixCrc(bytes: Uint8Array): Uint8Array {

@@ -11,7 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readEvents } from '../../src/net/supervisor.ts';
-import { S3_ENV } from '../../src/net/node-config.ts';
+import { S3_ENV } from '../../src/node/config/node-file.ts';
 import { parseAggregatorManifest } from '../../src/protocol/index.ts';
 import { commitmentFor, radosgwInstalled, startLocalRgw, type BucketCredentials, type LocalRgw, type NodeBucket } from '../../src/storage/index.ts';
 import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows, windowEvents } from './helpers.ts';

@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/obs/logger.ts';
-import { JsonlEvents } from '../../src/miner/node/events.ts';
+import { JsonlEvents } from '../../src/node/events.ts';
 
 test('node events: events.jsonl keeps its {t, node, kind, ...} lines; the pino log gets one JSON line per event', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));

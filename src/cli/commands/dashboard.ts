@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
-import { loadNetworkConfig } from '../../miner/node/config.ts';
+import { loadNetworkConfig } from '../../node/config/network.ts';
 import { DashboardError, startDashboard } from '../../dashboard/server.ts';
 import type { MetagraphSource } from '../../obs/run-follower.ts';
 

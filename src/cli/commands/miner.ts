@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isAdversaryKind, ADVERSARY_KINDS } from '../../miner/adversary.ts';
+import { isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../miner/adversary.ts';
+import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../net/adversaries.ts';
 import { ProgressPrinter } from '../../net/progress.ts';
 import { LocalNetwork } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';

@@ -10,9 +10,9 @@ import { initKeys } from '../../chain/keys.ts';
 import { WsProvider } from '@polkadot/api';
 import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts';
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
-import type { NodeBackend } from '../../miner/node/backend.ts';
-import type { NetworkConfig } from '../../miner/node/config.ts';
-import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../net/node-config.ts';
+import type { NodeBackend } from '../../node/backend.ts';
+import type { NetworkConfig } from '../../node/config/network.ts';
+import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../node/config/node-file.ts';
 
 export interface NodeCliOptions extends NodeConfigOverrides {
   runDir: string;

@@ -1,0 +1,3 @@
+export * from './network.ts';
+export * from './local-defaults.ts';
+export * from './node-file.ts';

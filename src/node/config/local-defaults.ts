@@ -1,0 +1,79 @@
+/**
+ * Embedded defaults of a local network per model: window timing sized for a shared 2-core machine, the training
+ * batch, evaluation and scoring settings, and the embedded chain's subnet hyperparameters.
+ */
+import { LOCAL_PROTOCOL, resolveProtocolParams, type ProtocolParams } from '../../protocol/index.ts';
+import { DEFAULT_SPARSELOCO } from '../../optim/sparseloco/index.ts';
+import type { NetworkConfig, TrainSettings, EvalSettings, FaultSettings } from './network.ts';
+
+export interface NetworkPlan {
+  model: 'tiny' | 'small';
+  networkSeed: string;
+  netuid?: number;
+  storeRoot: string;
+  protocol?: Partial<ProtocolParams>;
+  train?: Partial<TrainSettings>;
+  eval?: Partial<EvalSettings>;
+  scoring?: Record<string, unknown>;
+  faults?: Partial<FaultSettings>;
+}
+
+const TIMING: Record<NetworkPlan['model'], Partial<ProtocolParams>> = {
+  tiny: { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 1_500, innerSteps: 4, lastModifiedResolutionMs: 1 },
+  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 6_000, innerSteps: 2, lastModifiedResolutionMs: 1 },
+};
+
+const TRAIN: Record<NetworkPlan['model'], TrainSettings> = {
+  tiny: { batchSize: 4, seqLen: 32, lr: 3e-3, warmupSteps: 4, cosineSteps: 2_000, weightDecay: 0.01 },
+  small: { batchSize: 2, seqLen: 64, lr: 1.5e-3, warmupSteps: 2, cosineSteps: 2_000, weightDecay: 0.01 },
+};
+
+const EVAL: Record<NetworkPlan['model'], EvalSettings> = {
+  tiny: { batchSize: 8, lrFactor: 0.5 },
+  small: { batchSize: 2, lrFactor: 0.5 },
+};
+
+/** Stake each validator of a local network is registered with (whole tokens). */
+export const LOCAL_VALIDATOR_STAKE = 10_000;
+/**
+ * Miners' emission is staked to their hotkeys, so the cap that tells miners from validators must sit far above what
+ * a miner earns in a long local run (a 3-miner tiny network pays a miner ~100 tokens in 30 windows) and below the
+ * validators' stake; a miner above it stops being gathered or scored.
+ */
+const LOCAL_MAX_MINER_STAKE = LOCAL_VALIDATOR_STAKE / 2;
+
+export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
+  const protocol = resolveProtocolParams(
+    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: LOCAL_MAX_MINER_STAKE, peerReplacementFrequency: 2, ...TIMING[plan.model], ...plan.protocol },
+    LOCAL_PROTOCOL,
+  );
+  return {
+    format: 'tessera.network/1',
+    networkSeed: plan.networkSeed,
+    netuid: plan.netuid ?? 1,
+    model: plan.model,
+    modelSeed: 42,
+    protocol,
+    sparseloco: DEFAULT_SPARSELOCO,
+    train: { ...TRAIN[plan.model], ...plan.train },
+    eval: { ...EVAL[plan.model], ...plan.eval },
+    // Honest miners of these small models share ~50 % of their top-k indices (same model, similar text), so the
+    // copy thresholds sit above that; an exact copy overlaps 100 %.
+    scoring: { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10, ...plan.scoring },
+    faults: { failureRate: 0, latencyMs: 0, ...plan.faults },
+    storeRoot: plan.storeRoot,
+    chainUrl,
+  };
+}
+
+/** Subnet hyperparameters of the embedded chain for a local network (storage units). */
+export function subnetParams(p: ProtocolParams, validators: number): Record<string, number | boolean | string> {
+  return {
+    tempo: Math.max(4, p.blocksPerWindow),
+    weightsRateLimit: 0,
+    immunityPeriod: 1_000_000,
+    activityCutoffFactorMilli: 1_000_000,
+    maxAllowedValidators: Math.max(1, validators),
+    maxRegistrationsPerBlock: 64,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Per-node structured events, one JSON object per line in `<nodeDir>/events.jsonl` (appended synchronously, so a
+ * crash loses at most the line being written) and logged through pino (the node's structured log, see obs/logger.ts).
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger, type Logger } from '../obs/logger.ts';
+
+export type EventFields = Record<string, unknown>;
+
+export interface NodeEvents {
+  emit(kind: string, fields?: EventFields): void;
+}
+
+export class JsonlEvents implements NodeEvents {
+  readonly path: string;
+  private readonly log: Logger | null;
+  /** `log`: true = a pino logger on stdout (JSON), false = none, or a logger of the caller's. */
+  constructor(dir: string, private readonly node: string, log: boolean | Logger = true) {
+    mkdirSync(dir, { recursive: true });
+    this.path = join(dir, 'events.jsonl');
+    this.log = log === true ? createLogger({ node }) : log === false ? null : log;
+  }
+
+  emit(kind: string, fields: EventFields = {}): void {
+    const line = JSON.stringify({ t: Date.now(), node: this.node, kind, ...fields }, (_k, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+    );
+    appendFileSync(this.path, line + '\n');
+    if (this.log !== null) {
+      const level = kind === 'behind' || kind.endsWith('Error') || kind.endsWith('Failed') || kind === 'missedDeadline' ? 'warn' : 'info';
+      const { t: _t, node: _n, ...rest } = JSON.parse(line) as EventFields;
+      this.log[level](rest, kind);
+    }
+  }
+}
+
+export const silentEvents: NodeEvents = { emit() {} };

@@ -1,0 +1,229 @@
+/**
+ * A node's copy of the network model and how it follows the network: θ_{w+1} = outerStep(θ_w, payloads named by the
+ * leader's aggregator manifest for w). Everyone applies exactly those payloads (digest-verified, sorted by uid), so
+ * every honest replica is bit-identical after each window. A replica that cannot obtain a window's payloads stays
+ * where it is (it is "behind") and catches up later from manifests, or from the leader's latest checkpoint.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { paramSpecs, type ModelConfig } from '../model/config.ts';
+import { createModel, type LlamaModel } from '../model/llama.ts';
+import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, encodedSize, payloadDigest, type GradientSchema, type PeerPayload } from '../codec/index.ts';
+import { applyOuterStep, outerStepOptions } from '../optim/sparseloco/index.ts';
+import {
+  aggregatorKey,
+  checkpointLatestKey,
+  checkpointMetaKey,
+  checkpointModelKey,
+  encodeCheckpointMeta,
+  encodeLatestPointer,
+  parseAggregatorManifest,
+  parseCheckpointMeta,
+  parseLatestPointer,
+  sampleParams,
+  type AggregatorManifest,
+} from '../protocol/index.ts';
+import { isStoreError, type ObjectStore } from '../storage/index.ts';
+import type { ParamTensor } from '../tensor/params.ts';
+import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
+import type { ChainAccess } from './chain-access.ts';
+import { modelOf, type NetworkConfig } from './config/network.ts';
+import type { NodeEvents } from './events.ts';
+import { encodeCheckpoint, loadCheckpointInto } from '../model/checkpoint.ts';
+
+export class BehindError extends Error {
+  override readonly name = 'BehindError';
+  readonly code = 'BEHIND';
+}
+
+export interface ReplicaState {
+  /** Last window whose outer step is in the parameters (startWindow − 1 before the first). */
+  lastApplied: number;
+  globalStep: number;
+  paramsHash: string;
+}
+
+export function paramsHash(params: readonly ParamTensor[]): string {
+  const h = createHash('sha256');
+  for (const p of params) h.update(new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength));
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface AppliedInfo {
+  uids: number[];
+  downloadMs: number;
+  applyMs: number;
+  bytes: number;
+}
+
+const MANIFEST_MAX_BYTES = 4 << 20;
+
+export class Replica {
+  readonly config: ModelConfig;
+  readonly model: LlamaModel;
+  readonly params: ParamTensor[];
+  readonly schema: GradientSchema;
+  readonly maxPayloadBytes: number;
+  lastApplied: number;
+  globalStep = 0;
+
+  constructor(readonly net: NetworkConfig, startWindow: number, private readonly events: NodeEvents) {
+    this.config = modelOf(net);
+    this.model = createModel(this.config, { seed: net.modelSeed, threads: 1 });
+    this.params = this.model.parameters();
+    this.schema = createGradientSchema(paramSpecs(this.config), net.sparseloco);
+    this.maxPayloadBytes = encodedSize(this.schema, DEFAULT_MAX_META_BYTES);
+    this.lastApplied = startWindow - 1;
+  }
+
+  hash(): string {
+    return paramsHash(this.params);
+  }
+
+  /** The leader's manifest for w, or null if it is not there (yet). Throws BehindError on an unreadable one. */
+  async fetchManifest(access: ChainAccess, w: number): Promise<AggregatorManifest | null> {
+    const leader = await access.leaderBucket();
+    if (leader === null) return null;
+    let bytes: Uint8Array;
+    try {
+      bytes = await leader.store.get(aggregatorKey(w, this.net.protocol.version), { maxBytes: MANIFEST_MAX_BYTES });
+    } catch (err) {
+      if (isStoreError(err, 'NotFound')) return null;
+      throw err;
+    }
+    return parseAggregatorManifest(bytes, { expected: { window: w, version: this.net.protocol.version }, maxPayloadBytes: this.maxPayloadBytes });
+  }
+
+  /** Downloads (or takes from `cache`, keyed by sha256) every payload of the manifest and checks size and digest. */
+  async collectPayloads(access: ChainAccess, m: AggregatorManifest, cache?: ReadonlyMap<string, Uint8Array>): Promise<{ payloads: PeerPayload[]; bytes: number }> {
+    const payloads: PeerPayload[] = [];
+    let bytes = 0;
+    for (const e of m.entries) {
+      let body = cache?.get(e.sha256);
+      if (body === undefined) {
+        const store = await access.bucketOf(e.uid);
+        if (store === null) throw new BehindError(`window ${m.window}: no bucket for uid ${e.uid}`);
+        try {
+          body = await store.get(e.key, { maxBytes: e.size });
+        } catch (err) {
+          throw new BehindError(`window ${m.window}: payload of uid ${e.uid} unavailable (${(err as Error).message})`);
+        }
+        bytes += body.length;
+      }
+      if (body.length !== e.size || payloadDigest(body) !== e.sha256) {
+        throw new BehindError(`window ${m.window}: payload of uid ${e.uid} does not match the manifest digest`);
+      }
+      payloads.push({ uid: e.uid, bytes: body });
+    }
+    return { payloads, bytes };
+  }
+
+  /** Applies the outer step of window w = lastApplied + 1 from the manifest's payloads. */
+  applyPayloads(w: number, payloads: readonly PeerPayload[]): { uids: number[]; rejected: number[] } {
+    if (w !== this.lastApplied + 1) throw new BehindError(`cannot apply window ${w} on top of ${this.lastApplied}`);
+    const decoded = decodePeerPayloads(payloads, this.schema, { expectWindow: w, maxBytes: this.maxPayloadBytes });
+    const r = applyOuterStep(this.params, decoded.accepted, outerStepOptions(this.net.sparseloco));
+    this.lastApplied = w;
+    this.globalStep += 1;
+    return { uids: r.uids, rejected: decoded.rejected.map((x) => x.uid) };
+  }
+
+  /**
+   * Applies windows lastApplied+1 .. target−1 from the leader's manifests, waiting for each until `untilMs`
+   * (epoch ms). Returns false when a manifest did not appear in time (the caller retries later).
+   */
+  async syncTo(access: ChainAccess, target: number, untilMs: number, onApplied?: (w: number, info: AppliedInfo) => void, cache?: ReadonlyMap<string, Uint8Array>): Promise<boolean> {
+    while (this.lastApplied + 1 < target) {
+      const w = this.lastApplied + 1;
+      let m: AggregatorManifest | null = null;
+      for (;;) {
+        access.checkStop();
+        m = await this.fetchManifest(access, w);
+        if (m !== null || Date.now() >= untilMs) break;
+        await access.sleep(Math.min(250, Math.max(20, this.net.protocol.blockTimeMs / 2)));
+      }
+      if (m === null) return false;
+      const t0 = performance.now();
+      const { payloads, bytes } = await this.collectPayloads(access, m, cache);
+      const t1 = performance.now();
+      const r = this.applyPayloads(w, payloads);
+      const t2 = performance.now();
+      this.events.emit('applied', { window: w, uids: r.uids, rejected: r.rejected, globalStep: this.globalStep, hash: this.hash(), downloadMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), bytes });
+      onApplied?.(w, { uids: r.uids, downloadMs: t1 - t0, applyMs: t2 - t1, bytes });
+    }
+    return true;
+  }
+
+  /** Loads the leader's latest checkpoint if it is ahead of this replica. Returns whether it did. */
+  async loadLatestCheckpoint(access: ChainAccess): Promise<boolean> {
+    const leader = await access.leaderBucket();
+    if (leader === null) return false;
+    const v = this.net.protocol.version;
+    let latest: number;
+    try {
+      latest = parseLatestPointer(await leader.store.get(checkpointLatestKey(v), { maxBytes: 4096 }));
+    } catch (err) {
+      if (isStoreError(err, 'NotFound')) return false;
+      throw err;
+    }
+    if (latest <= this.lastApplied) return false;
+    const meta = parseCheckpointMeta(await leader.store.get(checkpointMetaKey(latest, v), { maxBytes: 16_384 }), { expected: { window: latest, version: v } });
+    const body = await leader.store.get(checkpointModelKey(latest, v), { maxBytes: this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20) });
+    loadCheckpointInto(body, this.config, this.params);
+    this.lastApplied = meta.window;
+    this.globalStep = meta.globalStep;
+    this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: leader.uid, hash: this.hash() });
+    return true;
+  }
+
+  async saveCheckpoint(store: ObjectStore, uid: number): Promise<void> {
+    const v = this.net.protocol.version;
+    const w = this.lastApplied;
+    await store.put(checkpointModelKey(w, v), encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep }));
+    await store.put(checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: this.globalStep, uid }));
+    await store.put(checkpointLatestKey(v), encodeLatestPointer(w));
+    this.events.emit('checkpointSaved', { window: w, globalStep: this.globalStep, hash: this.hash() });
+  }
+
+  /** Saves parameters + replica state atomically (params first; state names the params hash it belongs to). */
+  saveLocal(dir: string, extra: Record<string, unknown> = {}): void {
+    writeFileAtomic(join(dir, 'params.safetensors'), encodeCheckpoint(this.params, this.config, { window: Math.max(0, this.lastApplied), globalStep: this.globalStep }));
+    const state = { lastApplied: this.lastApplied, globalStep: this.globalStep, paramsHash: this.hash(), ...extra };
+    writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state) + '\n');
+  }
+
+  /** Restores a saved replica; returns the extra fields, or null when there is no consistent saved state. */
+  loadLocal(dir: string): Record<string, unknown> | null {
+    const stateBytes = readFileIfExists(join(dir, 'state.json'));
+    const paramBytes = readFileIfExists(join(dir, 'params.safetensors'));
+    if (stateBytes === null || paramBytes === null) return null;
+    let state: ReplicaState & Record<string, unknown>;
+    try {
+      state = JSON.parse(stateBytes.toString('utf8')) as ReplicaState & Record<string, unknown>;
+    } catch {
+      return null;
+    }
+    const backup = this.params.map((p) => p.data.slice());
+    try {
+      loadCheckpointInto(paramBytes, this.config, this.params);
+    } catch {
+      return null;
+    }
+    if (this.hash() !== state.paramsHash || !Number.isSafeInteger(state.lastApplied)) {
+      // a crash between the two writes: parameters of another window; start over from the network
+      this.params.forEach((p, i) => p.data.set(backup[i]));
+      return null;
+    }
+    this.lastApplied = state.lastApplied;
+    this.globalStep = state.globalStep;
+    return state;
+  }
+
+  debugSamples() {
+    return sampleParams(this.params, this.net.protocol);
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
