@@ -1,3 +1,5 @@
+import { TesseraError } from '../core/errors.ts';
+
 /** Typed errors of the shared protocol layer (parameters, object keys, JSON documents, debug dicts). */
 export type ProtocolErrorCode =
   /** A ProtocolParams field is missing or out of range. */
@@ -23,15 +25,8 @@ export type ProtocolErrorCode =
   /** Any other malformed argument (negative block, non-integer window, ...). */
   | 'InvalidArgument';
 
-export class ProtocolError extends Error {
+export class ProtocolError extends TesseraError<ProtocolErrorCode> {
   override readonly name = 'ProtocolError';
-  constructor(
-    readonly code: ProtocolErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export function isProtocolError(err: unknown, code?: ProtocolErrorCode): err is ProtocolError {
