@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Runs every test file under test/ with Node's own test runner through tsx.
 // Usage: npm test [-- <substring filter> ...]
-import { readdirSync, statSync } from 'node:fs';
+//        npm run test:unit [-- <substring filter> ...]   (--unit: only files that start no process and no server,
+//        i.e. without a `// starts: …` line at their top; test/architecture.test.ts keeps those lines honest)
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +20,13 @@ function findTests(dir) {
   return out;
 }
 
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filters = args.filter((a) => a !== '--unit');
+const startsSomething = (file) => /^\/\/ starts: /m.test(readFileSync(join(root, file), 'utf8').split('\n').slice(0, 5).join('\n'));
 const files = findTests(join(root, 'test'))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !unitOnly || !startsSomething(f))
   .sort();
 if (files.length === 0) {
   console.error('no test files matched');
@@ -28,7 +34,7 @@ if (files.length === 0) {
 }
 // The S3 tests need Ceph RGW and the dashboard test Chromium: install them first when they are missing (a no-op
 // when present; as root with apt). Without them those tests report why, and the rest still runs.
-const deps = spawnSync('bash', [join(root, 'scripts', 'install-system-deps.sh')], { cwd: root, stdio: 'inherit' });
+const deps = unitOnly ? { status: 0 } : spawnSync('bash', [join(root, 'scripts', 'install-system-deps.sh')], { cwd: root, stdio: 'inherit' });
 if (deps.status !== 0) console.error('run-tests: system packages missing (see above); the S3 and dashboard tests cannot run');
 
 const result = spawnSync(
