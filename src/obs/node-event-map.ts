@@ -249,6 +249,11 @@ export function parseNodeEvent(line: string): EventLineRead {
   } catch {
     return MALFORMED;
   }
+  return readNodeEvent(value);
+}
+
+/** `parseNodeEvent` of a line already parsed as JSON. */
+export function readNodeEvent(value: unknown): EventLineRead {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return MALFORMED;
   const { t, node, kind } = value as Record<string, unknown>;
   if (typeof t !== 'number' || !Number.isFinite(t) || typeof node !== 'string' || typeof kind !== 'string') return MALFORMED;
