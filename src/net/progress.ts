@@ -2,6 +2,7 @@
  * Follows the validators' event logs and summarises each processed window: held-out loss, who was aggregated,
  * flags raised, and who got weight (by node name).
  */
+import { readNodeEvent, type NodeEvent } from '../obs/node-event-map.ts';
 import { readEvents, type LocalNetwork } from './supervisor.ts';
 
 export interface WindowSummary {
@@ -13,11 +14,21 @@ export interface WindowSummary {
   hash: string;
 }
 
+/** A node's events so far that read as node events (others are left out). */
+function nodeEvents(runDir: string, name: string): NodeEvent[] {
+  const out: NodeEvent[] = [];
+  for (const raw of readEvents(runDir, name)) {
+    const r = readNodeEvent(raw);
+    if (r.ok) out.push(r.event);
+  }
+  return out;
+}
+
 export function uidNames(net: LocalNetwork): Map<number, string> {
   const names = new Map<number, string>();
   for (const n of net.nodes) {
-    const reg = readEvents(net.runDir, n.name).find((e) => e.kind === 'registered');
-    if (reg && typeof reg.uid === 'number') names.set(reg.uid, n.adversary ? `${n.name}(${n.adversary})` : n.name);
+    const reg = nodeEvents(net.runDir, n.name).find((e) => e.kind === 'registered');
+    if (reg) names.set(reg.uid, n.adversary ? `${n.name}(${n.adversary})` : n.name);
   }
   return names;
 }
@@ -30,18 +41,17 @@ export class ProgressPrinter {
   windows(): WindowSummary[] {
     const names = uidNames(this.net);
     const name = (u: number) => names.get(u) ?? `uid${u}`;
-    return readEvents(this.net.runDir, 'validator-0')
+    return nodeEvents(this.net.runDir, 'validator-0')
       .filter((e) => e.kind === 'window')
       .map((e) => {
-        const w = e.weights as { uids: number[]; weights: number[] } | null;
-        const flags = (e.flags as Array<{ kind: string; uid: number; reason?: string; status?: string }>) ?? [];
+        const w = e.weights;
         return {
-          window: e.window as number,
-          loss: (e.heldOutLoss as number | null) ?? null,
-          aggregated: (e.aggregated as number[]) ?? [],
+          window: e.window,
+          loss: e.heldOutLoss,
+          aggregated: [...e.aggregated],
           weights: w ? Object.fromEntries(w.uids.map((u, i) => [name(u), Number(w.weights[i].toFixed(3))])) : null,
-          flagged: [...new Set(flags.map((f) => `${name(f.uid)}:${f.reason ?? f.status ?? f.kind}`))],
-          hash: e.hash as string,
+          flagged: [...new Set(e.flags.map((f) => `${name(f.uid)}:${'reason' in f ? f.reason : 'status' in f ? f.status : f.kind}`))],
+          hash: e.hash,
         };
       });
   }

@@ -1,15 +1,17 @@
 /**
  * Per-node structured events, one JSON object per line in `<nodeDir>/events.jsonl` (appended synchronously, so a
  * crash loses at most the line being written) and logged through pino (the node's structured log, see obs/logger.ts).
+ * The kinds and their fields are `NodeEventMap` (obs/node-event-map.ts), which the folders read them back with.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../obs/logger.ts';
+import type { NodeEventKind, NodeEventMap } from '../obs/node-event-map.ts';
 
-export type EventFields = Record<string, unknown>;
+export type { NodeEventKind, NodeEventMap, WindowEvaluation, WindowFlag } from '../obs/node-event-map.ts';
 
 export interface NodeEvents {
-  emit(kind: string, fields?: EventFields): void;
+  emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void;
 }
 
 export class JsonlEvents implements NodeEvents {
@@ -22,14 +24,14 @@ export class JsonlEvents implements NodeEvents {
     this.log = log === true ? createLogger({ node }) : log === false ? null : log;
   }
 
-  emit(kind: string, fields: EventFields = {}): void {
+  emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void {
     const line = JSON.stringify({ t: Date.now(), node: this.node, kind, ...fields }, (_k, v: unknown) =>
       typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
     );
     appendFileSync(this.path, line + '\n');
     if (this.log !== null) {
       const level = kind === 'behind' || kind.endsWith('Error') || kind.endsWith('Failed') || kind === 'missedDeadline' ? 'warn' : 'info';
-      const { t: _t, node: _n, ...rest } = JSON.parse(line) as EventFields;
+      const { t: _t, node: _n, ...rest } = JSON.parse(line) as Record<string, unknown>;
       this.log[level](rest, kind);
     }
   }

@@ -8,10 +8,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
-type Fields = Record<string, unknown>;
+import { nodeEventBody, type NodeEventBody, type NodeEventKind, type NodeEventMap } from './node-event-map.ts';
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -67,37 +66,39 @@ export class NodeMetrics {
     if (n !== null) this.g[name].set(n);
   }
 
-  observe(kind: string, f: Fields): void {
-    this.c.events.inc({ kind });
-    const w = num(f.window);
-    if (w !== null && kind !== 'peerList' && w > this.lastWindow) {
+  observe(e: NodeEventBody): void {
+    this.c.events.inc({ kind: e.kind });
+    const w = 'window' in e ? num(e.window) : null;
+    if (w !== null && e.kind !== 'peerList' && w > this.lastWindow) {
       this.lastWindow = w;
       this.g.window.set(w);
     }
-    switch (kind) {
+    switch (e.kind) {
       case 'applied': {
-        this.set('globalStep', f.globalStep);
-        this.set('lastApplied', f.window);
-        this.set('downloadMs', f.downloadMs);
-        this.set('applyMs', f.applyMs);
-        const b = num(f.bytes);
+        this.set('globalStep', e.globalStep);
+        this.set('lastApplied', e.window);
+        this.set('downloadMs', e.downloadMs);
+        this.set('applyMs', e.applyMs);
+        const b = num(e.bytes);
         if (b !== null && b > 0) this.c.bytesDown.inc(b);
         break;
       }
       case 'checkpointLoaded':
+        this.set('globalStep', e.globalStep);
+        break;
       case 'resumed':
-        this.set('globalStep', f.globalStep);
+        if ('globalStep' in e) this.set('globalStep', e.globalStep);
         break;
       case 'uploaded': {
-        this.set('innerLoss', f.loss);
-        this.set('uploadMs', f.uploadMs);
-        this.set('trainMs', f.trainMs);
-        this.set('margin', f.deadlineMarginMs);
-        const up = (num(f.bytes) ?? 0) + (num(f.debugBytes) ?? 0);
+        this.set('innerLoss', e.loss);
+        this.set('uploadMs', e.uploadMs);
+        this.set('trainMs', e.trainMs);
+        this.set('margin', e.deadlineMarginMs);
+        const up = (num(e.bytes) ?? 0) + (num(e.debugBytes) ?? 0);
         if (up > 0) this.c.bytesUp.inc(up);
-        this.c.uploads.inc({ status: typeof f.status === 'string' ? f.status : 'unknown' });
-        const comm = num(f.commMsTotal);
-        const train = num(f.trainMsTotal);
+        this.c.uploads.inc({ status: e.status });
+        const comm = num(e.commMsTotal);
+        const train = num(e.trainMsTotal);
         if (comm !== null && train !== null && comm + train > 0) this.g.commOverhead.set(comm / (comm + train));
         break;
       }
@@ -108,43 +109,32 @@ export class NodeMetrics {
         this.c.behind.inc();
         break;
       case 'window':
-        this.onWindow(f);
+        this.onWindow(e);
         break;
     }
   }
 
-  private onWindow(f: Fields): void {
+  private onWindow(f: NodeEventMap['window']): void {
     this.set('heldOutLoss', f.heldOutLoss);
     this.set('windowMs', f.ms);
     this.set('overlap', f.overlapMax);
-    if (Array.isArray(f.aggregated)) this.g.aggregated.set(f.aggregated.length);
-    if (Array.isArray(f.flags)) {
-      for (const flag of f.flags) {
-        if (!isRecord(flag) || typeof flag.kind !== 'string') continue;
-        const reason = typeof flag.reason === 'string' ? flag.reason : typeof flag.status === 'string' ? flag.status : flag.kind;
-        this.c.flags.inc({ kind: flag.kind, reason });
-      }
+    this.g.aggregated.set(f.aggregated.length);
+    for (const flag of f.flags) {
+      const reason = 'reason' in flag ? flag.reason : 'status' in flag ? flag.status : flag.kind;
+      this.c.flags.inc({ kind: flag.kind, reason });
     }
-    if (isRecord(f.gathered)) {
-      this.perUid.gathered.reset();
-      for (const [uid, status] of Object.entries(f.gathered)) this.perUid.gathered.set({ uid }, status === 'ok' ? 1 : 0);
-    }
-    if (isRecord(f.scores)) {
-      this.perUid.score.reset();
-      for (const [uid, s] of Object.entries(f.scores)) if (num(s) !== null) this.perUid.score.set({ uid }, s as number);
-    }
-    if (isRecord(f.ratings)) {
-      for (const [uid, r] of Object.entries(f.ratings)) {
-        if (!isRecord(r)) continue;
-        for (const k of ['mu', 'sigma', 'ordinal'] as const) if (num(r[k]) !== null) this.perUid[k].set({ uid }, r[k] as number);
-      }
+    this.perUid.gathered.reset();
+    for (const [uid, status] of Object.entries(f.gathered)) this.perUid.gathered.set({ uid }, status === 'ok' ? 1 : 0);
+    this.perUid.score.reset();
+    for (const [uid, s] of Object.entries(f.scores)) if (num(s) !== null) this.perUid.score.set({ uid }, s);
+    for (const [uid, r] of Object.entries(f.ratings)) {
+      for (const k of ['mu', 'sigma', 'ordinal'] as const) if (num(r[k]) !== null) this.perUid[k].set({ uid }, r[k]);
     }
     const w = f.weights;
-    if (isRecord(w) && Array.isArray(w.uids) && Array.isArray(w.weights) && w.uids.length === w.weights.length) {
-      const values = w.weights as unknown[];
+    if (w !== null && w.uids.length === w.weights.length) {
       this.perUid.weight.reset();
       w.uids.forEach((uid, i) => {
-        const v = num(values[i]);
+        const v = num(w.weights[i]);
         if (v !== null) this.perUid.weight.set({ uid: String(uid) }, v);
       });
     }
@@ -159,14 +149,14 @@ export class NodeMetrics {
 /** Node events that also update the node's metrics. */
 export class MeteredEvents {
   constructor(
-    private readonly inner: { emit(kind: string, fields?: Fields): void },
+    private readonly inner: { emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void },
     readonly metrics: NodeMetrics,
   ) {}
 
-  emit(kind: string, fields: Fields = {}): void {
+  emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void {
     this.inner.emit(kind, fields);
     try {
-      this.metrics.observe(kind, fields);
+      this.metrics.observe(nodeEventBody(kind, fields));
     } catch {
       // metrics never stop a node
     }

@@ -2,10 +2,11 @@
  * Folds the nodes' event lines (`nodes/<name>/events.jsonl`: `{t, node, kind, ...fields}`) and the chain's metagraph
  * into one snapshot of a run: the shared model's loss curve, per-miner scores, OpenSkill ratings, weights and
  * emission, upload timings against the deadline, bytes moved, communication overhead, the window timeline and the
- * flags raised with their reason. Pure (no I/O). A line that is not a JSON object with a string `kind` and a finite
- * `t` is skipped and counted; a field of the wrong type is ignored. Memory is bounded: per-window series keep the
- * last `maxWindows` windows, flags the last `maxFlags`.
+ * flags raised with their reason. Pure (no I/O). Lines are read with `parseNodeEvent` (obs/node-event-map.ts): a
+ * malformed line (not an event, or fields not of the map's types) and a line of an unknown kind are skipped and
+ * counted. Memory is bounded: per-window series keep the last `maxWindows` windows, flags the last `maxFlags`.
  */
+import { parseNodeEvent, type NodeEvent, type NodeEventOf } from './node-event-map.ts';
 
 export type NodeRole = 'miner' | 'validator';
 
@@ -123,7 +124,7 @@ export interface RunSnapshot {
   flags: FlagView[];
   chain: { block: number | null; at: number | null; error: string | null };
   totals: { bytesSent: number; bytesReceived: number; commOverhead: number | null };
-  skipped: { malformed: number; oversized: number };
+  skipped: { malformed: number; oversized: number; unknownKind: number };
 }
 
 export interface FoldOptions {
@@ -148,14 +149,10 @@ interface NodeAcc extends NodeView {
 }
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-const str = (x: unknown): string | null => (typeof x === 'string' ? x : null);
-const uidList = (x: unknown): number[] => (Array.isArray(x) ? x.filter((u): u is number => Number.isSafeInteger(u)) : []);
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** A uid-keyed record of numbers (JSON keys are strings). */
-function uidNumbers(x: unknown): Map<number, number> {
+function uidNumbers(x: Readonly<Record<string, number>>): Map<number, number> {
   const out = new Map<number, number>();
-  if (!isRecord(x)) return out;
   for (const [k, v] of Object.entries(x)) {
     const u = Number(k);
     const n = num(v);
@@ -186,6 +183,7 @@ export class RunFolder {
   private chainState: RunSnapshot['chain'] = { block: null, at: null, error: null };
   private malformed = 0;
   private oversized = 0;
+  private unknownKind = 0;
 
   constructor(readonly runDir: string, o: FoldOptions = {}) {
     this.maxWindows = o.maxWindows ?? 500;
@@ -235,24 +233,20 @@ export class RunFolder {
     }
   }
 
-  /** One line of `nodes/<name>/events.jsonl`; false when it was skipped as malformed. */
+  /** One line of `nodes/<name>/events.jsonl`; false when it was skipped (malformed or of an unknown kind). */
   addLine(name: string, line: string): boolean {
-    let ev: unknown;
-    try {
-      ev = JSON.parse(line);
-    } catch {
-      ev = null;
-    }
-    if (!isRecord(ev) || typeof ev.kind !== 'string' || num(ev.t) === null) {
-      this.malformed++;
+    const r = parseNodeEvent(line);
+    if (!r.ok) {
+      if (r.skipped === 'malformed') this.malformed++;
+      else this.unknownKind++;
       this.seq++;
       return false;
     }
-    this.addEvent(name, ev as Record<string, unknown> & { kind: string; t: number });
+    this.addEvent(name, r.event);
     return true;
   }
 
-  addEvent(name: string, ev: Record<string, unknown> & { kind: string; t: number }): void {
+  addEvent(name: string, ev: NodeEvent): void {
     this.seq++;
     const n = this.node(name);
     n.events++;
@@ -261,26 +255,26 @@ export class RunFolder {
     n.state = ev.kind === 'stopped' ? 'stopped' : 'running';
     switch (ev.kind) {
       case 'registered': {
-        const uid = Number.isSafeInteger(ev.uid) && (ev.uid as number) >= 0 ? (ev.uid as number) : null;
+        const uid = ev.uid >= 0 ? ev.uid : null;
         if (uid !== null) n.uid = uid;
-        if (typeof ev.leader === 'boolean') n.leader = ev.leader;
+        if ('leader' in ev) n.leader = ev.leader;
         if (n.role === null) n.role = 'leader' in ev ? 'validator' : 'miner';
-        const adv = str(ev.adversary);
-        if (adv !== null) n.adversary = adv;
+        if ('adversary' in ev && ev.adversary !== null) n.adversary = ev.adversary;
         if (n.role === 'miner' && uid !== null) this.miner(uid);
         break;
       }
-      case 'applied':
-      case 'checkpointLoaded':
-      case 'resumed': {
-        const gs = num(ev.globalStep);
-        if (gs !== null) n.globalStep = gs;
-        const w = num(ev.window) ?? num(ev.lastApplied);
-        if (w !== null) n.lastApplied = Math.max(n.lastApplied ?? -1, w);
+      case 'applied': {
+        this.onReplica(n, ev.globalStep, ev.window);
         const b = num(ev.bytes);
-        if (ev.kind === 'applied' && b !== null) n.bytesReceived += b;
+        if (b !== null) n.bytesReceived += b;
         break;
       }
+      case 'checkpointLoaded':
+        this.onReplica(n, ev.globalStep, ev.window);
+        break;
+      case 'resumed':
+        this.onReplica(n, 'globalStep' in ev ? ev.globalStep : null, ev.lastApplied);
+        break;
       case 'uploaded':
         this.onUploaded(n, ev);
         break;
@@ -297,12 +291,18 @@ export class RunFolder {
     }
   }
 
-  private onUploaded(n: NodeAcc, ev: Record<string, unknown>): void {
-    const w = num(ev.window);
-    if (n.uid === null || w === null || n.role === 'validator') return;
+  /** The replica's global step and last applied window moved. */
+  private onReplica(n: NodeAcc, globalStep: number | null, window: number): void {
+    if (globalStep !== null) n.globalStep = globalStep;
+    n.lastApplied = Math.max(n.lastApplied ?? -1, window);
+  }
+
+  private onUploaded(n: NodeAcc, ev: NodeEventOf<'uploaded'>): void {
+    const w = ev.window;
+    if (n.uid === null || n.role === 'validator') return;
     const m = this.miner(n.uid);
     m.uploads++;
-    m.lastStatus = str(ev.status);
+    m.lastStatus = ev.status;
     m.lastUploadMs = num(ev.uploadMs);
     m.lastMargin = num(ev.deadlineMarginMs);
     const bytes = (num(ev.bytes) ?? 0) + (num(ev.debugBytes) ?? 0);
@@ -320,40 +320,35 @@ export class RunFolder {
     this.trim();
   }
 
-  private onWindow(name: string, n: NodeAcc, ev: Record<string, unknown>): void {
-    const w = num(ev.window);
-    if (w === null) return;
+  private onWindow(name: string, n: NodeAcc, ev: NodeEventOf<'window'>): void {
+    const w = ev.window;
     if (n.role === null) n.role = 'validator';
-    const leader = ev.leader === true;
-    if (typeof ev.leader === 'boolean') n.leader = leader;
-    const flags = Array.isArray(ev.flags) ? ev.flags.filter(isRecord) : [];
+    const leader = ev.leader;
+    n.leader = leader;
+    const flags = ev.flags;
     for (const f of flags) {
-      const uid = num(f.uid);
-      const kind = str(f.kind);
-      if (uid === null || kind === null) continue;
-      const reason = str(f.reason) ?? str(f.status) ?? kind;
-      const detail = str(f.detail);
-      this.flags.push({ window: w, uid, name: null, kind, reason: detail !== null ? `${reason}: ${detail}` : reason, validator: name, t: ev.t as number });
+      const reason = 'reason' in f ? f.reason : 'status' in f ? f.status : f.kind;
+      const detail = 'detail' in f ? (f.detail ?? null) : null;
+      this.flags.push({ window: w, uid: f.uid, name: null, kind: f.kind, reason: detail !== null ? `${reason}: ${detail}` : reason, validator: name, t: ev.t });
     }
     if (this.flags.length > this.maxFlags) this.flags = this.flags.slice(-this.maxFlags);
     // the leading validator's view of a window wins over another validator's
     const existing = this.windows.get(w);
     if (existing !== undefined && !leader && existing.validator !== name) return;
-    const gathered: Record<string, string> = {};
-    if (isRecord(ev.gathered)) for (const [k, v] of Object.entries(ev.gathered)) if (typeof v === 'string') gathered[k] = v;
-    const weights = isRecord(ev.weights) ? ev.weights : null;
+    const gathered: Record<string, string> = { ...ev.gathered };
+    const weights = ev.weights;
     this.windows.set(w, {
       window: w,
-      t: ev.t as number,
+      t: ev.t,
       validator: name,
-      warmup: ev.warmup === true,
+      warmup: ev.warmup,
       heldOutLoss: num(ev.heldOutLoss),
       gathered,
-      aggregated: uidList(ev.aggregated),
-      copiers: uidList(ev.copiers),
+      aggregated: [...ev.aggregated],
+      copiers: [...ev.copiers],
       flags: flags.length,
-      weightsSet: weights !== null && uidList(weights.uids).length > 0,
-      applied: ev.applied === true,
+      weightsSet: weights !== null && weights.uids.length > 0,
+      applied: ev.applied,
       ms: num(ev.ms),
     });
     if (w >= this.scoresWindow) {
@@ -361,17 +356,15 @@ export class RunFolder {
       this.latestScores = uidNumbers(ev.scores);
       this.scores.set(w, Object.fromEntries(this.latestScores));
       this.latestGathered = new Map(Object.entries(gathered).map(([k, v]) => [Number(k), v]));
-      if (isRecord(ev.ratings)) {
-        this.latestRatings = new Map();
-        for (const [k, r] of Object.entries(ev.ratings)) {
-          if (!isRecord(r) || !Number.isSafeInteger(Number(k))) continue;
-          this.latestRatings.set(Number(k), { mu: num(r.mu), sigma: num(r.sigma), ordinal: num(r.ordinal) });
-        }
+      this.latestRatings = new Map();
+      for (const [k, r] of Object.entries(ev.ratings)) {
+        if (!Number.isSafeInteger(Number(k))) continue;
+        this.latestRatings.set(Number(k), { mu: num(r.mu), sigma: num(r.sigma), ordinal: num(r.ordinal) });
       }
     }
     if (weights !== null && w >= this.weightsWindow) {
-      const uids = uidList(weights.uids);
-      const ws = Array.isArray(weights.weights) ? weights.weights : [];
+      const uids = weights.uids;
+      const ws = weights.weights;
       if (uids.length === ws.length) {
         this.weightsWindow = w;
         this.latestWeights = new Map(uids.map((u, i) => [u, num(ws[i]) ?? 0]));
@@ -488,7 +481,7 @@ export class RunFolder {
         bytesReceived: [...this.nodes.values()].reduce((s, n) => s + n.bytesReceived, 0),
         commOverhead: commMs + trainMs > 0 ? commMs / (commMs + trainMs) : null,
       },
-      skipped: { malformed: this.malformed, oversized: this.oversized },
+      skipped: { malformed: this.malformed, oversized: this.oversized, unknownKind: this.unknownKind },
     };
   }
 }

@@ -36,7 +36,7 @@ import { isStoreError, listAll, type ObjectStore } from '../storage/index.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
-import type { NodeEvents } from '../node/events.ts';
+import type { NodeEvents, WindowEvaluation } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
 import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
@@ -261,7 +261,7 @@ export class Validator implements StopSignal {
     // evaluation at θ_w (only when our replica is exactly at θ_w and the window is not a warm-up)
     const evaluations: EvalOutcome[] = [];
     const sync = new Map<number, number | null>();
-    const evalDetails: Record<string, unknown>[] = [];
+    const evalDetails: WindowEvaluation[] = [];
     let heldOutLoss: number | null = null;
     const atThetaW = this.replica.lastApplied === w - 1;
     if (atThetaW) heldOutLoss = this.replica.model.loss(this.heldOut);

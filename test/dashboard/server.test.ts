@@ -4,7 +4,7 @@ import { appendFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDashboard } from '../../src/dashboard/server.ts';
 import type { RunSnapshot } from '../../src/obs/run-snapshot.ts';
-import { copyRecordedRun } from '../obs/helpers.ts';
+import { copyRecordedRun, windowFields } from '../obs/helpers.ts';
 
 /** Reads Server-Sent Events from a response body, yielding each `snapshot` event's data parsed. */
 async function* snapshots(res: Response): AsyncGenerator<RunSnapshot> {
@@ -70,7 +70,7 @@ describe('dashboard server', () => {
 
       appendFileSync(
         join(dir, 'nodes', 'validator-0', 'events.jsonl'),
-        JSON.stringify({ t: Date.now(), node: 'validator-0', kind: 'window', window: 13, leader: true, warmup: false, heldOutLoss: 8.1, gathered: { 2: 'ok', 3: 'ok', 4: 'invalid' }, aggregated: [2, 3], copiers: [], flags: [{ kind: 'evalFailed', uid: 4, status: 'invalid', detail: 'bad indices' }], scores: { 2: 0.7 }, weights: null, applied: true, ms: 5 }) + '\n',
+        JSON.stringify({ t: Date.now(), node: 'validator-0', kind: 'window', ...windowFields({ window: 13, heldOutLoss: 8.1, gathered: { 2: 'ok', 3: 'ok', 4: 'invalid' }, aggregated: [2, 3], flags: [{ kind: 'evalFailed', uid: 4, status: 'invalid', detail: 'bad indices' }], scores: { 2: 0.7 }, ms: 5 }) }) + '\n',
       );
       let got: RunSnapshot | null = null;
       let withChain: RunSnapshot | null = null;

@@ -4,14 +4,15 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/obs/logger.ts';
-import { JsonlEvents } from '../../src/node/events.ts';
+import { JsonlEvents, type NodeEventMap } from '../../src/node/events.ts';
 
 test('node events: events.jsonl keeps its {t, node, kind, ...} lines; the pino log gets one JSON line per event', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-log-'));
   try {
     const fd = openSync(join(dir, 'node.log'), 'a');
     const events = new JsonlEvents(dir, 'miner-7', createLogger({ node: 'miner-7', fd, pretty: false }));
-    events.emit('uploaded', { window: 3, bytes: 10n, loss: Infinity });
+    // a bigint cannot be typed into an event; the writer still spells one (and a non-finite number) as a string
+    events.emit('uploaded', { window: 3, bytes: 10n, loss: Infinity } as unknown as NodeEventMap['uploaded']);
     events.emit('missedDeadline', { window: 4, lateByMs: 12 });
     closeSync(fd);
     const lines = readFileSync(join(dir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

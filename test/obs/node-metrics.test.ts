@@ -1,7 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeteredEvents, NodeMetrics, serveMetrics } from '../../src/obs/node-metrics.ts';
-import { recordedEvents, type Ev } from './helpers.ts';
+import type { NodeEvent, NodeEventMap } from '../../src/obs/node-event-map.ts';
+import { recordedEvents, recordedNodeEvents } from './helpers.ts';
 
 /** Prometheus text exposition → `name{labels}` → value (labels in the order written). */
 function parseMetrics(text: string): Map<string, number> {
@@ -16,9 +17,9 @@ function parseMetrics(text: string): Map<string, number> {
   return out;
 }
 
-async function scrape(node: string, role: 'miner' | 'validator', events: Ev[]): Promise<{ text: string; values: Map<string, number> }> {
+async function scrape(node: string, role: 'miner' | 'validator', events: NodeEvent[]): Promise<{ text: string; values: Map<string, number> }> {
   const metrics = new NodeMetrics(node, role, { processMetrics: false });
-  for (const { t: _t, node: _n, kind, ...fields } of events) metrics.observe(kind, fields);
+  for (const e of events) metrics.observe(e);
   const server = await serveMetrics(metrics, 0);
   try {
     const res = await fetch(server.url);
@@ -35,7 +36,7 @@ async function scrape(node: string, role: 'miner' | 'validator', events: Ev[]): 
 describe('per-node /metrics', () => {
   test('miner: window, global step, inner loss, bytes, timings, deadline margin, comm overhead, uploads by status', async () => {
     const evs = recordedEvents('miner-0');
-    const { text, values } = await scrape('miner-0', 'miner', evs);
+    const { text, values } = await scrape('miner-0', 'miner', recordedNodeEvents('miner-0'));
     const ups = evs.filter((e) => e.kind === 'uploaded');
     const applied = evs.filter((e) => e.kind === 'applied');
     const last = ups.at(-1)!;
@@ -58,7 +59,7 @@ describe('per-node /metrics', () => {
 
   test('validator: held-out loss, scores, OpenSkill ratings and weights per uid, flags by reason', async () => {
     const evs = recordedEvents('validator-0');
-    const { values, text } = await scrape('validator-0', 'validator', evs);
+    const { values, text } = await scrape('validator-0', 'validator', recordedNodeEvents('validator-0'));
     const ws = evs.filter((e) => e.kind === 'window');
     const last = ws.at(-1)!;
     assert.equal(values.get('tessera_held_out_loss'), last.heldOutLoss);
@@ -82,8 +83,9 @@ describe('per-node /metrics', () => {
   test('each node has its own registry (two in one process do not clash) and process metrics are included by default', async () => {
     const a = new NodeMetrics('a', 'miner');
     const b = new NodeMetrics('b', 'miner');
-    a.observe('applied', { window: 1, globalStep: 1, bytes: 5 });
-    b.observe('applied', { window: 2, globalStep: 7, bytes: 9 });
+    const applied = { kind: 'applied', uids: [], rejected: [], hash: 'h', downloadMs: 1, applyMs: 1 } as const;
+    a.observe({ ...applied, window: 1, globalStep: 1, bytes: 5 });
+    b.observe({ ...applied, window: 2, globalStep: 7, bytes: 9 });
     const ta = parseMetrics(await a.text());
     const tb = parseMetrics(await b.text());
     assert.deepEqual([ta.get('tessera_global_step'), tb.get('tessera_global_step')], [1, 7]);
@@ -94,9 +96,10 @@ describe('per-node /metrics', () => {
     const seen: string[] = [];
     const m = new NodeMetrics('x', 'validator', { processMetrics: false });
     const ev = new MeteredEvents({ emit: (k) => seen.push(k) }, m);
-    ev.emit('window', { window: 'w', scores: [1], ratings: { 2: null }, weights: { uids: 'x', weights: 3 }, flags: [null, 7] });
-    ev.emit('uploaded', { bytes: -1e400, status: {} });
-    ev.emit('applied');
+    // the map's types keep such fields out at compile time; an untyped caller must still not stop the node
+    ev.emit('window', { window: 'w', scores: [1], ratings: { 2: null }, weights: { uids: 'x', weights: 3 }, flags: [null, 7] } as unknown as NodeEventMap['window']);
+    ev.emit('uploaded', { bytes: -1e400, status: {} } as unknown as NodeEventMap['uploaded']);
+    ev.emit('applied', {} as NodeEventMap['applied']);
     assert.deepEqual(seen, ['window', 'uploaded', 'applied']);
   });
 });

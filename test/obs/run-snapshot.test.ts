@@ -4,7 +4,7 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunFolder } from '../../src/obs/run-snapshot.ts';
 import { RunFollower } from '../../src/obs/run-follower.ts';
-import { copyRecordedRun, RECORDED_RUN, recordedEvents } from './helpers.ts';
+import { copyRecordedRun, RECORDED_RUN, recordedEvents, uploadedFields, windowFields } from './helpers.ts';
 
 const NODES = ['validator-0', 'miner-0', 'miner-1', 'miner-2'];
 
@@ -74,39 +74,69 @@ describe('RunFolder on a recorded run', () => {
     assert.deepEqual(s.nodes.map((n) => [n.name, n.role, n.uid, n.state]), [['miner-0', 'miner', 2, 'stopped'], ['miner-1', 'miner', 3, 'stopped'], ['miner-2', 'miner', 4, 'stopped'], ['validator-0', 'validator', 1, 'stopped']]);
     assert.ok(s.nodes.find((n) => n.name === 'validator-0')!.leader);
     assert.equal(s.totals.bytesSent, s.miners.reduce((a, m) => a + m.bytesSent, 0));
-    assert.deepEqual(s.skipped, { malformed: 0, oversized: 0 });
+    assert.deepEqual(s.skipped, { malformed: 0, oversized: 0, unknownKind: 0 });
   });
 });
 
 describe('RunFolder on bad input', () => {
-  test('malformed lines are skipped and counted; wrong field types are ignored; nothing throws', () => {
+  test('malformed lines, and lines of a known kind with fields not of the map\'s types, are skipped and counted; nothing throws', () => {
     const f = foldRecorded();
     const before = f.snapshot();
-    const bad = ['{', '[]', '"window"', 'null', '{"kind":1,"t":1}', '{"kind":"window"}', '{"kind":"window","t":"soon"}', '\u0000\u0001', '{"t":1e999,"kind":"x"}'];
+    const bad = ['{', '[]', '"window"', 'null', '{"kind":1,"t":1}', '{"kind":"window"}', '{"kind":"window","t":"soon"}', '\u0000\u0001', '{"t":1e999,"kind":"x"}', '{"t":1,"kind":"applied"}'];
     for (const line of bad) assert.equal(f.addLine('validator-0', line), false, line);
     const odd = [
       { kind: 'window', window: 'seven', flags: 'none' },
       { kind: 'window', window: 13, gathered: [1, 2], aggregated: 'all', flags: [null, 3, { kind: 'slash' }, { uid: 4 }], scores: { x: 1, '2': 'high' }, weights: { uids: [2], weights: [] }, ratings: { '2': 5 } },
+      { ...windowFields({ window: 13 }), flags: [{ kind: 'slash', uid: 4, reason: 'gatherMiss' }] },
+      { ...windowFields({ window: 13 }), flags: [{ kind: 'praised', uid: 4 }] },
+      { ...windowFields({ window: 13 }), gathered: { 4: 1 } },
+      { ...windowFields({ window: 13 }), heldOutLoss: 'low' },
       { kind: 'uploaded', window: 13, bytes: 'many', status: 7 },
       { kind: 'registered', uid: -0.5 },
+      { kind: 'registered', uid: 7, hotkey: 'h7' },
       { kind: 'applied', bytes: null, globalStep: '9' },
     ];
-    for (const ev of odd) assert.equal(f.addLine('validator-0', JSON.stringify({ t: 5, node: 'validator-0', ...ev })), true);
+    for (const ev of odd) assert.equal(f.addLine('validator-0', JSON.stringify({ kind: 'window', t: 5, node: 'validator-0', ...ev })), false, JSON.stringify(ev));
     const s = f.snapshot();
-    assert.equal(s.skipped.malformed, bad.length);
-    assert.deepEqual(s.miners.map((m) => m.uid), before.miners.map((m) => m.uid));
-    assert.equal(s.flags.length, before.flags.length);
-    assert.equal(s.windows.at(-1)!.window, 13);
-    assert.deepEqual(s.windows.at(-1)!.gathered, {});
+    assert.deepEqual(s.skipped, { malformed: bad.length + odd.length, oversized: 0, unknownKind: 0 });
+    const { seq: _s1, generatedAt: _g1, skipped: _k1, ...rest } = s;
+    const { seq: _s2, generatedAt: _g2, skipped: _k2, ...restBefore } = before;
+    assert.deepEqual(rest, restBefore, 'nothing of a skipped line is folded');
     assert.doesNotThrow(() => JSON.stringify(s));
+  });
+
+  test('a line of a known kind is folded only when every field has the map\'s type', () => {
+    const recorded = recordedEvents('miner-0').find((e) => e.kind === 'uploaded')!;
+    const upload = { ...recorded, window: 20 };
+    const line = (changes: Record<string, unknown>) => JSON.stringify({ ...upload, ...changes });
+    const f = foldRecorded();
+    const uploads = () => f.snapshot().miners.find((m) => m.uid === 2)!.uploads;
+    const n = uploads();
+    assert.equal(f.addLine('miner-0', line({ bytes: String(recorded.bytes) })), false, 'bytes as a string');
+    assert.equal(f.addLine('miner-0', line({ nullRound: 0 })), false, 'nullRound as a number');
+    assert.equal(f.addLine('miner-0', line({ window: 20.5 })), false, 'a fractional window');
+    assert.equal(f.addLine('miner-0', line({ hash: undefined })), false, 'hash missing');
+    assert.equal(f.addLine('miner-0', line({ node: 7 })), false, 'node not a string');
+    assert.deepEqual([uploads(), f.snapshot().skipped.malformed], [n, 5]);
+    assert.equal(f.addLine('miner-0', line({ loss: 'NaN', extra: { any: 'thing' } })), true, 'a non-finite number as the writer spells it; an unknown field is ignored');
+    assert.equal(uploads(), n + 1);
+    assert.ok(f.snapshot().uploads.some((u) => u.uid === 2 && u.window === 20));
+    assert.equal(f.snapshot().loss.find((p) => p.window === 20), undefined, 'a NaN loss is no point of the curve');
+  });
+
+  test('a well-formed line of an unknown kind is skipped and counted apart from malformed ones', () => {
+    const f = foldRecorded();
+    assert.equal(f.addLine('miner-0', JSON.stringify({ t: 9, node: 'miner-0', kind: 'teleported', window: 3 })), false);
+    assert.deepEqual(f.snapshot().skipped, { malformed: 0, oversized: 0, unknownKind: 1 });
   });
 
   test('memory stays bounded: only the last maxWindows windows and maxFlags flags are kept', () => {
     const f = new RunFolder('/nowhere', { maxWindows: 10, maxFlags: 7 });
-    f.addLine('miner-0', JSON.stringify({ t: 1, kind: 'registered', uid: 2, adversary: null }));
+    assert.equal(f.addLine('miner-0', JSON.stringify({ t: 1, node: 'miner-0', kind: 'registered', uid: 2, hotkey: 'h2', adversary: null })), true);
+    const slash = { kind: 'slash', uid: 2, reason: 'gatherMiss', multiplier: 0.75, scoreBefore: 0, scoreAfter: 0 } as const;
     for (let w = 0; w < 200; w++) {
-      f.addEvent('validator-0', { t: w, kind: 'window', window: w, leader: true, heldOutLoss: 10 - w / 100, gathered: { 2: 'ok' }, flags: [{ kind: 'slash', uid: 2, reason: 'gatherMiss' }], scores: { 2: 0.5 } });
-      f.addEvent('miner-0', { t: w, kind: 'uploaded', window: w, bytes: 10, debugBytes: 1, loss: 9, uploadMs: 1, deadlineMarginMs: 5 });
+      f.addEvent('validator-0', { t: w, node: 'validator-0', kind: 'window', ...windowFields({ window: w, heldOutLoss: 10 - w / 100, gathered: { 2: 'ok' }, flags: [slash], scores: { 2: 0.5 } }) });
+      f.addEvent('miner-0', { t: w, node: 'miner-0', kind: 'uploaded', ...uploadedFields({ window: w, bytes: 10, debugBytes: 1, loss: 9, uploadMs: 1, deadlineMarginMs: 5 }) });
     }
     const s = f.snapshot();
     assert.deepEqual(s.loss.map((p) => p.window), Array.from({ length: 10 }, (_, i) => 190 + i));
@@ -119,8 +149,9 @@ describe('RunFolder on bad input', () => {
 
   test('a second validator\'s view of a window does not replace the leader\'s', () => {
     const f = new RunFolder('/nowhere');
-    f.addEvent('validator-0', { t: 1, kind: 'window', window: 3, leader: true, heldOutLoss: 5, gathered: {}, flags: [] });
-    f.addEvent('validator-1', { t: 2, kind: 'window', window: 3, leader: false, heldOutLoss: 6, gathered: {}, flags: [{ kind: 'slash', uid: 9, reason: 'desync' }] });
+    f.addEvent('validator-0', { t: 1, node: 'validator-0', kind: 'window', ...windowFields({ window: 3, leader: true, heldOutLoss: 5 }) });
+    const slash = { kind: 'slash', uid: 9, reason: 'desync', multiplier: 0.5, scoreBefore: 1, scoreAfter: 0.5 } as const;
+    f.addEvent('validator-1', { t: 2, node: 'validator-1', kind: 'window', ...windowFields({ window: 3, leader: false, heldOutLoss: 6, flags: [slash] }) });
     const s = f.snapshot();
     assert.equal(s.windows[0].validator, 'validator-0');
     assert.equal(s.loss[0].heldOutLoss, 5);
@@ -150,7 +181,7 @@ describe('RunFollower', () => {
       assert.equal(follower.poll(), false, 'nothing new');
 
       const path = join(dir, 'nodes', 'validator-0', 'events.jsonl');
-      const line = JSON.stringify({ t: Date.now(), node: 'validator-0', kind: 'window', window: 13, leader: true, heldOutLoss: 8.2, gathered: { 2: 'ok', 3: 'ok', 4: 'tooLate' }, flags: [{ kind: 'evalFailed', uid: 4, status: 'tooLate' }] });
+      const line = JSON.stringify({ t: Date.now(), node: 'validator-0', kind: 'window', ...windowFields({ window: 13, heldOutLoss: 8.2, gathered: { 2: 'ok', 3: 'ok', 4: 'tooLate' }, flags: [{ kind: 'evalFailed', uid: 4, status: 'tooLate' }] }) });
       appendFileSync(path, line.slice(0, 40));
       follower.poll();
       assert.equal(follower.snapshot().windows.at(-1)!.window, 12, 'a partial line is not folded');
@@ -160,7 +191,7 @@ describe('RunFollower', () => {
       assert.equal(s.windows.at(-1)!.window, 13);
       assert.equal(s.windows.filter((w) => w.window === 13).length, 1);
       assert.equal(s.flags.at(-1)!.reason, 'tooLate');
-      assert.deepEqual(s.skipped, { malformed: 1, oversized: 1 });
+      assert.deepEqual(s.skipped, { malformed: 1, oversized: 1, unknownKind: 0 });
       assert.equal(s.miners.find((m) => m.uid === 4)!.lastGathered, 'tooLate');
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -134,7 +134,7 @@
     renderTimeline(s);
     renderNodes(s);
     const chain = s.chain.error ? `chain: ${s.chain.error}` : s.chain.at ? `chain read ${time(s.chain.at)}` : 'chain: not read';
-    $('#footer').textContent = `updated ${time(s.generatedAt)} · ${chain} · skipped lines: ${s.skipped.malformed} malformed, ${s.skipped.oversized} oversized`;
+    $('#footer').textContent = `updated ${time(s.generatedAt)} · ${chain} · skipped lines: ${s.skipped.malformed} malformed, ${s.skipped.oversized} oversized, ${s.skipped.unknownKind} of unknown kind`;
     document.body.dataset.seq = String(s.seq);
   }
 

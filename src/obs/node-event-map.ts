@@ -1,0 +1,264 @@
+/**
+ * The node events: every `kind` a miner or validator emits, with the types of its fields. Nodes emit through
+ * `NodeEvents.emit(kind, fields)` (src/node/events.ts), which writes `{t, node, kind, ...fields}` as one line of
+ * `<nodeDir>/events.jsonl`; the folders (run snapshot, /metrics, progress lines) read those lines back with
+ * `parseNodeEvent` and switch on `kind`. Emitters and folders both type against `NodeEventMap`, so a field renamed
+ * or retyped here fails the typecheck on both sides. It lives in obs, not node, because node imports obs (the
+ * logger) and obs imports nothing above itself.
+ */
+import { array, bool, byKind, either, INVALID, int, literal, nullable, num, object, optional, record, str, type ShapeReader } from './json-shape.ts';
+
+/** A scorer event raised on a miner in a window (every scorer event but `evaluated`). */
+export type WindowFlag =
+  | { readonly kind: 'slash'; readonly uid: number; readonly reason: string; readonly multiplier: number; readonly scoreBefore: number; readonly scoreAfter: number }
+  | { readonly kind: 'reset'; readonly uid: number; readonly reason: string }
+  | { readonly kind: 'naughty'; readonly uid: number; readonly untilWindow: number; readonly reason: string }
+  | { readonly kind: 'excluded'; readonly uid: number; readonly consecutiveNegatives: number }
+  | { readonly kind: 'readmitted'; readonly uid: number }
+  | { readonly kind: 'evalFailed'; readonly uid: number; readonly status: string; readonly detail?: string };
+
+/** One miner evaluated at θ_w: its losses before/after its update, or why it could not be evaluated. */
+export type WindowEvaluation =
+  | { readonly uid: number; readonly ownBefore: number; readonly ownAfter: number; readonly randomBefore: number; readonly randomAfter: number; readonly stepsBehind: number | null }
+  | { readonly uid: number; readonly status: string; readonly detail?: string };
+
+export interface WindowRating {
+  readonly mu: number;
+  readonly sigma: number;
+  readonly ordinal: number;
+}
+
+export interface WindowWeights {
+  readonly uids: readonly number[];
+  readonly weights: readonly number[];
+}
+
+export interface ValidatorRegistered {
+  readonly uid: number;
+  readonly hotkey: string;
+  readonly leader: boolean;
+}
+
+export interface MinerRegistered {
+  readonly uid: number;
+  readonly hotkey: string;
+  readonly adversary: string | null;
+}
+
+export interface ValidatorResumed {
+  readonly lastProcessed: number;
+  readonly lastApplied: number;
+  readonly hash: string;
+}
+
+export interface MinerResumed {
+  readonly lastApplied: number;
+  readonly globalStep: number;
+  readonly hash: string;
+}
+
+/** lastApplied is absent when the node stopped before it had a replica. */
+export interface ValidatorStopped {
+  readonly lastProcessed: number;
+  readonly lastApplied?: number;
+}
+
+export interface MinerStopped {
+  readonly lastApplied?: number;
+  readonly lastUploaded: number;
+}
+
+export interface NodeEventMap {
+  registered: ValidatorRegistered | MinerRegistered;
+  /** Local state loaded after a restart. */
+  resumed: ValidatorResumed | MinerResumed;
+  stopped: ValidatorStopped | MinerStopped;
+  /** A miner also says how far it had applied. */
+  behind: { readonly window: number; readonly reason: string; readonly lastApplied?: number };
+  checkpointError: { readonly error: string };
+  applied: {
+    readonly window: number;
+    readonly uids: readonly number[];
+    readonly rejected: readonly number[];
+    readonly globalStep: number;
+    readonly hash: string;
+    readonly downloadMs: number;
+    readonly applyMs: number;
+    readonly bytes: number;
+  };
+  checkpointLoaded: { readonly window: number; readonly globalStep: number; readonly from: number; readonly hash: string };
+  checkpointSaved: { readonly window: number; readonly globalStep: number; readonly hash: string };
+
+  skippedWindow: { readonly window: number; readonly reason: string };
+  missedDeadline: { readonly window: number; readonly lateByMs: number };
+  uploaded: {
+    readonly window: number;
+    readonly bytes: number;
+    readonly status: string;
+    readonly nullRound: boolean;
+    readonly loss: number | null;
+    readonly trainMs: number;
+    /** Absent in logs written before a miner could cut its inner steps short. */
+    readonly innerSteps?: number;
+    readonly uploadMs: number;
+    readonly debugBytes: number;
+    readonly deadlineMarginMs: number;
+    readonly commMsTotal: number;
+    readonly trainMsTotal: number;
+    readonly compressMsTotal: number;
+    readonly commBytesTotal: number;
+    readonly hash: string;
+  };
+  shortWindow: { readonly window: number; readonly steps: number; readonly of: number; readonly reason: string };
+  copied: { readonly window: number; readonly from: number };
+
+  startWindow: { readonly startWindow: number };
+  peerListError: { readonly window: number; readonly error: string };
+  manifest: { readonly window: number; readonly uids: readonly number[]; readonly skipped: readonly number[] };
+  setWeightsFailed: { readonly window: number; readonly error: string };
+  window: {
+    readonly window: number;
+    readonly leader: boolean;
+    readonly warmup: boolean;
+    readonly heldOutLoss: number | null;
+    /** uid → gather status (ok, missing, tooEarly, tooLate, invalid). */
+    readonly gathered: Readonly<Record<string, string>>;
+    readonly aggregated: readonly number[];
+    readonly copiers: readonly number[];
+    readonly overlapMax: number | null;
+    readonly evaluated: readonly WindowEvaluation[];
+    readonly flags: readonly WindowFlag[];
+    /** uid → final score (zeros left out). */
+    readonly scores: Readonly<Record<string, number>>;
+    readonly ratings: Readonly<Record<string, WindowRating>>;
+    readonly weights: WindowWeights | null;
+    readonly applied: boolean;
+    readonly hash: string;
+    readonly lastApplied: number;
+    readonly ms: number;
+  };
+  peerList: { readonly window: number; readonly firstEffectiveWindow: number; readonly peers: readonly number[]; readonly reserves: readonly number[] };
+}
+
+export type NodeEventKind = keyof NodeEventMap;
+
+/** An event as emitted: its kind and its fields. */
+export type NodeEventBody = { [K in NodeEventKind]: { readonly kind: K } & NodeEventMap[K] }[NodeEventKind];
+
+/** One line of events.jsonl. */
+export type NodeEvent = { [K in NodeEventKind]: { readonly t: number; readonly node: string; readonly kind: K } & NodeEventMap[K] }[NodeEventKind];
+
+export type NodeEventOf<K extends NodeEventKind> = Extract<NodeEvent, { kind: K }>;
+
+/** `{kind, ...fields}` as the union (TypeScript cannot relate a generic K's pair to it by itself). */
+export function nodeEventBody<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): NodeEventBody {
+  return { kind, ...fields } as unknown as NodeEventBody;
+}
+
+const uids = array(int);
+
+const FLAG: ShapeReader<WindowFlag> = byKind<WindowFlag>({
+  slash: object({ kind: literal('slash'), uid: int, reason: str, multiplier: num, scoreBefore: num, scoreAfter: num }),
+  reset: object({ kind: literal('reset'), uid: int, reason: str }),
+  naughty: object({ kind: literal('naughty'), uid: int, untilWindow: int, reason: str }),
+  excluded: object({ kind: literal('excluded'), uid: int, consecutiveNegatives: int }),
+  readmitted: object({ kind: literal('readmitted'), uid: int }),
+  evalFailed: object<Extract<WindowFlag, { kind: 'evalFailed' }>>({ kind: literal('evalFailed'), uid: int, status: str, detail: optional(str) }),
+});
+
+const EVALUATION: ShapeReader<WindowEvaluation> = either(
+  object<Extract<WindowEvaluation, { ownBefore: number }>>({ uid: int, ownBefore: num, ownAfter: num, randomBefore: num, randomAfter: num, stepsBehind: nullable(num) }),
+  object<Extract<WindowEvaluation, { status: string }>>({ uid: int, status: str, detail: optional(str) }),
+);
+
+/** The fields of each kind (t, node and kind are read before). */
+const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = {
+  registered: either(object<ValidatorRegistered>({ uid: int, hotkey: str, leader: bool }), object<MinerRegistered>({ uid: int, hotkey: str, adversary: nullable(str) })),
+  resumed: either(object<ValidatorResumed>({ lastProcessed: int, lastApplied: int, hash: str }), object<MinerResumed>({ lastApplied: int, globalStep: int, hash: str })),
+  stopped: either(object<ValidatorStopped>({ lastProcessed: int, lastApplied: optional(int) }), object<MinerStopped>({ lastApplied: optional(int), lastUploaded: int })),
+  behind: object<NodeEventMap['behind']>({ window: int, reason: str, lastApplied: optional(int) }),
+  checkpointError: object({ error: str }),
+  applied: object({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num }),
+  checkpointLoaded: object({ window: int, globalStep: int, from: int, hash: str }),
+  checkpointSaved: object({ window: int, globalStep: int, hash: str }),
+  skippedWindow: object({ window: int, reason: str }),
+  missedDeadline: object({ window: int, lateByMs: num }),
+  uploaded: object<NodeEventMap['uploaded']>({
+    window: int,
+    bytes: num,
+    status: str,
+    nullRound: bool,
+    loss: nullable(num),
+    trainMs: num,
+    innerSteps: optional(int),
+    uploadMs: num,
+    debugBytes: num,
+    deadlineMarginMs: num,
+    commMsTotal: num,
+    trainMsTotal: num,
+    compressMsTotal: num,
+    commBytesTotal: num,
+    hash: str,
+  }),
+  shortWindow: object({ window: int, steps: int, of: int, reason: str }),
+  copied: object({ window: int, from: int }),
+  startWindow: object({ startWindow: int }),
+  peerListError: object({ window: int, error: str }),
+  manifest: object({ window: int, uids, skipped: uids }),
+  setWeightsFailed: object({ window: int, error: str }),
+  window: object({
+    window: int,
+    leader: bool,
+    warmup: bool,
+    heldOutLoss: nullable(num),
+    gathered: record(str),
+    aggregated: uids,
+    copiers: uids,
+    overlapMax: nullable(num),
+    evaluated: array(EVALUATION),
+    flags: array(FLAG),
+    scores: record(num),
+    ratings: record(object({ mu: num, sigma: num, ordinal: num })),
+    weights: nullable(object({ uids, weights: array(num) })),
+    applied: bool,
+    hash: str,
+    lastApplied: int,
+    ms: num,
+  }),
+  peerList: object({ window: int, firstEffectiveWindow: int, peers: uids, reserves: uids }),
+};
+
+export function isNodeEventKind(kind: string): kind is NodeEventKind {
+  return Object.hasOwn(FIELDS, kind);
+}
+
+/**
+ * A line that is not JSON, not an object, or lacks a finite `t`, a string `node` or a string `kind` is malformed; so
+ * is a line of a known kind whose fields do not have the map's types. A well-formed line of another kind (a newer
+ * node's) is `unknownKind`.
+ */
+export type EventLineRead = { readonly ok: true; readonly event: NodeEvent } | { readonly ok: false; readonly skipped: 'malformed' | 'unknownKind' };
+
+const MALFORMED: EventLineRead = { ok: false, skipped: 'malformed' };
+const UNKNOWN_KIND: EventLineRead = { ok: false, skipped: 'unknownKind' };
+
+export function parseNodeEvent(line: string): EventLineRead {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return MALFORMED;
+  }
+  return readNodeEvent(value);
+}
+
+/** `parseNodeEvent` of a line already parsed as JSON. */
+export function readNodeEvent(value: unknown): EventLineRead {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return MALFORMED;
+  const { t, node, kind } = value as Record<string, unknown>;
+  if (typeof t !== 'number' || !Number.isFinite(t) || typeof node !== 'string' || typeof kind !== 'string') return MALFORMED;
+  if (!isNodeEventKind(kind)) return UNKNOWN_KIND;
+  const fields = FIELDS[kind].read(value);
+  if (fields === INVALID) return MALFORMED;
+  return { ok: true, event: { t, node, kind, ...fields } as NodeEvent };
+}
