@@ -96,7 +96,7 @@ describe('node config', () => {
     const coarse = runDir(1);
     try {
       const { [S3_ENV.readSecret]: _omit, ...noReadSecret } = KEYS;
-      assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: ACCOUNT }, noReadSecret), (e: unknown) => e instanceof NodeConfigError && e.code === 'BAD_NODE_CONFIG' && e.message.includes(S3_ENV.readSecret));
+      assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: ACCOUNT }, noReadSecret), (e: unknown) => e instanceof NodeConfigError && e.code === 'MissingField' && e.message.includes(S3_ENV.readSecret));
       assert.throws(() => resolveNodeConfig(coarse, undefined, { r2AccountId: ACCOUNT }, KEYS), /lastModifiedResolutionMs to 1000/);
       assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: 'Not-An-Account' }, KEYS), NodeConfigError);
       assert.throws(() => resolveNodeConfig(dir, undefined, { s3Endpoint: 'http://127.0.0.1:7480' }, KEYS), /bucket name is required/);
@@ -116,7 +116,7 @@ describe('node config', () => {
   });
 
   test('config file: unknown fields and formats are rejected; a network section replaces network.json', () => {
-    assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bukket: {} }), /unknown field "bukket"/);
+    assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bukket: {} }), /node config: bukket: unknown field/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/2' }), /format/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bucket: { write: { accesKeyId: 'x' } } }), /unknown field/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', network: { model: 'gpt-5' } }), /model/);

@@ -1,3 +1,5 @@
+export * from './errors.ts';
 export * from './network.ts';
 export * from './local-defaults.ts';
 export * from './node-file.ts';
+export * from './scoring.ts';
