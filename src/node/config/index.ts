@@ -3,3 +3,4 @@ export * from './network.ts';
 export * from './local-defaults.ts';
 export * from './node-file.ts';
 export * from './scoring.ts';
+export * from './flags.ts';

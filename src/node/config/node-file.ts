@@ -27,6 +27,7 @@ import { r2Endpoint, type BucketCredentials, type NodeBucket } from '../../stora
 import { buildNetworkConfig, localProtocolBase, type NetworkPlan } from './local-defaults.ts';
 import { NodeConfigError, nodeConfigError, type ConfigErrorCode } from './errors.ts';
 import { ConfigFields, definedOnly, OPTIONAL, REQUIRED } from './fields.ts';
+import { parseIntFlag } from './flags.ts';
 import { readScoringOverrides, type ScoringParams } from './scoring.ts';
 import { readEvalFields, readProtocolOverrides, readTrainFields, resolveProtocolSection } from './sections.ts';
 
@@ -227,12 +228,8 @@ function checkStringFlags(o: NodeConfigOverrides): void {
   }
 }
 
-/** A flag's non-negative integer (commander gives strings; code may pass numbers). */
-function intFlag(flag: string, v: string | number | undefined, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
-  if (!(Number.isSafeInteger(n) && n >= 0 && n <= hi)) bad(`${flag} must be an integer in [0, ${hi}], got ${JSON.stringify(v)}`);
-  return n;
+function optionalIntFlag(flag: string, v: string | number | undefined, hi: number): number | undefined {
+  return v === undefined ? undefined : parseIntFlag(flag, v, 0, hi);
 }
 
 export function chainKindOf(url: string, source = 'chain url'): ChainKind {
@@ -341,8 +338,8 @@ export function resolveWalletKeys(file: NodeConfigFile['wallet'], o: NodeConfigO
 export function resolveNodeConfig(runDir: string, file: NodeConfigFile | undefined, o: NodeConfigOverrides, env: NodeJS.ProcessEnv = process.env): ResolvedNodeConfig {
   checkStringFlags(o);
   const runPath = resolve(runDir);
-  const netuidOverride = intFlag('--netuid', o.netuid, 65_535) ?? file?.chain?.netuid;
-  const latencyMs = intFlag('--store-latency-ms', o.storeLatencyMs, 3_600_000);
+  const netuidOverride = optionalIntFlag('--netuid', o.netuid, 65_535) ?? file?.chain?.netuid;
+  const latencyMs = optionalIntFlag('--store-latency-ms', o.storeLatencyMs, 3_600_000);
   let net: NetworkConfig;
   if (file?.network !== undefined) {
     net = networkFromSection(file.network, netuidOverride ?? 1, o.storeRoot ?? join(runPath, 'store'));
