@@ -23,6 +23,7 @@ import { KeyError, loadKey, signerOf } from '../../chain/keys.ts';
 import { R2_ENDPOINT_TEMPLATE, type NodeBackend, type NodeKeys, type PeerStoreLocation } from '../backend.ts';
 import { loadNetworkConfig, NetworkConfigError, validateNetworkConfig, type NetworkConfig, type EvalSettings, type TrainSettings } from './network.ts';
 import { resolveProtocolParams, TEMPLAR_PROTOCOL, type ProtocolParams } from '../../protocol/index.ts';
+import { getModelConfig } from '../../model/config.ts';
 import { r2Endpoint, type BucketCredentials, type NodeBucket } from '../../storage/index.ts';
 import { buildNetworkConfig, localProtocolBase, type NetworkPlan } from './local-defaults.ts';
 import { NodeConfigError, nodeConfigError, type ConfigErrorCode } from './errors.ts';
@@ -151,7 +152,13 @@ function readNetworkSection(f: ConfigFields): NetworkSection {
     networkSeed: OPTIONAL.take(f, 'networkSeed', (k) => f.text(k)),
     protocolBase,
     protocol,
-    train: OPTIONAL.take(f, 'train', (k) => definedOnly<TrainSettings>(readTrainFields(f.object(k), OPTIONAL))),
+    train: OPTIONAL.take(f, 'train', (k) => {
+      const t = f.object(k);
+      const train = definedOnly<TrainSettings>(readTrainFields(t, OPTIONAL));
+      const maxSeqLen = getModelConfig(model).maxSeqLen;
+      if (train.seqLen !== undefined && train.seqLen > maxSeqLen) t.failField('seqLen', `(${train.seqLen}) exceeds the model's maxSeqLen ${maxSeqLen}`);
+      return train;
+    }),
     eval: OPTIONAL.take(f, 'eval', (k) => definedOnly<EvalSettings>(readEvalFields(f.object(k), OPTIONAL))),
     scoring: OPTIONAL.take(f, 'scoring', (k) => readScoringOverrides(f.object(k))),
   };
@@ -342,7 +349,12 @@ export function resolveNodeConfig(runDir: string, file: NodeConfigFile | undefin
   const latencyMs = optionalIntFlag('--store-latency-ms', o.storeLatencyMs, 3_600_000);
   let net: NetworkConfig;
   if (file?.network !== undefined) {
-    net = networkFromSection(file.network, netuidOverride ?? 1, o.storeRoot ?? join(runPath, 'store'));
+    try {
+      net = networkFromSection(file.network, netuidOverride ?? 1, o.storeRoot ?? join(runPath, 'store'));
+    } catch (err) {
+      if (err instanceof NetworkConfigError) throw new NodeConfigError(err.code, `node config network section: ${err.message}`, { cause: err });
+      throw err;
+    }
   } else {
     const path = join(runPath, 'network.json');
     if (!existsSync(path)) bad(`no ${path}: run \`tessera net up\` for a local network, or give the network settings in the node config's "network" section`, 'MissingField');
