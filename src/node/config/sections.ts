@@ -101,6 +101,13 @@ function nonNegativeOrInfinity(f: ConfigFields, key: string): number {
   return v;
 }
 
+/** A lower layer's message about one of the section's fields ("<field> must be …"), with the field's full path. */
+function failNamingField(f: ConfigFields, message: string): never {
+  const [, key, why] = /^(\w+) (.*)$/s.exec(message) ?? [];
+  if (key !== undefined && why !== undefined && f.has(key)) return f.failField(key, why);
+  return f.failHere(message);
+}
+
 /** Protocol overrides of a node config (each field optional, typed); ranges are checked once merged with a base. */
 export function readProtocolOverrides(f: ConfigFields): Partial<ProtocolParams> {
   return definedOnly<ProtocolParams>(readProtocolFields(f, OPTIONAL));
@@ -112,7 +119,7 @@ export function resolveProtocolSection(f: ConfigFields, overrides: Partial<Proto
     return resolveProtocolParams(overrides, base);
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    return f.failHere(err.message);
+    return failNamingField(f, err.message.replace(/^protocol parameter /, ''));
   }
 }
 
@@ -141,7 +148,7 @@ export function readSparseLoCoConfig(f: ConfigFields): SparseLoCoConfig {
     validateSparseLoCoConfig(cfg);
   } catch (err) {
     if (!(err instanceof SparseLoCoError)) throw err;
-    f.failHere(err.message);
+    failNamingField(f, err.message);
   }
   return cfg;
 }
