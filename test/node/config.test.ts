@@ -2,14 +2,14 @@
 // R2 and other S3 endpoints, peers' endpoint templates, wallet keys, chain selection by URL scheme, typed errors.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKey, initKeys } from '../../src/chain/keys.ts';
 import { peerLocation, validateNodeBucket } from '../../src/node/backend.ts';
 import { saveNetworkConfig } from '../../src/node/config/network.ts';
 import { buildNetworkConfig } from '../../src/node/config/local-defaults.ts';
-import { NodeConfigError, resolveNodeConfig, S3_ENV, validateNodeConfigFile, type NodeConfigFile } from '../../src/node/config/node-file.ts';
+import { loadNodeConfigFile, NodeConfigError, resolveNodeConfig, S3_ENV, validateNodeConfigFile, type NodeConfigFile } from '../../src/node/config/node-file.ts';
 import { TEMPLAR_PROTOCOL } from '../../src/protocol/index.ts';
 import { credentialsFromCommitment, StoreError } from '../../src/storage/index.ts';
 
@@ -96,8 +96,8 @@ describe('node config', () => {
     const coarse = runDir(1);
     try {
       const { [S3_ENV.readSecret]: _omit, ...noReadSecret } = KEYS;
-      assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: ACCOUNT }, noReadSecret), (e: unknown) => e instanceof NodeConfigError && e.code === 'BAD_NODE_CONFIG' && e.message.includes(S3_ENV.readSecret));
-      assert.throws(() => resolveNodeConfig(coarse, undefined, { r2AccountId: ACCOUNT }, KEYS), /lastModifiedResolutionMs to 1000/);
+      assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: ACCOUNT }, noReadSecret), (e: unknown) => e instanceof NodeConfigError && e.code === 'MissingField' && e.message.includes(S3_ENV.readSecret));
+      assert.throws(() => resolveNodeConfig(coarse, undefined, { r2AccountId: ACCOUNT }, KEYS), (e: unknown) => e instanceof NodeConfigError && e.code === 'Incompatible' && /lastModifiedResolutionMs to 1000/.test(e.message));
       assert.throws(() => resolveNodeConfig(dir, undefined, { r2AccountId: 'Not-An-Account' }, KEYS), NodeConfigError);
       assert.throws(() => resolveNodeConfig(dir, undefined, { s3Endpoint: 'http://127.0.0.1:7480' }, KEYS), /bucket name is required/);
       assert.throws(() => resolveNodeConfig(dir, undefined, { s3Endpoint: 'ftp://x', s3Bucket: ACCOUNT }, KEYS), /http/);
@@ -116,7 +116,7 @@ describe('node config', () => {
   });
 
   test('config file: unknown fields and formats are rejected; a network section replaces network.json', () => {
-    assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bukket: {} }), /unknown field "bukket"/);
+    assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bukket: {} }), /node config: bukket: unknown field/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/2' }), /format/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', bucket: { write: { accesKeyId: 'x' } } }), /unknown field/);
     assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', network: { model: 'gpt-5' } }), /model/);
@@ -163,6 +163,137 @@ describe('node config', () => {
       assert.throws(() => resolveNodeConfig(dir, undefined, { wallet: 'enc', hotkey: 'h', walletRoot: root, walletPasswordEnv: 'UNSET_PW_VAR' }, {}), /UNSET_PW_VAR/);
     } finally {
       rmSync(root, { recursive: true });
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('node config file: every section checked', () => {
+  const base = (): Record<string, unknown> => ({
+    format: 'tessera.node/1',
+    chain: { url: 'http://127.0.0.1:9944', netuid: 3 },
+    wallet: { name: 'w', hotkey: 'h', root: '/tmp/w', passwordEnv: 'PW' },
+    bucket: { endpoint: 'http://127.0.0.1:7480', name: ACCOUNT, region: 'auto', write: { accessKeyId: 'a', secretAccessKey: 'b' }, read: { accessKeyId: 'c' }, create: true },
+    peers: { endpoint: 'r2', region: 'auto' },
+    network: { model: 'tiny', networkSeed: 's', protocolBase: 'local', protocol: { innerSteps: 2 }, train: { lr: 0.01 }, eval: { batchSize: 2 }, scoring: { uidsPerWindow: 4 } },
+  });
+  const edited = (path: string, value: unknown): Record<string, unknown> => {
+    const doc = base();
+    const keys = path.split('.');
+    let obj = doc;
+    for (const k of keys.slice(0, -1)) obj = obj[k] as Record<string, unknown>;
+    if (value === undefined) delete obj[keys[keys.length - 1]];
+    else obj[keys[keys.length - 1]] = value;
+    return doc;
+  };
+  const refused = (doc: Record<string, unknown>, code: string, mention: string) =>
+    assert.throws(() => validateNodeConfigFile(doc), (e: unknown) => {
+      assert.ok(e instanceof NodeConfigError, String(e));
+      assert.equal(e.code, code, e.message);
+      assert.ok(e.message.includes(mention), `${JSON.stringify(e.message)} should name ${mention}`);
+      return true;
+    });
+
+  test('a complete file reads into the same typed value', () => {
+    const f = validateNodeConfigFile(base());
+    assert.equal(f.chain?.netuid, 3);
+    assert.equal(f.bucket?.create, true);
+    assert.deepEqual(f.network?.protocol, { innerSteps: 2 });
+    assert.deepEqual(f.network?.train, { lr: 0.01 });
+    assert.deepEqual(f.network?.scoring, { uidsPerWindow: 4 });
+  });
+
+  test('an unknown key is refused with its path, in every section', () => {
+    for (const path of ['chains', 'chain.netuuid', 'wallet.hotKey', 'bucket.endPoint', 'bucket.write.secret', 'peers.url', 'network.seed', 'network.protocol.blocksPerWindoe', 'network.train.batchsize', 'network.eval.lr', 'network.scoring.overlapMaxTreshold']) {
+      refused(edited(path, 1), 'UnknownField', `node config: ${path}: unknown field (allowed: `);
+    }
+  });
+
+  test('a wrong type or an out-of-range value is refused naming the field', () => {
+    const cases: [string, unknown][] = [
+      ['format', 'tessera.node/2'],
+      ['chain.url', 5],
+      ['chain.netuid', -1],
+      ['chain.netuid', 70_000],
+      ['wallet.name', ''],
+      ['wallet.root', false],
+      ['bucket.region', ''],
+      ['bucket.create', 'yes'],
+      ['bucket.read.accessKeyId', 12],
+      ['peers.endpoint', ['r2']],
+      ['network', 'tiny'],
+      ['network.model', 'llama-1b'],
+      ['network.protocolBase', 'mainnet'],
+      ['network.protocol.innerSteps', 'two'],
+      ['network.protocol.blocksPerWindow', 0],
+      ['network.protocol.version', 1],
+      ['network.train.lr', 0],
+      ['network.train.seqLen', 1],
+      ['network.eval.batchSize', 0],
+      ['network.scoring.bmaAlpha', 2],
+      ['network.scoring.excludeNegativePeers', 1],
+    ];
+    for (const [path, value] of cases) refused(edited(path, value), 'InvalidField', `node config: ${path}`);
+  });
+
+  test('required fields of a section are named', () => {
+    for (const path of ['format', 'wallet.name', 'wallet.hotkey', 'peers.endpoint', 'network.model']) refused(edited(path, undefined), 'MissingField', `node config: ${path}: missing field`);
+  });
+
+  test('a local-based network section resolves over the local defaults of its model', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-nodecfg-'));
+    try {
+      const f = file({ network: { model: 'small', protocol: { innerSteps: 3 }, train: { batchSize: 1 }, eval: { lrFactor: 0.25 }, scoring: { uidsPerWindow: 4 } } });
+      const r = resolveNodeConfig(dir, f, { chainUrl: 'http://127.0.0.1:9944' }, {});
+      const local = buildNetworkConfig({ model: 'small', networkSeed: 'subnet-1', storeRoot: join(dir, 'store') }, 'http://127.0.0.1:9944');
+      assert.equal(r.net.networkSeed, 'subnet-1');
+      assert.deepEqual(r.net.protocol, { ...local.protocol, innerSteps: 3 });
+      assert.deepEqual(r.net.train, { ...local.train, batchSize: 1 });
+      assert.deepEqual(r.net.eval, { ...local.eval, lrFactor: 0.25 });
+      assert.deepEqual(r.net.scoring, { ...local.scoring, uidsPerWindow: 4 });
+      // overrides are checked together with the defaults they land on
+      assert.throws(() => validateNodeConfigFile({ format: 'tessera.node/1', network: { model: 'tiny', protocol: { timeWindowDeltaMs: 60_000 } } }), (e: unknown) => e instanceof NodeConfigError && e.message.includes('network.protocol.timeWindowDeltaMs'));
+      assert.throws(() => resolveNodeConfig(dir, file({ network: { model: 'tiny', train: { seqLen: 128 } } }), { chainUrl: 'http://127.0.0.1:9944' }, {}), (e: unknown) => e instanceof NodeConfigError && e.message.includes('train.seqLen (128) exceeds'));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('flags are checked with the flag\'s name; a file value with its field\'s name', () => {
+    const dir = runDir(1000);
+    try {
+      const flagCases: [Record<string, string>, string][] = [
+        [{ netuid: 'x' }, '--netuid'],
+        [{ netuid: '' }, '--netuid'],
+        [{ netuid: '70000' }, '--netuid'],
+        [{ storeLatencyMs: 'slow' }, '--store-latency-ms'],
+        [{ chainUrl: 'ftp://chain' }, '--chain-url'],
+        [{ chainUrl: '' }, '--chain-url'],
+        [{ s3Region: ' ' }, '--s3-region'],
+        [{ r2AccountId: 'Not-An-Account' }, '--r2-account-id'],
+        [{ s3Endpoint: 'ftp://x', s3Bucket: ACCOUNT }, '--s3-endpoint'],
+        [{ s3Endpoint: 'http://127.0.0.1:7480', s3Bucket: 'my-bucket' }, '--s3-bucket'],
+        [{ peerS3Endpoint: 'somewhere' }, '--peer-s3-endpoint'],
+      ];
+      for (const [o, flag] of flagCases) {
+        assert.throws(() => resolveNodeConfig(dir, undefined, o, KEYS), (e: unknown) => e instanceof NodeConfigError && e.code === 'InvalidField' && e.message.includes(flag), `${JSON.stringify(o)}`);
+      }
+      assert.throws(() => resolveNodeConfig(dir, file({ chain: { url: 'ftp://chain' } }), {}, {}), (e: unknown) => e instanceof NodeConfigError && e.message.includes('node config chain.url'));
+      assert.throws(() => resolveNodeConfig(dir, file({ bucket: { endpoint: 'ftp://x', name: ACCOUNT } }), {}, KEYS), (e: unknown) => e instanceof NodeConfigError && e.message.includes('node config bucket.endpoint'));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test('a node config file that is not JSON is an Unreadable error naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-nodecfg-'));
+    try {
+      const path = join(dir, 'node.json');
+      writeFileSync(path, '{ "format": "tessera.node/1", }');
+      assert.throws(() => loadNodeConfigFile(path), (e: unknown) => e instanceof NodeConfigError && e.code === 'Unreadable' && e.message.includes(path));
+      writeFileSync(path, JSON.stringify(base()));
+      assert.equal(loadNodeConfigFile(path).network?.model, 'tiny');
+    } finally {
       rmSync(dir, { recursive: true });
     }
   });

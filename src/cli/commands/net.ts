@@ -5,6 +5,8 @@ import { LocalNetwork } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
+import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
+import { NodeConfigError } from '../../node/config/errors.ts';
 
 interface NetUpOptions {
   miners: string;
@@ -38,18 +40,22 @@ export function register(program: Command): void {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
       if (o.model !== 'tiny' && o.model !== 'small') throw new Error(`--model must be tiny or small, got ${o.model}`);
+      if (o.seed.trim() === '') throw new NodeConfigError('InvalidField', '--seed must not be empty');
+      const windows = o.windows === undefined ? undefined : parseIntFlag('--windows', o.windows, 1);
+      const failureRate = parseNumberFlag('--fault-rate', o.faultRate, 0, 1);
+      if (failureRate === 1) throw new NodeConfigError('InvalidField', '--fault-rate must be below 1 (every store request would fail)');
       const network = new LocalNetwork({
         runDir: o.runDir,
-        miners: Number(o.miners),
-        validators: Number(o.validators),
+        miners: parseIntFlag('--miners', o.miners, 0, 1_000),
+        validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, networkSeed: o.seed, faults: { failureRate: Number(o.faultRate) } },
+        plan: { model: o.model, networkSeed: o.seed, faults: { failureRate } },
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
       const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;
       if (dashboard !== null) process.stdout.write(`tessera net: dashboard ${dashboard.url}\n`);
-      const total = o.windows === undefined ? null : Number(o.windows);
+      const total = windows ?? null;
       const bar = total === null ? null : createProgress({ label: 'windows', total, unit: 'windows', intervalMs: 30_000 });
       const progress = new ProgressPrinter(network, bar === null ? undefined : (line) => bar.log(line, process.stdout));
       let stopping = false;
@@ -71,7 +77,7 @@ export function register(program: Command): void {
         const seen = progress.poll();
         if (seen.length > 0 && first === null) first = seen[0].window;
         if (bar !== null && total !== null && first !== null && seen.length > 0) bar.update(Math.min(total, seen[seen.length - 1].window - first + 1));
-        if (o.windows !== undefined && first !== null && seen.length > 0 && seen[seen.length - 1].window - first + 1 >= Number(o.windows)) {
+        if (windows !== undefined && first !== null && seen.length > 0 && seen[seen.length - 1].window - first + 1 >= windows) {
           await stop();
         }
       }

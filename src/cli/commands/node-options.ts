@@ -12,7 +12,8 @@ import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts'
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import type { NodeBackend } from '../../node/backend.ts';
 import type { NetworkConfig } from '../../node/config/network.ts';
-import { loadNodeConfigFile, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../node/config/node-file.ts';
+import { loadNodeConfigFile, NodeConfigError, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../node/config/node-file.ts';
+import { parseIntFlag } from '../../node/config/flags.ts';
 
 export interface NodeCliOptions extends NodeConfigOverrides {
   runDir: string;
@@ -68,8 +69,19 @@ async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySig
   }
 }
 
+/** The flags resolveNodeConfig does not read: the run directory, the node name (a directory) and --until-window. */
+export function checkNodeFlags(o: NodeCliOptions): void {
+  if (o.runDir.trim() === '') throw new NodeConfigError('InvalidField', '--run-dir must not be empty');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.name) || o.name === '.' || o.name === '..') {
+    throw new NodeConfigError('InvalidField', `--name must be 1 to 64 of A-Z a-z 0-9 . _ - (it names a directory), got ${JSON.stringify(o.name)}`);
+  }
+  if (o.config !== undefined && o.config.trim() === '') throw new NodeConfigError('InvalidField', '--config must not be empty');
+  if (o.untilWindow !== undefined) parseIntFlag('--until-window', o.untilWindow);
+}
+
 /** Resolves the node's configuration and opens its chain. */
 export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
+  checkNodeFlags(o);
   const file = o.config === undefined ? undefined : loadNodeConfigFile(resolve(o.config));
   await initKeys();
   const { net, chainKind, backend } = resolveNodeConfig(o.runDir, file, o);

@@ -4,7 +4,8 @@
  */
 import { LOCAL_PROTOCOL, resolveProtocolParams, type ProtocolParams } from '../../protocol/index.ts';
 import { DEFAULT_SPARSELOCO } from '../../optim/sparseloco/index.ts';
-import type { NetworkConfig, TrainSettings, EvalSettings, FaultSettings } from './network.ts';
+import { validateNetworkConfig, type NetworkConfig, type TrainSettings, type EvalSettings, type FaultSettings } from './network.ts';
+import type { ScoringParams } from './scoring.ts';
 
 export interface NetworkPlan {
   model: 'tiny' | 'small';
@@ -14,7 +15,7 @@ export interface NetworkPlan {
   protocol?: Partial<ProtocolParams>;
   train?: Partial<TrainSettings>;
   eval?: Partial<EvalSettings>;
-  scoring?: Record<string, unknown>;
+  scoring?: Partial<ScoringParams>;
   faults?: Partial<FaultSettings>;
 }
 
@@ -42,12 +43,18 @@ export const LOCAL_VALIDATOR_STAKE = 10_000;
  */
 const LOCAL_MAX_MINER_STAKE = LOCAL_VALIDATOR_STAKE / 2;
 
-export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
-  const protocol = resolveProtocolParams(
-    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: LOCAL_MAX_MINER_STAKE, peerReplacementFrequency: 2, ...TIMING[plan.model], ...plan.protocol },
+/** The protocol parameters a local network of `model` starts from (a plan's overrides apply to them). */
+export function localProtocolBase(model: NetworkPlan['model']): ProtocolParams {
+  return resolveProtocolParams(
+    { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: LOCAL_MAX_MINER_STAKE, peerReplacementFrequency: 2, ...TIMING[model] },
     LOCAL_PROTOCOL,
   );
-  return {
+}
+
+/** The network settings of a plan, checked like a loaded network.json. */
+export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
+  const protocol = resolveProtocolParams(plan.protocol, localProtocolBase(plan.model));
+  return validateNetworkConfig({
     format: 'tessera.network/1',
     networkSeed: plan.networkSeed,
     netuid: plan.netuid ?? 1,
@@ -63,7 +70,7 @@ export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): Network
     faults: { failureRate: 0, latencyMs: 0, ...plan.faults },
     storeRoot: plan.storeRoot,
     chainUrl,
-  };
+  }, 'local network plan');
 }
 
 /** Subnet hyperparameters of the embedded chain for a local network (storage units). */

@@ -1,94 +1,102 @@
 /**
- * A local network's shared settings (`<runDir>/network.json`), written once by `net up` and read by every node.
- * Every node of one network must use identical values (they define windows, the model, the wire format).
+ * A local network's shared settings (`<runDir>/network.json`, format `tessera.network/1`), written once by `net up`
+ * and read by every node. Every node of one network must use identical values (they define windows, the model, the
+ * wire format). Every field is checked for type and range, unknown keys are refused by name, and the value is built
+ * from the checked fields.
  */
-import { readFileSync } from 'node:fs';
-import { getModelConfig, isModelConfigName, type ModelConfig } from '../../model/config.ts';
-import { resolveProtocolParams, type ProtocolParams } from '../../protocol/params.ts';
-import { DEFAULT_SPARSELOCO, validateSparseLoCoConfig, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
+import { getModelConfig, MODEL_CONFIGS, type ModelConfig, type ModelConfigName } from '../../model/config.ts';
+import type { ProtocolParams } from '../../protocol/params.ts';
+import { DEFAULT_SPARSELOCO, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
 import { writeFileAtomic } from '../../core/durable-write.ts';
+import { networkConfigError, NetworkConfigError } from './errors.ts';
+import { ConfigFields, REQUIRED } from './fields.ts';
+import { readScoringOverrides, type ScoringParams } from './scoring.ts';
+import {
+  readEvalFields,
+  readFaultFields,
+  readProtocolParams,
+  readSparseLoCoConfig,
+  readTrainFields,
+  type EvalSettings,
+  type FaultSettings,
+  type TrainSettings,
+} from './sections.ts';
 
-export interface TrainSettings {
-  readonly batchSize: number;
-  readonly seqLen: number;
-  readonly lr: number;
-  readonly warmupSteps: number;
-  readonly cosineSteps: number;
-  readonly weightDecay: number;
-}
+export type { EvalSettings, FaultSettings, TrainSettings } from './sections.ts';
 
-export interface EvalSettings {
-  /** Sequences per loss measurement (own data and random data each). */
-  readonly batchSize: number;
-  /** θ' = θ − outerLr·lrFactor·ĝ_i (Templar 0.08 / 0.4 = 0.2). */
-  readonly lrFactor: number;
-}
-
-export interface FaultSettings {
-  /** Fraction of store requests that fail transiently (every node wraps its stores in FaultyStore + RetryingStore). */
-  readonly failureRate: number;
-  readonly latencyMs: number;
-}
+export const NETWORK_CONFIG_FORMAT = 'tessera.network/1';
 
 export interface NetworkConfig {
-  readonly format: 'tessera.network/1';
+  readonly format: typeof NETWORK_CONFIG_FORMAT;
   readonly networkSeed: string;
   readonly netuid: number;
-  readonly model: string;
+  readonly model: ModelConfigName;
   /** Seed of θ_0 (identical on every node). */
   readonly modelSeed: number;
   readonly protocol: ProtocolParams;
   readonly sparseloco: SparseLoCoConfig;
   readonly train: TrainSettings;
   readonly eval: EvalSettings;
-  /** Overrides of the validator's scoring parameters (see src/validator/scoring/params.ts). */
-  readonly scoring: Record<string, unknown>;
+  /** Overrides of the validator's scoring parameters (defaults: DEFAULT_SCORING). */
+  readonly scoring: Partial<ScoringParams>;
   readonly faults: FaultSettings;
   /** Filesystem store root (buckets live below it). */
   readonly storeRoot: string;
+  /** '' until the network's chain is known. */
   readonly chainUrl: string;
 }
 
-export class NetworkConfigError extends Error {
-  override readonly name = 'NetworkConfigError';
-  readonly code = 'BAD_NETWORK_CONFIG';
-}
+const NETWORK_KEYS = ['format', 'networkSeed', 'netuid', 'model', 'modelSeed', 'protocol', 'sparseloco', 'train', 'eval', 'scoring', 'faults', 'storeRoot', 'chainUrl'];
+const MODEL_NAMES = Object.keys(MODEL_CONFIGS) as ModelConfigName[];
+const NO_FAULTS: FaultSettings = Object.freeze({ failureRate: 0, latencyMs: 0 });
 
 export function modelOf(cfg: NetworkConfig): ModelConfig {
-  if (!isModelConfigName(cfg.model)) throw new NetworkConfigError(`unknown model ${cfg.model}`);
   return getModelConfig(cfg.model);
 }
 
-export function validateNetworkConfig(raw: unknown): NetworkConfig {
-  if (raw === null || typeof raw !== 'object') throw new NetworkConfigError('network config is not an object');
-  const c = raw as NetworkConfig;
-  if (c.format !== 'tessera.network/1') throw new NetworkConfigError(`unknown network config format ${String(c.format)}`);
-  if (typeof c.networkSeed !== 'string' || c.networkSeed.length === 0) throw new NetworkConfigError('networkSeed missing');
-  modelOf(c);
-  const protocol = resolveProtocolParams(c.protocol, c.protocol);
-  validateSparseLoCoConfig(c.sparseloco);
-  const t = c.train;
-  if (!t || !(t.batchSize >= 1 && t.seqLen >= 2 && t.lr > 0)) throw new NetworkConfigError('train settings invalid');
-  if (t.seqLen > modelOf(c).maxSeqLen) throw new NetworkConfigError(`train.seqLen ${t.seqLen} exceeds the model's ${modelOf(c).maxSeqLen}`);
-  if (!c.eval || !(c.eval.batchSize >= 1 && c.eval.lrFactor > 0)) throw new NetworkConfigError('eval settings invalid');
-  const f = c.faults ?? { failureRate: 0, latencyMs: 0 };
-  if (!(f.failureRate >= 0 && f.failureRate < 1)) throw new NetworkConfigError('faults.failureRate must be in [0, 1)');
-  return { ...c, protocol, faults: f, scoring: c.scoring ?? {} };
+/** A network settings document; `scoring` and `faults` may be absent (no overrides, no faults). */
+export function readNetworkConfig(f: ConfigFields): NetworkConfig {
+  f.allowedKeys(NETWORK_KEYS);
+  const format = REQUIRED.take(f, 'format', (k) => f.oneOf(k, [NETWORK_CONFIG_FORMAT] as const));
+  const model = REQUIRED.take(f, 'model', (k) => f.oneOf(k, MODEL_NAMES));
+  const train = REQUIRED.take(f, 'train', (k) => {
+    const t = f.object(k);
+    const fields = readTrainFields(t, REQUIRED);
+    const maxSeqLen = getModelConfig(model).maxSeqLen;
+    if (fields.seqLen > maxSeqLen) t.failField('seqLen', `(${fields.seqLen}) exceeds the model's maxSeqLen ${maxSeqLen}`);
+    return fields;
+  });
+  return {
+    format,
+    networkSeed: REQUIRED.take(f, 'networkSeed', (k) => f.text(k)),
+    netuid: REQUIRED.take(f, 'netuid', (k) => f.int(k, 0, 65_535)),
+    model,
+    modelSeed: REQUIRED.take(f, 'modelSeed', (k) => f.int(k, Number.MIN_SAFE_INTEGER)),
+    protocol: REQUIRED.take(f, 'protocol', (k) => readProtocolParams(f.object(k))),
+    sparseloco: REQUIRED.take(f, 'sparseloco', (k) => readSparseLoCoConfig(f.object(k))),
+    train,
+    eval: REQUIRED.take(f, 'eval', (k) => readEvalFields(f.object(k), REQUIRED)),
+    scoring: f.has('scoring') ? readScoringOverrides(f.object('scoring')) : {},
+    faults: f.has('faults') ? readFaultFields(f.object('faults'), REQUIRED) : NO_FAULTS,
+    storeRoot: REQUIRED.take(f, 'storeRoot', (k) => f.text(k)),
+    chainUrl: REQUIRED.take(f, 'chainUrl', (k) => f.string(k)),
+  };
+}
+
+/** Checks settings built in memory (`what` names them in errors); returns the value rebuilt from checked fields. */
+export function validateNetworkConfig(cfg: NetworkConfig, what = 'network settings'): NetworkConfig {
+  return readNetworkConfig(new ConfigFields({ ...cfg }, what, '', networkConfigError));
 }
 
 export function loadNetworkConfig(path: string): NetworkConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new NetworkConfigError(`cannot read network config ${path}: ${(err as Error).message}`);
-  }
-  return validateNetworkConfig(raw);
+  return readNetworkConfig(ConfigFields.fromFile(path, 'network.json', networkConfigError));
 }
 
 export function saveNetworkConfig(path: string, cfg: NetworkConfig): void {
   const json = JSON.stringify(cfg, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 1e308 : v), 2);
   writeFileAtomic(path, json + '\n');
 }
+
+export { NetworkConfigError };
 
 export const DEFAULT_SPARSELOCO_LOCAL: SparseLoCoConfig = DEFAULT_SPARSELOCO;

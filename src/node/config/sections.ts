@@ -1,0 +1,154 @@
+/**
+ * The sections of a network's settings (protocol, sparseloco, train, eval, faults): types and field readers shared
+ * by network.json (every field required) and a node config's `network` section (overrides, each field optional).
+ */
+import { ProtocolError, resolveProtocolParams, type ProtocolParams } from '../../protocol/index.ts';
+import { SparseLoCoError, validateSparseLoCoConfig, type AggregationMode, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
+import { definedOnly, OPTIONAL, REQUIRED, type ConfigFields, type FieldMode, type SectionFields } from './fields.ts';
+
+export interface TrainSettings {
+  readonly batchSize: number;
+  readonly seqLen: number;
+  readonly lr: number;
+  readonly warmupSteps: number;
+  readonly cosineSteps: number;
+  readonly weightDecay: number;
+}
+
+export interface EvalSettings {
+  /** Sequences per loss measurement (own data and random data each). */
+  readonly batchSize: number;
+  /** θ' = θ − outerLr·lrFactor·ĝ_i (Templar 0.08 / 0.4 = 0.2). */
+  readonly lrFactor: number;
+}
+
+export interface FaultSettings {
+  /** Fraction of store requests that fail transiently (every node wraps its stores in FaultyStore + RetryingStore). */
+  readonly failureRate: number;
+  readonly latencyMs: number;
+}
+
+const MAX_BATCH = 1 << 20;
+const MAX_STEPS = 1e12;
+
+export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
+  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay']);
+  return {
+    batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
+    seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
+    lr: mode.take(f, 'lr', (k) => f.positive(k, 1e3)),
+    warmupSteps: mode.take(f, 'warmupSteps', (k) => f.int(k, 0, MAX_STEPS)),
+    cosineSteps: mode.take(f, 'cosineSteps', (k) => f.int(k, 0, MAX_STEPS)),
+    weightDecay: mode.take(f, 'weightDecay', (k) => f.finite(k, 0, 1e3)),
+  };
+}
+
+export function readEvalFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<EvalSettings, Absent> {
+  f.allowedKeys(['batchSize', 'lrFactor']);
+  return {
+    batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
+    lrFactor: mode.take(f, 'lrFactor', (k) => f.positive(k, 1e3)),
+  };
+}
+
+export function readFaultFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<FaultSettings, Absent> {
+  f.allowedKeys(['failureRate', 'latencyMs']);
+  const failureRate = mode.take(f, 'failureRate', (k) => f.finite(k, 0, 1));
+  if (failureRate === 1) f.failField('failureRate', 'must be below 1 (every request would fail)');
+  return { failureRate, latencyMs: mode.take(f, 'latencyMs', (k) => f.int(k, 0, 3_600_000)) };
+}
+
+const PROTOCOL_INTS = [
+  'blocksPerWindow', 'blockTimeMs', 'innerSteps', 'timeWindowDeltaMs', 'lastModifiedResolutionMs', 'validatorOffset',
+  'peerListWindowMargin', 'gatherPeerCount', 'reservePeerCount', 'minimumPeers', 'peerReplacementFrequency',
+  'windowsPerWeights', 'checkpointFrequency', 'burnUid', 'debugSampleOffset', 'debugSampleCount',
+  'activeRecentWindows', 'staleRetentionWindows',
+] as const satisfies readonly (keyof ProtocolParams)[];
+
+/** Protocol fields by type; their ranges are src/protocol's, checked when the parameters are resolved. */
+function readProtocolFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<ProtocolParams, Absent> {
+  f.allowedKeys(['version', ...PROTOCOL_INTS, 'burnRate', 'maxMinerStake']);
+  const int = (key: (typeof PROTOCOL_INTS)[number]) => mode.take(f, key, (k) => f.int(k, 0));
+  return {
+    version: mode.take(f, 'version', (k) => f.text(k)),
+    blocksPerWindow: int('blocksPerWindow'),
+    blockTimeMs: int('blockTimeMs'),
+    innerSteps: int('innerSteps'),
+    timeWindowDeltaMs: int('timeWindowDeltaMs'),
+    lastModifiedResolutionMs: int('lastModifiedResolutionMs'),
+    validatorOffset: int('validatorOffset'),
+    peerListWindowMargin: int('peerListWindowMargin'),
+    gatherPeerCount: int('gatherPeerCount'),
+    reservePeerCount: int('reservePeerCount'),
+    minimumPeers: int('minimumPeers'),
+    peerReplacementFrequency: int('peerReplacementFrequency'),
+    windowsPerWeights: int('windowsPerWeights'),
+    checkpointFrequency: int('checkpointFrequency'),
+    burnUid: int('burnUid'),
+    burnRate: mode.take(f, 'burnRate', (k) => f.finite(k, 0, 1)),
+    debugSampleOffset: int('debugSampleOffset'),
+    debugSampleCount: int('debugSampleCount'),
+    activeRecentWindows: int('activeRecentWindows'),
+    staleRetentionWindows: int('staleRetentionWindows'),
+    maxMinerStake: mode.take(f, 'maxMinerStake', (k) => nonNegativeOrInfinity(f, k)),
+  };
+}
+
+/** JSON has no Infinity (network.json stores an unlimited stake cap as 1e308); settings built in memory may hold it. */
+function nonNegativeOrInfinity(f: ConfigFields, key: string): number {
+  const v = f.obj[key];
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) f.failField(key, `must be a non-negative number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** A lower layer's message about one of the section's fields ("<field> must be …"), with the field's full path. */
+function failNamingField(f: ConfigFields, message: string): never {
+  const [, key, why] = /^(\w+) (.*)$/s.exec(message) ?? [];
+  if (key !== undefined && why !== undefined && f.has(key)) return f.failField(key, why);
+  return f.failHere(message);
+}
+
+/** Protocol overrides of a node config (each field optional, typed); ranges are checked once merged with a base. */
+export function readProtocolOverrides(f: ConfigFields): Partial<ProtocolParams> {
+  return definedOnly<ProtocolParams>(readProtocolFields(f, OPTIONAL));
+}
+
+/** `base` with `overrides`, resolved by src/protocol; a bad value is the section's InvalidField error naming it. */
+export function resolveProtocolSection(f: ConfigFields, overrides: Partial<ProtocolParams>, base: ProtocolParams): ProtocolParams {
+  try {
+    return resolveProtocolParams(overrides, base);
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) throw err;
+    return failNamingField(f, err.message.replace(/^protocol parameter /, ''));
+  }
+}
+
+/** A complete protocol section, every field required and checked. */
+export function readProtocolParams(f: ConfigFields): ProtocolParams {
+  const p = readProtocolFields(f, REQUIRED);
+  return resolveProtocolSection(f, p, p);
+}
+
+/** A complete sparseloco section, every field required and checked. */
+export function readSparseLoCoConfig(f: ConfigFields): SparseLoCoConfig {
+  f.allowedKeys(['chunkTarget', 'chunkTarget1d', 'topk', 'quantBins', 'quantRange', 'beta', 'outerLr', 'aggregation', 'clipToMedianNorm']);
+  const int = (key: string) => REQUIRED.take(f, key, (k) => f.int(k, 1));
+  const cfg: SparseLoCoConfig = {
+    chunkTarget: int('chunkTarget'),
+    chunkTarget1d: int('chunkTarget1d'),
+    topk: int('topk'),
+    quantBins: int('quantBins'),
+    quantRange: REQUIRED.take(f, 'quantRange', (k) => f.positive(k)),
+    beta: REQUIRED.take(f, 'beta', (k) => f.finite(k, 0, 1)),
+    outerLr: REQUIRED.take(f, 'outerLr', (k) => f.finite(k, 0)),
+    aggregation: REQUIRED.take(f, 'aggregation', (k) => f.oneOf<AggregationMode>(k, ['selected-mean', 'divide-by-r'])),
+    clipToMedianNorm: REQUIRED.take(f, 'clipToMedianNorm', (k) => f.bool(k)),
+  };
+  try {
+    validateSparseLoCoConfig(cfg);
+  } catch (err) {
+    if (!(err instanceof SparseLoCoError)) throw err;
+    failNamingField(f, err.message);
+  }
+  return cfg;
+}
