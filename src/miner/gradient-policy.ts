@@ -75,7 +75,7 @@ export interface GradientPolicy {
   follow(w: number, replica: ReplicaPosition, followNetwork: () => Promise<FollowOutcome>): Promise<FollowOutcome>;
   /** The tensors to send for a window after warm-up. */
   produce(source: GradientSource): Promise<CompressedTensor[]>;
-  /** Called every window once the deadline is known (after any wait the policy makes): what to upload, or null for nothing. */
+  /** Called every window at its boundary, once the upload deadline is known: what to upload (it may wait first), or null for nothing. */
   outgoing(draft: GradientMessage, ctx: UploadContext): Promise<Outgoing | null>;
 }
 
