@@ -4,13 +4,14 @@
  * within the upload delta), upload its debug dict, then follow the leader's aggregator manifest to θ_{w+1}.
  * Warm-up windows are null rounds. State (parameters, EF buffers, step counters) is saved atomically every window,
  * so a restarted miner resumes where it stopped and catches up from manifests (or the leader's checkpoint).
+ * Where a miner may deviate from this (following, the tensors sent, the upload) is asked of its GradientPolicy.
  */
 import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
-import { decodeErrorFeedback, decodeGradient, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
+import { decodeErrorFeedback, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
 import { paramSpecs } from '../model/config.ts';
 import { InnerTrainer } from '../optim/inner-trainer.ts';
-import { compress, ErrorFeedback, pseudoGradient, type CompressedTensor } from '../optim/sparseloco/index.ts';
+import { ErrorFeedback, pseudoGradient } from '../optim/sparseloco/index.ts';
 import {
   buildDebugDict,
   checkDeadline,
@@ -22,10 +23,7 @@ import {
   windowBoundaryBlock,
   windowStartBlock,
 } from '../protocol/index.ts';
-import { isStoreError } from '../storage/index.ts';
-import { cloneParams, type ParamTensor } from '../tensor/params.ts';
-import { Rng } from '../tensor/rng.ts';
-import type { AdversaryKind } from '../net/adversaries.ts';
+import { cloneParams } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
@@ -35,6 +33,7 @@ import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
 import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
+import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta } from './gradient-policy.ts';
 
 export interface MinerOptions {
   readonly net: NetworkConfig;
@@ -43,7 +42,8 @@ export interface MinerOptions {
   readonly name: string;
   readonly nodeDir: string;
   readonly events: NodeEvents;
-  readonly adversary?: AdversaryKind;
+  /** Where the miner's behaviour may differ from the protocol's (default: honest). */
+  readonly policy?: GradientPolicy;
   /** Stop after this window has been uploaded (default: run until stopped). */
   readonly untilWindow?: number;
   readonly samples?: NodeSamples;
@@ -62,14 +62,13 @@ export class Miner implements StopSignal {
   private id!: NodeIdentity;
   private startWindow = 0;
   private lastUploaded = -1;
-  private previous: GradientMessage | null = null;
-  private readonly rng: Rng;
+  private readonly policy: GradientPolicy;
 
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
     this.samples = (o.samples ?? datasetSamples(o.net.train.seqLen)).train;
-    this.rng = new Rng(Date.now() % 2 ** 31);
+    this.policy = o.policy ?? honestPolicy;
   }
 
   stop(): void {
@@ -95,7 +94,7 @@ export class Miner implements StopSignal {
 
   private async setUp(): Promise<void> {
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
-    this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.o.adversary ?? null });
+    this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.policy.adversary });
     this.startWindow = await waitForStartWindow(this.access, this.p.version);
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
     const specs = paramSpecs(this.replica.config);
@@ -126,11 +125,10 @@ export class Miner implements StopSignal {
   }
 
   private async loop(): Promise<void> {
-    const bpw = this.p.blocksPerWindow;
     for (;;) {
       this.access.checkStop();
       if (this.o.untilWindow !== undefined && this.lastUploaded >= this.o.untilWindow) return;
-      let cur = await this.access.window();
+      const cur = await this.access.window();
       if (cur < this.startWindow) {
         await this.access.waitForBlock(windowStartBlock(this.startWindow, this.p));
         continue;
@@ -139,41 +137,43 @@ export class Miner implements StopSignal {
         await this.access.waitForBlock(windowStartBlock(this.lastUploaded + 1, this.p));
         continue;
       }
-      // Far behind (e.g. restarted after a long pause): a checkpoint newer than our state saves replaying.
-      if (cur - this.replica.lastApplied > 3 && this.o.adversary !== 'desynced') {
-        try {
-          await this.replica.loadLatestCheckpoint(this.access);
-        } catch (err) {
-          this.o.events.emit('checkpointError', { error: (err as Error).message });
-        }
-      }
-      if (this.o.adversary !== 'desynced') {
-        const untilMs = Date.now() + 2 * bpw * this.p.blockTimeMs;
-        let synced: boolean;
-        try {
-          synced = await this.replica.syncTo(this.access, cur, untilMs, (w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0));
-        } catch (err) {
-          if (!(err instanceof BehindError)) throw err;
-          this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: err.message });
-          await this.access.sleep(this.p.blockTimeMs * 2);
-          continue;
-        }
-        if (!synced) {
-          this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: 'manifest not posted in time' });
-          continue;
-        }
-        this.saveState();
-        const now = await this.access.window();
-        if (now !== cur) {
-          this.o.events.emit('skippedWindow', { window: cur, reason: 'caught up after the window ended' });
-          continue;
-        }
-      } else {
-        // trains from its own stale model; pretends to be current
-        this.replica.lastApplied = cur - 1;
-      }
-      cur = await this.trainAndUpload(cur);
+      if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur))) === 'notReady') continue;
+      await this.trainAndUpload(cur);
     }
+  }
+
+  /** Brings the replica to θ_cur: the leader's checkpoint when far behind, then the aggregator manifests. */
+  private async followNetwork(cur: number): Promise<FollowOutcome> {
+    const bpw = this.p.blocksPerWindow;
+    // Far behind (e.g. restarted after a long pause): a checkpoint newer than our state saves replaying.
+    if (cur - this.replica.lastApplied > 3) {
+      try {
+        await this.replica.loadLatestCheckpoint(this.access);
+      } catch (err) {
+        this.o.events.emit('checkpointError', { error: (err as Error).message });
+      }
+    }
+    const untilMs = Date.now() + 2 * bpw * this.p.blockTimeMs;
+    let synced: boolean;
+    try {
+      synced = await this.replica.syncTo(this.access, cur, untilMs, (w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0));
+    } catch (err) {
+      if (!(err instanceof BehindError)) throw err;
+      this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: err.message });
+      await this.access.sleep(this.p.blockTimeMs * 2);
+      return 'notReady';
+    }
+    if (!synced) {
+      this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: 'manifest not posted in time' });
+      return 'notReady';
+    }
+    this.saveState();
+    const now = await this.access.window();
+    if (now !== cur) {
+      this.o.events.emit('skippedWindow', { window: cur, reason: 'caught up after the window ended' });
+      return 'notReady';
+    }
+    return 'ready';
   }
 
   private commMs = 0;
@@ -185,6 +185,7 @@ export class Miner implements StopSignal {
   private lastUploadMs = 0;
   private compressEstimateMs = 0;
   private lastInnerSteps = 0;
+  private lastLoss = NaN;
 
   private commAcc(ms: number, downBytes: number, upBytes: number): void {
     this.commMs += ms;
@@ -195,43 +196,18 @@ export class Miner implements StopSignal {
     return w < this.startWindow + warmupWindows(this.p);
   }
 
-  private async trainAndUpload(w: number): Promise<number> {
-    const adv = this.o.adversary;
+  private async trainAndUpload(w: number): Promise<void> {
     const warm = this.isWarmup(w);
     this.lastCompressMs = 0;
     this.lastInnerSteps = 0;
+    this.lastLoss = NaN;
     const t0 = performance.now();
-    let tensors: CompressedTensor[];
-    let loss = NaN;
-    if (warm || adv === 'free-rider') {
-      tensors = this.ef.nullRound(this.net.sparseloco);
-    } else if (adv === 'noise') {
-      // random direction of a plausible size (validators clip it to the window's median norm anyway)
-      const noise = this.replica.params.map((p) => {
-        const d = new Float32Array(p.data.length);
-        for (let i = 0; i < d.length; i++) d[i] = this.rng.normal() * 0.02;
-        return { name: p.name, shape: p.shape, data: d };
-      });
-      tensors = compress(noise, this.net.sparseloco);
-    } else if (adv === 'copycat') {
-      tensors = [];
-    } else {
-      const r = this.train(w, await this.trainingBudgetEnd(w));
-      loss = r.loss;
-      this.lastInnerSteps = r.steps;
-      let delta = r.delta;
-      if (adv === 'poisoner') {
-        delta = delta.map((d) => ({ ...d, data: d.data.map((x) => -10 * x) }));
-      }
-      const c0 = performance.now();
-      tensors = this.ef.step(delta, this.net.sparseloco);
-      this.lastCompressMs = performance.now() - c0;
-      this.compressEstimateMs = this.lastCompressMs;
-    }
+    const tensors = warm ? this.ef.nullRound(this.net.sparseloco) : await this.policy.produce(this.gradientSource(w));
+    const loss = this.lastLoss;
     const trainMs = performance.now() - t0;
     this.trainMsTotal += trainMs;
     this.compressMsTotal += this.lastCompressMs;
-    let msg: GradientMessage = {
+    const draft: GradientMessage = {
       uid: this.id.uid,
       window: w,
       globalStep: this.replica.globalStep,
@@ -239,27 +215,30 @@ export class Miner implements StopSignal {
       meta: new TextEncoder().encode(JSON.stringify({ samples: this.net.train.batchSize * this.lastInnerSteps })),
       tensors,
     };
-    if (adv === 'stale' && !warm) {
-      const prev = this.previous;
-      this.previous = msg;
-      if (prev !== null) msg = { ...prev, window: w, globalStep: this.replica.globalStep };
-    }
     // the upload may not land before the boundary block's timestamp
     await this.access.waitForBlock(windowBoundaryBlock(w, this.p));
     const deadline = await fetchUploadDeadline(this.o.chain, w, this.p);
-    if (adv === 'late') await this.access.sleep(Math.max(0, deadline.timeMaxMs - Date.now()) + 1500);
-    if (adv === 'copycat' && !warm) {
-      const copied = await this.copyVictim(w, deadline.timeMaxMs);
-      if (copied === null) {
-        this.lastUploaded = w;
-        return w;
-      }
-      msg = { ...copied, uid: this.id.uid };
+    const out = await this.policy.outgoing(draft, {
+      window: w,
+      uid: this.id.uid,
+      warmup: warm,
+      deadline,
+      version: this.p.version,
+      schema: this.replica.schema,
+      maxPayloadBytes: this.replica.maxPayloadBytes,
+      peers: this.access,
+      events: this.o.events,
+      sleep: (ms) => this.access.sleep(ms),
+    });
+    if (out === null) {
+      this.lastUploaded = w;
+      return;
     }
-    if (Date.now() > deadline.timeMaxMs && adv !== 'late') {
+    const msg = out.msg;
+    if (Date.now() > deadline.timeMaxMs && out.evenIfLate !== true) {
       this.o.events.emit('missedDeadline', { window: w, lateByMs: Date.now() - deadline.timeMaxMs });
       this.lastUploaded = w;
-      return w;
+      return;
     }
     const bytes = encodeGradient(msg, this.replica.schema);
     const u0 = performance.now();
@@ -289,7 +268,29 @@ export class Miner implements StopSignal {
       commBytesTotal: this.commBytes,
       hash: this.replica.hash(),
     });
-    return w;
+  }
+
+  /** The honest pipeline of window w for the policy; records the loss, steps and compression time it reports. */
+  private gradientSource(w: number): GradientSource {
+    return {
+      window: w,
+      params: this.replica.params,
+      compression: this.net.sparseloco,
+      train: async (): Promise<TrainedDelta> => {
+        const r = this.train(w, await this.trainingBudgetEnd(w));
+        this.lastLoss = r.loss;
+        this.lastInnerSteps = r.steps;
+        return r;
+      },
+      compress: (delta) => {
+        const c0 = performance.now();
+        const tensors = this.ef.step(delta, this.net.sparseloco);
+        this.lastCompressMs = performance.now() - c0;
+        this.compressEstimateMs = this.lastCompressMs;
+        return tensors;
+      },
+      nullRound: () => this.ef.nullRound(this.net.sparseloco),
+    };
   }
 
   /** H inner steps from θ_w on the assigned samples; returns Δ = θ_w − θ_H and restores θ_w. */
@@ -309,7 +310,7 @@ export class Miner implements StopSignal {
    * started when the mean step time so far says it ends before `budgetEndMs` (the first step always runs). A late
    * upload scores as missing, while fewer steps still improve the model and keep the miner in the aggregation.
    */
-  private train(w: number, budgetEndMs: number): { delta: ParamTensor[]; loss: number; steps: number } {
+  private train(w: number, budgetEndMs: number): TrainedDelta {
     const t = this.net.train;
     const H = this.p.innerSteps;
     const pool = assignedPool(this.id.uid, w, H * t.batchSize, this.samples.sampleCount);
@@ -328,28 +329,5 @@ export class Miner implements StopSignal {
     const delta = pseudoGradient(start, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
     return { delta, loss: lossSum / steps, steps };
-  }
-
-  /** Copycat: waits for another miner's upload, then re-labels it as its own. */
-  private async copyVictim(w: number, untilMs: number): Promise<GradientMessage | null> {
-    const m = await this.access.metagraph(0);
-    const victims = m.neurons.filter((n) => n.uid !== this.id.uid && !n.validatorPermit).map((n) => n.uid).sort((a, b) => a - b);
-    while (Date.now() < untilMs) {
-      for (const v of victims) {
-        const store = await this.access.bucketOf(v);
-        if (store === null) continue;
-        try {
-          const bytes = await store.get(gradientKey(w, v, this.p.version), { maxBytes: this.replica.maxPayloadBytes });
-          const msg = decodeGradient(bytes, this.replica.schema, { expectWindow: w, expectUid: v });
-          if (msg.nullRound) continue;
-          this.o.events.emit('copied', { window: w, from: v });
-          return msg;
-        } catch (err) {
-          if (!isStoreError(err, 'NotFound') && !(err instanceof Error && err.name === 'CodecError')) throw err;
-        }
-      }
-      await this.access.sleep(100);
-    }
-    return null;
   }
 }

@@ -67,3 +67,76 @@ export function appliedHashes(net: LocalNetwork): Map<number, Map<string, string
   }
   return out;
 }
+
+/** A scoring flag of the validator's window event (slash, reset, naughty, excluded, evalFailed, ...). */
+export interface Flag {
+  readonly kind: string;
+  readonly uid: number;
+  readonly reason?: string;
+  readonly status?: string;
+}
+
+/** One evaluation of the validator's window event whose update was applied and measured. */
+export interface Evaluation {
+  readonly window: number;
+  readonly uid: number;
+  readonly ownBefore: number;
+  readonly ownAfter: number;
+  readonly randomBefore: number;
+  readonly randomAfter: number;
+  readonly stepsBehind: number | null;
+}
+
+export interface Weights {
+  readonly uids: number[];
+  readonly weights: number[];
+}
+
+/** What one validator did to the miners over its window events. */
+export class ValidatorVerdicts {
+  constructor(readonly windows: readonly Ev[]) {}
+
+  flags(uid: number): Flag[] {
+    return this.windows.flatMap((e) => e.flags as Flag[]).filter((f) => f.uid === uid);
+  }
+
+  flagged(uid: number, pred: (f: Flag) => boolean): boolean {
+    return this.flags(uid).some(pred);
+  }
+
+  /** Evaluations with losses (the uid's update was applied and measured). */
+  evaluations(uid: number): Evaluation[] {
+    return this.windows.flatMap((e) =>
+      (e.evaluated as Array<Partial<Evaluation>>).filter((d) => d.uid === uid && d.randomAfter !== undefined).map((d) => ({ ...d, window: e.window as number }) as Evaluation),
+    );
+  }
+
+  /** Upper median of the loss drop its update brings on random data. */
+  randomImprovement(uid: number): number {
+    const xs = this.evaluations(uid).map((d) => d.randomBefore - d.randomAfter);
+    if (xs.length === 0) throw new Error(`uid ${uid} was never evaluated`);
+    return upperMedian(xs);
+  }
+
+  aggregatedIn(uid: number, window: Ev): boolean {
+    return (window.aggregated as number[]).includes(uid);
+  }
+
+  /** The last weights set that name any uid. */
+  lastWeights(): Weights {
+    const last = this.windows.filter((e) => e.weights !== null && (e.weights as Weights).uids.length > 0).at(-1);
+    if (last === undefined) throw new Error('the validator never set weights');
+    return last.weights as Weights;
+  }
+
+  /** Share of the last weights held by `uids`. */
+  weightShare(uids: readonly number[]): number {
+    const w = this.lastWeights();
+    return w.uids.reduce((s, u, i) => s + (uids.includes(u) ? w.weights[i] : 0), 0);
+  }
+
+  /** Final scores of the last window (uids with score 0 are absent from the event). */
+  lastScore(uid: number): number {
+    return ((this.windows.at(-1)!.scores as Record<string, number>)[String(uid)]) ?? 0;
+  }
+}

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
+import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
@@ -23,7 +23,7 @@ export function register(program: Command): void {
     .option('--until-window <w>', 'exit after uploading this window')
     .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
-      const adversary = o.adversary;
+      const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
       await runNode(o, async ({ net, chain, backend, nodeDir }) => {
         const miner = new Miner({
           net,
@@ -31,7 +31,7 @@ export function register(program: Command): void {
           name: o.name,
           nodeDir,
           events: await startNodeTelemetry(nodeDir, o.name, 'miner', o),
-          adversary,
+          policy,
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
           backend,
         });

@@ -1,0 +1,203 @@
+// The adversaries' policies on their own (no network): each differs from the honest miner exactly where it cheats.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { NeuronInfo } from '../../src/chain/types.ts';
+import { createGradientSchema, encodeGradient, type GradientMessage } from '../../src/codec/index.ts';
+import { honestPolicy, type FollowOutcome, type GradientSource, type UploadContext } from '../../src/miner/gradient-policy.ts';
+import { ADVERSARY_KINDS, adversaryPolicy, copycatPolicy, noisePolicy } from '../../src/net/adversaries.ts';
+import type { EventFields } from '../../src/node/events.ts';
+import { compress, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
+import { gradientKey, uploadDeadline, LOCAL_PROTOCOL } from '../../src/protocol/index.ts';
+import { MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
+import type { ParamTensor } from '../../src/tensor/params.ts';
+import { Rng } from '../../src/tensor/rng.ts';
+
+const CFG = { ...DEFAULT_COMPRESSION, chunkTarget: 8, chunkTarget1d: 8, topk: 4 };
+const SPECS = [{ name: 'w', shape: [16, 16] }, { name: 'n', shape: [16] }];
+const SCHEMA = createGradientSchema(SPECS, CFG);
+const VERSION = '0.1.0';
+
+function tensors(seed: number, scale = 1): ParamTensor[] {
+  const rng = new Rng(seed);
+  return SPECS.map((s) => {
+    const data = new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = rng.normal() * scale;
+    return { name: s.name, shape: s.shape, data };
+  });
+}
+
+/** A source whose training returns `delta`, recording what the policy did with it. */
+function recordingSource(delta: ParamTensor[]) {
+  const calls = { train: 0, nullRound: 0, compressed: [] as ParamTensor[][] };
+  const nullTensors = compress(tensors(0, 0), CFG);
+  const source: GradientSource = {
+    window: 7,
+    params: tensors(1),
+    compression: CFG,
+    train: async () => {
+      calls.train++;
+      return { delta, loss: 3.25, steps: 4 };
+    },
+    compress: (d) => {
+      calls.compressed.push(d.map((t) => ({ ...t, data: Float32Array.from(t.data) })));
+      return compress(d, CFG);
+    },
+    nullRound: () => {
+      calls.nullRound++;
+      return nullTensors;
+    },
+  };
+  return { source, calls, nullTensors };
+}
+
+function message(window: number, uid: number, globalStep: number, body: CompressedTensor[], nullRound = false): GradientMessage {
+  return { uid, window, globalStep, nullRound, meta: new TextEncoder().encode(JSON.stringify({ samples: window })), tensors: body };
+}
+
+function neuron(uid: number, validatorPermit: boolean): NeuronInfo {
+  return { uid, hotkey: `h${uid}`, coldkey: `c${uid}`, stake: validatorPermit ? 10_000 : 0, validatorPermit, active: true, rank: 0, trust: 0, consensus: 0, incentive: 0, dividends: 0, validatorTrust: 0, emission: 0, lastUpdate: 0 };
+}
+
+/** An upload context for `uid` in window w; peers' buckets from `buckets`; sleeps are recorded (and really taken). */
+function uploadContext(o: { window: number; uid: number; warmup?: boolean; deadlineInMs?: number; buckets?: Map<number, ObjectStore> }) {
+  const events: Array<{ kind: string; fields?: EventFields }> = [];
+  const sleeps: number[] = [];
+  const now = Date.now();
+  const p = { ...LOCAL_PROTOCOL, timeWindowDeltaMs: o.deadlineInMs ?? 300 };
+  const ctx: UploadContext = {
+    window: o.window,
+    uid: o.uid,
+    warmup: o.warmup ?? false,
+    deadline: uploadDeadline(o.window, now, p),
+    version: VERSION,
+    schema: SCHEMA,
+    maxPayloadBytes: 1 << 20,
+    peers: {
+      metagraph: async () => ({ netuid: 3, block: 0, neurons: [neuron(0, true), neuron(1, false), neuron(2, false), neuron(o.uid, false)] }),
+      bucketOf: async (uid) => o.buckets?.get(uid) ?? null,
+    },
+    events: { emit: (kind, fields) => events.push({ kind, fields }) },
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      await new Promise((r) => setTimeout(r, Math.min(ms, 50)));
+    },
+  };
+  return { ctx, events, sleeps };
+}
+
+describe('honest policy', () => {
+  test('follows the network, sends the error-fed compression of its trained delta, uploads its own message in time', async () => {
+    let followed = 0;
+    assert.equal(await honestPolicy.follow(5, { lastApplied: 2 }, async (): Promise<FollowOutcome> => (followed++, 'notReady')), 'notReady');
+    assert.equal(followed, 1);
+    const delta = tensors(2);
+    const { source, calls } = recordingSource(delta);
+    assert.deepEqual(await honestPolicy.produce(source), compress(delta, CFG));
+    assert.equal(calls.train, 1);
+    assert.deepEqual(calls.compressed, [delta]);
+    const draft = message(7, 3, 4, compress(delta, CFG));
+    assert.deepEqual(await honestPolicy.outgoing(draft, uploadContext({ window: 7, uid: 3 }).ctx), { msg: draft });
+    assert.equal(honestPolicy.adversary, null);
+  });
+});
+
+describe('adversary policies', () => {
+  test('the factory builds one policy per kind, named by it', () => {
+    for (const kind of ADVERSARY_KINDS) assert.equal(adversaryPolicy(kind).adversary, kind);
+  });
+
+  test('free-rider: sends a null round without training', async () => {
+    const { source, calls, nullTensors } = recordingSource(tensors(2));
+    assert.equal(await adversaryPolicy('free-rider').produce(source), nullTensors);
+    assert.deepEqual([calls.train, calls.nullRound, calls.compressed.length], [0, 1, 0]);
+  });
+
+  test('noise: a random update of the parameters\' shapes, without training or error feedback', async () => {
+    const { source, calls } = recordingSource(tensors(2));
+    const sent = await noisePolicy(new Rng(42)).produce(source);
+    assert.deepEqual([calls.train, calls.nullRound, calls.compressed.length], [0, 0, 0]);
+    assert.deepEqual(sent.map((t) => t.name), ['w', 'n']);
+    const other = recordingSource(tensors(3)).source;
+    assert.deepEqual(await noisePolicy(new Rng(42)).produce({ ...other, params: tensors(9) }), sent, 'the same seed gives the same update, whatever θ_w holds');
+    assert.notDeepEqual(await noisePolicy(new Rng(43)).produce(source), sent, 'another seed, another direction');
+  });
+
+  test('poisoner: trains honestly, then compresses −10× its delta', async () => {
+    const delta = tensors(2, 0.01);
+    const { source, calls } = recordingSource(delta);
+    const sent = await adversaryPolicy('poisoner').produce(source);
+    assert.equal(calls.train, 1);
+    assert.equal(calls.compressed.length, 1);
+    const poisoned = calls.compressed[0];
+    poisoned.forEach((t, i) => {
+      assert.equal(t.name, delta[i].name);
+      t.data.forEach((x, j) => assert.equal(x, Math.fround(-10 * delta[i].data[j])));
+    });
+    assert.deepEqual(sent, compress(poisoned, CFG));
+  });
+
+  test('stale: after warm-up, re-sends the previous window\'s tensors re-labelled with this window and step', async () => {
+    const stale = adversaryPolicy('stale');
+    const drafts = [4, 5, 6, 7].map((w) => message(w, 3, w - 4, compress(tensors(w), CFG)));
+    const warm = uploadContext({ window: 4, uid: 3, warmup: true }).ctx;
+    assert.deepEqual(await stale.outgoing(drafts[0], warm), { msg: drafts[0] }, 'warm-up null rounds pass');
+    const sent: GradientMessage[] = [];
+    for (const d of drafts.slice(1)) sent.push((await stale.outgoing(d, uploadContext({ window: d.window, uid: 3 }).ctx))!.msg);
+    assert.equal(sent[0], drafts[1], 'nothing earlier to re-send in the first window after warm-up');
+    for (const [i, m] of sent.slice(1).entries()) {
+      const now = drafts[i + 2];
+      const before = drafts[i + 1];
+      assert.deepEqual([m.window, m.globalStep, m.uid], [now.window, now.globalStep, 3]);
+      assert.equal(m.tensors, before.tensors, `window ${now.window} sends window ${before.window}'s tensors`);
+      assert.equal(m.meta, before.meta);
+    }
+    // the produced tensors are the honest ones: it trains honestly, it only sends them a window late
+    const { source, calls } = recordingSource(tensors(2));
+    await stale.produce(source);
+    assert.equal(calls.train, 1);
+  });
+
+  test('late: waits past the deadline, then uploads anyway', async () => {
+    const draft = message(7, 3, 4, compress(tensors(7), CFG));
+    for (const warmup of [true, false]) {
+      const { ctx, sleeps } = uploadContext({ window: 7, uid: 3, warmup, deadlineInMs: 400 });
+      const out = await adversaryPolicy('late').outgoing(draft, ctx);
+      assert.deepEqual(out, { msg: draft, evenIfLate: true });
+      assert.equal(sleeps.length, 1);
+      assert.ok(sleeps[0] >= 1500 && sleeps[0] <= 1900, `slept ${sleeps[0]} ms, deadline in 400 ms`);
+    }
+  });
+
+  test('desynced: never follows the network, claims to be at θ_w', async () => {
+    const replica = { lastApplied: 1 };
+    let followed = 0;
+    const out = await adversaryPolicy('desynced').follow(9, replica, async () => (followed++, 'ready'));
+    assert.deepEqual([out, followed, replica.lastApplied], ['ready', 0, 8]);
+  });
+
+  test('copycat: trains nothing, re-labels another miner\'s non-null upload as its own', async () => {
+    const copycat = copycatPolicy();
+    const { source, calls } = recordingSource(tensors(2));
+    assert.deepEqual(await copycat.produce(source), []);
+    assert.equal(calls.train + calls.nullRound + calls.compressed.length, 0);
+
+    const w = 7;
+    const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()]]);
+    await buckets.get(1)!.put(gradientKey(w, 1, VERSION), encodeGradient(message(w, 1, 4, compress(tensors(0, 0), CFG), true), SCHEMA));
+    const victim = message(w, 2, 4, compress(tensors(11), CFG));
+    await buckets.get(2)!.put(gradientKey(w, 2, VERSION), encodeGradient(victim, SCHEMA));
+    const { ctx, events } = uploadContext({ window: w, uid: 3, buckets });
+    const out = await copycat.outgoing(message(w, 3, 4, []), ctx);
+    assert.ok(out !== null);
+    assert.equal(out.msg.uid, 3);
+    assert.deepEqual(encodeGradient(out.msg, SCHEMA), encodeGradient({ ...victim, uid: 3 }, SCHEMA), 'the victim\'s message under its own uid');
+    assert.deepEqual(events, [{ kind: 'copied', fields: { window: w, from: 2 } }], 'the null round of uid 1 is skipped');
+
+    const nobody = uploadContext({ window: w + 1, uid: 3, deadlineInMs: 250, buckets });
+    assert.equal(await copycat.outgoing(message(w + 1, 3, 5, []), nobody.ctx), null, 'nothing to copy before the deadline: no upload');
+    assert.ok(nobody.sleeps.length > 0 && nobody.events.length === 0);
+
+    const warm = message(2, 3, 0, compress(tensors(0, 0), CFG), true);
+    assert.deepEqual(await copycat.outgoing(warm, uploadContext({ window: 2, uid: 3, warmup: true }).ctx), { msg: warm }, 'warm-up null rounds pass');
+  });
+});
