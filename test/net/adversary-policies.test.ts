@@ -5,7 +5,7 @@ import type { NeuronInfo } from '../../src/chain/types.ts';
 import { createGradientSchema, encodeGradient, type GradientMessage } from '../../src/codec/index.ts';
 import { honestPolicy, type FollowOutcome, type GradientSource, type UploadContext } from '../../src/miner/gradient-policy.ts';
 import { ADVERSARY_KINDS, adversaryPolicy, copycatPolicy, noisePolicy } from '../../src/net/adversaries.ts';
-import type { EventFields } from '../../src/node/events.ts';
+import type { NodeEventMap } from '../../src/node/events.ts';
 import { compress, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
 import { gradientKey, uploadDeadline, LOCAL_PROTOCOL } from '../../src/protocol/index.ts';
 import { MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
@@ -60,7 +60,7 @@ function neuron(uid: number, validatorPermit: boolean): NeuronInfo {
 
 /** An upload context for `uid` in window w; peers' buckets from `buckets`; sleeps are recorded (and really taken). */
 function uploadContext(o: { window: number; uid: number; warmup?: boolean; deadlineInMs?: number; buckets?: Map<number, ObjectStore> }) {
-  const events: Array<{ kind: string; fields?: EventFields }> = [];
+  const events: Array<{ kind: string; fields?: NodeEventMap[keyof NodeEventMap] }> = [];
   const sleeps: number[] = [];
   const now = Date.now();
   const p = { ...LOCAL_PROTOCOL, timeWindowDeltaMs: o.deadlineInMs ?? 300 };
