@@ -8,6 +8,7 @@ import { ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
 import {
   aggregatorKey,
   debugKey,
+  encodePeerList,
   gradientKey,
   parseAggregatorManifest,
   parsePeerList,
@@ -25,7 +26,7 @@ import { GauntletScorer, SeededRng, type EvalOutcome, type EvalSelection } from 
 import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
 import { gatherWindow } from '../../src/validator/phases/gather.ts';
 import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
-import { postManifest } from '../../src/validator/phases/manifest.ts';
+import { postManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
 import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
 import { scoreWindow } from '../../src/validator/phases/score.ts';
 import { advanceReplica } from '../../src/validator/phases/advance.ts';
@@ -199,6 +200,22 @@ describe('manifest phase', () => {
     const capped = await postManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2, leaderStore: null });
     assert.deepEqual(capped.attempted, [5, 2, 1]);
     assert.deepEqual(capped.succeeded, [1, 5]);
+  });
+
+  test('the peer list in effect is the leader\'s newest one at or before the window; an unreadable one is reported', async () => {
+    const leader = new MemoryStore();
+    const list = (first: number): PeerList => ({ peers: [first], reservePeers: [], initialSelection: true, syncWindow: first - 1, firstEffectiveWindow: first });
+    await leader.put(peersKey(3, p.version), encodePeerList(list(3)));
+    await leader.put(peersKey(5, p.version), encodePeerList(list(5)));
+    await leader.put(peersKey(9, p.version), encodePeerList(list(9)));
+    const source = { leaderBucket: async () => ({ store: leader }) };
+    assert.deepEqual(await readPeerList(source, W, p.version, silent), list(5));
+    assert.equal(await readPeerList(source, 2, p.version, silent), null);
+    assert.equal(await readPeerList({ leaderBucket: async () => null }, W, p.version, silent), null);
+    await leader.put(peersKey(6, p.version), new TextEncoder().encode('{"peers": 1}'));
+    const events = recorder();
+    assert.equal(await readPeerList(source, W, p.version, events), null);
+    assert.deepEqual(events.seen.map(([k, f]) => [k, f.window]), [['peerListError', W]]);
   });
 
   test('other validators derive the same sets and post nothing', async () => {
