@@ -12,6 +12,11 @@ import type { GradientSchema } from './gradient-schema.ts';
 export interface PeerPayload {
   readonly uid: number;
   readonly bytes: Uint8Array;
+  /**
+   * decodeGradient(bytes) done earlier with the same schema and limits (e.g. when the payload was gathered); taken
+   * instead of decoding again when it names this uid and the expected window.
+   */
+  readonly decoded?: GradientMessage;
 }
 
 export interface DecodedPeers {
@@ -41,6 +46,11 @@ export function decodePeerPayloads(
   for (const p of [...payloads].sort((a, b) => a.uid - b.uid)) {
     if (seen.get(p.uid)! > 1) {
       rejected.push({ uid: p.uid, error: new CodecError('HEADER_MISMATCH', `uid ${p.uid} was supplied more than once`) });
+      continue;
+    }
+    const earlier = p.decoded;
+    if (earlier !== undefined && earlier.uid === p.uid && (options.expectWindow === undefined || earlier.window === options.expectWindow)) {
+      accepted.push(earlier);
       continue;
     }
     try {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { paramSpecs, type ModelConfig } from '../model/config.ts';
 import { createModel, type LlamaModel } from '../model/llama.ts';
-import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, encodedSize, payloadDigest, type GradientSchema, type PeerPayload } from '../codec/index.ts';
+import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, encodedSize, payloadDigest, type GradientMessage, type GradientSchema, type PeerPayload } from '../codec/index.ts';
 import { applyOuterStep, outerStepOptions } from '../optim/sparseloco/index.ts';
 import {
   aggregatorKey,
@@ -49,6 +49,16 @@ export function paramsHash(params: readonly ParamTensor[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
+/** What a replica reads from the network: the leader's bucket, peers' buckets, and the node's clock and stop signal. */
+export type ReplicaNetwork = Pick<ChainAccess, 'checkStop' | 'sleep' | 'leaderBucket' | 'bucketOf'>;
+
+/** A payload this node already holds, decoded (a validator's gathered upload); looked up by sha256. */
+export interface HeldPayload {
+  readonly bytes: Uint8Array;
+  readonly sha256: string;
+  readonly message: GradientMessage;
+}
+
 export interface AppliedInfo {
   uids: number[];
   downloadMs: number;
@@ -81,7 +91,7 @@ export class Replica {
   }
 
   /** The leader's manifest for w, or null if it is not there (yet). Throws BehindError on an unreadable one. */
-  async fetchManifest(access: ChainAccess, w: number): Promise<AggregatorManifest | null> {
+  async fetchManifest(access: ReplicaNetwork, w: number): Promise<AggregatorManifest | null> {
     const leader = await access.leaderBucket();
     if (leader === null) return null;
     let bytes: Uint8Array;
@@ -94,12 +104,16 @@ export class Replica {
     return parseAggregatorManifest(bytes, { expected: { window: w, version: this.net.protocol.version }, maxPayloadBytes: this.maxPayloadBytes });
   }
 
-  /** Downloads (or takes from `cache`, keyed by sha256) every payload of the manifest and checks size and digest. */
-  async collectPayloads(access: ChainAccess, m: AggregatorManifest, cache?: ReadonlyMap<string, Uint8Array>): Promise<{ payloads: PeerPayload[]; bytes: number }> {
+  /**
+   * Downloads (or takes from `held`, keyed by sha256, with its decoded message) every payload of the manifest and
+   * checks size and digest.
+   */
+  async collectPayloads(access: ReplicaNetwork, m: AggregatorManifest, held?: ReadonlyMap<string, HeldPayload>): Promise<{ payloads: PeerPayload[]; bytes: number }> {
     const payloads: PeerPayload[] = [];
     let bytes = 0;
     for (const e of m.entries) {
-      let body = cache?.get(e.sha256);
+      const heldPayload = held?.get(e.sha256);
+      let body = heldPayload?.bytes;
       if (body === undefined) {
         const store = await access.bucketOf(e.uid);
         if (store === null) throw new BehindError(`window ${m.window}: no bucket for uid ${e.uid}`);
@@ -113,7 +127,7 @@ export class Replica {
       if (body.length !== e.size || payloadDigest(body) !== e.sha256) {
         throw new BehindError(`window ${m.window}: payload of uid ${e.uid} does not match the manifest digest`);
       }
-      payloads.push({ uid: e.uid, bytes: body });
+      payloads.push({ uid: e.uid, bytes: body, decoded: heldPayload?.message });
     }
     return { payloads, bytes };
   }
@@ -132,7 +146,7 @@ export class Replica {
    * Applies windows lastApplied+1 .. target−1 from the leader's manifests, waiting for each until `untilMs`
    * (epoch ms). Returns false when a manifest did not appear in time (the caller retries later).
    */
-  async syncTo(access: ChainAccess, target: number, untilMs: number, onApplied?: (w: number, info: AppliedInfo) => void, cache?: ReadonlyMap<string, Uint8Array>): Promise<boolean> {
+  async syncTo(access: ReplicaNetwork, target: number, untilMs: number, onApplied?: (w: number, info: AppliedInfo) => void, held?: ReadonlyMap<string, HeldPayload>): Promise<boolean> {
     while (this.lastApplied + 1 < target) {
       const w = this.lastApplied + 1;
       let m: AggregatorManifest | null = null;
@@ -144,7 +158,7 @@ export class Replica {
       }
       if (m === null) return false;
       const t0 = performance.now();
-      const { payloads, bytes } = await this.collectPayloads(access, m, cache);
+      const { payloads, bytes } = await this.collectPayloads(access, m, held);
       const t1 = performance.now();
       const r = this.applyPayloads(w, payloads);
       const t2 = performance.now();
@@ -155,7 +169,7 @@ export class Replica {
   }
 
   /** Loads the leader's latest checkpoint if it is ahead of this replica. Returns whether it did. */
-  async loadLatestCheckpoint(access: ChainAccess): Promise<boolean> {
+  async loadLatestCheckpoint(access: ReplicaNetwork): Promise<boolean> {
     const leader = await access.leaderBucket();
     if (leader === null) return false;
     const v = this.net.protocol.version;

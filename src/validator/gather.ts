@@ -4,34 +4,53 @@
  * strict decode (shape, index range, duplicate indices, quantisation parameters, uid and window in the header),
  * null rounds outside warm-up and empty updates rejected.
  */
-import { decodeGradient, payloadDigest, type GradientMessage } from '../codec/index.ts';
+import { decodeGradient, payloadDigest, type GradientMessage, type GradientSchema } from '../codec/index.ts';
 import { checkDeadline, gradientKey, type ProtocolParams, type UploadDeadline } from '../protocol/index.ts';
-import { isStoreError } from '../storage/index.ts';
+import { isStoreError, type ObjectStore } from '../storage/index.ts';
 import { tensorValueNorm } from '../optim/sparseloco/index.ts';
-import type { ChainAccess } from '../node/chain-access.ts';
-import type { Replica } from '../node/replica.ts';
+import type { HeldPayload } from '../node/replica.ts';
 
-export type GatherStatus = 'ok' | 'missing' | 'tooEarly' | 'tooLate' | 'invalid';
+/** Opens a uid's bucket from its on-chain commitment (ChainAccess does); null without a valid commitment. */
+export interface PeerBuckets {
+  bucketOf(uid: number): Promise<ObjectStore | null>;
+}
 
-export interface Gathered {
+/** The wire format a payload must decode against (a Replica carries both). */
+export interface PayloadFormat {
+  readonly schema: GradientSchema;
+  readonly maxPayloadBytes: number;
+}
+
+/** An on-time upload that decoded and passed the fast checks; `payload.message` is its only decoding this window. */
+export interface GatheredOk {
   readonly uid: number;
-  readonly status: GatherStatus;
-  readonly detail?: string;
-  readonly uploadedAt?: Date;
-  readonly bytes?: Uint8Array;
-  readonly sha256?: string;
-  readonly msg?: GradientMessage;
+  readonly status: 'ok';
+  readonly uploadedAt: Date;
+  readonly payload: HeldPayload;
+}
+
+export type Gathered =
+  | GatheredOk
+  | { readonly uid: number; readonly status: 'missing'; readonly detail?: string }
+  | { readonly uid: number; readonly status: 'tooEarly' | 'tooLate'; readonly uploadedAt: Date }
+  | { readonly uid: number; readonly status: 'invalid'; readonly detail: string };
+
+export type GatherStatus = Gathered['status'];
+
+/** Why an upload was not usable, where there is more to say than its status. */
+export function gatherDetail(g: Gathered): string | undefined {
+  return g.status === 'missing' || g.status === 'invalid' ? g.detail : undefined;
 }
 
 export async function gatherOne(
-  access: ChainAccess,
-  replica: Replica,
+  buckets: PeerBuckets,
+  format: PayloadFormat,
   uid: number,
   deadline: UploadDeadline,
   p: ProtocolParams,
   warmup: boolean,
 ): Promise<Gathered> {
-  const store = await access.bucketOf(uid);
+  const store = await buckets.bucketOf(uid);
   if (store === null) return { uid, status: 'missing', detail: 'no bucket commitment' };
   const key = gradientKey(deadline.window, uid, p.version);
   let head;
@@ -46,26 +65,26 @@ export async function gatherOne(
   if (status === 'TooLate') return { uid, status: 'tooLate', uploadedAt: head.lastModified };
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(key, { maxBytes: replica.maxPayloadBytes });
+    bytes = await store.get(key, { maxBytes: format.maxPayloadBytes });
   } catch (err) {
     if (isStoreError(err, 'TooLarge')) return { uid, status: 'invalid', detail: 'payload too large' };
     return { uid, status: 'missing', detail: `download failed: ${(err as Error).message}` };
   }
-  let msg: GradientMessage;
+  let message: GradientMessage;
   try {
-    msg = decodeGradient(bytes, replica.schema, { expectWindow: deadline.window, expectUid: uid, maxBytes: replica.maxPayloadBytes });
+    message = decodeGradient(bytes, format.schema, { expectWindow: deadline.window, expectUid: uid, maxBytes: format.maxPayloadBytes });
   } catch (err) {
     return { uid, status: 'invalid', detail: `${(err as Error).name}: ${(err as Error).message}` };
   }
   if (!warmup) {
-    if (msg.nullRound) return { uid, status: 'invalid', detail: 'null round outside warm-up' };
+    if (message.nullRound) return { uid, status: 'invalid', detail: 'null round outside warm-up' };
     let total = 0;
-    for (const t of msg.tensors) {
+    for (const t of message.tensors) {
       const n = tensorValueNorm(t);
       if (!Number.isFinite(n)) return { uid, status: 'invalid', detail: `non-finite norm in ${t.name}` };
       total += n;
     }
     if (total === 0) return { uid, status: 'invalid', detail: 'empty update' };
   }
-  return { uid, status: 'ok', uploadedAt: head.lastModified, bytes, sha256: payloadDigest(bytes), msg };
+  return { uid, status: 'ok', uploadedAt: head.lastModified, payload: { bytes, sha256: payloadDigest(bytes), message } };
 }

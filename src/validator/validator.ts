@@ -3,59 +3,37 @@
  * gradient with fast checks, run the index-overlap (copy) check, (leader) post the aggregator manifest, evaluate a
  * fair sample of miners (loss before/after applying one miner's update on random and on its assigned data at θ_w;
  * sync score from its debug dict), update the Gauntlet scorer (OpenSkill, BMA, penalties), apply the canonical outer
- * step, set weights every windowsPerWeights windows, (leader) post the peer list and checkpoints. State (parameters,
- * scorer, window) is saved atomically per window; a restarted validator continues where it stopped — the leader
+ * step, set weights every windowsPerWeights windows, (leader) post the peer list and checkpoints — one phase each,
+ * in phases/. This class holds the lifecycle and the state between windows. State (parameters, scorer, window) is
+ * saved atomically per window; a restarted validator continues where it stopped — the leader
  * posts the manifests of windows it missed, in order, so the network's history has no gaps.
  */
-import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
-import { applyPeerUpdate, medianNorms, type PeerUpdate } from '../optim/sparseloco/index.ts';
 import {
-  aggregatorKey,
-  debugKey,
-  decodeDebugDict,
-  encodeAggregatorManifest,
-  encodePeerList,
   encodeStartWindow,
   fetchUploadDeadline,
-  isCheckpointStep,
-  isPeerReplacementDue,
-  isWeightsWindow,
-  KEY_PREFIX,
-  latestWindowOf,
-  parsePeerList,
-  peersKey,
   startWindowKey,
-  versionKey,
   warmupWindows,
   windowBoundaryBlock,
-  type AggregatorEntry,
-  type PeerList,
+  type UploadDeadline,
 } from '../protocol/index.ts';
-import { isStoreError, listAll, type ObjectStore } from '../storage/index.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
-import type { NodeEvents, WindowEvaluation } from '../node/events.ts';
+import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
-import { BehindError, Replica } from '../node/replica.ts';
-import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import { Replica } from '../node/replica.ts';
+import { datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { readStartWindow } from '../node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
-import {
-  checkIndexOverlap,
-  eligiblePeers,
-  GauntletScorer,
-  incentives,
-  loadScorer,
-  SeededRng,
-  selectPeerList,
-  serializeScorer,
-  type EvalOutcome,
-  type OverlapFlag,
-  type ScoringParams,
-} from './scoring/index.ts';
-import { gatherOne, type Gathered } from './gather.ts';
+import { GauntletScorer, loadScorer, SeededRng, serializeScorer } from './scoring/index.ts';
+import { advanceReplica } from './phases/advance.ts';
+import { evaluateWindow, readStepsBehind } from './phases/evaluate.ts';
+import { gatherWindow } from './phases/gather.ts';
+import { postManifest, readPeerList } from './phases/manifest.ts';
+import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
+import { scoreWindow } from './phases/score.ts';
+import { screenCopies } from './phases/screen-copies.ts';
 
 export interface ValidatorOptions {
   readonly net: NetworkConfig;
@@ -121,10 +99,10 @@ export class Validator implements StopSignal {
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, leader: await this.isLeader() });
     this.startWindow = await this.postOrAwaitStartWindow();
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
-    this.scorer = new GauntletScorer(this.net.scoring as Partial<ScoringParams>);
+    this.scorer = new GauntletScorer(this.net.scoring);
     const saved = this.replica.loadLocal(this.o.nodeDir);
     if (saved !== null) {
-      if (typeof saved.scorer === 'string') this.scorer = loadScorer(saved.scorer, this.net.scoring as Partial<ScoringParams>);
+      if (typeof saved.scorer === 'string') this.scorer = loadScorer(saved.scorer, this.net.scoring);
       this.lastProcessed = typeof saved.lastProcessed === 'number' ? saved.lastProcessed : this.replica.lastApplied;
       this.lastPeerListWindow = typeof saved.lastPeerListWindow === 'number' ? saved.lastPeerListWindow : null;
       this.o.events.emit('resumed', { lastProcessed: this.lastProcessed, lastApplied: this.replica.lastApplied, hash: this.replica.hash() });
@@ -182,173 +160,91 @@ export class Validator implements StopSignal {
     return m.neurons.filter((n) => n.uid !== this.id.uid && n.stake <= this.p.maxMinerStake && this.access.hasCommitment(n.hotkey)).map((n) => n.uid).sort((a, b) => a - b);
   }
 
-  /** The leader's peer list in effect for window w (null: none yet → gather every active miner). */
-  private async peerListFor(w: number): Promise<PeerList | null> {
-    const leader = await this.access.leaderBucket();
-    if (leader === null) return null;
-    const keys = (await listAll(leader.store, KEY_PREFIX.peers)).map((o) => o.key);
-    const at = latestWindowOf(keys, 'peers', this.p.version, w);
-    if (at === null) return null;
-    try {
-      return parsePeerList(await leader.store.get(peersKey(at, this.p.version), { maxBytes: 1 << 20 }), { expectedFirstEffectiveWindow: at });
-    } catch (err) {
-      this.o.events.emit('peerListError', { window: w, error: (err as Error).message });
-      return null;
-    }
-  }
-
-  private async processWindow(w: number, deadline: Awaited<ReturnType<typeof fetchUploadDeadline>>): Promise<void> {
+  private async processWindow(w: number, deadline: UploadDeadline): Promise<void> {
     const t0 = performance.now();
     const p = this.p;
-    const warm = w < this.startWindow + warmupWindows(p);
+    const warmup = w < this.startWindow + warmupWindows(p);
     const leader = await this.isLeader();
-    const cur = await this.access.window();
-    const behind = cur > w + 2;
+    const behind = (await this.access.window()) > w + 2;
     const miners = await this.minerUids();
     const metagraph = await this.access.metagraph();
 
-    // gather every miner's gradient for w (fast checks + deadline status)
-    const gathered = new Map<number, Gathered>();
-    await Promise.all(miners.map(async (uid) => gathered.set(uid, await gatherOne(this.access, this.replica, uid, deadline, p, warm))));
-    const ok = (uid: number) => gathered.get(uid)?.status === 'ok';
-
-    // active = uploaded something in this window or the previous one
-    const active = miners.filter((u) => gathered.get(u)!.status !== 'missing');
-    const prevActive = await this.activeInPrevious(miners.filter((u) => !active.includes(u)), w);
-    const activeUids = [...active, ...prevActive].sort((a, b) => a - b);
-
-    // copy check on the valid non-null payloads
-    const valid = miners.filter(ok).map((u) => gathered.get(u)!);
-    const sp = this.scorer.params;
-    const overlap = warm
-      ? null
-      : checkIndexOverlap(
-          valid.map((g) => ({
-            uid: g.uid,
-            uploadedAt: g.uploadedAt!,
-            tensors: g.msg!.tensors.map((t) => ({ name: t.name, chunkLen: t.layout.chunkLen, k: t.layout.k, indices: t.indices })),
-          })),
-          sp,
-        );
-    const overlapActive = this.replica.globalStep >= sp.overlapMinGlobalStep;
-    const copiers = new Set(overlapActive && overlap ? overlap.offenders.filter((f) => f.level !== 'high').map((f) => f.uid) : []);
-
-    // gather set: the peer list (gather peers, refilled from reserves) or every miner
-    const list = await this.peerListFor(w);
-    const candidates = list === null ? miners : [...list.peers, ...list.reservePeers];
-    const want = list === null ? p.gatherPeerCount : Math.min(p.gatherPeerCount, list.peers.length);
-    const attempted: number[] = [];
-    const succeeded: number[] = [];
-    for (const uid of candidates) {
-      if (succeeded.length >= want) break;
-      attempted.push(uid);
-      if (ok(uid) && !copiers.has(uid) && !this.scorer.isNaughty(uid, w)) succeeded.push(uid);
-    }
-    succeeded.sort((a, b) => a - b);
-    const cache = new Map<string, Uint8Array>();
-    for (const g of valid) cache.set(g.sha256!, g.bytes!);
-
-    if (leader) {
-      const entries: AggregatorEntry[] = succeeded.map((uid) => {
-        const g = gathered.get(uid)!;
-        return { uid, key: `gradient-${w}-${uid}-v${p.version}`, size: g.bytes!.length, sha256: g.sha256! };
-      });
-      const skippedUids = attempted.filter((u) => !succeeded.includes(u)).sort((a, b) => a - b);
-      await this.id.store.put(aggregatorKey(w, p.version), encodeAggregatorManifest({ window: w, version: p.version, entries, skippedUids }));
-      this.o.events.emit('manifest', { window: w, uids: succeeded, skipped: skippedUids });
-    }
-
-    // evaluation at θ_w (only when our replica is exactly at θ_w and the window is not a warm-up)
-    const evaluations: EvalOutcome[] = [];
-    const sync = new Map<number, number | null>();
-    const evalDetails: WindowEvaluation[] = [];
-    let heldOutLoss: number | null = null;
-    const atThetaW = this.replica.lastApplied === w - 1;
-    if (atThetaW) heldOutLoss = this.replica.model.loss(this.heldOut);
-    if (!warm && !behind && atThetaW) {
-      const rng = new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`);
-      const pool = activeUids.filter((u) => !copiers.has(u));
-      const selection = this.scorer.selectEvalUids(pool, w, rng);
-      const medians = medianNorms(valid.filter((g) => !copiers.has(g.uid)).map((g) => g.msg as PeerUpdate));
-      const ev = this.net.eval;
-      const lr = this.net.sparseloco.outerLr * ev.lrFactor;
-      const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, ev.batchSize, this.samples.sampleCount);
-      const randomBatch = this.samples.batch(randomIdx);
-      const randomBefore = this.replica.model.loss(randomBatch);
-      for (const uid of selection.uids) {
-        const g = gathered.get(uid)!;
-        if (g.status !== 'ok') {
-          evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
-          evalDetails.push({ uid, status: g.status, detail: g.detail });
-          continue;
-        }
-        const poolIdx = assignedPool(uid, w, p.innerSteps * this.net.train.batchSize, this.samples.sampleCount);
-        const own = this.samples.batch(rng.shuffled(poolIdx).slice(0, ev.batchSize));
-        const ownBefore = this.replica.model.loss(own);
-        const applied = applyPeerUpdate(this.replica.params, g.msg!, medians.size > 0 ? medians : undefined, lr);
-        let ownAfter: number;
-        let randomAfter: number;
-        try {
-          ownAfter = this.replica.model.loss(own);
-          randomAfter = this.replica.model.loss(randomBatch);
-        } finally {
-          applied.undo();
-        }
-        const stepsBehind = await this.stepsBehind(uid, w);
-        sync.set(uid, stepsBehind);
-        evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind });
-        evalDetails.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind });
-      }
-    }
-    const report = this.scorer.processWindow({
+    const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup });
+    const { overlap, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
+    const manifest = await postManifest({
+      window: w,
+      version: p.version,
+      miners,
+      gathered: gather.gathered,
+      copiers,
+      peerList: await readPeerList(this.access, w, p.version, this.o.events),
+      gatherPeerCount: p.gatherPeerCount,
+      isNaughty: (uid) => this.scorer.isNaughty(uid, w),
+      leaderStore: leader ? this.id.store : null,
+    });
+    if (manifest.posted !== null) this.o.events.emit('manifest', { window: w, uids: manifest.succeeded, skipped: manifest.posted.skippedUids });
+    const evaluation = await evaluateWindow({
+      window: w,
+      warmup,
+      behind,
+      replica: this.replica,
+      heldOut: this.heldOut,
+      samples: this.samples,
+      gathered: gather.gathered,
+      ok: gather.ok,
+      activeUids: gather.activeUids,
+      copiers,
+      rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
+      select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
+      stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync }),
+      settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
+    });
+    const { flags } = scoreWindow({
+      scorer: this.scorer,
       window: w,
       startWindow: this.startWindow,
       globalStep: this.replica.globalStep,
-      hotkeys: new Map(metagraph.neurons.map((n) => [n.uid, n.hotkey])),
-      activeUids,
-      overlap: overlap ? (overlap.offenders as OverlapFlag[]) : undefined,
-      sync,
-      gather: { attempted, succeeded },
-      evaluations,
+      metagraph,
+      activeUids: gather.activeUids,
+      overlap,
+      sync: evaluation.sync,
+      gather: { attempted: manifest.attempted, succeeded: manifest.succeeded },
+      evaluations: evaluation.evaluations,
     });
-    const flags = report.events.filter((e) => e.kind !== 'evaluated');
-
-    // the canonical outer step of w
-    let applied = false;
-    try {
-      const until = leader ? Date.now() : Date.now() + p.blocksPerWindow * p.blockTimeMs;
-      applied = await this.replica.syncTo(this.access, w + 1, until, undefined, cache);
-    } catch (err) {
-      if (!(err instanceof BehindError)) throw err;
-      this.o.events.emit('behind', { window: w, reason: err.message });
-    }
-    if (applied) this.scorer.sync.observe(this.replica.debugSamples());
-    else if (!leader) {
-      // far behind: a newer checkpoint lets the replica skip ahead
-      try {
-        if (await this.replica.loadLatestCheckpoint(this.access)) this.scorer.sync.observe(this.replica.debugSamples());
-      } catch (err) {
-        this.o.events.emit('checkpointError', { error: (err as Error).message });
-      }
-    }
-
-    // weights
-    let weights: { uids: number[]; weights: number[] } | null = null;
-    if (isWeightsWindow(w, p) && !warm) {
-      weights = this.scorer.weights(p);
-      if (weights.uids.length > 0) {
-        try {
-          await this.o.chain.setWeights(this.id.hotkey, weights.uids, weights.weights, versionKey(p.version));
-        } catch (err) {
-          this.o.events.emit('setWeightsFailed', { window: w, error: (err as Error).message });
-        }
-      }
-    }
-
-    // peer list and checkpoints (leader)
+    const { applied } = await advanceReplica({
+      window: w,
+      leader,
+      waitMs: p.blocksPerWindow * p.blockTimeMs,
+      replica: this.replica,
+      network: this.access,
+      held: gather.held,
+      tracker: this.scorer.sync,
+      events: this.o.events,
+    });
+    const weights = await publishWeights({
+      window: w,
+      warmup,
+      params: p,
+      scorer: this.scorer,
+      setWeights: (uids, values, version) => this.o.chain.setWeights(this.id.hotkey, uids, values, version),
+      events: this.o.events,
+    });
     if (leader) {
-      if (isPeerReplacementDue(w, this.lastPeerListWindow, p)) await this.postPeerList(w, activeUids, weights);
-      if (applied && isCheckpointStep(this.replica.globalStep, p)) await this.replica.saveCheckpoint(this.id.store, this.id.uid);
+      const published = await publishLeaderDocuments({
+        window: w,
+        params: p,
+        lastPeerListWindow: this.lastPeerListWindow,
+        activeUids: gather.activeUids,
+        weights,
+        excludedUids: [...this.scorer.selectionExclusions(w), this.id.uid],
+        chain: this.access,
+        store: this.id.store,
+        applied,
+        globalStep: this.replica.globalStep,
+        saveCheckpoint: () => this.replica.saveCheckpoint(this.id.store, this.id.uid),
+        events: this.o.events,
+      });
+      if (published.peerList !== null) this.lastPeerListWindow = w;
     }
 
     this.lastProcessed = w;
@@ -357,13 +253,13 @@ export class Validator implements StopSignal {
     this.o.events.emit('window', {
       window: w,
       leader,
-      warmup: warm,
-      heldOutLoss,
-      gathered: Object.fromEntries([...gathered].map(([u, g]) => [u, g.status])),
-      aggregated: succeeded,
+      warmup,
+      heldOutLoss: evaluation.heldOutLoss,
+      gathered: Object.fromEntries([...gather.gathered].map(([u, g]) => [u, g.status])),
+      aggregated: manifest.succeeded,
       copiers: [...copiers],
       overlapMax: overlap?.maxRatio ?? null,
-      evaluated: evalDetails,
+      evaluated: evaluation.details,
       flags: flags.map((e) => ({ ...e })),
       scores,
       ratings: Object.fromEntries(this.scorer.knownUids().map((u) => {
@@ -376,56 +272,5 @@ export class Validator implements StopSignal {
       lastApplied: this.replica.lastApplied,
       ms: Math.round(performance.now() - t0),
     });
-  }
-
-  private async activeInPrevious(uids: number[], w: number): Promise<number[]> {
-    if (w === 0 || uids.length === 0) return [];
-    const out: number[] = [];
-    await Promise.all(
-      uids.map(async (uid) => {
-        const store = await this.access.bucketOf(uid);
-        if (store === null) return;
-        for (let back = 1; back < this.p.activeRecentWindows && w - back >= 0; back++) {
-          try {
-            if ((await store.head(`gradient-${w - back}-${uid}-v${this.p.version}`)) !== null) {
-              out.push(uid);
-              return;
-            }
-          } catch {
-            return;
-          }
-        }
-      }),
-    );
-    return out;
-  }
-
-  private async stepsBehind(uid: number, w: number): Promise<number | null> {
-    const store: ObjectStore | null = await this.access.bucketOf(uid);
-    if (store === null) return null;
-    try {
-      const dict = decodeDebugDict(await store.get(debugKey(w, uid, this.p.version), { maxBytes: 1 << 20 }));
-      if (dict.window !== w || dict.uid !== uid) return null;
-      const x = this.scorer.sync.stepsBehind(dict.samples);
-      return Number.isFinite(x) ? x : null;
-    } catch (err) {
-      if (isStoreError(err) || (err instanceof Error && err.name === 'ProtocolError')) return null;
-      throw err;
-    }
-  }
-
-  private async postPeerList(w: number, activeUids: number[], weights: { uids: number[]; weights: number[] } | null): Promise<void> {
-    const metagraph = await this.access.metagraph(0);
-    const eligible = eligiblePeers({ metagraph, activeUids, excludedUids: [...this.scorer.selectionExclusions(w), this.id.uid] }, this.p);
-    const initial = weights === null || weights.uids.length === 0;
-    const values = initial ? incentives(metagraph) : new Map(weights.uids.map((u, i) => [u, weights.weights[i]]));
-    const list = selectPeerList(
-      { currentWindow: await this.access.window(), syncWindow: w, initial, values, eligible, rng: new SeededRng(`peers/${w}`) },
-      this.p,
-    );
-    if (list === null) return;
-    await this.id.store.put(peersKey(list.firstEffectiveWindow, this.p.version), encodePeerList(list));
-    this.lastPeerListWindow = w;
-    this.o.events.emit('peerList', { window: w, firstEffectiveWindow: list.firstEffectiveWindow, peers: list.peers, reserves: list.reservePeers });
   }
 }

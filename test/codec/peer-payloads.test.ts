@@ -53,6 +53,17 @@ describe('peer payloads → aggregation', () => {
     assert.equal(decodePeerPayloads(payloads, schema, { expectWindow: 10 }).accepted.length, 0);
   });
 
+  test('a payload decoded earlier is taken as is when it names the uid and window; otherwise the bytes decide', () => {
+    const decoded = payloads.map((x) => decodePeerPayloads([x], schema, { expectWindow: 9 }).accepted[0]);
+    const held = payloads.map((x, i) => ({ ...x, decoded: decoded[i] }));
+    const { accepted } = decodePeerPayloads(held, schema, { expectWindow: 9 });
+    assert.deepEqual(accepted.map((m) => m.uid), [3, 7, 12, 40]);
+    for (const m of accepted) assert.equal(m, decoded[payloads.findIndex((x) => x.uid === m.uid)], `uid ${m.uid} not decoded again`);
+    const foreign = decodePeerPayloads([{ uid: 41, bytes: payloads[2].bytes, decoded: decoded[2] }], schema, { expectWindow: 9 });
+    assert.deepEqual(foreign.rejected.map((r) => [r.uid, r.error.code]), [[41, 'HEADER_MISMATCH']]);
+    assert.equal(decodePeerPayloads(held, schema, { expectWindow: 10 }).accepted.length, 0);
+  });
+
   test('payloadDigest is the hex sha256', () => {
     assert.match(payloadDigest(payloads[0].bytes), /^[0-9a-f]{64}$/);
     assert.notEqual(payloadDigest(payloads[0].bytes), payloadDigest(payloads[1].bytes));

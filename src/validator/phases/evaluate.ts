@@ -1,0 +1,128 @@
+/**
+ * Phase "evaluate" (reference §4.2): at θ_w (the replica has applied exactly the windows before w) and outside
+ * warm-up, a fair sample of the active non-copying miners is evaluated: loss on the miner's own assigned data and on
+ * one random batch before and after applying its update alone (θ' = θ − outerLr·lrFactor·ĝ_i, clipped to the
+ * window's median norms, then undone), and its steps behind from its debug dict. The held-out loss is measured
+ * whenever the replica is at θ_w.
+ */
+import type { WindowEvaluation } from '../../node/events.ts';
+import type { Batch } from '../../model/batch.ts';
+import type { ParamTensor } from '../../tensor/params.ts';
+import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
+import { debugKey, decodeDebugDict, ProtocolError, type DebugSample } from '../../protocol/index.ts';
+import { isStoreError } from '../../storage/index.ts';
+import { assignedPool, type SampleSource } from '../../node/samples.ts';
+import type { EvalOutcome, EvalSelection, SeededRng } from '../scoring/index.ts';
+import { gatherDetail, type Gathered, type GatheredOk, type PeerBuckets } from '../gather.ts';
+
+/** The replica's parameters and model, and which window's outer step they include last. */
+export interface ModelAtWindow {
+  readonly lastApplied: number;
+  readonly params: readonly ParamTensor[];
+  readonly model: { loss(batch: Batch): number };
+}
+
+export interface EvaluateSettings {
+  /** Sequences per loss measurement. */
+  readonly batchSize: number;
+  /** outerLr · lrFactor. */
+  readonly lr: number;
+  /** Size of a miner's assigned pool per window (innerSteps · train batch size). */
+  readonly ownPoolSize: number;
+}
+
+export interface EvaluateInput {
+  readonly window: number;
+  readonly warmup: boolean;
+  /** The chain is more than two windows ahead: no evaluation. */
+  readonly behind: boolean;
+  readonly replica: ModelAtWindow;
+  readonly heldOut: Batch;
+  readonly samples: SampleSource;
+  readonly gathered: ReadonlyMap<number, Gathered>;
+  readonly ok: readonly GatheredOk[];
+  readonly activeUids: readonly number[];
+  readonly copiers: ReadonlySet<number>;
+  readonly rng: SeededRng;
+  /** The scorer's fair selection among `pool`. */
+  readonly select: (pool: readonly number[], rng: SeededRng) => EvalSelection;
+  /** Steps behind from the miner's debug dict of this window; null when there is none. */
+  readonly stepsBehind: (uid: number) => Promise<number | null>;
+  readonly settings: EvaluateSettings;
+}
+
+export interface EvaluateResult {
+  readonly evaluations: EvalOutcome[];
+  /** Steps behind of each uid evaluated ok. */
+  readonly sync: Map<number, number | null>;
+  /** One record per evaluated uid, for the window event. */
+  readonly details: WindowEvaluation[];
+  /** null when the replica is not at θ_w. */
+  readonly heldOutLoss: number | null;
+}
+
+export async function evaluateWindow(input: EvaluateInput): Promise<EvaluateResult> {
+  const { window: w, replica, gathered, copiers, rng, settings, samples } = input;
+  const evaluations: EvalOutcome[] = [];
+  const sync = new Map<number, number | null>();
+  const details: WindowEvaluation[] = [];
+  const atThetaW = replica.lastApplied === w - 1;
+  const heldOutLoss = atThetaW ? replica.model.loss(input.heldOut) : null;
+  if (input.warmup || input.behind || !atThetaW) return { evaluations, sync, details, heldOutLoss };
+
+  const selection = input.select(input.activeUids.filter((u) => !copiers.has(u)), rng);
+  const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
+  const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
+  const randomBatch = samples.batch(randomIdx);
+  const randomBefore = replica.model.loss(randomBatch);
+  for (const uid of selection.uids) {
+    const g: Gathered = gathered.get(uid) ?? { uid, status: 'missing' };
+    if (g.status !== 'ok') {
+      evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
+      details.push({ uid, status: g.status, detail: gatherDetail(g) });
+      continue;
+    }
+    const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
+    const own = samples.batch(rng.shuffled(poolIdx).slice(0, settings.batchSize));
+    const ownBefore = replica.model.loss(own);
+    const applied = applyPeerUpdate(replica.params, g.payload.message, medians.size > 0 ? medians : undefined, settings.lr);
+    let ownAfter: number;
+    let randomAfter: number;
+    try {
+      ownAfter = replica.model.loss(own);
+      randomAfter = replica.model.loss(randomBatch);
+    } finally {
+      applied.undo();
+    }
+    const stepsBehind = await input.stepsBehind(uid);
+    sync.set(uid, stepsBehind);
+    evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind });
+    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind });
+  }
+  return { evaluations, sync, details, heldOutLoss };
+}
+
+export interface StepsBehindInput {
+  readonly buckets: PeerBuckets;
+  readonly uid: number;
+  readonly window: number;
+  readonly version: string;
+  /** The validator's sync tracker. */
+  readonly tracker: { stepsBehind(samples: readonly DebugSample[]): number };
+}
+
+/** How many outer steps the miner's debug dict of the window lags the validator's replica; null when unknown. */
+export async function readStepsBehind(input: StepsBehindInput): Promise<number | null> {
+  const { buckets, uid, window: w, version } = input;
+  const store = await buckets.bucketOf(uid);
+  if (store === null) return null;
+  try {
+    const dict = decodeDebugDict(await store.get(debugKey(w, uid, version), { maxBytes: 1 << 20 }));
+    if (dict.window !== w || dict.uid !== uid) return null;
+    const x = input.tracker.stepsBehind(dict.samples);
+    return Number.isFinite(x) ? x : null;
+  } catch (err) {
+    if (isStoreError(err) || err instanceof ProtocolError) return null;
+    throw err;
+  }
+}

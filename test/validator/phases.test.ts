@@ -1,0 +1,464 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeGradient, encodeGradient, payloadDigest, type GradientMessage } from '../../src/codec/index.ts';
+import type { Metagraph, NeuronInfo } from '../../src/chain/types.ts';
+import type { Batch } from '../../src/model/batch.ts';
+import { paramSpecs } from '../../src/model/config.ts';
+import { ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
+import {
+  aggregatorKey,
+  debugKey,
+  encodePeerList,
+  gradientKey,
+  parseAggregatorManifest,
+  parsePeerList,
+  peersKey,
+  uploadDeadline,
+  versionKey,
+  type PeerList,
+} from '../../src/protocol/index.ts';
+import { MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
+import { buildNetworkConfig } from '../../src/node/config/index.ts';
+import type { NodeEvents } from '../../src/node/events.ts';
+import { assignedPool, type SampleSource } from '../../src/node/samples.ts';
+import { Replica, type ReplicaNetwork } from '../../src/node/replica.ts';
+import { GauntletScorer, SeededRng, type EvalOutcome, type EvalSelection } from '../../src/validator/scoring/index.ts';
+import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
+import { gatherWindow } from '../../src/validator/phases/gather.ts';
+import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
+import { postManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
+import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
+import { scoreWindow } from '../../src/validator/phases/score.ts';
+import { advanceReplica } from '../../src/validator/phases/advance.ts';
+import { publishLeaderDocuments, publishWeights } from '../../src/validator/phases/publish.ts';
+import { randomParams } from '../optim/sparseloco/helpers.ts';
+
+const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'phases-test', storeRoot: '/nonexistent' }, 'embedded');
+const p = net.protocol;
+const W = 7;
+const BOUNDARY_MS = 1_700_000_000_000;
+const deadline = uploadDeadline(W, BOUNDARY_MS, p);
+const onTime = new Date(BOUNDARY_MS + 10);
+
+const replicas: Replica[] = [];
+function replicaAt(lastApplied: number): Replica {
+  const r = new Replica(net, lastApplied + 1, silent);
+  replicas.push(r);
+  return r;
+}
+after(() => replicas.forEach((r) => r.dispose()));
+
+const silent: NodeEvents = { emit() {} };
+type Seen = [string, Readonly<Record<string, unknown>>];
+function recorder(): NodeEvents & { readonly seen: Seen[] } {
+  const seen: Seen[] = [];
+  return { seen, emit: (kind, fields) => void seen.push([kind, fields as Readonly<Record<string, unknown>>]) };
+}
+
+const format = replicaAt(W - 1);
+const specs = paramSpecs(format.config);
+
+function message(uid: number, window = W, seed = uid, extra: Partial<GradientMessage> = {}): GradientMessage {
+  const tensors = ErrorFeedback.zeros(specs).step(randomParams(specs, seed, 1e-3), net.sparseloco);
+  return { uid, window, globalStep: 0, nullRound: false, meta: new Uint8Array(0), tensors, ...extra };
+}
+
+function bytesOf(msg: GradientMessage): Uint8Array {
+  return encodeGradient(msg, format.schema);
+}
+
+/** One MemoryStore per uid, each stamping its objects with the given upload time. */
+class Buckets {
+  readonly stores = new Map<number, MemoryStore>();
+  private readonly times = new Map<number, Date>();
+  async bucketOf(uid: number): Promise<ObjectStore | null> {
+    return this.stores.get(uid) ?? null;
+  }
+  async upload(uid: number, key: string, body: Uint8Array, at: Date = onTime): Promise<void> {
+    this.times.set(uid, at);
+    let store = this.stores.get(uid);
+    if (store === undefined) {
+      store = new MemoryStore(undefined, { now: () => this.times.get(uid) ?? onTime });
+      this.stores.set(uid, store);
+    }
+    await store.put(key, body);
+  }
+}
+
+function gatheredOk(msg: GradientMessage, uploadedAt: Date = onTime): GatheredOk {
+  const bytes = bytesOf(msg);
+  return { uid: msg.uid, status: 'ok', uploadedAt, payload: { bytes, sha256: payloadDigest(bytes), message: msg } };
+}
+
+function byUid(...gs: Gathered[]): Map<number, Gathered> {
+  return new Map(gs.map((g) => [g.uid, g]));
+}
+
+describe('gather phase', () => {
+  test('classifies ok, missing, late, early and malformed uploads and finds the active miners', async () => {
+    const b = new Buckets();
+    const okMsg = message(1);
+    await b.upload(1, gradientKey(W, 1, p.version), bytesOf(okMsg));
+    await b.upload(2, gradientKey(W - 1, 2, p.version), bytesOf(message(2, W - 1))); // only last window's
+    await b.upload(3, gradientKey(W, 3, p.version), bytesOf(message(3)), new Date(deadline.timeMaxMs + 1));
+    await b.upload(4, gradientKey(W, 4, p.version), new Uint8Array([1, 2, 3, 4]));
+    await b.upload(6, gradientKey(W, 6, p.version), bytesOf(message(5))); // names uid 5
+    await b.upload(7, gradientKey(W, 7, p.version), bytesOf(message(7, W, 7, { nullRound: true })));
+    await b.upload(8, gradientKey(W, 8, p.version), bytesOf(message(8)), new Date(BOUNDARY_MS - 5_000));
+    // uid 9: no bucket at all
+
+    const r = await gatherWindow({ miners: [1, 2, 3, 4, 6, 7, 8, 9], buckets: b, format, deadline, params: p, warmup: false });
+
+    assert.deepEqual(Object.fromEntries([...r.gathered].map(([u, g]) => [u, g.status])), {
+      1: 'ok', 2: 'missing', 3: 'tooLate', 4: 'invalid', 6: 'invalid', 7: 'invalid', 8: 'tooEarly', 9: 'missing',
+    });
+    const detail = (uid: number) => {
+      const g = r.gathered.get(uid);
+      return g?.status === 'invalid' || g?.status === 'missing' ? g.detail : undefined;
+    };
+    assert.match(detail(4) ?? '', /^CodecError/);
+    assert.match(detail(6) ?? '', /uid/i);
+    assert.equal(detail(7), 'null round outside warm-up');
+    assert.equal(detail(9), 'no bucket commitment');
+    assert.deepEqual(r.ok.map((g) => g.uid), [1]);
+    assert.deepEqual(r.activeUids, [1, 2, 3, 4, 6, 7, 8]);
+
+    const ok = r.ok[0];
+    assert.equal(ok.payload.sha256, payloadDigest(bytesOf(okMsg)));
+    assert.deepEqual(ok.payload.message, decodeGradient(ok.payload.bytes, format.schema));
+    assert.equal(r.held.get(ok.payload.sha256), ok.payload);
+    assert.equal(r.held.size, 1);
+  });
+
+  test('a null round is fine during warm-up', async () => {
+    const b = new Buckets();
+    await b.upload(7, gradientKey(W, 7, p.version), bytesOf(message(7, W, 7, { nullRound: true })));
+    const r = await gatherWindow({ miners: [7], buckets: b, format, deadline, params: p, warmup: true });
+    assert.equal(r.gathered.get(7)?.status, 'ok');
+  });
+});
+
+describe('screen-copies phase', () => {
+  const scoring = new GauntletScorer(net.scoring).params;
+  const original = gatheredOk(message(1));
+  const copy = gatheredOk({ ...message(3), tensors: original.payload.message.tensors }, new Date(onTime.getTime() + 1));
+  const honest = gatheredOk(message(2));
+
+  test('flags the later uploader of an exact copy', () => {
+    const r = screenCopies({ ok: [original, honest, copy], warmup: false, globalStep: 0, params: scoring });
+    assert.deepEqual([...r.copiers], [3]);
+    assert.equal(r.overlap?.maxRatio, 1);
+    assert.deepEqual(r.overlap?.offenders.map((f) => [f.uid, f.level, f.with]), [[3, 'mega', 1]]);
+  });
+
+  test('reports but does not exclude before overlapMinGlobalStep, and skips warm-up', () => {
+    const early = screenCopies({ ok: [original, copy], warmup: false, globalStep: 2, params: { ...scoring, overlapMinGlobalStep: 3 } });
+    assert.equal(early.copiers.size, 0);
+    assert.equal(early.overlap?.offenders.length, 1);
+    const warm = screenCopies({ ok: [original, copy], warmup: true, globalStep: 0, params: scoring });
+    assert.equal(warm.overlap, null);
+    assert.equal(warm.copiers.size, 0);
+  });
+});
+
+describe('manifest phase', () => {
+  const g1 = gatheredOk(message(1));
+  const g3 = gatheredOk(message(3));
+  const g5 = gatheredOk(message(5));
+  const g6 = gatheredOk(message(6));
+  const gathered = byUid(g6, g1, { uid: 2, status: 'missing' }, g3, { uid: 4, status: 'invalid', detail: 'x' }, g5);
+  const base = {
+    window: W,
+    version: p.version,
+    miners: [1, 2, 3, 4, 5, 6],
+    gathered,
+    copiers: new Set([5]),
+    peerList: null,
+    gatherPeerCount: 20,
+    isNaughty: (uid: number) => uid === 6,
+  };
+
+  test('the leader posts exactly the ok, non-copied, non-naughty payloads in uid order', async () => {
+    const store = new MemoryStore();
+    const r = await postManifest({ ...base, leaderStore: store });
+    assert.deepEqual(r.succeeded, [1, 3]);
+    assert.deepEqual(r.attempted, [1, 2, 3, 4, 5, 6]);
+    const m = parseAggregatorManifest(await store.get(aggregatorKey(W, p.version)), { expected: { window: W, version: p.version } });
+    assert.deepEqual(m.entries, [
+      { uid: 1, key: gradientKey(W, 1, p.version), size: g1.payload.bytes.length, sha256: g1.payload.sha256 },
+      { uid: 3, key: gradientKey(W, 3, p.version), size: g3.payload.bytes.length, sha256: g3.payload.sha256 },
+    ]);
+    assert.deepEqual(m.skippedUids, [2, 4, 5, 6]);
+    assert.deepEqual(r.posted, m);
+  });
+
+  test('with a peer list: gather peers first, failed slots refilled from the reserves, at most the list length', async () => {
+    const peerList: PeerList = { peers: [5, 2, 1], reservePeers: [3, 6], initialSelection: true, syncWindow: 4, firstEffectiveWindow: 5 };
+    const r = await postManifest({ ...base, peerList, copiers: new Set([5]), leaderStore: null });
+    assert.deepEqual(r.attempted, [5, 2, 1, 3, 6]);
+    assert.deepEqual(r.succeeded, [1, 3]);
+    assert.equal(r.posted, null);
+    const capped = await postManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2, leaderStore: null });
+    assert.deepEqual(capped.attempted, [5, 2, 1]);
+    assert.deepEqual(capped.succeeded, [1, 5]);
+  });
+
+  test('the peer list in effect is the leader\'s newest one at or before the window; an unreadable one is reported', async () => {
+    const leader = new MemoryStore();
+    const list = (first: number): PeerList => ({ peers: [first], reservePeers: [], initialSelection: true, syncWindow: first - 1, firstEffectiveWindow: first });
+    await leader.put(peersKey(3, p.version), encodePeerList(list(3)));
+    await leader.put(peersKey(5, p.version), encodePeerList(list(5)));
+    await leader.put(peersKey(9, p.version), encodePeerList(list(9)));
+    const source = { leaderBucket: async () => ({ store: leader }) };
+    assert.deepEqual(await readPeerList(source, W, p.version, silent), list(5));
+    assert.equal(await readPeerList(source, 2, p.version, silent), null);
+    assert.equal(await readPeerList({ leaderBucket: async () => null }, W, p.version, silent), null);
+    await leader.put(peersKey(6, p.version), new TextEncoder().encode('{"peers": 1}'));
+    const events = recorder();
+    assert.equal(await readPeerList(source, W, p.version, events), null);
+    assert.deepEqual(events.seen.map(([k, f]) => [k, f.window]), [['peerListError', W]]);
+  });
+
+  test('other validators derive the same sets and post nothing', async () => {
+    const r = await postManifest({ ...base, leaderStore: null });
+    assert.deepEqual(r.succeeded, [1, 3]);
+    assert.equal(r.posted, null);
+  });
+});
+
+/** 64 samples of seqLen 8 with made-up token ids. */
+const samples: SampleSource = {
+  sampleCount: 64,
+  seqLen: 8,
+  batch(indices: readonly number[]): Batch {
+    const tokens = new Int32Array(indices.length * 9);
+    indices.forEach((ix, r) => {
+      for (let j = 0; j < 9; j++) tokens[r * 9 + j] = (ix * 131 + j * 17) % 4096;
+    });
+    return { tokens, batchSize: indices.length, seqLen: 8 };
+  },
+  sampleId: (i: number) => BigInt(i),
+};
+
+describe('evaluate phase', () => {
+  const settings = { batchSize: 2, lr: net.sparseloco.outerLr * 0.5, ownPoolSize: 8 };
+  const g1 = gatheredOk(message(1));
+  const gathered = byUid(g1, { uid: 2, status: 'invalid', detail: 'empty update' }, gatheredOk(message(3)));
+  const heldOut = samples.batch([60, 61]);
+
+  test('at θ_w: measures losses before/after each selected miner\'s update, undoes it, and reports failures', async () => {
+    const replica = replicaAt(W - 1);
+    const hashBefore = replica.hash();
+    const pools: number[][] = [];
+    const r = await evaluateWindow({
+      window: W,
+      warmup: false,
+      behind: false,
+      replica,
+      heldOut,
+      samples,
+      gathered,
+      ok: [...gathered.values()].filter((g): g is GatheredOk => g.status === 'ok'),
+      activeUids: [1, 2, 3, 4],
+      copiers: new Set([3]),
+      rng: new SeededRng('eval'),
+      select: (pool): EvalSelection => {
+        pools.push([...pool]);
+        return { uids: [2, 1, 4], bin: 0, bins: 1, forced: 0 };
+      },
+      stepsBehind: async (uid) => (uid === 1 ? 0.25 : null),
+      settings,
+    });
+    assert.deepEqual(pools, [[1, 2, 4]]);
+    assert.equal(replica.hash(), hashBefore, 'parameters are restored after each evaluation');
+    assert.equal(r.heldOutLoss, replica.model.loss(heldOut));
+
+    const rng = new SeededRng('eval');
+    const randomBatch = samples.batch(assignedPool(1000 + rng.int(1_000_000), W, settings.batchSize, samples.sampleCount));
+    const own = samples.batch(rng.shuffled(assignedPool(1, W, settings.ownPoolSize, samples.sampleCount)).slice(0, settings.batchSize));
+    const [invalid, ok, missing] = r.evaluations;
+    assert.deepEqual(invalid, { uid: 2, status: 'invalid', detail: 'empty update' });
+    assert.deepEqual(missing, { uid: 4, status: 'missing' });
+    assert.equal(ok.status, 'ok');
+    if (ok.status !== 'ok') return;
+    assert.equal(ok.losses.randomBefore, replica.model.loss(randomBatch));
+    assert.equal(ok.losses.ownBefore, replica.model.loss(own));
+    assert.notEqual(ok.losses.ownAfter, ok.losses.ownBefore);
+    assert.notEqual(ok.losses.randomAfter, ok.losses.randomBefore);
+    assert.equal(ok.stepsBehind, 0.25);
+    assert.deepEqual([...r.sync], [[1, 0.25]]);
+    assert.deepEqual(r.details.map((d) => d.uid), [2, 1, 4]);
+    assert.deepEqual(r.details[0], { uid: 2, status: 'invalid', detail: 'empty update' });
+  });
+
+  test('no evaluation in warm-up, when behind, or off θ_w; held-out loss only at θ_w', async () => {
+    const base = {
+      window: W, heldOut, samples, gathered, ok: [g1], activeUids: [1], copiers: new Set<number>(), rng: new SeededRng(1), settings,
+      stepsBehind: async () => 0,
+      select: (): EvalSelection => assert.fail('no selection expected'),
+    };
+    const atW = replicaAt(W - 1);
+    const warm = await evaluateWindow({ ...base, replica: atW, warmup: true, behind: false });
+    assert.equal(warm.evaluations.length, 0);
+    assert.equal(warm.heldOutLoss, atW.model.loss(heldOut));
+    const behind = await evaluateWindow({ ...base, replica: atW, warmup: false, behind: true });
+    assert.equal(behind.evaluations.length, 0);
+    const off = await evaluateWindow({ ...base, replica: replicaAt(W - 3), warmup: false, behind: false });
+    assert.equal(off.evaluations.length, 0);
+    assert.equal(off.heldOutLoss, null);
+  });
+
+  test('steps behind come from the miner\'s debug dict of the window; unreadable or foreign dicts give null', async () => {
+    const b = new Buckets();
+    const tracker = { stepsBehind: () => 1.5 };
+    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker }), null);
+    await b.upload(1, debugKey(W, 1, p.version), new Uint8Array([9, 9, 9]));
+    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker }), null);
+  });
+});
+
+describe('score phase', () => {
+  test('applies the scorer to the window\'s outcomes and separates the flags from plain evaluations', () => {
+    const scorer = new GauntletScorer(net.scoring);
+    const neurons = [1, 2].map((uid) => ({ uid, hotkey: `hk${uid}` }) as NeuronInfo);
+    const evaluations: EvalOutcome[] = [
+      { uid: 1, status: 'ok', losses: { ownBefore: 4, ownAfter: 3.5, randomBefore: 4, randomAfter: 3.6 }, stepsBehind: 0 },
+      { uid: 2, status: 'invalid', detail: 'empty update' },
+    ];
+    const r = scoreWindow({
+      scorer,
+      window: W,
+      startWindow: 0,
+      globalStep: 3,
+      metagraph: { netuid: 1, block: 0, neurons },
+      activeUids: [1, 2],
+      overlap: null,
+      sync: new Map([[1, 0]]),
+      gather: { attempted: [1, 2], succeeded: [1] },
+      evaluations,
+    });
+    assert.equal(r.report.window, W);
+    assert.ok(r.report.events.some((e) => e.kind === 'evaluated' && e.uid === 1));
+    assert.ok(r.flags.every((e) => (e.kind as string) !== 'evaluated'));
+    assert.deepEqual(r.flags.filter((e) => e.kind === 'evalFailed'), [{ kind: 'evalFailed', uid: 2, status: 'invalid', detail: 'empty update' }]);
+    assert.equal(scorer.peer(1)?.evaluations, 1);
+    assert.ok((scorer.peer(1)?.gradientScore ?? 0) > 0);
+  });
+});
+
+describe('advance phase', () => {
+  async function window(): Promise<{ leader: MemoryStore; miners: Buckets; held: Map<string, GatheredOk['payload']> }> {
+    const miners = new Buckets();
+    const gs = [gatheredOk(message(1)), gatheredOk(message(2))];
+    for (const g of gs) await miners.upload(g.uid, gradientKey(W, g.uid, p.version), g.payload.bytes);
+    const leader = new MemoryStore();
+    await postManifest({
+      window: W, version: p.version, miners: [1, 2], gathered: byUid(...gs), copiers: new Set(), peerList: null,
+      gatherPeerCount: 20, isNaughty: () => false, leaderStore: leader,
+    });
+    return { leader, miners, held: new Map(gs.map((g) => [g.payload.sha256, g.payload])) };
+  }
+  function network(leader: MemoryStore, buckets: { bucketOf(uid: number): Promise<ObjectStore | null> }): ReplicaNetwork {
+    return { checkStop() {}, sleep: async () => {}, leaderBucket: async () => ({ uid: 0, store: leader }), bucketOf: (uid) => buckets.bucketOf(uid) };
+  }
+
+  test('applies the manifest from the held payloads without downloading, bit-identical to downloading', async () => {
+    const { leader, miners, held } = await window();
+    const observed: unknown[] = [];
+    const fromHeld = replicaAt(W - 1);
+    const r = await advanceReplica({
+      window: W, leader: false, waitMs: 0, replica: fromHeld, held,
+      network: network(leader, { bucketOf: async () => assert.fail('held payloads are not downloaded') }),
+      tracker: { observe: (s) => void observed.push(s) }, events: silent,
+    });
+    assert.equal(r.applied, true);
+    assert.equal(fromHeld.lastApplied, W);
+    assert.equal(fromHeld.globalStep, 1);
+    assert.equal(observed.length, 1);
+
+    const downloaded = replicaAt(W - 1);
+    const d = await advanceReplica({
+      window: W, leader: false, waitMs: 0, replica: downloaded, held: new Map(), network: network(leader, miners),
+      tracker: { observe() {} }, events: silent,
+    });
+    assert.equal(d.applied, true);
+    assert.equal(fromHeld.hash(), downloaded.hash());
+    assert.notEqual(fromHeld.hash(), replicaAt(W - 1).hash());
+  });
+
+  test('the held decoded messages are what the outer step consumes', async () => {
+    const { leader, held } = await window();
+    const replica = replicaAt(W - 1);
+    const m = await replica.fetchManifest(network(leader, new Buckets()), W);
+    assert.ok(m !== null);
+    const { payloads, bytes } = await replica.collectPayloads(network(leader, new Buckets()), m, held);
+    assert.equal(bytes, 0, 'nothing downloaded');
+    assert.deepEqual(payloads.map((x) => x.uid), [1, 2]);
+    for (const x of payloads) assert.equal(x.decoded, held.get(payloadDigest(x.bytes))?.message);
+  });
+
+  test('a payload that cannot be obtained leaves the replica behind (reported); a non-leader then tries a checkpoint', async () => {
+    const { leader } = await window();
+    const events = recorder();
+    const replica = replicaAt(W - 1);
+    const observed: unknown[] = [];
+    const r = await advanceReplica({
+      window: W, leader: false, waitMs: 0, replica, held: new Map(), network: network(leader, new Buckets()),
+      tracker: { observe: (s) => void observed.push(s) }, events,
+    });
+    assert.equal(r.applied, false);
+    assert.equal(replica.lastApplied, W - 1);
+    assert.deepEqual(events.seen.map(([k]) => k), ['behind']);
+    assert.match(String(events.seen[0][1].reason), /no bucket for uid 1/);
+    assert.equal(observed.length, 0, 'no checkpoint in the leader bucket, nothing observed');
+  });
+});
+
+describe('publish phase', () => {
+  const weightsOf = { uids: [1, 2], weights: [0.4, 0.6] };
+  const scorer = { weights: () => weightsOf };
+
+  test('sets weights on weights windows after warm-up only', async () => {
+    const calls: unknown[][] = [];
+    const setWeights = async (...args: unknown[]) => void calls.push(args);
+    assert.equal(await publishWeights({ window: 3, warmup: false, params: p, scorer, setWeights, events: silent }), null);
+    assert.equal(await publishWeights({ window: 4, warmup: true, params: p, scorer, setWeights, events: silent }), null);
+    assert.equal(calls.length, 0);
+    assert.deepEqual(await publishWeights({ window: 4, warmup: false, params: p, scorer, setWeights, events: silent }), weightsOf);
+    assert.deepEqual(calls, [[[1, 2], [0.4, 0.6], versionKey(p.version)]]);
+  });
+
+  test('a failed weights transaction is reported, not thrown', async () => {
+    const events = recorder();
+    const w = await publishWeights({ window: 4, warmup: false, params: p, scorer, setWeights: async () => { throw new Error('rate limited'); }, events });
+    assert.deepEqual(w, weightsOf);
+    assert.deepEqual(events.seen, [['setWeightsFailed', { window: 4, error: 'rate limited' }]]);
+  });
+
+  test('the leader posts a peer list when due and a checkpoint at checkpoint steps', async () => {
+    const neuron = (uid: number, stake: number) => ({ uid, hotkey: `hk${uid}`, stake, incentive: uid / 10 }) as NeuronInfo;
+    const metagraph: Metagraph = { netuid: 1, block: 0, neurons: [neuron(0, 10_000), neuron(1, 1), neuron(2, 1), neuron(3, 1)] };
+    const store = new MemoryStore();
+    let checkpoints = 0;
+    const base = {
+      params: p, activeUids: [1, 2, 3], weights: weightsOf, excludedUids: [0, 3], store, events: silent,
+      chain: { metagraph: async () => metagraph, window: async () => 10 },
+      saveCheckpoint: async () => void checkpoints++,
+    };
+    const due = await publishLeaderDocuments({ ...base, window: 10, lastPeerListWindow: null, applied: true, globalStep: 5 });
+    assert.ok(due.peerList !== null);
+    assert.deepEqual(due.peerList.peers, [2, 1]);
+    assert.equal(due.peerList.firstEffectiveWindow, 10 + p.peerListWindowMargin);
+    assert.deepEqual(parsePeerList(await store.get(peersKey(due.peerList.firstEffectiveWindow, p.version))), due.peerList);
+    assert.equal(due.checkpointSaved, true);
+    assert.equal(checkpoints, 1);
+
+    const notDue = await publishLeaderDocuments({ ...base, window: 11, lastPeerListWindow: 10, applied: true, globalStep: 6 });
+    assert.equal(notDue.peerList, null);
+    assert.equal(notDue.checkpointSaved, false);
+    const notApplied = await publishLeaderDocuments({ ...base, window: 12, lastPeerListWindow: 11, applied: false, globalStep: 10 });
+    assert.equal(notApplied.checkpointSaved, false);
+    assert.equal(checkpoints, 1);
+    assert.equal((await store.list('')).objects.length, 1);
+  });
+});
