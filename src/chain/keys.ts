@@ -18,6 +18,7 @@ import type { KeyringPair, KeyringPair$Json } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicGenerate, mnemonicValidate } from '@polkadot/util-crypto';
 import type { HotkeySigner } from './types.ts';
+import { TesseraError } from '../core/errors.ts';
 
 export type { KeyringPair, KeyringPair$Json };
 
@@ -30,15 +31,12 @@ export type KeyErrorCode =
   | 'PasswordRequired'
   | 'BadPassword';
 
-export class KeyError extends Error {
+export class KeyError extends TesseraError<KeyErrorCode> {
   override readonly name = 'KeyError';
-  constructor(
-    readonly code: KeyErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+}
+
+export function isKeyError(err: unknown, code?: KeyErrorCode): err is KeyError {
+  return err instanceof KeyError && (code === undefined || err.code === code);
 }
 
 /** SS58 prefix used by Bittensor (generic Substrate). */

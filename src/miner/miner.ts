@@ -23,6 +23,7 @@ import {
   windowStartBlock,
 } from '../protocol/index.ts';
 import { isStoreError } from '../storage/index.ts';
+import { isCodecError } from '../codec/errors.ts';
 import { cloneParams, type ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 import type { AdversaryKind } from '../net/adversaries.ts';
@@ -345,7 +346,7 @@ export class Miner implements StopSignal {
           this.o.events.emit('copied', { window: w, from: v });
           return msg;
         } catch (err) {
-          if (!isStoreError(err, 'NotFound') && !(err instanceof Error && err.name === 'CodecError')) throw err;
+          if (!isStoreError(err, 'NotFound') && !isCodecError(err)) throw err;
         }
       }
       await this.access.sleep(100);

@@ -10,17 +10,19 @@ import type { ParamTensor } from '../tensor/params.ts';
 import { numel } from '../tensor/params.ts';
 import { paramSpecs, type ModelConfig } from './config.ts';
 import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
+import { TesseraError } from '../core/errors.ts';
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
 export type CheckpointErrorCode =
   | 'NotFound' | 'Truncated' | 'Corrupt' | 'Malformed' | 'WrongModel' | 'MissingTensor' | 'ExtraTensor' | 'ShapeMismatch' | 'DTypeMismatch';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends TesseraError<CheckpointErrorCode> {
   override readonly name = 'CheckpointError';
-  constructor(readonly code: CheckpointErrorCode, message: string) {
-    super(message);
-  }
+}
+
+export function isCheckpointError(err: unknown, code?: CheckpointErrorCode): err is CheckpointError {
+  return err instanceof CheckpointError && (code === undefined || err.code === code);
 }
 
 export interface CheckpointMeta {

@@ -1,3 +1,4 @@
+import { TesseraError } from '../core/errors.ts';
 /**
  * safetensors (Hugging Face): u64 LE header length | JSON header | raw little-endian tensor bytes.
  * Header: { "<name>": { dtype, shape, data_offsets: [begin, end] }, "__metadata__": { string: string } }.
@@ -9,11 +10,12 @@ export type SafetensorsDType = 'F32' | 'BF16';
 
 export type SafetensorsErrorCode = 'Truncated' | 'BadHeader' | 'BadTensor' | 'BadOffsets' | 'Unsupported';
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends TesseraError<SafetensorsErrorCode> {
   override readonly name = 'SafetensorsError';
-  constructor(readonly code: SafetensorsErrorCode, message: string) {
-    super(message);
-  }
+}
+
+export function isSafetensorsError(err: unknown, code?: SafetensorsErrorCode): err is SafetensorsError {
+  return err instanceof SafetensorsError && (code === undefined || err.code === code);
 }
 
 export interface SafetensorsTensor {

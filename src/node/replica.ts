@@ -30,10 +30,18 @@ import type { ChainAccess } from './chain-access.ts';
 import { modelOf, type NetworkConfig } from './config/network.ts';
 import type { NodeEvents } from './events.ts';
 import { encodeCheckpoint, loadCheckpointInto } from '../model/checkpoint.ts';
+import { TesseraError } from '../core/errors.ts';
 
-export class BehindError extends Error {
+/** This node cannot catch up from the leader's manifests: one is unreadable, a payload is missing or does not match. */
+export class BehindError extends TesseraError<'Behind'> {
   override readonly name = 'BehindError';
-  readonly code = 'BEHIND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Behind', message, options);
+  }
+}
+
+export function isBehindError(err: unknown): err is BehindError {
+  return err instanceof BehindError;
 }
 
 export interface ReplicaState {

@@ -33,6 +33,7 @@ import {
   type PeerList,
 } from '../protocol/index.ts';
 import { isStoreError, listAll, type ObjectStore } from '../storage/index.ts';
+import { isProtocolError } from '../protocol/errors.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
@@ -409,7 +410,7 @@ export class Validator implements StopSignal {
       const x = this.scorer.sync.stepsBehind(dict.samples);
       return Number.isFinite(x) ? x : null;
     } catch (err) {
-      if (isStoreError(err) || (err instanceof Error && err.name === 'ProtocolError')) return null;
+      if (isStoreError(err) || isProtocolError(err)) return null;
       throw err;
     }
   }
