@@ -300,7 +300,9 @@ function describeFile(path: string, wallet: string, role: KeyRole, name: string)
   let content: unknown;
   try {
     content = readKeyFile(path);
-  } catch {
+  } catch (err) {
+    // a listing shows the usable key files; loading this one by name says what is wrong with it
+    if (!isKeyError(err)) throw err;
     return undefined;
   }
   if (isPlain(content)) return { wallet, role, name, address: content.ss58Address, encrypted: false, path };

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StoreError } from './errors.ts';
+import { isStoreError, StoreError } from './errors.ts';
 import {
   clipRange,
   compareKeys,
@@ -61,7 +61,9 @@ export function decodeFileName(name: string): string | null {
   try {
     validateKey(key);
     return encodeKeyAsFileName(key) === name ? key : null;
-  } catch {
+  } catch (err) {
+    // not a valid key: a file this store did not write (documented above)
+    if (!isStoreError(err)) throw err;
     return null;
   }
 }

@@ -87,7 +87,7 @@ export class Validator implements StopSignal {
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
-    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
+    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
     const sources = o.samples ?? datasetSamples(o.net.train.seqLen);
     this.samples = sources.train;
     this.heldOut = sources.heldOut(o.net.eval.batchSize);
@@ -392,7 +392,9 @@ export class Validator implements StopSignal {
               out.push(uid);
               return;
             }
-          } catch {
+          } catch (err) {
+            if (!isStoreError(err)) throw err;
+            this.o.events.emit('activityProbeFailed', { window: w, uid, probed: w - back, reason: err.message });
             return;
           }
         }
@@ -410,8 +412,9 @@ export class Validator implements StopSignal {
       const x = this.scorer.sync.stepsBehind(dict.samples);
       return Number.isFinite(x) ? x : null;
     } catch (err) {
-      if (isStoreError(err) || isProtocolError(err)) return null;
-      throw err;
+      if (!isStoreError(err) && !isProtocolError(err)) throw err;
+      if (!isStoreError(err, 'NotFound')) this.o.events.emit('debugDictUnreadable', { window: w, uid, reason: err.message });
+      return null;
     }
   }
 

@@ -129,8 +129,9 @@ export class ChainStore {
     closeSync(this.headersFd);
     try {
       if (readFileSync(join(this.dir, 'LOCK'), 'utf8').trim() === String(process.pid)) unlinkSync(join(this.dir, 'LOCK'));
-    } catch {
+    } catch (err) {
       // the lock is already gone
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 }
