@@ -10,7 +10,7 @@
  * else `~/.tessera/wallets`. Local networks use deterministic dev keys instead (`devKey`), derived from the public
  * Substrate dev phrase, so every run of a given network seed has the same accounts.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
@@ -19,6 +19,7 @@ import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicGenerate, mnemonicValidate } from '@polkadot/util-crypto';
 import type { HotkeySigner } from './types.ts';
 import { TesseraError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
 
 export type { KeyringPair, KeyringPair$Json };
 
@@ -139,18 +140,9 @@ function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Writes a file atomically (temp file + fsync + rename) with mode 0600. */
+/** Writes a key file atomically and durably (core/durable-write.ts) with mode 0600. */
 export function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text, { mode: 0o600 });
 }
 
 function readKeyFile(path: string): unknown {

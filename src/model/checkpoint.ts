@@ -4,13 +4,13 @@
  * truncated one — is rejected before any parameter is touched.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import type { ParamTensor } from '../tensor/params.ts';
 import { numel } from '../tensor/params.ts';
 import { paramSpecs, type ModelConfig } from './config.ts';
 import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
 import { TesseraError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
@@ -155,20 +155,11 @@ export function loadCheckpointInto(bytes: Uint8Array, config: ModelConfig, targe
   return decoded.meta;
 }
 
-/** Atomic: temp file in the same folder, then rename. */
+/** Atomic and durable (core/durable-write.ts): a reader sees the old or the new checkpoint, never part of one. */
 export function saveCheckpointFile(
   path: string, params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta, dtype: SafetensorsDType = 'F32',
 ): void {
-  const bytes = encodeCheckpoint(params, config, meta, dtype);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, encodeCheckpoint(params, config, meta, dtype));
 }
 
 export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCheckpoint {

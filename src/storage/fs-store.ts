@@ -1,5 +1,6 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomicAsync } from '../core/durable-write.ts';
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,7 +21,7 @@ import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from 
 /**
  * Filesystem store: `<root>/<bucket>/<encoded key>`, one flat directory per bucket.
  * Keys are encoded into one file name each ('%' → %25, '/' → %2F, a leading '.' → %2E), so names that
- * start with '.' are never objects: `.bucket.json` (access keys) and `.tmp-*` (writes in flight).
+ * start with '.' are never objects: `.bucket.json` (access keys) and `.*.tmp` (writes in flight, see core/durable-write.ts).
  * Writes go to a temp file in the same directory, are fsynced and renamed over the target, so a reader
  * sees the old or the new object, never part of one. lastModified is the file's mtime.
  */
@@ -215,37 +216,13 @@ export class FsStore implements ObjectStore {
     const path = this.pathOf(key);
     if (!(body instanceof Uint8Array)) throw new StoreError('InvalidArgument', 'put body must be a Uint8Array');
     await this.requireWrite('put', key);
-    const tmp = join(this.dir, `.tmp-${randomBytes(12).toString('hex')}`);
     let st: BigIntStats;
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-        st = await fh.stat({ bigint: true });
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
+      st = await writeFileAtomicAsync(path, body, { createDir: false, sync: this.syncDirectory ? 'all' : 'file' });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw fsError(err, `put ${JSON.stringify(key)}`);
     }
-    if (this.syncDirectory) await this.syncDir();
     return infoFromStats(key, st);
-  }
-
-  private async syncDir(): Promise<void> {
-    try {
-      const dh = await open(this.dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
-    } catch (err) {
-      throw fsError(err, `fsync ${this.dir}`);
-    }
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {

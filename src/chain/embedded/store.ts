@@ -8,11 +8,12 @@
  * state.json is the source of truth: on open, headers.bin is cut back to its head, so a crash between the two
  * writes loses at most the blocks produced since the last state save.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlockHeader } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
 import { parseState, serializeState, type ChainState } from './state.ts';
+import { writeFileAtomic } from '../../core/durable-write.ts';
 
 const MAX_STATE_BYTES = 512 * 1024 * 1024;
 
@@ -85,26 +86,9 @@ export class ChainStore {
 
   saveState(state: ChainState): void {
     const text = serializeState(state);
-    const tmp = `${this.statePath}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, text);
-      if (this.durable) {
-        fsyncSync(fd);
-        fsyncSync(this.headersFd);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.statePath);
-    if (this.durable) {
-      const dirFd = openSync(this.dir, 'r');
-      try {
-        fsyncSync(dirFd);
-      } finally {
-        closeSync(dirFd);
-      }
-    }
+    // the headers the new state refers to are on disk before it is
+    if (this.durable) fsyncSync(this.headersFd);
+    writeFileAtomic(this.statePath, text, { sync: this.durable ? 'all' : 'none', createDir: false });
   }
 
   writeHeader(header: BlockHeader): void {

@@ -1,5 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeFileAtomic } from '../../core/durable-write.ts';
 import type { Command } from 'commander';
 import {
   createKey,
@@ -91,7 +92,7 @@ export function register(program: Command): void {
       await initKeys();
       const password = fromEnv(o.passwordEnv, '--password-env')!;
       const pair = loadKey({ wallet: o.wallet, hotkey: o.hotkey, root: o.root, password });
-      writeFileSync(resolve(o.out), JSON.stringify(exportKeyJson(pair, password), null, 2) + '\n', { mode: 0o600 });
+      writeFileAtomic(resolve(o.out), JSON.stringify(exportKeyJson(pair, password), null, 2) + '\n', { mode: 0o600 });
       process.stdout.write(`${pair.address} → ${resolve(o.out)}\n`);
     });
 
