@@ -10,7 +10,7 @@
  * else `~/.tessera/wallets`. Local networks use deterministic dev keys instead (`devKey`), derived from the public
  * Substrate dev phrase, so every run of a given network seed has the same accounts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
@@ -20,6 +20,7 @@ import { cryptoWaitReady, mnemonicGenerate, mnemonicValidate } from '@polkadot/u
 import type { HotkeySigner } from './types.ts';
 import { TesseraError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/durable-write.ts';
+import { readJsonObjectFile, type JsonErrorFactory } from '../core/json.ts';
 
 export type { KeyringPair, KeyringPair$Json };
 
@@ -153,17 +154,23 @@ function readKeyFile(path: string): unknown {
     throw new KeyError('KeyNotFound', `no key file at ${path}`, { cause: err });
   }
   if (size > MAX_KEY_FILE_BYTES) throw new KeyError('InvalidKeyFile', `${path} is ${size} bytes; not a key file`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new KeyError('InvalidKeyFile', `${path} is not valid JSON`, { cause: err });
-  }
+  return readJsonObjectFile(path, 'key file', invalidKeyFile, { maxBytes: MAX_KEY_FILE_BYTES });
 }
+
+/** A key file the strict JSON reader refuses (too large, not UTF-8, not a JSON object) is an InvalidKeyFile. */
+export const invalidKeyFile: JsonErrorFactory = (_kind, message, cause) => new KeyError('InvalidKeyFile', message, { cause });
 
 function isPlain(v: unknown): v is PlainKeyFile {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return o.tessera === 'key' && o.version === 1 && typeof o.secretPhrase === 'string' && typeof o.ss58Address === 'string' && typeof o.derivationPath === 'string';
+}
+
+/** Reads a polkadot.js keystore JSON file (as exported by `tessera keys export` or the browser extension). */
+export function readKeystoreFile(path: string): KeyringPair$Json {
+  const content = readKeyFile(path);
+  if (!isEncrypted(content)) throw new KeyError('InvalidKeyFile', `${path} is not a polkadot.js keystore JSON (encoded, address, encoding)`);
+  return content;
 }
 
 function isEncrypted(v: unknown): v is KeyringPair$Json {

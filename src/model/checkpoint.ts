@@ -11,6 +11,7 @@ import { paramSpecs, type ModelConfig } from './config.ts';
 import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
 import { TesseraError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/durable-write.ts';
+import { parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
@@ -24,6 +25,9 @@ export class CheckpointError extends TesseraError<CheckpointErrorCode> {
 export function isCheckpointError(err: unknown, code?: CheckpointErrorCode): err is CheckpointError {
   return err instanceof CheckpointError && (code === undefined || err.code === code);
 }
+
+/** The strict JSON reader's failures in a checkpoint's header are Malformed checkpoints. */
+export const malformedCheckpoint: JsonErrorFactory = (_kind, message, cause) => new CheckpointError('Malformed', message, { cause });
 
 export interface CheckpointMeta {
   readonly window: number;
@@ -97,14 +101,7 @@ function checkParams(found: readonly { name: string; shape: readonly number[]; d
 
 /** The stored config JSON must describe exactly `config` (same name with other hyperparameters is another model). */
 function checkConfig(stored: string | undefined, config: ModelConfig): void {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stored ?? '');
-  } catch {
-    throw new CheckpointError('Malformed', 'checkpoint metadata config is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new CheckpointError('Malformed', 'checkpoint metadata config is not an object');
-  const p = parsed as Record<string, unknown>;
+  const p = parseJsonObject(stored ?? '', 'checkpoint metadata config', malformedCheckpoint);
   const keys = Object.keys(config) as (keyof ModelConfig)[];
   const differs = keys.filter((k) => p[k] !== config[k]);
   if (differs.length > 0 || Object.keys(p).length !== keys.length) {

@@ -12,10 +12,9 @@ import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, 
 import { join } from 'node:path';
 import type { BlockHeader } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
-import { parseState, serializeState, type ChainState } from './state.ts';
+import { MAX_STATE_BYTES, parseState, serializeState, type ChainState } from './state.ts';
 import { writeFileAtomic } from '../../core/durable-write.ts';
 
-const MAX_STATE_BYTES = 512 * 1024 * 1024;
 
 function pidAlive(pid: number): boolean {
   try {
@@ -73,7 +72,7 @@ export class ChainStore {
   loadState(): ChainState {
     const size = fstatSize(this.statePath);
     if (size > MAX_STATE_BYTES) throw new EmbeddedChainError('StateCorrupt', `state.json is ${size} bytes; refusing to load more than ${MAX_STATE_BYTES}`);
-    const state = parseState(readFileSync(this.statePath, 'utf8'));
+    const state = parseState(readFileSync(this.statePath));
     const want = (state.head.number + 1) * 8;
     const have = fstatSync(this.headersFd).size;
     if (have < want) {
