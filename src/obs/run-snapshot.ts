@@ -7,6 +7,9 @@
  * last `maxWindows` windows, flags the last `maxFlags`.
  */
 
+import { parseJsonObject } from '../core/json.ts';
+import { isRunFileError, runFileError } from './errors.ts';
+
 export type NodeRole = 'miner' | 'validator';
 
 export interface NodeSpecInfo {
@@ -237,10 +240,11 @@ export class RunFolder {
 
   /** One line of `nodes/<name>/events.jsonl`; false when it was skipped as malformed. */
   addLine(name: string, line: string): boolean {
-    let ev: unknown;
+    let ev: Record<string, unknown> | null;
     try {
-      ev = JSON.parse(line);
-    } catch {
+      ev = parseJsonObject(line, `${name} events line`, runFileError, { maxBytes: Number.MAX_SAFE_INTEGER });
+    } catch (err) {
+      if (!isRunFileError(err)) throw err;
       ev = null;
     }
     if (!isRecord(ev) || typeof ev.kind !== 'string' || num(ev.t) === null) {

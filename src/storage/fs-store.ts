@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { writeFileAtomicAsync } from '../core/durable-write.ts';
+import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,6 +37,22 @@ type Access = 'read' | 'write';
 interface BucketMeta {
   version: 1;
   keys: { accessKeyId: string; secretSha256: string; access: Access }[];
+}
+
+const MAX_BUCKET_META_BYTES = 64 * 1024;
+const ACCESS: readonly Access[] = ['read', 'write'];
+
+/** A bucket's `.bucket.json`, read strictly; a damaged one is an Unknown StoreError naming the file and field. */
+function parseBucketMeta(bytes: Uint8Array, what: string): BucketMeta {
+  const fail: JsonErrorFactory = (_kind, message, cause) => new StoreError('Unknown', message, { cause });
+  const f = new JsonFields(parseJsonObject(bytes, what, fail, { maxBytes: MAX_BUCKET_META_BYTES }), what, fail).exactKeys(['version', 'keys']);
+  if (f.int('version') !== 1) f.fail(`version ${f.obj.version} is not 1`);
+  const keys = f.array('keys', 16).map((k, i) => {
+    if (k === null || typeof k !== 'object' || Array.isArray(k)) f.fail(`keys[${i}] must be an object`);
+    const e = new JsonFields(k as Record<string, unknown>, `${what}.keys[${i}]`, fail).exactKeys(['accessKeyId', 'secretSha256', 'access']);
+    return { accessKeyId: e.string('accessKeyId'), secretSha256: e.string('secretSha256', /^[0-9a-f]{64}$/), access: e.oneOf('access', ACCESS) };
+  });
+  return { version: 1, keys };
 }
 
 export interface FsStoreOptions {
@@ -181,16 +198,17 @@ export class FsStore implements ObjectStore {
   }
 
   private async loadAccess(): Promise<Access> {
-    let meta: BucketMeta;
+    let bytes: Uint8Array;
     try {
-      meta = JSON.parse(await readFile(join(this.dir, BUCKET_META_FILE), 'utf8')) as BucketMeta;
+      bytes = await readFile(join(this.dir, BUCKET_META_FILE));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new StoreError('NoSuchBucket', `no filesystem bucket at ${this.dir}`, { cause: err });
       }
       throw fsError(err, `read ${BUCKET_META_FILE}`);
     }
-    const entry = Array.isArray(meta?.keys) ? meta.keys.find((k) => k.accessKeyId === this.credentials.accessKeyId) : undefined;
+    const meta = parseBucketMeta(bytes, `${this.dir}/${BUCKET_META_FILE}`);
+    const entry = meta.keys.find((k) => k.accessKeyId === this.credentials.accessKeyId);
     if (entry === undefined) {
       throw new StoreError('InvalidCredentials', `access key ${this.credentials.accessKeyId.slice(0, 6)}… is not known to ${this.description}`);
     }
