@@ -79,8 +79,8 @@ export function loadTaskFile(path: string): MultipleChoiceTask {
   let size: number;
   try {
     size = statSync(path).size;
-  } catch {
-    throw new EvalError('TaskNotFound', `task file ${path} not found`);
+  } catch (cause) {
+    throw new EvalError('TaskNotFound', `task file ${path} not found`, { cause });
   }
   if (size > MAX_TASK_FILE_BYTES) throw new EvalError('TaskInvalid', `${path}: ${size} bytes exceeds the ${MAX_TASK_FILE_BYTES}-byte limit`);
   const text = readFileSync(path, 'utf8');
