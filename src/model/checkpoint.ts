@@ -121,7 +121,7 @@ export function decodeCheckpoint(bytes: Uint8Array, config: ModelConfig): Decode
   try {
     file = decodeSafetensors(bytes);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.code === 'Truncated' ? 'Truncated' : 'Malformed', `checkpoint: ${e.message}`);
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.code === 'Truncated' ? 'Truncated' : 'Malformed', `checkpoint: ${e.message}`, { cause: e });
     throw e;
   }
   const md = file.metadata;
@@ -164,7 +164,7 @@ export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCh
   try {
     size = statSync(path).size;
   } catch (e) {
-    throw new CheckpointError('NotFound', `${path}: ${(e as Error).message}`);
+    throw new CheckpointError('NotFound', `${path}: ${(e as Error).message}`, { cause: e });
   }
   if (size > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${path}: ${size} bytes is more than a ${config.name} checkpoint can be`);
   return decodeCheckpoint(readFileSync(path), config);
