@@ -10,7 +10,7 @@
  * else `~/.tessera/wallets`. Local networks use deterministic dev keys instead (`devKey`), derived from the public
  * Substrate dev phrase, so every run of a given network seed has the same accounts.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEV_PHRASE, Keyring } from '@polkadot/keyring';
@@ -18,6 +18,9 @@ import type { KeyringPair, KeyringPair$Json } from '@polkadot/keyring/types';
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicGenerate, mnemonicValidate } from '@polkadot/util-crypto';
 import type { HotkeySigner } from './types.ts';
+import { TesseraError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
+import { readJsonObjectFile, type JsonErrorFactory } from '../core/json.ts';
 
 export type { KeyringPair, KeyringPair$Json };
 
@@ -30,15 +33,12 @@ export type KeyErrorCode =
   | 'PasswordRequired'
   | 'BadPassword';
 
-export class KeyError extends Error {
+export class KeyError extends TesseraError<KeyErrorCode> {
   override readonly name = 'KeyError';
-  constructor(
-    readonly code: KeyErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+}
+
+export function isKeyError(err: unknown, code?: KeyErrorCode): err is KeyError {
+  return err instanceof KeyError && (code === undefined || err.code === code);
 }
 
 /** SS58 prefix used by Bittensor (generic Substrate). */
@@ -141,18 +141,9 @@ function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Writes a file atomically (temp file + fsync + rename) with mode 0600. */
+/** Writes a key file atomically and durably (core/durable-write.ts) with mode 0600. */
 export function writeSecretFile(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text, { mode: 0o600 });
 }
 
 function readKeyFile(path: string): unknown {
@@ -163,17 +154,23 @@ function readKeyFile(path: string): unknown {
     throw new KeyError('KeyNotFound', `no key file at ${path}`, { cause: err });
   }
   if (size > MAX_KEY_FILE_BYTES) throw new KeyError('InvalidKeyFile', `${path} is ${size} bytes; not a key file`);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new KeyError('InvalidKeyFile', `${path} is not valid JSON`, { cause: err });
-  }
+  return readJsonObjectFile(path, 'key file', invalidKeyFile, { maxBytes: MAX_KEY_FILE_BYTES });
 }
+
+/** A key file the strict JSON reader refuses (too large, not UTF-8, not a JSON object) is an InvalidKeyFile. */
+export const invalidKeyFile: JsonErrorFactory = (_kind, message, cause) => new KeyError('InvalidKeyFile', message, { cause });
 
 function isPlain(v: unknown): v is PlainKeyFile {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return o.tessera === 'key' && o.version === 1 && typeof o.secretPhrase === 'string' && typeof o.ss58Address === 'string' && typeof o.derivationPath === 'string';
+}
+
+/** Reads a polkadot.js keystore JSON file (as exported by `tessera keys export` or the browser extension). */
+export function readKeystoreFile(path: string): KeyringPair$Json {
+  const content = readKeyFile(path);
+  if (!isEncrypted(content)) throw new KeyError('InvalidKeyFile', `${path} is not a polkadot.js keystore JSON (encoded, address, encoding)`);
+  return content;
 }
 
 function isEncrypted(v: unknown): v is KeyringPair$Json {
@@ -302,7 +299,9 @@ function describeFile(path: string, wallet: string, role: KeyRole, name: string)
   let content: unknown;
   try {
     content = readKeyFile(path);
-  } catch {
+  } catch (err) {
+    // a listing shows the usable key files; loading this one by name says what is wrong with it
+    if (!isKeyError(err)) throw err;
     return undefined;
   }
   if (isPlain(content)) return { wallet, role, name, address: content.ss58Address, encrypted: false, path };

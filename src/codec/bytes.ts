@@ -1,4 +1,4 @@
-/** Bounds-checked little-endian readers/writers over a byte array. Reads past the end throw CodecError TRUNCATED. */
+/** Bounds-checked little-endian readers/writers over a byte array. Reads past the end throw CodecError Truncated. */
 import { CodecError } from './errors.ts';
 
 export class ByteReader {
@@ -21,7 +21,7 @@ export class ByteReader {
 
   need(n: number, what: string): void {
     if (n > this.end - this.pos) {
-      throw new CodecError('TRUNCATED', `${what}: need ${n} bytes at offset ${this.pos}, ${Math.max(0, this.end - this.pos)} left`);
+      throw new CodecError('Truncated', `${what}: need ${n} bytes at offset ${this.pos}, ${Math.max(0, this.end - this.pos)} left`);
     }
   }
 
@@ -44,13 +44,13 @@ export class ByteReader {
     return v;
   }
 
-  /** u64 that must fit a JS safe integer; larger values are BAD_HEADER. */
+  /** u64 that must fit a JS safe integer; larger values are BadHeader. */
   u64(what: string): number {
     this.need(8, what);
     const lo = this.view.getUint32(this.pos, true);
     const hi = this.view.getUint32(this.pos + 4, true);
     this.pos += 8;
-    if (hi > 0x1fffff) throw new CodecError('BAD_HEADER', `${what} exceeds 2^53 − 1`);
+    if (hi > 0x1fffff) throw new CodecError('BadHeader', `${what} exceeds 2^53 − 1`);
     return hi * 2 ** 32 + lo;
   }
 

@@ -45,7 +45,7 @@ export function encodeErrorFeedback(ef: ErrorFeedback): Uint8Array {
   w.u32(buffers.length);
   for (const b of buffers) {
     const name = new TextEncoder().encode(b.name);
-    if (name.length > 0xffff || b.shape.length > 255) throw new CodecError('INVALID_INPUT', `${b.name}: name or rank too large`);
+    if (name.length > 0xffff || b.shape.length > 255) throw new CodecError('InvalidInput', `${b.name}: name or rank too large`);
     w.u16(name.length);
     w.raw(name);
     w.u8(b.shape.length);
@@ -59,29 +59,29 @@ export function encodeErrorFeedback(ef: ErrorFeedback): Uint8Array {
 /** Restores buffers saved by encodeErrorFeedback for exactly these parameter specs. */
 export function decodeErrorFeedback(bytes: Uint8Array, specs: readonly ParamSpec[]): ErrorFeedback {
   const expected = errorFeedbackStateSize(specs);
-  if (bytes.length > expected) throw new CodecError('TOO_LARGE', `state of ${bytes.length} bytes, expected ${expected}`);
-  if (bytes.length < EF_MAGIC.length) throw new CodecError('TRUNCATED', 'state has no magic');
-  for (let i = 0; i < EF_MAGIC.length; i++) if (bytes[i] !== EF_MAGIC[i]) throw new CodecError('BAD_MAGIC', 'not an error-feedback state');
+  if (bytes.length > expected) throw new CodecError('TooLarge', `state of ${bytes.length} bytes, expected ${expected}`);
+  if (bytes.length < EF_MAGIC.length) throw new CodecError('Truncated', 'state has no magic');
+  for (let i = 0; i < EF_MAGIC.length; i++) if (bytes[i] !== EF_MAGIC[i]) throw new CodecError('BadMagic', 'not an error-feedback state');
   const bodyEnd = bytes.length - 4;
   const r = new ByteReader(bytes, EF_MAGIC.length, Math.max(EF_MAGIC.length, bodyEnd));
   const version = r.u16('version');
-  if (version !== EF_FORMAT_VERSION) throw new CodecError('UNSUPPORTED_VERSION', `state version ${version}`);
-  if (bytes.length < expected) throw new CodecError('TRUNCATED', `state of ${bytes.length} bytes, expected ${expected}`);
+  if (version !== EF_FORMAT_VERSION) throw new CodecError('UnsupportedVersion', `state version ${version}`);
+  if (bytes.length < expected) throw new CodecError('Truncated', `state of ${bytes.length} bytes, expected ${expected}`);
   const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyEnd, 4).getUint32(0, true);
-  if (crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new CodecError('BAD_CHECKSUM', 'CRC-32 mismatch');
-  if (r.u16('reserved') !== 0) throw new CodecError('BAD_HEADER', 'reserved field is not zero');
+  if (crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new CodecError('BadChecksum', 'CRC-32 mismatch');
+  if (r.u16('reserved') !== 0) throw new CodecError('BadHeader', 'reserved field is not zero');
   const hash = r.take(32, 'specs hash');
   const want = specsHash(specs);
-  for (let i = 0; i < 32; i++) if (hash[i] !== want[i]) throw new CodecError('MODEL_MISMATCH', 'state is for another model');
+  for (let i = 0; i < 32; i++) if (hash[i] !== want[i]) throw new CodecError('ModelMismatch', 'state is for another model');
   const count = r.u32('tensor count');
-  if (count !== specs.length) throw new CodecError('TENSOR_COUNT', `${count} tensors, expected ${specs.length}`);
+  if (count !== specs.length) throw new CodecError('TensorCount', `${count} tensors, expected ${specs.length}`);
   const buffers: ParamTensor[] = specs.map((s, i) => {
     const name = new TextEncoder().encode(s.name);
     const nameLen = r.u16('name length');
     const got = r.take(nameLen, 'name');
-    if (nameLen !== name.length || got.some((x, j) => x !== name[j])) throw new CodecError('NAME_MISMATCH', `tensor ${i}: expected ${s.name}`);
-    if (r.u8('rank') !== s.shape.length) throw new CodecError('SHAPE_MISMATCH', `${s.name}: wrong rank`);
-    for (const d of s.shape) if (r.u32('dim') !== d) throw new CodecError('SHAPE_MISMATCH', `${s.name}: wrong dimension`);
+    if (nameLen !== name.length || got.some((x, j) => x !== name[j])) throw new CodecError('NameMismatch', `tensor ${i}: expected ${s.name}`);
+    if (r.u8('rank') !== s.shape.length) throw new CodecError('ShapeMismatch', `${s.name}: wrong rank`);
+    for (const d of s.shape) if (r.u32('dim') !== d) throw new CodecError('ShapeMismatch', `${s.name}: wrong dimension`);
     const n = numel(s.shape);
     const raw = r.take(4 * n, `${s.name} data`);
     const data = new Float32Array(n);
@@ -90,9 +90,9 @@ export function decodeErrorFeedback(bytes: Uint8Array, specs: readonly ParamSpec
       const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let j = 0; j < n; j++) data[j] = view.getFloat32(4 * j, true);
     }
-    for (let j = 0; j < n; j++) if (!(Math.abs(data[j]) < Infinity)) throw new CodecError('NON_FINITE', `${s.name}[${j}] is not finite`);
+    for (let j = 0; j < n; j++) if (!(Math.abs(data[j]) < Infinity)) throw new CodecError('NonFinite', `${s.name}[${j}] is not finite`);
     return { name: s.name, shape: [...s.shape], data };
   });
-  if (r.pos !== bodyEnd) throw new CodecError('TRAILING_BYTES', `${bodyEnd - r.pos} unexpected bytes`);
+  if (r.pos !== bodyEnd) throw new CodecError('TrailingBytes', `${bodyEnd - r.pos} unexpected bytes`);
   return ErrorFeedback.fromBuffers(buffers);
 }

@@ -1,49 +1,44 @@
+import { TesseraError } from '../core/errors.ts';
 /** Typed errors of the wire formats: every malformed input maps to one code, never to a crash. */
 export type CodecErrorCode =
   /** Input larger than the caller's limit (whole payload or its metadata). */
-  | 'TOO_LARGE'
+  | 'TooLarge'
   /** Input ends before a field it must contain. */
-  | 'TRUNCATED'
+  | 'Truncated'
   /** Bytes left over after the last field. */
-  | 'TRAILING_BYTES'
-  | 'BAD_MAGIC'
-  | 'UNSUPPORTED_VERSION'
+  | 'TrailingBytes'
+  | 'BadMagic'
+  | 'UnsupportedVersion'
   /** The trailing CRC-32 does not match the bytes before it. */
-  | 'BAD_CHECKSUM'
+  | 'BadChecksum'
   /** A header field holds a value the format does not allow (unknown flag, reserved bits, unsafe integer, bins). */
-  | 'BAD_HEADER'
+  | 'BadHeader'
   /** Window or uid differs from what the caller expected. */
-  | 'HEADER_MISMATCH'
+  | 'HeaderMismatch'
   /** The layout hash names a different model or compression config. */
-  | 'MODEL_MISMATCH'
-  | 'TENSOR_COUNT'
-  | 'NAME_MISMATCH'
-  | 'SHAPE_MISMATCH'
+  | 'ModelMismatch'
+  | 'TensorCount'
+  | 'NameMismatch'
+  | 'ShapeMismatch'
   /** Chunk dimensions or k differ from those the expected config gives this shape. */
-  | 'BAD_CHUNKING'
+  | 'BadChunking'
   /** shift/lookup not finite, or |scale| outside (1e-12, 1e4). */
-  | 'BAD_QUANT_PARAMS'
+  | 'BadQuantParams'
   /** An index is ≥ the chunk length. */
-  | 'INDEX_OUT_OF_RANGE'
+  | 'IndexOutOfRange'
   /** An index repeats within a chunk. */
-  | 'DUPLICATE_INDEX'
+  | 'DuplicateIndex'
   /** Indices within a chunk are not ascending (the canonical order). */
-  | 'INDEX_ORDER'
+  | 'IndexOrder'
   /** Unused bits after a bit-packed array are not zero. */
-  | 'BAD_PADDING'
+  | 'BadPadding'
   /** A stored float is NaN or ±Inf where only finite values are allowed. */
-  | 'NON_FINITE'
+  | 'NonFinite'
   /** The encoder was handed an inconsistent in-memory object. */
-  | 'INVALID_INPUT';
+  | 'InvalidInput';
 
-export class CodecError extends Error {
+export class CodecError extends TesseraError<CodecErrorCode> {
   override readonly name = 'CodecError';
-  constructor(
-    readonly code: CodecErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function isCodecError(err: unknown, code?: CodecErrorCode): err is CodecError {

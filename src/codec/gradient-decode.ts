@@ -24,11 +24,11 @@ import {
 export const DEFAULT_MAX_META_BYTES = 4096;
 
 export interface DecodeGradientOptions {
-  /** Metadata larger than this is TOO_LARGE (default 4096). */
+  /** Metadata larger than this is TooLarge (default 4096). */
   readonly maxMetaBytes?: number;
-  /** Inputs larger than this are TOO_LARGE before anything is parsed (default: the exact size with maxMetaBytes). */
+  /** Inputs larger than this are TooLarge before anything is parsed (default: the exact size with maxMetaBytes). */
   readonly maxBytes?: number;
-  /** When set, a payload for another window / uid is HEADER_MISMATCH. */
+  /** When set, a payload for another window / uid is HeaderMismatch. */
   readonly expectWindow?: number;
   readonly expectUid?: number;
   /** Default true. Turning it off is for fuzzing the parser behind the checksum. */
@@ -47,28 +47,28 @@ function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): Compres
   const name = schema.names[i];
   const where = `tensor ${i} (${spec.name})`;
   const nameLen = r.u16(`${where} name length`);
-  if (nameLen !== name.length) throw new CodecError('NAME_MISMATCH', `${where}: name length ${nameLen}, expected ${name.length}`);
-  if (!equalBytes(r.take(nameLen, `${where} name`), name)) throw new CodecError('NAME_MISMATCH', `${where}: unexpected name`);
+  if (nameLen !== name.length) throw new CodecError('NameMismatch', `${where}: name length ${nameLen}, expected ${name.length}`);
+  if (!equalBytes(r.take(nameLen, `${where} name`), name)) throw new CodecError('NameMismatch', `${where}: unexpected name`);
   const rank = r.u8(`${where} rank`);
-  if (rank !== spec.shape.length) throw new CodecError('SHAPE_MISMATCH', `${where}: rank ${rank}, expected ${spec.shape.length}`);
+  if (rank !== spec.shape.length) throw new CodecError('ShapeMismatch', `${where}: rank ${rank}, expected ${spec.shape.length}`);
   for (let d = 0; d < rank; d++) {
     const dim = r.u32(`${where} dim`);
-    if (dim !== spec.shape[d]) throw new CodecError('SHAPE_MISMATCH', `${where}: dim ${d} is ${dim}, expected ${spec.shape[d]}`);
+    if (dim !== spec.shape[d]) throw new CodecError('ShapeMismatch', `${where}: dim ${d} is ${dim}, expected ${spec.shape[d]}`);
   }
   const chunkRows = r.u32(`${where} chunkRows`);
   const chunkCols = r.u32(`${where} chunkCols`);
   const k = r.u32(`${where} k`);
   if (chunkRows !== layout.chunkRows || chunkCols !== layout.chunkCols || k !== layout.k) {
-    throw new CodecError('BAD_CHUNKING', `${where}: chunk ${chunkRows}×${chunkCols} k=${k}, expected ${layout.chunkRows}×${layout.chunkCols} k=${layout.k}`);
+    throw new CodecError('BadChunking', `${where}: chunk ${chunkRows}×${chunkCols} k=${k}, expected ${layout.chunkRows}×${layout.chunkCols} k=${layout.k}`);
   }
   const shift = r.f32(`${where} shift`);
   const scale = r.f32(`${where} scale`);
   const bins = schema.config.quantBins;
   const lookup = new Float32Array(bins);
   for (let b = 0; b < bins; b++) lookup[b] = r.f32(`${where} lookup`);
-  if (!Number.isFinite(shift)) throw new CodecError('BAD_QUANT_PARAMS', `${where}: shift is not finite`);
-  if (!(Math.abs(scale) > MIN_SCALE && Math.abs(scale) < MAX_SCALE)) throw new CodecError('BAD_QUANT_PARAMS', `${where}: |scale| = ${Math.abs(scale)} outside (${MIN_SCALE}, ${MAX_SCALE})`);
-  for (let b = 0; b < bins; b++) if (!Number.isFinite(lookup[b])) throw new CodecError('BAD_QUANT_PARAMS', `${where}: lookup[${b}] is not finite`);
+  if (!Number.isFinite(shift)) throw new CodecError('BadQuantParams', `${where}: shift is not finite`);
+  if (!(Math.abs(scale) > MIN_SCALE && Math.abs(scale) < MAX_SCALE)) throw new CodecError('BadQuantParams', `${where}: |scale| = ${Math.abs(scale)} outside (${MIN_SCALE}, ${MAX_SCALE})`);
+  for (let b = 0; b < bins; b++) if (!Number.isFinite(lookup[b])) throw new CodecError('BadQuantParams', `${where}: lookup[${b}] is not finite`);
 
   const n = layout.numChunks * k;
   const iBits = indexBits(layout);
@@ -86,18 +86,18 @@ function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): Compres
       let prev = -1;
       for (let end = p + k; p < end; p++) {
         const idx = indices[p];
-        if (idx >= chunkLen) throw new CodecError('INDEX_OUT_OF_RANGE', `${where} chunk ${c}: index ${idx} ≥ ${chunkLen}`);
+        if (idx >= chunkLen) throw new CodecError('IndexOutOfRange', `${where} chunk ${c}: index ${idx} ≥ ${chunkLen}`);
         if (idx <= prev) {
-          throw new CodecError(idx === prev ? 'DUPLICATE_INDEX' : 'INDEX_ORDER', `${where} chunk ${c}: index ${idx} after ${prev}`);
+          throw new CodecError(idx === prev ? 'DuplicateIndex' : 'IndexOrder', `${where} chunk ${c}: index ${idx} after ${prev}`);
         }
         prev = idx;
       }
     }
-    if (!padOk) throw new CodecError('BAD_PADDING', `${where}: non-zero padding after indices`);
+    if (!padOk) throw new CodecError('BadPadding', `${where}: non-zero padding after indices`);
   }
   r.need(codeBytes, `${where} codes`);
   const codes = new Uint8Array(n);
-  if (!unpackBits(r.bytes, r.pos, n, schema.codeBits, codes)) throw new CodecError('BAD_PADDING', `${where}: non-zero padding after codes`);
+  if (!unpackBits(r.bytes, r.pos, n, schema.codeBits, codes)) throw new CodecError('BadPadding', `${where}: non-zero padding after codes`);
   r.pos += codeBytes;
   return { name: spec.name, shape: [...spec.shape], layout, indices, codes, quant: { shift, scale, lookup } };
 }
@@ -105,41 +105,41 @@ function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): Compres
 export function decodeGradient(bytes: Uint8Array, schema: GradientSchema, options: DecodeGradientOptions = {}): GradientMessage {
   const maxMeta = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
   const maxBytes = options.maxBytes ?? encodedSize(schema, maxMeta);
-  if (bytes.length > maxBytes) throw new CodecError('TOO_LARGE', `payload of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
+  if (bytes.length > maxBytes) throw new CodecError('TooLarge', `payload of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
   if (bytes.length < GRADIENT_MAGIC.length || !equalBytes(bytes.subarray(0, GRADIENT_MAGIC.length), GRADIENT_MAGIC)) {
-    if (bytes.length < GRADIENT_MAGIC.length) throw new CodecError('TRUNCATED', `payload of ${bytes.length} bytes has no magic`);
-    throw new CodecError('BAD_MAGIC', 'not a tessera gradient payload');
+    if (bytes.length < GRADIENT_MAGIC.length) throw new CodecError('Truncated', `payload of ${bytes.length} bytes has no magic`);
+    throw new CodecError('BadMagic', 'not a tessera gradient payload');
   }
-  if (bytes.length < GRADIENT_HEADER_BYTES + 4 + CHECKSUM_BYTES) throw new CodecError('TRUNCATED', `payload of ${bytes.length} bytes is shorter than a header`);
+  if (bytes.length < GRADIENT_HEADER_BYTES + 4 + CHECKSUM_BYTES) throw new CodecError('Truncated', `payload of ${bytes.length} bytes is shorter than a header`);
   const head = new ByteReader(bytes, GRADIENT_MAGIC.length, bytes.length - CHECKSUM_BYTES);
   const version = head.u16('version');
-  if (version !== GRADIENT_FORMAT_VERSION) throw new CodecError('UNSUPPORTED_VERSION', `format version ${version}, supported ${GRADIENT_FORMAT_VERSION}`);
+  if (version !== GRADIENT_FORMAT_VERSION) throw new CodecError('UnsupportedVersion', `format version ${version}, supported ${GRADIENT_FORMAT_VERSION}`);
   const bodyEnd = bytes.length - CHECKSUM_BYTES;
   if (options.verifyChecksum ?? true) {
     const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyEnd, CHECKSUM_BYTES).getUint32(0, true);
-    if (crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new CodecError('BAD_CHECKSUM', 'CRC-32 mismatch');
+    if (crc32(bytes.subarray(0, bodyEnd)) !== stored) throw new CodecError('BadChecksum', 'CRC-32 mismatch');
   }
   const r = head;
   const flags = r.u16('flags');
-  if ((flags & ~KNOWN_FLAGS) !== 0) throw new CodecError('BAD_HEADER', `unknown flags 0x${flags.toString(16)}`);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new CodecError('BadHeader', `unknown flags 0x${flags.toString(16)}`);
   const window = r.u64('window');
   const globalStep = r.u64('globalStep');
   const uid = r.u32('uid');
   const bins = r.u16('quantBins');
-  if (bins !== schema.config.quantBins) throw new CodecError('BAD_HEADER', `quantBins ${bins}, expected ${schema.config.quantBins}`);
-  if (r.u16('reserved') !== 0) throw new CodecError('BAD_HEADER', 'reserved field is not zero');
-  if (!equalBytes(r.take(32, 'layout hash'), schema.hash)) throw new CodecError('MODEL_MISMATCH', 'payload is for another model or compression config');
+  if (bins !== schema.config.quantBins) throw new CodecError('BadHeader', `quantBins ${bins}, expected ${schema.config.quantBins}`);
+  if (r.u16('reserved') !== 0) throw new CodecError('BadHeader', 'reserved field is not zero');
+  if (!equalBytes(r.take(32, 'layout hash'), schema.hash)) throw new CodecError('ModelMismatch', 'payload is for another model or compression config');
   if (options.expectWindow !== undefined && window !== options.expectWindow) {
-    throw new CodecError('HEADER_MISMATCH', `window ${window}, expected ${options.expectWindow}`);
+    throw new CodecError('HeaderMismatch', `window ${window}, expected ${options.expectWindow}`);
   }
-  if (options.expectUid !== undefined && uid !== options.expectUid) throw new CodecError('HEADER_MISMATCH', `uid ${uid}, expected ${options.expectUid}`);
+  if (options.expectUid !== undefined && uid !== options.expectUid) throw new CodecError('HeaderMismatch', `uid ${uid}, expected ${options.expectUid}`);
   const metaLen = r.u32('meta length');
-  if (metaLen > maxMeta) throw new CodecError('TOO_LARGE', `metadata of ${metaLen} bytes exceeds ${maxMeta}`);
+  if (metaLen > maxMeta) throw new CodecError('TooLarge', `metadata of ${metaLen} bytes exceeds ${maxMeta}`);
   const meta = new Uint8Array(r.take(metaLen, 'meta')); // a copy, also when the input is a pooled Buffer
   const count = r.u32('tensor count');
-  if (count !== schema.specs.length) throw new CodecError('TENSOR_COUNT', `${count} tensors, expected ${schema.specs.length}`);
+  if (count !== schema.specs.length) throw new CodecError('TensorCount', `${count} tensors, expected ${schema.specs.length}`);
   const tensors: CompressedTensor[] = [];
   for (let i = 0; i < count; i++) tensors.push(decodeTensor(r, schema, i));
-  if (r.pos !== bodyEnd) throw new CodecError('TRAILING_BYTES', `${bodyEnd - r.pos} unexpected bytes after the last tensor`);
+  if (r.pos !== bodyEnd) throw new CodecError('TrailingBytes', `${bodyEnd - r.pos} unexpected bytes after the last tensor`);
   return { uid, window, globalStep, nullRound: (flags & FLAG_NULL_ROUND) !== 0, meta, tensors };
 }

@@ -33,7 +33,7 @@ function checkTensor(schema: GradientSchema, i: number, t: CompressedTensor): vo
   const spec = schema.specs[i];
   const layout = schema.layouts[i];
   const fail = (msg: string): never => {
-    throw new CodecError('INVALID_INPUT', `tensor ${i} (${t.name}): ${msg}`);
+    throw new CodecError('InvalidInput', `tensor ${i} (${t.name}): ${msg}`);
   };
   if (t.name !== spec.name) fail(`expected ${spec.name}`);
   if (t.shape.length !== spec.shape.length || t.shape.some((d, j) => d !== spec.shape[j])) fail(`shape [${t.shape.join(', ')}] ≠ [${spec.shape.join(', ')}]`);
@@ -60,10 +60,10 @@ function checkTensor(schema: GradientSchema, i: number, t: CompressedTensor): vo
 
 export function encodeGradient(msg: GradientMessage, schema: GradientSchema): Uint8Array {
   for (const [field, v] of [['window', msg.window], ['globalStep', msg.globalStep], ['uid', msg.uid]] as const) {
-    if (!Number.isSafeInteger(v) || v < 0 || (field === 'uid' && v > 0xffffffff)) throw new CodecError('INVALID_INPUT', `${field} ${v} is not encodable`);
+    if (!Number.isSafeInteger(v) || v < 0 || (field === 'uid' && v > 0xffffffff)) throw new CodecError('InvalidInput', `${field} ${v} is not encodable`);
   }
   if (msg.tensors.length !== schema.specs.length) {
-    throw new CodecError('INVALID_INPUT', `${msg.tensors.length} tensors, schema has ${schema.specs.length}`);
+    throw new CodecError('InvalidInput', `${msg.tensors.length} tensors, schema has ${schema.specs.length}`);
   }
   msg.tensors.forEach((t, i) => checkTensor(schema, i, t));
   const total = encodedSize(schema, msg.meta.length);
@@ -97,7 +97,7 @@ export function encodeGradient(msg: GradientMessage, schema: GradientSchema): Ui
     w.pos += packBits(t.indices, n, indexBits(layout), bytes, w.pos);
     w.pos += packBits(t.codes, n, schema.codeBits, bytes, w.pos);
   });
-  if (w.pos !== total - CHECKSUM_BYTES) throw new CodecError('INVALID_INPUT', `internal size mismatch ${w.pos} vs ${total - CHECKSUM_BYTES}`);
+  if (w.pos !== total - CHECKSUM_BYTES) throw new CodecError('InvalidInput', `internal size mismatch ${w.pos} vs ${total - CHECKSUM_BYTES}`);
   w.u32(crc32(bytes.subarray(0, w.pos)));
   return bytes;
 }

@@ -26,12 +26,12 @@ export function createGradientSchema(specs: readonly ParamSpec[], config: Compre
   validateCompressionConfig(config);
   const seen = new Set<string>();
   const names = specs.map((s) => {
-    if (seen.has(s.name)) throw new CodecError('INVALID_INPUT', `parameter ${s.name} appears twice`);
+    if (seen.has(s.name)) throw new CodecError('InvalidInput', `parameter ${s.name} appears twice`);
     seen.add(s.name);
     const b = new TextEncoder().encode(s.name);
-    if (b.length === 0 || b.length > MAX_NAME_BYTES) throw new CodecError('INVALID_INPUT', `parameter name must be 1..${MAX_NAME_BYTES} bytes`);
-    if (s.shape.length > MAX_RANK) throw new CodecError('INVALID_INPUT', `${s.name}: rank above ${MAX_RANK}`);
-    if (s.shape.some((d) => d > 0xffffffff)) throw new CodecError('INVALID_INPUT', `${s.name}: dimension above 2^32 − 1`);
+    if (b.length === 0 || b.length > MAX_NAME_BYTES) throw new CodecError('InvalidInput', `parameter name must be 1..${MAX_NAME_BYTES} bytes`);
+    if (s.shape.length > MAX_RANK) throw new CodecError('InvalidInput', `${s.name}: rank above ${MAX_RANK}`);
+    if (s.shape.some((d) => d > 0xffffffff)) throw new CodecError('InvalidInput', `${s.name}: dimension above 2^32 − 1`);
     return b;
   });
   const layouts = specs.map((s) => chunkLayout(s.shape, config));

@@ -32,7 +32,7 @@ export function payloadDigest(bytes: Uint8Array): string {
 
 /**
  * Decodes each payload, checking it names its own uid and (if given) the window. A uid listed twice is rejected
- * both times (HEADER_MISMATCH), so the result never depends on which copy arrived first.
+ * both times (HeaderMismatch), so the result never depends on which copy arrived first.
  */
 export function decodePeerPayloads(
   payloads: readonly PeerPayload[],
@@ -45,7 +45,7 @@ export function decodePeerPayloads(
   const rejected: { uid: number; error: CodecError }[] = [];
   for (const p of [...payloads].sort((a, b) => a.uid - b.uid)) {
     if (seen.get(p.uid)! > 1) {
-      rejected.push({ uid: p.uid, error: new CodecError('HEADER_MISMATCH', `uid ${p.uid} was supplied more than once`) });
+      rejected.push({ uid: p.uid, error: new CodecError('HeaderMismatch', `uid ${p.uid} was supplied more than once`) });
       continue;
     }
     const earlier = p.decoded;

@@ -1,38 +1,132 @@
 /**
- * Crash-safe local state files: write to a temp file in the same directory, fsync, rename over the target, fsync
- * the directory. A reader sees the old or the new file, never a torn one.
+ * The one crash-safe file write of Tessera (checkpoints, shards, wallets, chain state, filesystem buckets, node
+ * state): write a temp file with a unique name in the same directory, fsync it, rename it over the target, fsync
+ * the directory. A reader sees the old or the new file, never a torn one; a failed write leaves the old file and
+ * no temp file behind.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, existsSync, rmSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, type BigIntStats } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
-export function writeFileAtomic(path: string, data: Uint8Array | string, mode = 0o644): void {
+export interface WriteFileAtomicOptions {
+  /** Permission bits of the file, applied exactly (not masked by the umask); default 0o644, 0o600 for secrets. */
+  readonly mode?: number;
+  /**
+   * What is fsynced: 'all' (default) the file, then its directory after the rename; 'file' the file only; 'none'
+   * nothing (the rename is still atomic, but a crash may lose the write, never tear it).
+   */
+  readonly sync?: 'all' | 'file' | 'none';
+  /** Create the directory when it is missing (default true); false makes a missing directory the write's ENOENT. */
+  readonly createDir?: boolean;
+}
+
+const DEFAULT_MODE = 0o644;
+
+/**
+ * `.name.<pid>.<random>.tmp` next to the target: never a name a reader looks for (hidden, `.tmp`), never shared by
+ * two writers; the name part is cut to 64 characters so the temp name stays within NAME_MAX.
+ */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path).slice(0, 64)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** Filesystems that cannot fsync a directory say so with one of these; the rename is atomic all the same. */
+function isDirSyncUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EINVAL' || code === 'ENOTSUP' || code === 'EISDIR' || code === 'EPERM';
+}
+
+function toBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+function optionsOf(options: WriteFileAtomicOptions | number | undefined): WriteFileAtomicOptions {
+  return typeof options === 'number' ? { mode: options } : (options ?? {});
+}
+
+/** Writes `data` to `path` atomically and durably (see the module comment); `options` may be just the mode. */
+export function writeFileAtomic(path: string, data: Uint8Array | string, options?: WriteFileAtomicOptions | number): void {
+  const o = optionsOf(options);
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  const fd = openSync(tmp, 'w', mode);
+  if (o.createDir !== false) mkdirSync(dir, { recursive: true });
+  const bytes = toBytes(data);
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'wx', o.mode ?? DEFAULT_MODE);
   try {
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
+    try {
+      fchmodSync(fd, o.mode ?? DEFAULT_MODE);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      if (o.sync !== 'none') fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+  if ((o.sync ?? 'all') === 'all') syncDirectory(dir);
+}
+
+function syncDirectory(dir: string): void {
+  let fd: number;
   try {
-    const dfd = openSync(dir, 'r');
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    if (isDirSyncUnsupported(err)) return;
+    throw err;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (err) {
+    if (!isDirSyncUnsupported(err)) throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The same write without blocking the event loop (the filesystem object store); returns the written file's stats. */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array | string, options?: WriteFileAtomicOptions | number): Promise<BigIntStats> {
+  const o = optionsOf(options);
+  const dir = dirname(path);
+  if (o.createDir !== false) await mkdir(dir, { recursive: true });
+  const tmp = tempPathFor(path);
+  let stats: BigIntStats;
+  const fh = await open(tmp, 'wx', o.mode ?? DEFAULT_MODE);
+  try {
     try {
-      fsyncSync(dfd);
+      await fh.chmod(o.mode ?? DEFAULT_MODE);
+      await fh.writeFile(toBytes(data));
+      if (o.sync !== 'none') await fh.sync();
+      stats = await fh.stat({ bigint: true });
     } finally {
-      closeSync(dfd);
+      await fh.close();
     }
-  } catch {
-    // some filesystems refuse fsync on directories; the rename is still atomic
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  if ((o.sync ?? 'all') === 'all') await syncDirectoryAsync(dir);
+  return stats;
+}
+
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  let dh;
+  try {
+    dh = await open(dir, 'r');
+  } catch (err) {
+    if (isDirSyncUnsupported(err)) return;
+    throw err;
+  }
+  try {
+    await dh.sync();
+  } catch (err) {
+    if (!isDirSyncUnsupported(err)) throw err;
+  } finally {
+    await dh.close();
   }
 }
 

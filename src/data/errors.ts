@@ -1,3 +1,4 @@
+import { TesseraError } from '../core/errors.ts';
 export type DataErrorCode =
   | 'CorpusMissing'
   | 'TokenizerInvalid'
@@ -7,9 +8,10 @@ export type DataErrorCode =
   | 'InvalidArgument';
 
 /** Every failure of the data layer: a bad shard, tokenizer file or argument. */
-export class DataError extends Error {
+export class DataError extends TesseraError<DataErrorCode> {
   override readonly name = 'DataError';
-  constructor(readonly code: DataErrorCode, message: string) {
-    super(message);
-  }
+}
+
+export function isDataError(err: unknown, code?: DataErrorCode): err is DataError {
+  return err instanceof DataError && (code === undefined || err.code === code);
 }

@@ -4,9 +4,9 @@
  *   24 32-byte sha256 of the token bytes | 56 8 bytes reserved 0
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { DataError } from './errors.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
 
 const MAGIC = 0x44485354; // "TSHD" little-endian
 const VERSION = 1;
@@ -61,17 +61,9 @@ export function decodeShard(bytes: Uint8Array): TokenShard {
   return { vocabSize, tokens };
 }
 
-/** Atomic: written to a unique temp file then renamed, so a reader never sees half a shard. */
+/** Atomic and durable (core/durable-write.ts), so a reader never sees half a shard. */
 export function writeShardFile(path: string, shard: TokenShard): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(tmp, encodeShard(shard));
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, encodeShard(shard));
 }
 
 export function readShardFile(path: string): TokenShard {

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError, checkpointByteBound, decodeCheckpoint, type CheckpointMeta } from '../model/checkpoint.ts';
+import { CheckpointError, checkpointByteBound, decodeCheckpoint, malformedCheckpoint, type CheckpointMeta } from '../model/checkpoint.ts';
+import { parseJsonObject } from '../core/json.ts';
 import { getModelConfig, isModelConfigName, validateModelConfig, type ModelConfig } from '../model/config.ts';
 import { createModel, type LlamaModel } from '../model/llama.ts';
 import { tryParseKey } from '../protocol/keys.ts';
@@ -34,13 +35,8 @@ function readHeaderMetadata(path: string): Record<string, unknown> {
     if (n > BigInt(MAX_HEADER_BYTES) || Number(n) + 8 > size) throw new CheckpointError('Malformed', `${path}: header length ${n} does not fit the file (${size} bytes)`);
     const json = Buffer.alloc(Number(n));
     readSync(fd, json, 0, json.length, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(json.toString('utf8'));
-    } catch {
-      throw new CheckpointError('Malformed', `${path}: header is not JSON`);
-    }
-    const md = (header as Record<string, unknown> | null)?.__metadata__;
+    const header = parseJsonObject(json, `${path}: header`, malformedCheckpoint, { maxBytes: MAX_HEADER_BYTES });
+    const md = header.__metadata__;
     if (md === null || typeof md !== 'object') throw new CheckpointError('Malformed', `${path}: no checkpoint metadata (not a tessera checkpoint)`);
     return md as Record<string, unknown>;
   } finally {
@@ -54,13 +50,8 @@ export function checkpointConfig(path: string): ModelConfig {
   const name = md.config_name;
   if (typeof name !== 'string' || typeof md.config !== 'string') throw new CheckpointError('Malformed', `${path}: metadata lacks config_name/config`);
   if (isModelConfigName(name)) return getModelConfig(name);
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(md.config) as Record<string, unknown>;
-  } catch {
-    throw new CheckpointError('Malformed', `${path}: metadata config is not JSON`);
-  }
-  if (c === null || typeof c !== 'object' || c.name !== name || typeof c.tieEmbeddings !== 'boolean' || NUMBER_FIELDS.some((k) => typeof c[k] !== 'number')) {
+  const c = parseJsonObject(md.config, `${path}: metadata config`, malformedCheckpoint);
+  if (c.name !== name || typeof c.tieEmbeddings !== 'boolean' || NUMBER_FIELDS.some((k) => typeof c[k] !== 'number')) {
     throw new CheckpointError('Malformed', `${path}: metadata config for ${JSON.stringify(name)} is incomplete`);
   }
   const config = Object.fromEntries(['name', 'tieEmbeddings', ...NUMBER_FIELDS].map((k) => [k, c[k]])) as unknown as ModelConfig;

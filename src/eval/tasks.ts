@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EvalError } from './errors.ts';
+import { parseJsonObject } from '../core/json.ts';
 
 export interface MultipleChoiceExample {
   readonly id: string;
@@ -36,14 +37,9 @@ function checkString(v: unknown, what: string, source: string, line: number, all
 }
 
 function parseExample(text: string, source: string, line: number): MultipleChoiceExample {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw bad(source, line, `not JSON (${(e as Error).message})`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad(source, line, 'not a JSON object');
-  const o = v as Record<string, unknown>;
+  const o = parseJsonObject(text, `${source} line ${line}`, (_kind, message, cause) => new EvalError('TaskInvalid', message, { cause }), {
+    maxBytes: MAX_TASK_FILE_BYTES,
+  });
   const extra = Object.keys(o).filter((k) => !KEYS.includes(k));
   if (extra.length > 0) throw bad(source, line, `unknown field ${JSON.stringify(extra[0])} (fields: ${KEYS.join(', ')})`);
   for (const k of KEYS) if (!(k in o)) throw bad(source, line, `missing field "${k}"`);
@@ -83,8 +79,8 @@ export function loadTaskFile(path: string): MultipleChoiceTask {
   let size: number;
   try {
     size = statSync(path).size;
-  } catch {
-    throw new EvalError('TaskNotFound', `task file ${path} not found`);
+  } catch (cause) {
+    throw new EvalError('TaskNotFound', `task file ${path} not found`, { cause });
   }
   if (size > MAX_TASK_FILE_BYTES) throw new EvalError('TaskInvalid', `${path}: ${size} bytes exceeds the ${MAX_TASK_FILE_BYTES}-byte limit`);
   const text = readFileSync(path, 'utf8');

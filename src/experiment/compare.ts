@@ -113,30 +113,30 @@ export function defaultComparisonOptions(model: 'tiny' | 'small' = 'tiny'): Comp
 export function validateComparisonOptions(o: ComparisonOptions): void {
   const ints = ['replicas', 'innerSteps', 'rounds', 'batchSize', 'seqLen', 'evalEvery', 'heldOutBatches'] as const;
   for (const k of ints) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new ExperimentError('BAD_OPTION', `${k} must be a positive integer, got ${o[k]}`);
+    if (!Number.isInteger(o[k]) || o[k] < 1) throw new ExperimentError('BadOption', `${k} must be a positive integer, got ${o[k]}`);
   }
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 4096) throw new ExperimentError('BAD_OPTION', `seed must be an integer in [0, 4096), got ${o.seed}`);
-  if (o.replicas > 256) throw new ExperimentError('BAD_OPTION', `at most 256 replicas, got ${o.replicas}`);
-  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new ExperimentError('BAD_OPTION', `warmupSteps must be a non-negative integer`);
-  if (o.warmupSteps >= o.rounds * o.innerSteps) throw new ExperimentError('BAD_OPTION', `warmupSteps (${o.warmupSteps}) must be below the ${o.rounds * o.innerSteps} inner steps`);
-  if (o.seqLen > o.model.maxSeqLen) throw new ExperimentError('BAD_OPTION', `seqLen ${o.seqLen} exceeds ${o.model.name}'s context ${o.model.maxSeqLen}`);
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 4096) throw new ExperimentError('BadOption', `seed must be an integer in [0, 4096), got ${o.seed}`);
+  if (o.replicas > 256) throw new ExperimentError('BadOption', `at most 256 replicas, got ${o.replicas}`);
+  if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new ExperimentError('BadOption', `warmupSteps must be a non-negative integer`);
+  if (o.warmupSteps >= o.rounds * o.innerSteps) throw new ExperimentError('BadOption', `warmupSteps (${o.warmupSteps}) must be below the ${o.rounds * o.innerSteps} inner steps`);
+  if (o.seqLen > o.model.maxSeqLen) throw new ExperimentError('BadOption', `seqLen ${o.seqLen} exceeds ${o.model.name}'s context ${o.model.maxSeqLen}`);
   const positive = { innerLr: o.innerLr, maxGradNorm: o.maxGradNorm, dilocoOuterLr: o.dilocoOuterLr, sparselocoOuterLr: o.sparselocoOuterLr };
   for (const [k, v] of Object.entries(positive)) {
-    if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BAD_OPTION', `${k} must be a positive number, got ${v}`);
+    if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `${k} must be a positive number, got ${v}`);
   }
   for (const x of o.extraDilocoOuter ?? []) {
     if (!(Number.isFinite(x.lr) && x.lr > 0 && x.momentum >= 0 && x.momentum < 1)) {
-      throw new ExperimentError('BAD_OPTION', `extra DiLoCo row needs lr > 0 and momentum in [0, 1), got ${x.lr}:${x.momentum}`);
+      throw new ExperimentError('BadOption', `extra DiLoCo row needs lr > 0 and momentum in [0, 1), got ${x.lr}:${x.momentum}`);
     }
   }
   for (const v of o.extraSparselocoOuterLrs) {
-    if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BAD_OPTION', `extra SparseLoCo outer lr must be positive, got ${v}`);
+    if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `extra SparseLoCo outer lr must be positive, got ${v}`);
   }
   if (o.methods !== undefined && (o.methods.length === 0 || o.methods.some((m) => !METHOD_KINDS.includes(m)))) {
-    throw new ExperimentError('BAD_OPTION', `methods must be a non-empty subset of ${METHOD_KINDS.join(', ')}`);
+    throw new ExperimentError('BadOption', `methods must be a non-empty subset of ${METHOD_KINDS.join(', ')}`);
   }
-  if (!(o.weightDecay >= 0)) throw new ExperimentError('BAD_OPTION', 'weightDecay must be >= 0');
-  if (!(o.dilocoOuterMomentum >= 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BAD_OPTION', 'DiLoCo momentum must be in [0, 1)');
+  if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
+  if (!(o.dilocoOuterMomentum >= 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BadOption', 'DiLoCo momentum must be in [0, 1)');
 }
 
 interface MethodSpec {
@@ -193,7 +193,7 @@ export function runComparison(
   const streamOptions = { seqLen: o.seqLen, batchSize: o.batchSize, seed: o.seed };
   const data: ExperimentData = source instanceof Dataset ? new DatasetStreams(source, streamOptions) : new CorpusStreams(source, streamOptions);
   if (data.vocabSize > o.model.vocabSize) {
-    throw new ExperimentError('BAD_OPTION', `data vocabulary ${data.vocabSize} exceeds the model's ${o.model.vocabSize}`);
+    throw new ExperimentError('BadOption', `data vocabulary ${data.vocabSize} exceeds the model's ${o.model.vocabSize}`);
   }
   const heldOut = data.heldOutBatches(o.heldOutBatches);
   const totalInner = o.rounds * o.innerSteps;

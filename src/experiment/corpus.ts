@@ -31,7 +31,7 @@ export function byteLevelCorpus(dir: string = LICENCE_DIR, maxBytes = 64 * 1024 
   try {
     names = readdirSync(dir).sort();
   } catch (e) {
-    throw new ExperimentError('NO_CORPUS', `cannot read corpus directory ${dir}: ${(e as Error).message}`);
+    throw new ExperimentError('NoCorpus', `cannot read corpus directory ${dir}: ${(e as Error).message}`);
   }
   const parts: Buffer[] = [];
   let total = 0;
@@ -39,12 +39,12 @@ export function byteLevelCorpus(dir: string = LICENCE_DIR, maxBytes = 64 * 1024 
     const path = join(dir, name);
     const st = lstatSync(path);
     if (!st.isFile()) continue;
-    if (total + st.size > maxBytes) throw new ExperimentError('NO_CORPUS', `corpus in ${dir} is larger than ${maxBytes} bytes`);
+    if (total + st.size > maxBytes) throw new ExperimentError('NoCorpus', `corpus in ${dir} is larger than ${maxBytes} bytes`);
     const bytes = readFileSync(path);
     parts.push(bytes);
     total += bytes.length;
   }
-  if (total === 0) throw new ExperimentError('NO_CORPUS', `no text files in ${dir}`);
+  if (total === 0) throw new ExperimentError('NoCorpus', `no text files in ${dir}`);
   const tokens = Uint16Array.from(Buffer.concat(parts));
   return { description: `byte-level ${dir} (${parts.length} files, ${total} bytes)`, tokens, vocabSize: 256, digest: tokenDigest(tokens) };
 }

@@ -1,18 +1,17 @@
+import { TesseraError } from '../core/errors.ts';
 /** Typed errors of the comparison experiment. */
 export type ExperimentErrorCode =
   /** An option is out of range or inconsistent (e.g. batch longer than the model's context). */
-  | 'BAD_OPTION'
+  | 'BadOption'
   /** No usable text corpus. */
-  | 'NO_CORPUS'
+  | 'NoCorpus'
   /** The corpus is too small for the requested windows. */
-  | 'CORPUS_TOO_SMALL';
+  | 'CorpusTooSmall';
 
-export class ExperimentError extends Error {
+export class ExperimentError extends TesseraError<ExperimentErrorCode> {
   override readonly name = 'ExperimentError';
-  constructor(
-    readonly code: ExperimentErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+}
+
+export function isExperimentError(err: unknown, code?: ExperimentErrorCode): err is ExperimentError {
+  return err instanceof ExperimentError && (code === undefined || err.code === code);
 }

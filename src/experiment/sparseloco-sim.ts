@@ -76,7 +76,7 @@ export class SparseLoCoSim implements SimulatedMethod {
   round(batches: readonly (readonly Batch[])[]): RoundResult {
     this.check();
     const h = roundShape(batches, this.replicas);
-    if (h < 0) throw new BaselineError('BAD_BATCHES', `a round needs ${this.replicas} equal, non-empty batch lists`);
+    if (h < 0) throw new BaselineError('BadBatches', `a round needs ${this.replicas} equal, non-empty batch lists`);
     const window = this.rounds;
     let lossSum = 0;
     const payloads: PeerPayload[] = [];
@@ -93,7 +93,7 @@ export class SparseLoCoSim implements SimulatedMethod {
     const { accepted, rejected } = decodePeerPayloads(payloads, this.schema, { expectWindow: window });
     if (rejected.length > 0) {
       const first = rejected[0];
-      throw new BaselineError('SHAPE_MISMATCH', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
+      throw new BaselineError('ShapeMismatch', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
     }
     applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
     this.rounds++;
@@ -126,6 +126,6 @@ export class SparseLoCoSim implements SimulatedMethod {
   }
 
   private check(): void {
-    if (this.disposed) throw new BaselineError('DISPOSED', 'SparseLoCo simulation was disposed');
+    if (this.disposed) throw new BaselineError('Disposed', 'SparseLoCo simulation was disposed');
   }
 }

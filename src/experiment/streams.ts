@@ -40,19 +40,19 @@ export const MAX_REPLICAS = 65536;
 
 function checkStreamOptions(o: StreamOptions): void {
   for (const [k, v] of [['seqLen', o.seqLen], ['batchSize', o.batchSize]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new ExperimentError('BAD_OPTION', `${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new ExperimentError('BadOption', `${k} must be a positive integer, got ${v}`);
   }
-  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 4096) throw new ExperimentError('BAD_OPTION', `seed must be an integer in [0, 4096), got ${o.seed}`);
+  if (!Number.isInteger(o.seed) || o.seed < 0 || o.seed >= 4096) throw new ExperimentError('BadOption', `seed must be an integer in [0, 4096), got ${o.seed}`);
 }
 
 function checkRound(replica: number, round: number, steps: number): void {
-  if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_REPLICAS) throw new ExperimentError('BAD_OPTION', `replica index ${replica} out of range`);
-  if (!Number.isInteger(round) || round < 0 || round >= MAX_ROUNDS) throw new ExperimentError('BAD_OPTION', `round ${round} out of range`);
-  if (!Number.isInteger(steps) || steps < 1) throw new ExperimentError('BAD_OPTION', `steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(replica) || replica < 0 || replica >= MAX_REPLICAS) throw new ExperimentError('BadOption', `replica index ${replica} out of range`);
+  if (!Number.isInteger(round) || round < 0 || round >= MAX_ROUNDS) throw new ExperimentError('BadOption', `round ${round} out of range`);
+  if (!Number.isInteger(steps) || steps < 1) throw new ExperimentError('BadOption', `steps must be a positive integer, got ${steps}`);
 }
 
 function checkCount(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new ExperimentError('BAD_OPTION', `held-out batch count must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new ExperimentError('BadOption', `held-out batch count must be a positive integer, got ${n}`);
 }
 
 export class DatasetStreams implements ExperimentData {
@@ -76,7 +76,7 @@ export class DatasetStreams implements ExperimentData {
     this.heldOutTokens = dataset.tokenCount('validation');
     this.trainSamples = dataset.numSamples('train', options.seqLen);
     if (this.trainSamples < options.batchSize || dataset.numSamples('validation', options.seqLen) < 1) {
-      throw new ExperimentError('CORPUS_TOO_SMALL', `dataset has ${this.trainSamples} training samples of length ${options.seqLen}`);
+      throw new ExperimentError('CorpusTooSmall', `dataset has ${this.trainSamples} training samples of length ${options.seqLen}`);
     }
     this.description = `${dataset.dir.split('/').pop()} (BPE vocab ${dataset.vocabSize}; ${this.trainTokens} train / ${this.heldOutTokens} validation tokens; Templar pools uid = replica, window = ${options.seed}·2^20 + round)`;
   }
@@ -124,7 +124,7 @@ export class CorpusStreams implements ExperimentData {
     const blockLen = options.blockLen ?? 2048;
     const every = options.heldOutEvery ?? 10;
     for (const [k, v] of [['blockLen', blockLen], ['heldOutEvery', every]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new ExperimentError('BAD_OPTION', `${k} must be a positive integer, got ${v}`);
+      if (!Number.isInteger(v) || v < 1) throw new ExperimentError('BadOption', `${k} must be a positive integer, got ${v}`);
     }
     this.seqLen = seqLen;
     this.batchSize = options.batchSize;
@@ -147,7 +147,7 @@ export class CorpusStreams implements ExperimentData {
     this.train = join(train);
     this.heldOut = join(held);
     if (this.train.length <= seqLen + 1 || this.heldOut.length <= seqLen + 1) {
-      throw new ExperimentError('CORPUS_TOO_SMALL', `corpus of ${toks.length} tokens gives ${this.train.length} training / ${this.heldOut.length} held-out tokens, windows need ${seqLen + 1}`);
+      throw new ExperimentError('CorpusTooSmall', `corpus of ${toks.length} tokens gives ${this.train.length} training / ${this.heldOut.length} held-out tokens, windows need ${seqLen + 1}`);
     }
     this.description = `${corpus.description}, sha256 ${corpus.digest.slice(0, 16)}…; every ${every}th ${blockLen}-token block held out`;
   }

@@ -41,7 +41,7 @@ export function escapeXml(s: string): string {
 
 /** Ticks at the 1·10^k, 2·10^k or 5·10^k spacing that gives closest to `target` intervals over [lo, hi]. */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
-  if (!(Number.isFinite(lo) && Number.isFinite(hi))) throw new ExperimentError('BAD_OPTION', 'tick range must be finite');
+  if (!(Number.isFinite(lo) && Number.isFinite(hi))) throw new ExperimentError('BadOption', 'tick range must be finite');
   if (hi < lo) [lo, hi] = [hi, lo];
   if (hi === lo) return [lo];
   const raw = (hi - lo) / Math.max(1, target);
@@ -65,10 +65,10 @@ function r2(v: number): string {
 export function linePlotSvg(o: LinePlotOptions): string {
   const width = o.width ?? 760;
   const height = o.height ?? 460;
-  if (o.series.length === 0) throw new ExperimentError('BAD_OPTION', 'a plot needs at least one series');
+  if (o.series.length === 0) throw new ExperimentError('BadOption', 'a plot needs at least one series');
   const all = o.series.flatMap((s) => s.points);
   if (all.length === 0 || all.some((p) => !Number.isFinite(p.x) || !Number.isFinite(p.y))) {
-    throw new ExperimentError('BAD_OPTION', 'plot points must be finite and there must be at least one');
+    throw new ExperimentError('BadOption', 'plot points must be finite and there must be at least one');
   }
   const pad = (lo: number, hi: number): [number, number] => (lo === hi ? [lo - 1, hi + 1] : [lo, hi]);
   const [x0, x1] = pad(...(o.xDomain ?? [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))]));

@@ -23,6 +23,7 @@ import {
   windowBoundaryBlock,
   windowStartBlock,
 } from '../protocol/index.ts';
+import { isCodecError } from '../codec/errors.ts';
 import { cloneParams } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
@@ -66,7 +67,7 @@ export class Miner implements StopSignal {
 
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
-    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
+    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
     this.samples = (o.samples ?? datasetSamples(o.net.train.seqLen)).train;
     this.policy = o.policy ?? honestPolicy;
   }
@@ -101,11 +102,14 @@ export class Miner implements StopSignal {
     this.ef = ErrorFeedback.zeros(specs);
     const saved = this.replica.loadLocal(this.o.nodeDir);
     if (saved !== null) {
-      const efBytes = readFileIfExists(join(this.o.nodeDir, 'ef.bin'));
+      const efPath = join(this.o.nodeDir, 'ef.bin');
+      const efBytes = readFileIfExists(efPath);
       if (efBytes !== null && saved.efWindow === saved.lastApplied) {
         try {
           this.ef = decodeErrorFeedback(efBytes, specs);
-        } catch {
+        } catch (err) {
+          if (!isCodecError(err)) throw err;
+          this.o.events.emit('efDiscarded', { path: efPath, reason: err.message });
           this.ef = ErrorFeedback.zeros(specs);
         }
       }

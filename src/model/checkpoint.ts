@@ -4,24 +4,30 @@
  * truncated one — is rejected before any parameter is touched.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import type { ParamTensor } from '../tensor/params.ts';
 import { numel } from '../tensor/params.ts';
 import { paramSpecs, type ModelConfig } from './config.ts';
 import { decodeSafetensors, encodeSafetensors, roundToBf16, SafetensorsError, type SafetensorsDType } from './safetensors.ts';
+import { TesseraError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/durable-write.ts';
+import { parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 
 export const CHECKPOINT_FORMAT = 'tessera-checkpoint-1';
 
 export type CheckpointErrorCode =
   | 'NotFound' | 'Truncated' | 'Corrupt' | 'Malformed' | 'WrongModel' | 'MissingTensor' | 'ExtraTensor' | 'ShapeMismatch' | 'DTypeMismatch';
 
-export class CheckpointError extends Error {
+export class CheckpointError extends TesseraError<CheckpointErrorCode> {
   override readonly name = 'CheckpointError';
-  constructor(readonly code: CheckpointErrorCode, message: string) {
-    super(message);
-  }
 }
+
+export function isCheckpointError(err: unknown, code?: CheckpointErrorCode): err is CheckpointError {
+  return err instanceof CheckpointError && (code === undefined || err.code === code);
+}
+
+/** The strict JSON reader's failures in a checkpoint's header are Malformed checkpoints. */
+export const malformedCheckpoint: JsonErrorFactory = (_kind, message, cause) => new CheckpointError('Malformed', message, { cause });
 
 export interface CheckpointMeta {
   readonly window: number;
@@ -95,14 +101,7 @@ function checkParams(found: readonly { name: string; shape: readonly number[]; d
 
 /** The stored config JSON must describe exactly `config` (same name with other hyperparameters is another model). */
 function checkConfig(stored: string | undefined, config: ModelConfig): void {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stored ?? '');
-  } catch {
-    throw new CheckpointError('Malformed', 'checkpoint metadata config is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object') throw new CheckpointError('Malformed', 'checkpoint metadata config is not an object');
-  const p = parsed as Record<string, unknown>;
+  const p = parseJsonObject(stored ?? '', 'checkpoint metadata config', malformedCheckpoint);
   const keys = Object.keys(config) as (keyof ModelConfig)[];
   const differs = keys.filter((k) => p[k] !== config[k]);
   if (differs.length > 0 || Object.keys(p).length !== keys.length) {
@@ -122,7 +121,7 @@ export function decodeCheckpoint(bytes: Uint8Array, config: ModelConfig): Decode
   try {
     file = decodeSafetensors(bytes);
   } catch (e) {
-    if (e instanceof SafetensorsError) throw new CheckpointError(e.code === 'Truncated' ? 'Truncated' : 'Malformed', `checkpoint: ${e.message}`);
+    if (e instanceof SafetensorsError) throw new CheckpointError(e.code === 'Truncated' ? 'Truncated' : 'Malformed', `checkpoint: ${e.message}`, { cause: e });
     throw e;
   }
   const md = file.metadata;
@@ -153,20 +152,11 @@ export function loadCheckpointInto(bytes: Uint8Array, config: ModelConfig, targe
   return decoded.meta;
 }
 
-/** Atomic: temp file in the same folder, then rename. */
+/** Atomic and durable (core/durable-write.ts): a reader sees the old or the new checkpoint, never part of one. */
 export function saveCheckpointFile(
   path: string, params: readonly ParamTensor[], config: ModelConfig, meta: CheckpointMeta, dtype: SafetensorsDType = 'F32',
 ): void {
-  const bytes = encodeCheckpoint(params, config, meta, dtype);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, encodeCheckpoint(params, config, meta, dtype));
 }
 
 export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCheckpoint {
@@ -174,7 +164,7 @@ export function loadCheckpointFile(path: string, config: ModelConfig): DecodedCh
   try {
     size = statSync(path).size;
   } catch (e) {
-    throw new CheckpointError('NotFound', `${path}: ${(e as Error).message}`);
+    throw new CheckpointError('NotFound', `${path}: ${(e as Error).message}`, { cause: e });
   }
   if (size > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${path}: ${size} bytes is more than a ${config.name} checkpoint can be`);
   return decodeCheckpoint(readFileSync(path), config);

@@ -22,14 +22,18 @@ import { splitBatch } from './batch.ts';
 import type { Batch } from './batch.ts';
 import { headDim, paramSpecs, validateModelConfig } from './config.ts';
 import type { ModelConfig } from './config.ts';
+import { TesseraError } from '../core/errors.ts';
 
 export const INIT_STD = 0.02;
 
-export class ModelError extends Error {
+export type ModelErrorCode = 'Disposed' | 'NotFloat32' | 'UnknownParam';
+
+export class ModelError extends TesseraError<ModelErrorCode> {
   override readonly name = 'ModelError';
-  constructor(readonly code: 'DISPOSED' | 'NOT_FLOAT32' | 'UNKNOWN_PARAM', message: string) {
-    super(message);
-  }
+}
+
+export function isModelError(err: unknown, code?: ModelErrorCode): err is ModelError {
+  return err instanceof ModelError && (code === undefined || err.code === code);
 }
 
 export interface CreateModelOptions {
@@ -141,7 +145,7 @@ export class LlamaModel implements Model {
 
   private entry(name: string): ParamLayoutEntry {
     const e = this.byName.get(name);
-    if (e === undefined) throw new ModelError('UNKNOWN_PARAM', `no parameter ${name}`);
+    if (e === undefined) throw new ModelError('UnknownParam', `no parameter ${name}`);
     return e;
   }
 
@@ -158,7 +162,7 @@ export class LlamaModel implements Model {
     const be = this.backend;
     return this.flat.layout.map((e) => {
       const data = be.view(be.sub(buf, e.offset, e.size));
-      if (!(data instanceof Float32Array)) throw new ModelError('NOT_FLOAT32', 'parameter views need a float32 backend');
+      if (!(data instanceof Float32Array)) throw new ModelError('NotFloat32', 'parameter views need a float32 backend');
       return { name: e.name, shape: e.shape, data };
     });
   }
@@ -280,7 +284,7 @@ export class LlamaModel implements Model {
   }
 
   private check(): void {
-    if (this.disposed) throw new ModelError('DISPOSED', 'model was disposed');
+    if (this.disposed) throw new ModelError('Disposed', 'model was disposed');
   }
 }
 

@@ -1,3 +1,5 @@
+import { TesseraError } from '../core/errors.ts';
+import { parseJsonObject } from '../core/json.ts';
 /**
  * safetensors (Hugging Face): u64 LE header length | JSON header | raw little-endian tensor bytes.
  * Header: { "<name>": { dtype, shape, data_offsets: [begin, end] }, "__metadata__": { string: string } }.
@@ -9,11 +11,12 @@ export type SafetensorsDType = 'F32' | 'BF16';
 
 export type SafetensorsErrorCode = 'Truncated' | 'BadHeader' | 'BadTensor' | 'BadOffsets' | 'Unsupported';
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends TesseraError<SafetensorsErrorCode> {
   override readonly name = 'SafetensorsError';
-  constructor(readonly code: SafetensorsErrorCode, message: string) {
-    super(message);
-  }
+}
+
+export function isSafetensorsError(err: unknown, code?: SafetensorsErrorCode): err is SafetensorsError {
+  return err instanceof SafetensorsError && (code === undefined || err.code === code);
 }
 
 export interface SafetensorsTensor {
@@ -101,13 +104,9 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (hlenBig > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError('BadHeader', `header length ${hlenBig} exceeds ${MAX_HEADER_BYTES}`);
   const hlen = Number(hlenBig);
   if (8 + hlen > bytes.length) throw new SafetensorsError('Truncated', `header length ${hlen} runs past the end of the file (${bytes.length} bytes)`);
-  let header: unknown;
-  try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, hlen).toString('utf8'));
-  } catch (e) {
-    throw new SafetensorsError('BadHeader', `header is not valid JSON: ${(e as Error).message}`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError('BadHeader', 'header is not a JSON object');
+  const header = parseJsonObject(bytes.subarray(8, 8 + hlen), 'header', (_kind, message, cause) => new SafetensorsError('BadHeader', message, { cause }), {
+    maxBytes: MAX_HEADER_BYTES,
+  });
   const metadata: Record<string, string> = {};
   const entries: HeaderEntry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {

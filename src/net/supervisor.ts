@@ -13,6 +13,10 @@ import { initKeys } from '../chain/keys.ts';
 import { devNetworkGenesis, startEmbeddedChain, type EmbeddedChainServer, EmbeddedChainClient } from '../chain/embedded/index.ts';
 import type { AdversaryKind } from './adversaries.ts';
 import { writeFileAtomic } from '../core/durable-write.ts';
+import { parseJsonLines } from '../core/json.ts';
+import { isAdversaryKind } from './adversaries.ts';
+import { RunFileError, runFileError } from '../obs/errors.ts';
+import { readRunManifest } from '../obs/run-files.ts';
 import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../node/config/network.ts';
 import type { NodeBucket } from '../storage/index.ts';
 import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from '../node/config/local-defaults.ts';
@@ -43,8 +47,17 @@ export interface LocalNetworkOptions {
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
 }
 
-interface RunManifest {
-  nodes: NodeSpec[];
+const MAX_EVENTS_FILE_BYTES = 1 << 30;
+
+/** The declared nodes of a run being resumed (`nodes.json`, as written by start()). */
+function readNodeSpecs(path: string): NodeSpec[] {
+  const specs = readRunManifest(path);
+  if (specs === null) throw new RunFileError('Malformed', `${path} is missing`);
+  return specs.map(({ name, role, adversary }) => {
+    if (adversary === undefined || adversary === null) return { name, role };
+    if (!isAdversaryKind(adversary)) throw new RunFileError('Malformed', `${path}: node ${name} has an unknown adversary kind ${JSON.stringify(adversary)}`);
+    return { name, role, adversary };
+  });
 }
 
 const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
@@ -82,7 +95,7 @@ export class LocalNetwork {
     const resuming = existsSync(netPath) && existsSync(nodesPath);
     if (resuming) {
       this.net = loadNetworkConfig(netPath);
-      this.nodes = (JSON.parse(readFileSync(nodesPath, 'utf8')) as RunManifest).nodes;
+      this.nodes = readNodeSpecs(nodesPath);
     } else {
       const plan: NetworkPlan = { model: 'tiny', networkSeed: 'local', ...this.o.plan, storeRoot: join(this.runDir, 'store') };
       this.net = buildNetworkConfig(plan, '');
@@ -183,14 +196,10 @@ export class LocalNetwork {
 export function readEvents(runDir: string, name: string): Array<Record<string, unknown> & { kind: string }> {
   const path = join(resolve(runDir), 'nodes', name, 'events.jsonl');
   if (!existsSync(path)) return [];
-  const out: Array<Record<string, unknown> & { kind: string }> = [];
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    if (line.length === 0) continue;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown> & { kind: string });
-    } catch {
-      // a torn last line after a crash
-    }
-  }
-  return out;
+  // the node may be appending its next line right now
+  const events = parseJsonLines(readFileSync(path), `events of ${name}`, runFileError, { allowTornLastLine: true, maxBytes: MAX_EVENTS_FILE_BYTES });
+  return events.map((e, i) => {
+    if (typeof e.kind !== 'string') throw new RunFileError('Malformed', `events of ${name}: event ${i} has no kind`);
+    return e as Record<string, unknown> & { kind: string };
+  });
 }

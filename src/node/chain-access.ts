@@ -8,6 +8,7 @@ import { windowOfBlock, type ProtocolParams } from '../protocol/index.ts';
 import {
   credentialsFromCommitment,
   FaultyStore,
+  isStoreError,
   openStore,
   RetryingStore,
   type BucketCredentials,
@@ -16,10 +17,15 @@ import {
 } from '../storage/index.ts';
 import { peerLocation } from './backend.ts';
 import type { FaultSettings } from './config/network.ts';
+import { silentEvents, type NodeEvents } from './events.ts';
+import { TesseraError } from '../core/errors.ts';
 
-export class NodeStopped extends Error {
+/** Thrown from a node's waits once it was asked to stop; its run loop ends quietly on it. */
+export class NodeStopped extends TesseraError<'Stopped'> {
   override readonly name = 'NodeStopped';
-  readonly code = 'STOPPED';
+  constructor(message: string) {
+    super('Stopped', message);
+  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -43,6 +49,8 @@ export class ChainAccess {
   private stores = new Map<string, ObjectStore>();
   private readonly peers: CommitmentLocation;
   private faultSeed = 1;
+  /** Commitments already reported unusable (`commitmentInvalid` is emitted once per uid and commitment). */
+  private readonly reportedCommitments = new Set<string>();
 
   /** `peers`: a filesystem store root, or where committed buckets live (see backend.ts `peerLocation`). */
   constructor(
@@ -51,6 +59,7 @@ export class ChainAccess {
     peers: string | CommitmentLocation,
     private readonly faults: FaultSettings,
     private readonly stop: StopSignal,
+    private readonly events: NodeEvents = silentEvents,
   ) {
     this.peers = typeof peers === 'string' ? peerLocation(peers, undefined) : peers;
   }
@@ -124,12 +133,17 @@ export class ChainAccess {
     }
     if (n === null || c === undefined) return null;
     let creds: BucketCredentials;
+    const cacheKey = `${uid}:${c}`;
     try {
       creds = credentialsFromCommitment(c, this.peers);
-    } catch {
+    } catch (err) {
+      if (!isStoreError(err)) throw err;
+      if (!this.reportedCommitments.has(cacheKey)) {
+        this.reportedCommitments.add(cacheKey);
+        this.events.emit('commitmentInvalid', { uid, reason: err.message });
+      }
       return null;
     }
-    const cacheKey = `${uid}:${c}`;
     let s = this.stores.get(cacheKey);
     if (s === undefined) {
       s = wrapStore(openStore(creds), this.faults, this.faultSeed++);

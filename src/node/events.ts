@@ -14,6 +14,9 @@ export interface NodeEvents {
   emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void;
 }
 
+/** Kinds logged at warn level besides every `…Error` and `…Failed`: something was lost or is late. */
+const WARNINGS: ReadonlySet<NodeEventKind> = new Set<NodeEventKind>(['behind', 'missedDeadline', 'efDiscarded', 'localStateDiscarded', 'commitmentInvalid', 'debugDictUnreadable']);
+
 export class JsonlEvents implements NodeEvents {
   readonly path: string;
   private readonly log: Logger | null;
@@ -30,7 +33,7 @@ export class JsonlEvents implements NodeEvents {
     );
     appendFileSync(this.path, line + '\n');
     if (this.log !== null) {
-      const level = kind === 'behind' || kind.endsWith('Error') || kind.endsWith('Failed') || kind === 'missedDeadline' ? 'warn' : 'info';
+      const level = WARNINGS.has(kind) || kind.endsWith('Error') || kind.endsWith('Failed') ? 'warn' : 'info';
       const { t: _t, node: _n, ...rest } = JSON.parse(line) as Record<string, unknown>;
       this.log[level](rest, kind);
     }

@@ -10,6 +10,7 @@ import type { Chain, HotkeySigner } from '../chain/types.ts';
 import { initKeys, signerOf } from '../chain/keys.ts';
 import { devAccount } from '../chain/embedded/dev-network.ts';
 import { closeStore, commitmentFor, createFsBucket, describeCredentials, ensureS3Bucket, openStore, StoreError, type BucketCredentials, type NodeBucket, type ObjectStore } from '../storage/index.ts';
+import { parseNodeBucket } from '../storage/credentials.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { validateNodeBucket, type NodeBackend } from './backend.ts';
 import { wrapStore } from './chain-access.ts';
@@ -28,7 +29,7 @@ export interface NodeIdentity {
 export async function loadOrCreateBucket(nodeDir: string, storeRoot: string): Promise<NodeBucket> {
   const path = join(nodeDir, 'bucket.json');
   const saved = readFileIfExists(path);
-  if (saved !== null) return JSON.parse(saved.toString('utf8')) as NodeBucket;
+  if (saved !== null) return parseNodeBucket(saved, path);
   const bucket = await createFsBucket(storeRoot);
   writeFileAtomic(path, JSON.stringify(bucket, null, 2) + '\n', 0o600);
   return bucket;

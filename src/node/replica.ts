@@ -29,11 +29,20 @@ import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import type { ChainAccess } from './chain-access.ts';
 import { modelOf, type NetworkConfig } from './config/network.ts';
 import type { NodeEvents } from './events.ts';
-import { encodeCheckpoint, loadCheckpointInto } from '../model/checkpoint.ts';
+import { encodeCheckpoint, isCheckpointError, loadCheckpointInto } from '../model/checkpoint.ts';
+import { JsonFields, parseJsonObject } from '../core/json.ts';
+import { TesseraError } from '../core/errors.ts';
 
-export class BehindError extends Error {
+/** This node cannot catch up from the leader's manifests: one is unreadable, a payload is missing or does not match. */
+export class BehindError extends TesseraError<'Behind'> {
   override readonly name = 'BehindError';
-  readonly code = 'BEHIND';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('Behind', message, options);
+  }
+}
+
+export function isBehindError(err: unknown): err is BehindError {
+  return err instanceof BehindError;
 }
 
 export interface ReplicaState {
@@ -41,6 +50,24 @@ export interface ReplicaState {
   lastApplied: number;
   globalStep: number;
   paramsHash: string;
+}
+
+export type LocalStateErrorCode = 'TooLarge' | 'Malformed';
+
+/** The node's saved replica state (`state.json`) cannot be used. */
+export class LocalStateError extends TesseraError<LocalStateErrorCode> {
+  override readonly name = 'LocalStateError';
+}
+
+export function isLocalStateError(err: unknown, code?: LocalStateErrorCode): err is LocalStateError {
+  return err instanceof LocalStateError && (code === undefined || err.code === code);
+}
+
+/** Reads `state.json`: the replica's fields are checked, other fields (the node's own) are returned as they are. */
+export function parseReplicaState(bytes: Uint8Array, what: string): ReplicaState & Record<string, unknown> {
+  const obj = parseJsonObject(bytes, what, (code, message, cause) => new LocalStateError(code, message, { cause }));
+  const f = new JsonFields(obj, what, (code, message, cause) => new LocalStateError(code, message, { cause }));
+  return { ...obj, lastApplied: f.int('lastApplied', -1), globalStep: f.int('globalStep'), paramsHash: f.string('paramsHash') };
 }
 
 export function paramsHash(params: readonly ParamTensor[]): string {
@@ -206,27 +233,35 @@ export class Replica {
     writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state) + '\n');
   }
 
-  /** Restores a saved replica; returns the extra fields, or null when there is no consistent saved state. */
+  /** Restores a saved replica; returns its fields, or null (with a `localStateDiscarded` event) when there is no consistent saved state. */
   loadLocal(dir: string): Record<string, unknown> | null {
-    const stateBytes = readFileIfExists(join(dir, 'state.json'));
+    const statePath = join(dir, 'state.json');
+    const stateBytes = readFileIfExists(statePath);
     const paramBytes = readFileIfExists(join(dir, 'params.safetensors'));
     if (stateBytes === null || paramBytes === null) return null;
+    const discard = (reason: string): null => {
+      this.events.emit('localStateDiscarded', { dir, reason });
+      return null;
+    };
     let state: ReplicaState & Record<string, unknown>;
     try {
-      state = JSON.parse(stateBytes.toString('utf8')) as ReplicaState & Record<string, unknown>;
-    } catch {
-      return null;
+      state = parseReplicaState(stateBytes, statePath);
+    } catch (err) {
+      if (!isLocalStateError(err)) throw err;
+      return discard(err.message);
     }
     const backup = this.params.map((p) => p.data.slice());
     try {
       loadCheckpointInto(paramBytes, this.config, this.params);
-    } catch {
-      return null;
+    } catch (err) {
+      if (!isCheckpointError(err)) throw err;
+      this.params.forEach((p, i) => p.data.set(backup[i]));
+      return discard(`params.safetensors: ${err.message}`);
     }
-    if (this.hash() !== state.paramsHash || !Number.isSafeInteger(state.lastApplied)) {
+    if (this.hash() !== state.paramsHash) {
       // a crash between the two writes: parameters of another window; start over from the network
       this.params.forEach((p, i) => p.data.set(backup[i]));
-      return null;
+      return discard(`params.safetensors hash ${this.hash()} is not the saved state's ${state.paramsHash}`);
     }
     this.lastApplied = state.lastApplied;
     this.globalStep = state.globalStep;

@@ -41,7 +41,9 @@ export class JsonlTail {
     let st;
     try {
       st = statSync(this.path);
-    } catch {
+    } catch (err) {
+      // the node has not written its first line yet
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       return { lines: [], reset: false, oversized: 0, more: false };
     }
     let reset = false;

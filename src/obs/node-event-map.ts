@@ -6,6 +6,8 @@
  * or retyped here fails the typecheck on both sides. It lives in obs, not node, because node imports obs (the
  * logger) and obs imports nothing above itself.
  */
+import { parseJsonValue } from '../core/json.ts';
+import { isRunFileError, runFileError } from './errors.ts';
 import { array, bool, byKind, either, INVALID, int, literal, nullable, num, object, optional, record, str, type ShapeReader } from './json-shape.ts';
 
 /** A scorer event raised on a miner in a window (every scorer event but `evaluated`). */
@@ -76,6 +78,16 @@ export interface NodeEventMap {
   /** A miner also says how far it had applied. */
   behind: { readonly window: number; readonly reason: string; readonly lastApplied?: number };
   checkpointError: { readonly error: string };
+  /** A saved error-feedback buffer could not be decoded; the miner starts from zeros (the residual is lost). */
+  efDiscarded: { readonly path: string; readonly reason: string };
+  /** The node's saved state could not be used; it starts over from the network. */
+  localStateDiscarded: { readonly dir: string; readonly reason: string };
+  /** A peer's on-chain commitment is not a valid bucket credential (told once per commitment). */
+  commitmentInvalid: { readonly uid: number; readonly reason: string };
+  /** Probing whether a miner uploaded in an earlier window failed; it counts as inactive. */
+  activityProbeFailed: { readonly window: number; readonly uid: number; readonly probed: number; readonly reason: string };
+  /** A miner's debug dict exists but cannot be read; its sync is unknown. */
+  debugDictUnreadable: { readonly window: number; readonly uid: number; readonly reason: string };
   applied: {
     readonly window: number;
     readonly uids: readonly number[];
@@ -178,6 +190,11 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   stopped: either(object<ValidatorStopped>({ lastProcessed: int, lastApplied: optional(int) }), object<MinerStopped>({ lastApplied: optional(int), lastUploaded: int })),
   behind: object<NodeEventMap['behind']>({ window: int, reason: str, lastApplied: optional(int) }),
   checkpointError: object({ error: str }),
+  efDiscarded: object({ path: str, reason: str }),
+  localStateDiscarded: object({ dir: str, reason: str }),
+  commitmentInvalid: object({ uid: int, reason: str }),
+  activityProbeFailed: object({ window: int, uid: int, probed: int, reason: str }),
+  debugDictUnreadable: object({ window: int, uid: int, reason: str }),
   applied: object({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num }),
   checkpointLoaded: object({ window: int, globalStep: int, from: int, hash: str }),
   checkpointSaved: object({ window: int, globalStep: int, hash: str }),
@@ -245,8 +262,9 @@ const UNKNOWN_KIND: EventLineRead = { ok: false, skipped: 'unknownKind' };
 export function parseNodeEvent(line: string): EventLineRead {
   let value: unknown;
   try {
-    value = JSON.parse(line);
-  } catch {
+    value = parseJsonValue(line, 'events line', runFileError, { maxBytes: Number.MAX_SAFE_INTEGER });
+  } catch (err) {
+    if (!isRunFileError(err)) throw err;
     return MALFORMED;
   }
   return readNodeEvent(value);

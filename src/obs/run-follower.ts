@@ -4,10 +4,11 @@
  * chain's metagraph (stake, incentive, emission) when a chain client is given. Each `poll()` reads only what was
  * appended since the last one.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { JsonlTail } from './jsonl-tail.ts';
 import { RunFolder, type ChainNeuron, type NodeSpecInfo, type RunSnapshot } from './run-snapshot.ts';
+import { readMetricsAddress, readRunManifest } from './run-files.ts';
 
 export interface MetagraphSource {
   metagraph(): Promise<{ block: number; neurons: readonly ChainNeuron[] }>;
@@ -20,23 +21,12 @@ export interface FollowerOptions {
   readonly maxLineBytes?: number;
 }
 
-/** `nodes/<name>/metrics.json`, written by a node serving /metrics. */
-export interface MetricsAddress {
-  url: string;
-  pid: number;
-}
+export type { MetricsAddress } from './run-files.ts';
 
 export function metricsAddressPath(nodeDir: string): string {
   return join(nodeDir, 'metrics.json');
 }
 
-function readJson(path: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
 
 export class RunFollower {
   readonly runDir: string;
@@ -72,13 +62,8 @@ export class RunFollower {
 
   /** False when a file was reset (what was folded from it before no longer holds). */
   private readAll(): boolean {
-    const specs = readJson(join(this.runDir, 'nodes.json'));
-    if (typeof specs === 'object' && specs !== null && Array.isArray((specs as { nodes?: unknown }).nodes)) {
-      const nodes = (specs as { nodes: unknown[] }).nodes.filter(
-        (n): n is NodeSpecInfo => typeof n === 'object' && n !== null && typeof (n as NodeSpecInfo).name === 'string' && ((n as NodeSpecInfo).role === 'miner' || (n as NodeSpecInfo).role === 'validator'),
-      );
-      this.folder.setNodeSpecs(nodes);
-    }
+    const specs = readRunManifest(join(this.runDir, 'nodes.json'));
+    if (specs !== null) this.folder.setNodeSpecs(specs);
     const nodesDir = join(this.runDir, 'nodes');
     const names = existsSync(nodesDir) ? readdirSync(nodesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
     for (const name of names) {
@@ -94,9 +79,7 @@ export class RunFollower {
         this.folder.countOversized(r.oversized);
         more = r.more;
       }
-      const addr = readJson(metricsAddressPath(join(nodesDir, name)));
-      const url = typeof addr === 'object' && addr !== null && typeof (addr as MetricsAddress).url === 'string' ? (addr as MetricsAddress).url : null;
-      this.folder.setMetricsUrl(name, url);
+      this.folder.setMetricsUrl(name, readMetricsAddress(metricsAddressPath(join(nodesDir, name)))?.url ?? null);
     }
     return true;
   }

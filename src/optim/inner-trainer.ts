@@ -9,6 +9,7 @@ import type { AdamWConfig } from './adamw.ts';
 import { clipCoefficient, globalGradNorm } from './clip.ts';
 import { lrAt, validateSchedule } from './schedule.ts';
 import type { LrScheduleConfig } from './schedule.ts';
+import { TesseraError } from '../core/errors.ts';
 
 export interface InnerTrainerOptions {
   readonly schedule: LrScheduleConfig;
@@ -26,11 +27,14 @@ export interface StepResult {
   readonly lr: number;
 }
 
-export class InnerTrainerError extends Error {
+export type InnerTrainerErrorCode = 'BadOption' | 'NonFiniteLoss';
+
+export class InnerTrainerError extends TesseraError<InnerTrainerErrorCode> {
   override readonly name = 'InnerTrainerError';
-  constructor(readonly code: 'BAD_OPTION' | 'NON_FINITE_LOSS', message: string) {
-    super(message);
-  }
+}
+
+export function isInnerTrainerError(err: unknown, code?: InnerTrainerErrorCode): err is InnerTrainerError {
+  return err instanceof InnerTrainerError && (code === undefined || err.code === code);
 }
 
 export class InnerTrainer {
@@ -43,10 +47,10 @@ export class InnerTrainer {
     validateSchedule(opts.schedule);
     this.schedule = opts.schedule;
     this.maxGradNorm = opts.maxGradNorm ?? 1.0;
-    if (!(this.maxGradNorm > 0)) throw new InnerTrainerError('BAD_OPTION', 'maxGradNorm must be positive');
+    if (!(this.maxGradNorm > 0)) throw new InnerTrainerError('BadOption', 'maxGradNorm must be positive');
     const cfg = { ...DEFAULT_ADAMW, ...opts.adamw };
     if (!(cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1 && cfg.eps > 0 && cfg.weightDecay >= 0)) {
-      throw new InnerTrainerError('BAD_OPTION', 'AdamW needs 0 <= betas < 1, eps > 0, weightDecay >= 0');
+      throw new InnerTrainerError('BadOption', 'AdamW needs 0 <= betas < 1, eps > 0, weightDecay >= 0');
     }
     this.opt = new AdamW(model.backend, model.flat.params, model.flat.grads, model.flat.layout, cfg);
   }
@@ -64,11 +68,11 @@ export class InnerTrainer {
   /**
    * One training step. An array of batches is gradient accumulation: the step uses the mean of the
    * micro-batch losses and gradients (torch: loss / n per micro-batch). A batch whose loss or gradient is
-   * not finite is not applied (parameters and optimizer state untouched) and raises NON_FINITE_LOSS.
+   * not finite is not applied (parameters and optimizer state untouched) and raises NonFiniteLoss.
    */
   step(batch: Batch | readonly Batch[]): StepResult {
     const batches: readonly Batch[] = Array.isArray(batch) ? batch : [batch as Batch];
-    if (batches.length === 0) throw new InnerTrainerError('BAD_OPTION', 'step needs at least one batch');
+    if (batches.length === 0) throw new InnerTrainerError('BadOption', 'step needs at least one batch');
     let lossSum = 0;
     batches.forEach((b, i) => {
       lossSum += this.model.lossAndGrad(b, { accumulate: i > 0 });
@@ -77,7 +81,7 @@ export class InnerTrainer {
     const loss = lossSum / n;
     const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads) / n;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new InnerTrainerError('NON_FINITE_LOSS', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
+      throw new InnerTrainerError('NonFiniteLoss', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
     }
     const lr = lrAt(this.schedule, this.stepIndex);
     this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm) / n);
@@ -92,7 +96,7 @@ export class InnerTrainer {
 
   /** Moves the schedule to scheduler step n (e.g. replay on resume). */
   setStep(n: number): void {
-    if (!Number.isInteger(n) || n < 0) throw new InnerTrainerError('BAD_OPTION', `step must be a non-negative integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0) throw new InnerTrainerError('BadOption', `step must be a non-negative integer, got ${n}`);
     this.stepIndex = n;
   }
 

@@ -1,3 +1,4 @@
+import { TesseraError } from '../core/errors.ts';
 /**
  * Inner learning-rate schedule (Templar): LinearLR warm-up from startFactor·lr to lr over `warmupSteps`,
  * then cosine annealing from lr to etaMinFactor·lr over `cosineSteps` (torch CosineAnnealingLR T_max),
@@ -14,9 +15,11 @@ export interface LrScheduleConfig {
   readonly etaMinFactor?: number;
 }
 
-export class ScheduleError extends Error {
+export class ScheduleError extends TesseraError<'BadSchedule'> {
   override readonly name = 'ScheduleError';
-  readonly code = 'BAD_SCHEDULE';
+  constructor(message: string) {
+    super('BadSchedule', message);
+  }
 }
 
 export function validateSchedule(c: LrScheduleConfig): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StoreError } from './errors.ts';
+import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 
 /** Everything needed to open one bucket. */
 export interface BucketCredentials {
@@ -49,6 +50,29 @@ export function validateCredentials(c: BucketCredentials): BucketCredentials {
     if (!['http:', 'https:', 'file:'].includes(url!.protocol)) bad(`endpoint protocol ${url!.protocol} is not http, https or file`);
   }
   return c;
+}
+
+const CREDENTIAL_FIELDS = ['endpoint', 'region', 'bucket', 'accessKeyId', 'secretAccessKey'];
+const MAX_NODE_BUCKET_BYTES = 64 * 1024;
+
+/**
+ * A node's saved bucket (`bucket.json`: write and read credentials), read strictly; failures are InvalidArgument
+ * naming the file and the field.
+ */
+export function parseNodeBucket(bytes: Uint8Array, what: string): NodeBucket {
+  const fail: JsonErrorFactory = (kind, message, cause) => new StoreError(kind === 'TooLarge' ? 'TooLarge' : 'InvalidArgument', message, { cause });
+  const f = new JsonFields(parseJsonObject(bytes, what, fail, { maxBytes: MAX_NODE_BUCKET_BYTES }), what, fail).exactKeys(['write', 'read']);
+  const credentials = (key: string): BucketCredentials => {
+    const c = f.object(key).allowedKeys(CREDENTIAL_FIELDS);
+    return validateCredentials({
+      ...(c.has('endpoint') ? { endpoint: c.string('endpoint') } : {}),
+      region: c.string('region'),
+      bucket: c.string('bucket'),
+      accessKeyId: c.string('accessKeyId'),
+      secretAccessKey: c.string('secretAccessKey'),
+    });
+  };
+  return { write: credentials('write'), read: credentials('read') };
 }
 
 /** For logs: never prints the secret. */

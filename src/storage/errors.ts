@@ -1,3 +1,4 @@
+import { TesseraError } from '../core/errors.ts';
 export type StoreErrorCode =
   /** The object does not exist. */
   | 'NotFound'
@@ -27,15 +28,13 @@ export type StoreErrorCode =
 const RETRYABLE: ReadonlySet<StoreErrorCode> = new Set(['Timeout', 'Transient']);
 
 /** The one error type every ObjectStore throws. */
-export class StoreError extends Error {
+export class StoreError extends TesseraError<StoreErrorCode> {
   override readonly name = 'StoreError';
-  readonly code: StoreErrorCode;
   /** HTTP status when the error came from an S3 server. */
   readonly status?: number;
 
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     if (options?.status !== undefined) this.status = options.status;
   }
 

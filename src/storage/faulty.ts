@@ -101,6 +101,7 @@ export class FaultyStore implements ObjectStore {
     const fail = (o.failureRate ?? 0) > 0 && this.random() < (o.failureRate ?? 0);
     if (!fail) return fn();
     const after = o.timing === 'after' || (o.timing === 'either' && this.random() < 0.5);
+    // the request reached the store and its answer is lost: the injected fault is the outcome, whatever it was
     if (after) await fn().catch(() => undefined);
     this.stats.injectedFailures++;
     throw new StoreError('Transient', `${what}: injected fault (${after ? 'response' : 'request'} lost)`);

@@ -1,9 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { writeFileAtomicAsync } from '../core/durable-write.ts';
+import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { StoreError } from './errors.ts';
+import { isStoreError, StoreError } from './errors.ts';
 import {
   clipRange,
   compareKeys,
@@ -20,7 +22,7 @@ import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from 
 /**
  * Filesystem store: `<root>/<bucket>/<encoded key>`, one flat directory per bucket.
  * Keys are encoded into one file name each ('%' → %25, '/' → %2F, a leading '.' → %2E), so names that
- * start with '.' are never objects: `.bucket.json` (access keys) and `.tmp-*` (writes in flight).
+ * start with '.' are never objects: `.bucket.json` (access keys) and `.*.tmp` (writes in flight, see core/durable-write.ts).
  * Writes go to a temp file in the same directory, are fsynced and renamed over the target, so a reader
  * sees the old or the new object, never part of one. lastModified is the file's mtime.
  */
@@ -35,6 +37,22 @@ type Access = 'read' | 'write';
 interface BucketMeta {
   version: 1;
   keys: { accessKeyId: string; secretSha256: string; access: Access }[];
+}
+
+const MAX_BUCKET_META_BYTES = 64 * 1024;
+const ACCESS: readonly Access[] = ['read', 'write'];
+
+/** A bucket's `.bucket.json`, read strictly; a damaged one is an Unknown StoreError naming the file and field. */
+function parseBucketMeta(bytes: Uint8Array, what: string): BucketMeta {
+  const fail: JsonErrorFactory = (_kind, message, cause) => new StoreError('Unknown', message, { cause });
+  const f = new JsonFields(parseJsonObject(bytes, what, fail, { maxBytes: MAX_BUCKET_META_BYTES }), what, fail).exactKeys(['version', 'keys']);
+  if (f.int('version') !== 1) f.fail(`version ${f.obj.version} is not 1`);
+  const keys = f.array('keys', 16).map((k, i) => {
+    if (k === null || typeof k !== 'object' || Array.isArray(k)) f.fail(`keys[${i}] must be an object`);
+    const e = new JsonFields(k as Record<string, unknown>, `${what}.keys[${i}]`, fail).exactKeys(['accessKeyId', 'secretSha256', 'access']);
+    return { accessKeyId: e.string('accessKeyId'), secretSha256: e.string('secretSha256', /^[0-9a-f]{64}$/), access: e.oneOf('access', ACCESS) };
+  });
+  return { version: 1, keys };
 }
 
 export interface FsStoreOptions {
@@ -61,7 +79,9 @@ export function decodeFileName(name: string): string | null {
   try {
     validateKey(key);
     return encodeKeyAsFileName(key) === name ? key : null;
-  } catch {
+  } catch (err) {
+    // not a valid key: a file this store did not write (documented above)
+    if (!isStoreError(err)) throw err;
     return null;
   }
 }
@@ -178,16 +198,17 @@ export class FsStore implements ObjectStore {
   }
 
   private async loadAccess(): Promise<Access> {
-    let meta: BucketMeta;
+    let bytes: Uint8Array;
     try {
-      meta = JSON.parse(await readFile(join(this.dir, BUCKET_META_FILE), 'utf8')) as BucketMeta;
+      bytes = await readFile(join(this.dir, BUCKET_META_FILE));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new StoreError('NoSuchBucket', `no filesystem bucket at ${this.dir}`, { cause: err });
       }
       throw fsError(err, `read ${BUCKET_META_FILE}`);
     }
-    const entry = Array.isArray(meta?.keys) ? meta.keys.find((k) => k.accessKeyId === this.credentials.accessKeyId) : undefined;
+    const meta = parseBucketMeta(bytes, `${this.dir}/${BUCKET_META_FILE}`);
+    const entry = meta.keys.find((k) => k.accessKeyId === this.credentials.accessKeyId);
     if (entry === undefined) {
       throw new StoreError('InvalidCredentials', `access key ${this.credentials.accessKeyId.slice(0, 6)}… is not known to ${this.description}`);
     }
@@ -213,37 +234,13 @@ export class FsStore implements ObjectStore {
     const path = this.pathOf(key);
     if (!(body instanceof Uint8Array)) throw new StoreError('InvalidArgument', 'put body must be a Uint8Array');
     await this.requireWrite('put', key);
-    const tmp = join(this.dir, `.tmp-${randomBytes(12).toString('hex')}`);
     let st: BigIntStats;
     try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-        st = await fh.stat({ bigint: true });
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, path);
+      st = await writeFileAtomicAsync(path, body, { createDir: false, sync: this.syncDirectory ? 'all' : 'file' });
     } catch (err) {
-      await unlink(tmp).catch(() => undefined);
       throw fsError(err, `put ${JSON.stringify(key)}`);
     }
-    if (this.syncDirectory) await this.syncDir();
     return infoFromStats(key, st);
-  }
-
-  private async syncDir(): Promise<void> {
-    try {
-      const dh = await open(this.dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
-    } catch (err) {
-      throw fsError(err, `fsync ${this.dir}`);
-    }
   }
 
   async get(key: string, options: GetOptions = {}): Promise<Uint8Array> {

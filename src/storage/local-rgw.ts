@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateBucketKeys, type BucketCredentials, type NodeBucket } from './credentials.ts';
 import { ensureS3Bucket } from './s3-store.ts';
+import { TesseraError } from '../core/errors.ts';
 
 /**
  * A throwaway single-node Ceph cluster + RADOS Gateway on 127.0.0.1 (Debian's radosgw; memstore),
@@ -14,14 +15,12 @@ import { ensureS3Bucket } from './s3-store.ts';
 
 export type LocalRgwErrorCode = 'NotInstalled' | 'StartFailed' | 'AdminFailed';
 
-export class LocalRgwError extends Error {
+export class LocalRgwError extends TesseraError<LocalRgwErrorCode> {
   override readonly name = 'LocalRgwError';
-  constructor(
-    readonly code: LocalRgwErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+}
+
+export function isLocalRgwError(err: unknown, code?: LocalRgwErrorCode): err is LocalRgwError {
+  return err instanceof LocalRgwError && (code === undefined || err.code === code);
 }
 
 const SCRIPTS = fileURLToPath(new URL('../../scripts/rgw/', import.meta.url));

@@ -337,6 +337,7 @@ export class S3Store implements ObjectStore {
         ),
       );
     } catch (err) {
+      // best effort: the caller needs the upload's own failure, rethrown below, not the abort's
       await this.attempt(`${what} abort`, 0, (d) =>
         this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), { abortSignal: d.signal }),
       ).catch(() => undefined);

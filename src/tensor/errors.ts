@@ -1,15 +1,17 @@
+import { TesseraError } from '../core/errors.ts';
 /** Typed errors of the tensor engine; `code` says what went wrong, the message says where. */
 export type TensorErrorCode =
-  | 'SHAPE_MISMATCH'
-  | 'INVALID_ARGUMENT'
-  | 'OUT_OF_MEMORY'
-  | 'DISPOSED'
-  | 'KERNEL_FAILED'
-  | 'BACKEND_MISMATCH';
+  | 'ShapeMismatch'
+  | 'InvalidArgument'
+  | 'OutOfMemory'
+  | 'Disposed'
+  | 'KernelFailed'
+  | 'BackendMismatch';
 
-export class TensorError extends Error {
+export class TensorError extends TesseraError<TensorErrorCode> {
   override readonly name = 'TensorError';
-  constructor(readonly code: TensorErrorCode, message: string) {
-    super(message);
-  }
+}
+
+export function isTensorError(err: unknown, code?: TensorErrorCode): err is TensorError {
+  return err instanceof TensorError && (code === undefined || err.code === code);
 }

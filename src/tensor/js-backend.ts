@@ -8,13 +8,13 @@ import { TensorError } from './errors.ts';
 
 function arr(b: Buf): FloatArray {
   if (!(b instanceof Float32Array || b instanceof Float64Array)) {
-    throw new TensorError('BACKEND_MISMATCH', 'buffer does not belong to the JS backend');
+    throw new TensorError('BackendMismatch', 'buffer does not belong to the JS backend');
   }
   return b;
 }
 
 function ints(b: IntBuf): Int32Array {
-  if (!(b instanceof Int32Array)) throw new TensorError('BACKEND_MISMATCH', 'int buffer does not belong to the JS backend');
+  if (!(b instanceof Int32Array)) throw new TensorError('BackendMismatch', 'int buffer does not belong to the JS backend');
   return b;
 }
 
@@ -29,7 +29,7 @@ export class JsBackend implements Backend {
   }
 
   alloc(n: number): Buf {
-    if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('INVALID_ARGUMENT', `bad allocation size ${n}`);
+    if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('InvalidArgument', `bad allocation size ${n}`);
     return this.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
   }
   allocUninit(n: number): Buf {
@@ -41,7 +41,7 @@ export class JsBackend implements Backend {
   free(): void {}
   sub(b: Buf, offset: number, length: number): Buf {
     const a = arr(b);
-    if (offset < 0 || length < 0 || offset + length > a.length) throw new TensorError('INVALID_ARGUMENT', 'sub-view out of range');
+    if (offset < 0 || length < 0 || offset + length > a.length) throw new TensorError('InvalidArgument', 'sub-view out of range');
     return a.subarray(offset, offset + length);
   }
   view(b: Buf): FloatArray {

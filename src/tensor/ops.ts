@@ -10,9 +10,9 @@ import { IntTensor, Tensor } from './tensor.ts';
 
 function sameShape(a: Tensor, b: Tensor, op: string): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
-    throw new TensorError('SHAPE_MISMATCH', `${op}: [${a.shape.join(',')}] vs [${b.shape.join(',')}]`);
+    throw new TensorError('ShapeMismatch', `${op}: [${a.shape.join(',')}] vs [${b.shape.join(',')}]`);
   }
-  if (a.ctx !== b.ctx) throw new TensorError('BACKEND_MISMATCH', `${op}: tensors from different contexts`);
+  if (a.ctx !== b.ctx) throw new TensorError('BackendMismatch', `${op}: tensors from different contexts`);
 }
 
 function lastDim(t: Tensor): number {
@@ -86,7 +86,7 @@ function reduce(a: Tensor, factor: number, _name: string): Tensor {
 
 /** Same storage, new shape. */
 export function reshape(a: Tensor, shape: readonly number[]): Tensor {
-  if (numel(shape) !== a.size) throw new TensorError('SHAPE_MISMATCH', `reshape [${a.shape.join(',')}] to [${shape.join(',')}]`);
+  if (numel(shape) !== a.size) throw new TensorError('ShapeMismatch', `reshape [${a.shape.join(',')}] to [${shape.join(',')}]`);
   const ctx = a.ctx, be = ctx.backend;
   return ctx.output(shape, [a], (g) => {
     const t = ctx.gradTarget(a);
@@ -97,7 +97,7 @@ export function reshape(a: Tensor, shape: readonly number[]): Tensor {
 
 /** Transpose of a 2-D tensor. */
 export function transpose(a: Tensor): Tensor {
-  if (a.shape.length !== 2) throw new TensorError('SHAPE_MISMATCH', 'transpose needs a 2-D tensor');
+  if (a.shape.length !== 2) throw new TensorError('ShapeMismatch', 'transpose needs a 2-D tensor');
   const [r, c] = a.shape;
   const ctx = a.ctx, be = ctx.backend;
   const out = ctx.output([c, r], [a], (g) => ctx.accumulateGrad(a, (o) => be.transpose2d(o, g, c, r)));
@@ -119,12 +119,12 @@ export interface MatmulOptions {
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
-  if (b.shape.length !== 2) throw new TensorError('SHAPE_MISMATCH', 'matmul: b must be 2-D');
-  if (a.shape.length < 2 || (transA && a.shape.length !== 2)) throw new TensorError('SHAPE_MISMATCH', 'matmul: a must be 2-D (or [..., k] untransposed)');
+  if (b.shape.length !== 2) throw new TensorError('ShapeMismatch', 'matmul: b must be 2-D');
+  if (a.shape.length < 2 || (transA && a.shape.length !== 2)) throw new TensorError('ShapeMismatch', 'matmul: a must be 2-D (or [..., k] untransposed)');
   const k = transA ? a.shape[0] : lastDim(a);
   const m = a.size / k;
   const [bk, n] = transB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
-  if (bk !== k) throw new TensorError('SHAPE_MISMATCH', `matmul: inner dims ${k} vs ${bk}`);
+  if (bk !== k) throw new TensorError('ShapeMismatch', `matmul: inner dims ${k} vs ${bk}`);
   const ctx = a.ctx, be = ctx.backend;
   const outShape = transA ? [m, n] : [...a.shape.slice(0, -1), n];
   const out = ctx.output(outShape, [a, b], (g) => {
@@ -148,12 +148,12 @@ export function bmm(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
   if (a.shape.length !== 3 || b.shape.length !== 3 || a.shape[0] !== b.shape[0]) {
-    throw new TensorError('SHAPE_MISMATCH', 'bmm needs [B, m, k] and [B, k, n]');
+    throw new TensorError('ShapeMismatch', 'bmm needs [B, m, k] and [B, k, n]');
   }
   const B = a.shape[0];
   const [m, k] = transA ? [a.shape[2], a.shape[1]] : [a.shape[1], a.shape[2]];
   const [bk, n] = transB ? [b.shape[2], b.shape[1]] : [b.shape[1], b.shape[2]];
-  if (bk !== k) throw new TensorError('SHAPE_MISMATCH', `bmm: inner dims ${k} vs ${bk}`);
+  if (bk !== k) throw new TensorError('ShapeMismatch', `bmm: inner dims ${k} vs ${bk}`);
   const ctx = a.ctx, be = ctx.backend;
   const sa = m * k, sb = k * n, sc = m * n;
   const out = ctx.output([B, m, n], [a, b], (g) => {
@@ -206,12 +206,12 @@ export function softmax(x: Tensor): Tensor {
 
 /** Rows of w [vocab, dim] picked by ids (validated: 0 <= id < vocab) → [ids.length, dim]. */
 export function embedding(w: Tensor, ids: IntTensor, outShape?: readonly number[]): Tensor {
-  if (w.shape.length !== 2) throw new TensorError('SHAPE_MISMATCH', 'embedding table must be 2-D');
+  if (w.shape.length !== 2) throw new TensorError('ShapeMismatch', 'embedding table must be 2-D');
   const [vocab, dim] = w.shape;
   const view = w.ctx.backend.intView(ids.buf);
   for (let i = 0; i < ids.length; i++) {
     const id = view[i];
-    if (!(id >= 0 && id < vocab)) throw new TensorError('INVALID_ARGUMENT', `token id ${id} at ${i} outside [0, ${vocab})`);
+    if (!(id >= 0 && id < vocab)) throw new TensorError('InvalidArgument', `token id ${id} at ${i} outside [0, ${vocab})`);
   }
   const n = ids.length;
   const ctx = w.ctx, be = ctx.backend;
@@ -221,7 +221,7 @@ export function embedding(w: Tensor, ids: IntTensor, outShape?: readonly number[
     if (!t.acc) be.fill(t.buf, 0);
     be.embeddingBackward(t.buf, g, ids.buf, n, dim);
   });
-  if (numel(out.shape) !== n * dim) throw new TensorError('SHAPE_MISMATCH', 'embedding output shape');
+  if (numel(out.shape) !== n * dim) throw new TensorError('ShapeMismatch', 'embedding output shape');
   be.embedding(out.buf, w.buf, ids.buf, n, dim);
   return out;
 }
@@ -229,7 +229,7 @@ export function embedding(w: Tensor, ids: IntTensor, outShape?: readonly number[
 /** RMSNorm over the last dim with weight w [dim] (HF: w * (x * rsqrt(mean(x^2) + eps))). */
 export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const dim = lastDim(x);
-  if (w.size !== dim) throw new TensorError('SHAPE_MISMATCH', `rmsnorm weight ${w.size} vs dim ${dim}`);
+  if (w.size !== dim) throw new TensorError('ShapeMismatch', `rmsnorm weight ${w.size} vs dim ${dim}`);
   const rows = x.size / dim;
   const ctx = x.ctx, be = ctx.backend;
   const rstd = ctx.saved(rows);
@@ -288,9 +288,9 @@ function qkvWidth(l: QkvLayout): number {
 /** RoPE on the q and k heads of fused qkv rows [batch*seqLen, (nHeads + 2 nKvHeads) * headDim]; v passes through. */
 export function rope(qkv: Tensor, tables: RopeTables, l: QkvLayout): Tensor {
   const rows = l.batch * l.seqLen;
-  if (qkv.size !== rows * qkvWidth(l)) throw new TensorError('SHAPE_MISMATCH', 'rope: qkv size does not match layout');
-  if (l.seqLen > tables.seqLen) throw new TensorError('SHAPE_MISMATCH', `rope: seqLen ${l.seqLen} > table ${tables.seqLen}`);
-  if (l.headDim % 2 !== 0) throw new TensorError('INVALID_ARGUMENT', 'rope: head dim must be even');
+  if (qkv.size !== rows * qkvWidth(l)) throw new TensorError('ShapeMismatch', 'rope: qkv size does not match layout');
+  if (l.seqLen > tables.seqLen) throw new TensorError('ShapeMismatch', `rope: seqLen ${l.seqLen} > table ${tables.seqLen}`);
+  if (l.headDim % 2 !== 0) throw new TensorError('InvalidArgument', 'rope: head dim must be even');
   const ctx = qkv.ctx, be = ctx.backend;
   const out = ctx.output(qkv.shape, [qkv], (g) => {
     ctx.accumulateGrad(qkv, (o) => be.rope(o, g, tables.cos.buf, tables.sin.buf, rows, l.seqLen, l.nHeads, l.nKvHeads, l.headDim, true));
@@ -302,8 +302,8 @@ export function rope(qkv: Tensor, tables: RopeTables, l: QkvLayout): Tensor {
 /** Causal GQA attention on fused qkv rows → [batch*seqLen, nHeads*headDim] (score scale 1/sqrt(headDim)). */
 export function attention(qkv: Tensor, l: QkvLayout): Tensor {
   const rows = l.batch * l.seqLen;
-  if (qkv.size !== rows * qkvWidth(l)) throw new TensorError('SHAPE_MISMATCH', 'attention: qkv size does not match layout');
-  if (l.nHeads % l.nKvHeads !== 0) throw new TensorError('INVALID_ARGUMENT', 'attention: nHeads must be a multiple of nKvHeads');
+  if (qkv.size !== rows * qkvWidth(l)) throw new TensorError('ShapeMismatch', 'attention: qkv size does not match layout');
+  if (l.nHeads % l.nKvHeads !== 0) throw new TensorError('InvalidArgument', 'attention: nHeads must be a multiple of nKvHeads');
   const geom: AttentionGeom = { ...l, scale: 1 / Math.sqrt(l.headDim) };
   const ctx = qkv.ctx, be = ctx.backend;
   const lse = ctx.saved(l.batch * l.nHeads * l.seqLen);
@@ -317,7 +317,7 @@ export function attention(qkv: Tensor, l: QkvLayout): Tensor {
 /** gu rows [gate (f) | up (f)] → silu(gate) * up, [rows, f]. */
 export function swiglu(gu: Tensor): Tensor {
   const w = lastDim(gu);
-  if (w % 2 !== 0) throw new TensorError('SHAPE_MISMATCH', 'swiglu: last dim must be even (gate | up)');
+  if (w % 2 !== 0) throw new TensorError('ShapeMismatch', 'swiglu: last dim must be even (gate | up)');
   const f = w / 2;
   const rows = gu.size / w;
   const ctx = gu.ctx, be = ctx.backend;
@@ -339,14 +339,14 @@ export const IGNORE_INDEX = -100;
 export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
   const vocab = lastDim(logits);
   const rows = logits.size / vocab;
-  if (targets.length !== rows) throw new TensorError('SHAPE_MISMATCH', `crossEntropy: ${targets.length} targets for ${rows} rows`);
+  if (targets.length !== rows) throw new TensorError('ShapeMismatch', `crossEntropy: ${targets.length} targets for ${rows} rows`);
   const ctx = logits.ctx, be = ctx.backend;
   const tv = be.intView(targets.buf);
   let count = 0;
   for (let i = 0; i < rows; i++) {
     const t = tv[i];
     if (t === IGNORE_INDEX) continue;
-    if (!(t >= 0 && t < vocab)) throw new TensorError('INVALID_ARGUMENT', `target ${t} at ${i} outside [0, ${vocab}) and not ${IGNORE_INDEX}`);
+    if (!(t >= 0 && t < vocab)) throw new TensorError('InvalidArgument', `target ${t} at ${i} outside [0, ${vocab}) and not ${IGNORE_INDEX}`);
     count++;
   }
   const lse = ctx.saved(rows);

@@ -33,7 +33,7 @@ export class Tensor {
     public ownsGrad = true,
   ) {
     this.size = numel(shape);
-    if (buf.length < this.size) throw new TensorError('SHAPE_MISMATCH', `storage of ${buf.length} for shape [${shape.join(',')}]`);
+    if (buf.length < this.size) throw new TensorError('ShapeMismatch', `storage of ${buf.length} for shape [${shape.join(',')}]`);
   }
 
   get isReleased(): boolean {
@@ -58,7 +58,7 @@ export class Tensor {
   }
 
   item(): number {
-    if (this.size !== 1) throw new TensorError('SHAPE_MISMATCH', `item() of a tensor with ${this.size} elements`);
+    if (this.size !== 1) throw new TensorError('ShapeMismatch', `item() of a tensor with ${this.size} elements`);
     return this.data()[0];
   }
 
@@ -78,7 +78,7 @@ export class Tensor {
   }
 
   check(): void {
-    if (this.released) throw new TensorError('DISPOSED', 'tensor was released');
+    if (this.released) throw new TensorError('Disposed', 'tensor was released');
   }
 }
 
@@ -115,7 +115,7 @@ export class Context {
   leaf(buf: Buf, shape: readonly number[], grad?: Buf): Tensor {
     const t = new Tensor(this, buf, shape, true, false, grad === undefined);
     if (grad !== undefined) {
-      if (grad.length < t.size) throw new TensorError('SHAPE_MISMATCH', 'gradient storage too small');
+      if (grad.length < t.size) throw new TensorError('ShapeMismatch', 'gradient storage too small');
       t.grad = grad;
     }
     return t;
@@ -124,7 +124,7 @@ export class Context {
   /** A constant (no gradient) holding a copy of `values`, owned by the current scope. */
   constant(values: ArrayLike<number>, shape: readonly number[]): Tensor {
     const n = numel(shape);
-    if (values.length !== n) throw new TensorError('SHAPE_MISMATCH', `${values.length} values for shape [${shape.join(',')}]`);
+    if (values.length !== n) throw new TensorError('ShapeMismatch', `${values.length} values for shape [${shape.join(',')}]`);
     const buf = this.backend.allocUninit(n);
     this.backend.view(buf).set(values);
     const t = new Tensor(this, buf, shape, false, true);
@@ -135,7 +135,7 @@ export class Context {
   /** A differentiable input holding a copy of `values` (for tests and custom graphs), owned by the scope. */
   variable(values: ArrayLike<number>, shape: readonly number[]): Tensor {
     const n = numel(shape);
-    if (values.length !== n) throw new TensorError('SHAPE_MISMATCH', `${values.length} values for shape [${shape.join(',')}]`);
+    if (values.length !== n) throw new TensorError('ShapeMismatch', `${values.length} values for shape [${shape.join(',')}]`);
     const buf = this.backend.allocUninit(n);
     this.backend.view(buf).set(values);
     const t = new Tensor(this, buf, shape, true, true);
@@ -202,8 +202,8 @@ export class Context {
    * (zero-filled when no path carried one); intermediate gradients are freed as soon as they are consumed.
    */
   backward(loss: Tensor, seed = 1): void {
-    if (loss.size !== 1) throw new TensorError('SHAPE_MISMATCH', 'backward() needs a scalar loss');
-    if (!loss.requiresGrad) throw new TensorError('INVALID_ARGUMENT', 'loss does not depend on any differentiable tensor');
+    if (loss.size !== 1) throw new TensorError('ShapeMismatch', 'backward() needs a scalar loss');
+    if (!loss.requiresGrad) throw new TensorError('InvalidArgument', 'loss does not depend on any differentiable tensor');
     const order: Tensor[] = [];
     const seen = new Set<Tensor>();
     const stack: Array<[Tensor, number]> = [[loss, 0]];

@@ -77,15 +77,15 @@ export class ThreadPool {
 
   /** Calls export `name` on every thread with args + (tid, threads); returns when all are done. */
   run(name: string, args: readonly number[]): void {
-    if (this.disposed) throw new TensorError('DISPOSED', 'thread pool was disposed');
+    if (this.disposed) throw new TensorError('Disposed', 'thread pool was disposed');
     const f = this.index.get(name);
-    if (f === undefined) throw new TensorError('KERNEL_FAILED', `no kernel named ${name}`);
+    if (f === undefined) throw new TensorError('KernelFailed', `no kernel named ${name}`);
     const nt = this.threads;
     if (nt === 1) {
       this.fns[f](...args, 0, 1);
       return;
     }
-    if (args.length > MAX_ARGS) throw new TensorError('KERNEL_FAILED', `too many kernel arguments for ${name}`);
+    if (args.length > MAX_ARGS) throw new TensorError('KernelFailed', `too many kernel arguments for ${name}`);
     const I = this.ctrlI;
     for (let i = 0; i < args.length; i++) this.ctrlA[i] = args[i];
     I[4] = args.length;
@@ -107,7 +107,7 @@ export class ThreadPool {
       if (++spins > SPIN) Atomics.wait(I, 2, done);
     }
     if (mainError !== null || Atomics.load(I, 3) !== 0) {
-      throw new TensorError('KERNEL_FAILED', `kernel ${name} trapped: ${String(mainError ?? 'in a worker')}`);
+      throw new TensorError('KernelFailed', `kernel ${name} trapped: ${String(mainError ?? 'in a worker')}`);
     }
   }
 

@@ -75,7 +75,7 @@ export class WasmBackend implements Backend {
   constructor(opts: WasmBackendOptions = {}) {
     const threads = opts.threads ?? availableParallelism();
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
-      throw new TensorError('INVALID_ARGUMENT', `threads must be an integer in [1, 256], got ${threads}`);
+      throw new TensorError('InvalidArgument', `threads must be an integer in [1, 256], got ${threads}`);
     }
     this.threads = threads;
     const maxMB = opts.maxMemoryMB ?? 4096;
@@ -102,7 +102,7 @@ export class WasmBackend implements Backend {
     if (end <= this.memory.buffer.byteLength) return;
     const needPages = Math.ceil(end / PAGE);
     if (needPages > this.maxPages) {
-      throw new TensorError('OUT_OF_MEMORY', `wasm backend needs ${Math.ceil(end / 2 ** 20)} MiB, limit is ${this.maxPages / 16} MiB`);
+      throw new TensorError('OutOfMemory', `wasm backend needs ${Math.ceil(end / 2 ** 20)} MiB, limit is ${this.maxPages / 16} MiB`);
     }
     const cur = this.memory.buffer.byteLength / PAGE;
     // grow geometrically to limit the number of grow calls
@@ -111,8 +111,8 @@ export class WasmBackend implements Backend {
   }
 
   private make(n: number, bytesPer: number): WasmBuf {
-    if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
-    if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('INVALID_ARGUMENT', `bad allocation size ${n}`);
+    if (this.disposed) throw new TensorError('Disposed', 'backend was disposed');
+    if (!Number.isSafeInteger(n) || n < 0) throw new TensorError('InvalidArgument', `bad allocation size ${n}`);
     const [ptr, size] = this.allocBytes(n * bytesPer);
     return new WasmBuf(ptr, n, size, this);
   }
@@ -140,7 +140,7 @@ export class WasmBackend implements Backend {
   sub(buf: Buf, offset: number, length: number): Buf {
     const b = this.own(buf);
     if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > b.length) {
-      throw new TensorError('INVALID_ARGUMENT', 'sub-view out of range');
+      throw new TensorError('InvalidArgument', 'sub-view out of range');
     }
     return new WasmBuf(b.ptr + offset * 4, length, 0, this);
   }
@@ -161,14 +161,14 @@ export class WasmBackend implements Backend {
   }
 
   private own(b: Buf | IntBuf): WasmBuf {
-    if (!(b instanceof WasmBuf) || b.owner !== this) throw new TensorError('BACKEND_MISMATCH', 'buffer does not belong to this wasm backend');
-    if (b.freed) throw new TensorError('DISPOSED', 'buffer was freed');
+    if (!(b instanceof WasmBuf) || b.owner !== this) throw new TensorError('BackendMismatch', 'buffer does not belong to this wasm backend');
+    if (b.freed) throw new TensorError('Disposed', 'buffer was freed');
     return b;
   }
 
   private p(b: Buf | IntBuf, atLeast: number): number {
     const w = this.own(b);
-    if (w.length < atLeast) throw new TensorError('SHAPE_MISMATCH', `buffer of ${w.length} elements, kernel needs ${atLeast}`);
+    if (w.length < atLeast) throw new TensorError('ShapeMismatch', `buffer of ${w.length} elements, kernel needs ${atLeast}`);
     return w.ptr;
   }
 
@@ -184,7 +184,7 @@ export class WasmBackend implements Backend {
   profile: Map<string, { calls: number; ms: number }> | null = null;
 
   private run(name: string, args: number[]): void {
-    if (this.disposed) throw new TensorError('DISPOSED', 'backend was disposed');
+    if (this.disposed) throw new TensorError('Disposed', 'backend was disposed');
     if (this.profile === null) {
       this.pool.run(name, args);
       return;

@@ -64,7 +64,7 @@ export class Validator implements StopSignal {
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
-    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this);
+    this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
     const sources = o.samples ?? datasetSamples(o.net.train.seqLen);
     this.samples = sources.train;
     this.heldOut = sources.heldOut(o.net.eval.batchSize);
@@ -169,7 +169,7 @@ export class Validator implements StopSignal {
     const miners = await this.minerUids();
     const metagraph = await this.access.metagraph();
 
-    const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup });
+    const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup, events: this.o.events });
     const { overlap, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
     const manifest = await postManifest({
       window: w,
@@ -196,7 +196,7 @@ export class Validator implements StopSignal {
       copiers,
       rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
       select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
-      stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync }),
+      stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
       settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
     });
     const { flags } = scoreWindow({

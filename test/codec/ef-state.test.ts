@@ -28,25 +28,25 @@ describe('error-feedback persistence', () => {
   });
 
   test('malformed state is a typed error', () => {
-    rejects(bytes.subarray(0, 2), MIXED_SPECS, 'TRUNCATED');
-    rejects(bytes.subarray(0, bytes.length - 8), MIXED_SPECS, 'TRUNCATED');
-    rejects(new Uint8Array(bytes.length + 1), MIXED_SPECS, 'TOO_LARGE');
+    rejects(bytes.subarray(0, 2), MIXED_SPECS, 'Truncated');
+    rejects(bytes.subarray(0, bytes.length - 8), MIXED_SPECS, 'Truncated');
+    rejects(new Uint8Array(bytes.length + 1), MIXED_SPECS, 'TooLarge');
     const wrongMagic = bytes.slice();
     wrongMagic[1] = 0;
-    rejects(wrongMagic, MIXED_SPECS, 'BAD_MAGIC');
+    rejects(wrongMagic, MIXED_SPECS, 'BadMagic');
     const v2 = bytes.slice();
     v2[4] = 2;
-    rejects(fixCrc(v2), MIXED_SPECS, 'UNSUPPORTED_VERSION');
+    rejects(fixCrc(v2), MIXED_SPECS, 'UnsupportedVersion');
     const flipped = bytes.slice();
     flipped[100] ^= 4;
-    rejects(flipped, MIXED_SPECS, 'BAD_CHECKSUM');
+    rejects(flipped, MIXED_SPECS, 'BadChecksum');
     const reserved = bytes.slice();
     reserved[6] = 1;
-    rejects(fixCrc(reserved), MIXED_SPECS, 'BAD_HEADER');
+    rejects(fixCrc(reserved), MIXED_SPECS, 'BadHeader');
     const renamed = MIXED_SPECS.map((s, i) => (i === 1 ? { ...s, name: 'mroN' } : s));
-    rejects(bytes, renamed, 'MODEL_MISMATCH');
+    rejects(bytes, renamed, 'ModelMismatch');
     const nan = bytes.slice();
     new DataView(nan.buffer).setFloat32(nan.length - 8, NaN, true);
-    rejects(fixCrc(nan), MIXED_SPECS, 'NON_FINITE');
+    rejects(fixCrc(nan), MIXED_SPECS, 'NonFinite');
   });
 });

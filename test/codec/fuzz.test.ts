@@ -92,7 +92,7 @@ describe('gradient decoder fuzz (seeded)', () => {
       check(m, schema, true, counts);
       check(m, schema, false, counts);
     }
-    assert.ok((counts.get('BAD_CHECKSUM') ?? 0) > ITERATIONS / 3);
+    assert.ok((counts.get('BadChecksum') ?? 0) > ITERATIONS / 3);
   });
 
   test('random garbage of every small length', () => {

@@ -106,10 +106,10 @@ describe('gradient wire format', () => {
     }
   });
 
-  test('encoder refuses inconsistent input with INVALID_INPUT', () => {
+  test('encoder refuses inconsistent input with InvalidInput', () => {
     const { schema, msg } = encoded(MIXED_SPECS);
     const bad = (m: object) =>
-      assert.throws(() => encodeGradient({ ...msg, ...m }, schema), (e: unknown) => e instanceof CodecError && e.code === 'INVALID_INPUT');
+      assert.throws(() => encodeGradient({ ...msg, ...m }, schema), (e: unknown) => e instanceof CodecError && e.code === 'InvalidInput');
     bad({ tensors: msg.tensors.slice(1) });
     bad({ window: -1 });
     bad({ uid: 2 ** 32 });
@@ -129,83 +129,83 @@ describe('gradient decoder rejects every malformed input with a typed error', ()
   const metaLen = msg.meta.length;
   const countAt = GRADIENT_HEADER_BYTES + metaLen;
 
-  test('TOO_LARGE: over maxBytes, and oversized metadata', () => {
-    rejects(bytes, schema, 'TOO_LARGE', { maxBytes: bytes.length - 1 });
-    rejects(new Uint8Array(encodedSize(schema, 4096) + 1), schema, 'TOO_LARGE');
-    rejects(bytes, schema, 'TOO_LARGE', { maxMetaBytes: metaLen - 1 });
+  test('TooLarge: over maxBytes, and oversized metadata', () => {
+    rejects(bytes, schema, 'TooLarge', { maxBytes: bytes.length - 1 });
+    rejects(new Uint8Array(encodedSize(schema, 4096) + 1), schema, 'TooLarge');
+    rejects(bytes, schema, 'TooLarge', { maxMetaBytes: metaLen - 1 });
   });
 
-  test('TRUNCATED: shorter than the magic, than a header, or cut inside a tensor', () => {
-    rejects(bytes.subarray(0, 3), schema, 'TRUNCATED');
-    rejects(bytes.subarray(0, 40), schema, 'TRUNCATED');
-    rejects(fixCrc(bytes.slice(0, bytes.length - 100)), schema, 'TRUNCATED');
-    rejects(fixCrc(bytes.slice(0, countAt + 10)), schema, 'TRUNCATED');
+  test('Truncated: shorter than the magic, than a header, or cut inside a tensor', () => {
+    rejects(bytes.subarray(0, 3), schema, 'Truncated');
+    rejects(bytes.subarray(0, 40), schema, 'Truncated');
+    rejects(fixCrc(bytes.slice(0, bytes.length - 100)), schema, 'Truncated');
+    rejects(fixCrc(bytes.slice(0, countAt + 10)), schema, 'Truncated');
   });
 
-  test('TRAILING_BYTES', () => {
+  test('TrailingBytes', () => {
     const longer = new Uint8Array(bytes.length + 3);
     longer.set(bytes.subarray(0, bytes.length - 4));
-    rejects(fixCrc(longer), schema, 'TRAILING_BYTES');
+    rejects(fixCrc(longer), schema, 'TrailingBytes');
   });
 
-  test('BAD_MAGIC, UNSUPPORTED_VERSION, BAD_CHECKSUM', () => {
-    rejects(mutate(bytes, (_, b) => (b[0] = 0x50)), schema, 'BAD_MAGIC');
-    rejects(mutate(bytes, (v) => v.setUint16(4, 2, true)), schema, 'UNSUPPORTED_VERSION');
+  test('BadMagic, UnsupportedVersion, BadChecksum', () => {
+    rejects(mutate(bytes, (_, b) => (b[0] = 0x50)), schema, 'BadMagic');
+    rejects(mutate(bytes, (v) => v.setUint16(4, 2, true)), schema, 'UnsupportedVersion');
     const flipped = bytes.slice();
     flipped[bytes.length - 10] ^= 1;
-    rejects(flipped, schema, 'BAD_CHECKSUM');
+    rejects(flipped, schema, 'BadChecksum');
   });
 
-  test('BAD_HEADER: unknown flag, reserved bits, unsafe u64, wrong bin count', () => {
-    rejects(mutate(bytes, (v) => v.setUint16(6, 2, true)), schema, 'BAD_HEADER');
-    rejects(mutate(bytes, (v) => v.setUint16(30, 1, true)), schema, 'BAD_HEADER');
-    rejects(mutate(bytes, (v) => v.setUint32(12, 0x00200000, true)), schema, 'BAD_HEADER');
-    rejects(mutate(bytes, (v) => v.setUint16(28, 16, true)), schema, 'BAD_HEADER');
+  test('BadHeader: unknown flag, reserved bits, unsafe u64, wrong bin count', () => {
+    rejects(mutate(bytes, (v) => v.setUint16(6, 2, true)), schema, 'BadHeader');
+    rejects(mutate(bytes, (v) => v.setUint16(30, 1, true)), schema, 'BadHeader');
+    rejects(mutate(bytes, (v) => v.setUint32(12, 0x00200000, true)), schema, 'BadHeader');
+    rejects(mutate(bytes, (v) => v.setUint16(28, 16, true)), schema, 'BadHeader');
   });
 
-  test('HEADER_MISMATCH: another window or uid than expected', () => {
-    rejects(bytes, schema, 'HEADER_MISMATCH', { expectWindow: 1235 });
-    rejects(bytes, schema, 'HEADER_MISMATCH', { expectUid: 6 });
+  test('HeaderMismatch: another window or uid than expected', () => {
+    rejects(bytes, schema, 'HeaderMismatch', { expectWindow: 1235 });
+    rejects(bytes, schema, 'HeaderMismatch', { expectUid: 6 });
   });
 
-  test('MODEL_MISMATCH: another model, another compression config, or a tampered hash', () => {
-    rejects(bytes, createGradientSchema(MIXED_SPECS.slice(1), DEFAULT_COMPRESSION), 'MODEL_MISMATCH');
-    rejects(bytes, createGradientSchema(MIXED_SPECS, { ...DEFAULT_COMPRESSION, topk: 32 }), 'MODEL_MISMATCH');
-    rejects(mutate(bytes, (_, b) => (b[40] ^= 0xff)), schema, 'MODEL_MISMATCH');
+  test('ModelMismatch: another model, another compression config, or a tampered hash', () => {
+    rejects(bytes, createGradientSchema(MIXED_SPECS.slice(1), DEFAULT_COMPRESSION), 'ModelMismatch');
+    rejects(bytes, createGradientSchema(MIXED_SPECS, { ...DEFAULT_COMPRESSION, topk: 32 }), 'ModelMismatch');
+    rejects(mutate(bytes, (_, b) => (b[40] ^= 0xff)), schema, 'ModelMismatch');
   });
 
-  test('TENSOR_COUNT', () => {
-    rejects(mutate(bytes, (v) => v.setUint32(countAt, MIXED_SPECS.length + 1, true)), schema, 'TENSOR_COUNT');
-    rejects(mutate(bytes, (v) => v.setUint32(countAt, 0xffffffff, true)), schema, 'TENSOR_COUNT');
+  test('TensorCount', () => {
+    rejects(mutate(bytes, (v) => v.setUint32(countAt, MIXED_SPECS.length + 1, true)), schema, 'TensorCount');
+    rejects(mutate(bytes, (v) => v.setUint32(countAt, 0xffffffff, true)), schema, 'TensorCount');
   });
 
-  test('NAME_MISMATCH: name length or bytes', () => {
+  test('NameMismatch: name length or bytes', () => {
     const o = sectionOffsets(schema, metaLen, 2);
-    rejects(mutate(bytes, (v) => v.setUint16(o.start, 0xffff, true)), schema, 'NAME_MISMATCH');
-    rejects(mutate(bytes, (_, b) => (b[o.name] = 0x7a)), schema, 'NAME_MISMATCH');
+    rejects(mutate(bytes, (v) => v.setUint16(o.start, 0xffff, true)), schema, 'NameMismatch');
+    rejects(mutate(bytes, (_, b) => (b[o.name] = 0x7a)), schema, 'NameMismatch');
   });
 
-  test('SHAPE_MISMATCH: rank or dimension', () => {
+  test('ShapeMismatch: rank or dimension', () => {
     const o = sectionOffsets(schema, metaLen, 3);
-    rejects(mutate(bytes, (_, b) => (b[o.dims - 1] = 3)), schema, 'SHAPE_MISMATCH');
-    rejects(mutate(bytes, (v) => v.setUint32(o.dims + 4, 97, true)), schema, 'SHAPE_MISMATCH');
+    rejects(mutate(bytes, (_, b) => (b[o.dims - 1] = 3)), schema, 'ShapeMismatch');
+    rejects(mutate(bytes, (v) => v.setUint32(o.dims + 4, 97, true)), schema, 'ShapeMismatch');
   });
 
-  test('BAD_CHUNKING: chunk rows, chunk cols or k differ from the config', () => {
+  test('BadChunking: chunk rows, chunk cols or k differ from the config', () => {
     const o = sectionOffsets(schema, metaLen, 0);
-    rejects(mutate(bytes, (v) => v.setUint32(o.chunking, 32, true)), schema, 'BAD_CHUNKING');
-    rejects(mutate(bytes, (v) => v.setUint32(o.chunking + 4, 0, true)), schema, 'BAD_CHUNKING');
-    rejects(mutate(bytes, (v) => v.setUint32(o.chunking + 8, 65, true)), schema, 'BAD_CHUNKING');
+    rejects(mutate(bytes, (v) => v.setUint32(o.chunking, 32, true)), schema, 'BadChunking');
+    rejects(mutate(bytes, (v) => v.setUint32(o.chunking + 4, 0, true)), schema, 'BadChunking');
+    rejects(mutate(bytes, (v) => v.setUint32(o.chunking + 8, 65, true)), schema, 'BadChunking');
   });
 
-  test('BAD_QUANT_PARAMS: NaN/Inf shift, scale out of (1e-12, 1e4), non-finite lookup', () => {
+  test('BadQuantParams: NaN/Inf shift, scale out of (1e-12, 1e4), non-finite lookup', () => {
     const o = sectionOffsets(schema, metaLen, 1);
-    rejects(mutate(bytes, (v) => v.setFloat32(o.quant, NaN, true)), schema, 'BAD_QUANT_PARAMS');
-    rejects(mutate(bytes, (v) => v.setFloat32(o.quant, -Infinity, true)), schema, 'BAD_QUANT_PARAMS');
+    rejects(mutate(bytes, (v) => v.setFloat32(o.quant, NaN, true)), schema, 'BadQuantParams');
+    rejects(mutate(bytes, (v) => v.setFloat32(o.quant, -Infinity, true)), schema, 'BadQuantParams');
     for (const scale of [0, 1e-13, 1e4, -2e4, NaN, Infinity]) {
-      rejects(mutate(bytes, (v) => v.setFloat32(o.quant + 4, scale, true)), schema, 'BAD_QUANT_PARAMS');
+      rejects(mutate(bytes, (v) => v.setFloat32(o.quant + 4, scale, true)), schema, 'BadQuantParams');
     }
-    rejects(mutate(bytes, (v) => v.setFloat32(o.quant + 8 + 12, Infinity, true)), schema, 'BAD_QUANT_PARAMS');
+    rejects(mutate(bytes, (v) => v.setFloat32(o.quant + 8 + 12, Infinity, true)), schema, 'BadQuantParams');
     // a negative scale inside the bound is accepted (the bound is on |scale|, as in Templar)
     decodeGradient(mutate(bytes, (v) => v.setFloat32(o.quant + 4, -0.5, true)), schema);
   });
@@ -219,13 +219,13 @@ describe('gradient decoder rejects every malformed input with a typed error', ()
       packBits(Uint16Array.from(idx), 3, 7, b, so.indices);
     });
 
-  test('INDEX_OUT_OF_RANGE, DUPLICATE_INDEX, INDEX_ORDER', () => {
+  test('IndexOutOfRange, DuplicateIndex, IndexOrder', () => {
     assert.equal(indexBits(small.schema.layouts[0]), 7);
     decodeGradient(withIndices([0, 50, 99]), small.schema);
-    rejects(withIndices([0, 50, 100]), small.schema, 'INDEX_OUT_OF_RANGE');
-    rejects(withIndices([0, 127, 5]), small.schema, 'INDEX_OUT_OF_RANGE');
-    rejects(withIndices([4, 4, 9]), small.schema, 'DUPLICATE_INDEX');
-    rejects(withIndices([4, 9, 8]), small.schema, 'INDEX_ORDER');
+    rejects(withIndices([0, 50, 100]), small.schema, 'IndexOutOfRange');
+    rejects(withIndices([0, 127, 5]), small.schema, 'IndexOutOfRange');
+    rejects(withIndices([4, 4, 9]), small.schema, 'DuplicateIndex');
+    rejects(withIndices([4, 9, 8]), small.schema, 'IndexOrder');
     // and a duplicate inside a default 64-of-4096 chunk
     const o = sectionOffsets(schema, metaLen, 0);
     const secondEqualsFirst = mutate(bytes, (_, b) => {
@@ -233,18 +233,18 @@ describe('gradient decoder rejects every malformed input with a typed error', ()
       b[o.indices + 1] = (b[o.indices + 1] & 0x0f) | ((first & 0x0f) << 4);
       b[o.indices + 2] = first >> 4;
     });
-    rejects(secondEqualsFirst, schema, 'DUPLICATE_INDEX');
+    rejects(secondEqualsFirst, schema, 'DuplicateIndex');
   });
 
-  test('BAD_PADDING: set unused bits after indices or codes', () => {
-    rejects(mutate(small.bytes, (_, b) => (b[so.codes - 1] |= 0x80)), small.schema, 'BAD_PADDING');
-    rejects(mutate(small.bytes, (_, b) => (b[so.codes] |= 0x80)), small.schema, 'BAD_PADDING');
+  test('BadPadding: set unused bits after indices or codes', () => {
+    rejects(mutate(small.bytes, (_, b) => (b[so.codes - 1] |= 0x80)), small.schema, 'BadPadding');
+    rejects(mutate(small.bytes, (_, b) => (b[so.codes] |= 0x80)), small.schema, 'BadPadding');
   });
 
   test('checksum can be bypassed only on request (for fuzzing the parser)', () => {
     const b = bytes.slice();
     b[b.length - 1] ^= 0xff;
-    rejects(b, schema, 'BAD_CHECKSUM');
+    rejects(b, schema, 'BadChecksum');
     decodeGradient(b, schema, { verifyChecksum: false });
   });
 });

@@ -48,7 +48,7 @@ describe('peer payloads → aggregation', () => {
     assert.deepEqual(accepted.map((m) => m.uid), [3]);
     assert.deepEqual(
       rejected.map((r) => [r.uid, r.error.code]),
-      [[7, 'HEADER_MISMATCH'], [7, 'HEADER_MISMATCH'], [12, 'BAD_CHECKSUM'], [41, 'HEADER_MISMATCH']],
+      [[7, 'HeaderMismatch'], [7, 'HeaderMismatch'], [12, 'BadChecksum'], [41, 'HeaderMismatch']],
     );
     assert.equal(decodePeerPayloads(payloads, schema, { expectWindow: 10 }).accepted.length, 0);
   });

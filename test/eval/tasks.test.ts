@@ -30,8 +30,8 @@ test('shipped task files parse, with unique ids and answers spread over position
 
 test('task validation: each bad line is a typed TaskInvalid error naming the file and line', () => {
   assert.equal(parseTaskJsonl(`${good}\n\n{"id":"b","context":"","choices":["x","y","z"],"answer":2}\r\n`, 't').examples.length, 2);
-  rejects(`${good}\nnot json`, /t\.jsonl line 2: not JSON/);
-  rejects('[1,2]', /line 1: not a JSON object/);
+  rejects(`${good}\nnot json`, /t\.jsonl line 2 is not valid JSON/);
+  rejects('[1,2]', /line 1 must be a JSON object/);
   rejects('{"id":"a","context":"c","choices":[" x"," y"]}', /line 1: missing field "answer"/);
   rejects('{"id":"a","context":"c","choices":[" x"," y"],"answer":0,"label":1}', /unknown field "label"/);
   rejects('{"id":"a","context":"c","choices":[" x"," y"],"answer":2}', /answer must be an integer index into choices \[0, 2\)/);

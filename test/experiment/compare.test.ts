@@ -99,7 +99,7 @@ describe('comparison experiment (micro setting)', () => {
   test('options are validated with typed errors (runner and CLI flags)', () => {
     const ds = ensureDataset();
     const bad = (o: Partial<ComparisonOptions>) => () => runComparison({ ...micro, ...o }, ds);
-    const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BAD_OPTION';
+    const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BadOption';
     assert.throws(bad({ replicas: 0 }), isBad);
     assert.throws(bad({ seqLen: 64 }), isBad, 'longer than the model context');
     assert.throws(bad({ warmupSteps: 24 }), isBad);

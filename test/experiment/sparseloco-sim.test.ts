@@ -42,6 +42,6 @@ describe('SparseLoCo simulation through the wire format', () => {
       sim.dispose();
       model.dispose();
     }
-    assert.throws(() => sim.round([[]]), (e: unknown) => e instanceof BaselineError && e.code === 'DISPOSED');
+    assert.throws(() => sim.round([[]]), (e: unknown) => e instanceof BaselineError && e.code === 'Disposed');
   });
 });

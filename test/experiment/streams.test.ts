@@ -40,14 +40,14 @@ describe('experiment data: token corpus streams', () => {
   });
 
   test('bad options and a too-small corpus are typed errors', () => {
-    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 0, batchSize: 1, seed: 0 }), code('BAD_OPTION'));
-    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 8, batchSize: 1, seed: -1 }), code('BAD_OPTION'));
-    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 8, batchSize: 1, seed: 4096 }), code('BAD_OPTION'));
-    assert.throws(() => new CorpusStreams(synthetic(3000), { seqLen: 8, batchSize: 1, seed: 0 }), code('CORPUS_TOO_SMALL'));
+    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 0, batchSize: 1, seed: 0 }), code('BadOption'));
+    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 8, batchSize: 1, seed: -1 }), code('BadOption'));
+    assert.throws(() => new CorpusStreams(synthetic(30000), { seqLen: 8, batchSize: 1, seed: 4096 }), code('BadOption'));
+    assert.throws(() => new CorpusStreams(synthetic(3000), { seqLen: 8, batchSize: 1, seed: 0 }), code('CorpusTooSmall'));
     const d = new CorpusStreams(synthetic(30000), { seqLen: 8, batchSize: 1, seed: 0 });
-    assert.throws(() => d.roundBatches(-1, 0, 1), code('BAD_OPTION'));
-    assert.throws(() => d.roundBatches(0, 0, 0), code('BAD_OPTION'));
-    assert.throws(() => d.heldOutBatches(0), code('BAD_OPTION'));
+    assert.throws(() => d.roundBatches(-1, 0, 1), code('BadOption'));
+    assert.throws(() => d.roundBatches(0, 0, 0), code('BadOption'));
+    assert.throws(() => d.heldOutBatches(0), code('BadOption'));
   });
 });
 

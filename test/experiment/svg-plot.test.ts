@@ -44,7 +44,7 @@ describe('SVG line plot', () => {
   });
 
   test('no data or non-finite points are typed errors', () => {
-    const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BAD_OPTION';
+    const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BadOption';
     assert.throws(() => linePlotSvg({ title: 't', xLabel: 'x', yLabel: 'y', series: [] }), isBad);
     assert.throws(() => linePlotSvg({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ label: 'a', points: [{ x: 0, y: NaN }] }] }), isBad);
   });

@@ -147,14 +147,14 @@ describe('LLaMA model', () => {
       const good = randomBatch(micro, 2, 4, 1);
       const before = m.parameters().map((p) => p.data.slice());
       const bad: Array<[object, string]> = [
-        [{ ...good, tokens: good.tokens.subarray(1) }, 'BAD_SHAPE'],
-        [{ ...good, batchSize: 0 }, 'BAD_SHAPE'],
-        [{ ...good, seqLen: 4.5 }, 'BAD_SHAPE'],
-        [{ tokens: new Int32Array(2 * 10), batchSize: 2, seqLen: 9 }, 'SEQ_TOO_LONG'],
-        [{ ...good, tokens: Int32Array.from(good.tokens, (t, i) => (i === 3 ? micro.vocabSize : t)) }, 'BAD_TOKEN'],
-        [{ ...good, tokens: Int32Array.from(good.tokens, (t, i) => (i === 0 ? -1 : t)) }, 'BAD_TOKEN'],
-        [{ ...good, targetMask: new Uint8Array(3) }, 'BAD_MASK'],
-        [{ ...good, tokens: Array.from(good.tokens) }, 'BAD_SHAPE'],
+        [{ ...good, tokens: good.tokens.subarray(1) }, 'BadShape'],
+        [{ ...good, batchSize: 0 }, 'BadShape'],
+        [{ ...good, seqLen: 4.5 }, 'BadShape'],
+        [{ tokens: new Int32Array(2 * 10), batchSize: 2, seqLen: 9 }, 'SeqTooLong'],
+        [{ ...good, tokens: Int32Array.from(good.tokens, (t, i) => (i === 3 ? micro.vocabSize : t)) }, 'BadToken'],
+        [{ ...good, tokens: Int32Array.from(good.tokens, (t, i) => (i === 0 ? -1 : t)) }, 'BadToken'],
+        [{ ...good, targetMask: new Uint8Array(3) }, 'BadMask'],
+        [{ ...good, tokens: Array.from(good.tokens) }, 'BadShape'],
       ];
       for (const [b, code] of bad) {
         assert.throws(() => m.loss(b as never), (e: unknown) => e instanceof BatchError && e.code === code);
@@ -180,16 +180,16 @@ describe('LLaMA model', () => {
   });
 
   test('a model too large for wasm32 memory, or a bad thread count, is a typed error', () => {
-    assert.throws(() => createModel(MODEL_CONFIGS['llama-1b'], { threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OUT_OF_MEMORY');
-    assert.throws(() => createModel(MODEL_CONFIGS.tiny, { maxMemoryMB: 1, threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OUT_OF_MEMORY');
+    assert.throws(() => createModel(MODEL_CONFIGS['llama-1b'], { threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OutOfMemory');
+    assert.throws(() => createModel(MODEL_CONFIGS.tiny, { maxMemoryMB: 1, threads: 1 }), (e: unknown) => e instanceof TensorError && e.code === 'OutOfMemory');
     for (const threads of [0, -1, 1.5, 1000]) {
-      assert.throws(() => createModel(micro, { threads }), (e: unknown) => e instanceof TensorError && e.code === 'INVALID_ARGUMENT');
+      assert.throws(() => createModel(micro, { threads }), (e: unknown) => e instanceof TensorError && e.code === 'InvalidArgument');
     }
   });
 
   test('a disposed model refuses work', () => {
     const m = createModel(micro, { seed: 1, threads: 2 });
     m.dispose();
-    assert.throws(() => m.loss(randomBatch(micro, 1, 2, 1)), (e: unknown) => e instanceof ModelError && e.code === 'DISPOSED');
+    assert.throws(() => m.loss(randomBatch(micro, 1, 2, 1)), (e: unknown) => e instanceof ModelError && e.code === 'Disposed');
   });
 });

@@ -144,7 +144,7 @@ describe('InnerTrainer', () => {
       const tr = new InnerTrainer(m, { schedule: sched });
       tr.setStep(60);
       assert.equal(tr.step(batch(1)).lr, lrAt(sched, 60));
-      assert.throws(() => tr.setStep(-2), (e: unknown) => e instanceof InnerTrainerError && e.code === 'BAD_OPTION');
+      assert.throws(() => tr.setStep(-2), (e: unknown) => e instanceof InnerTrainerError && e.code === 'BadOption');
       assert.throws(() => new InnerTrainer(m, { schedule: sched, maxGradNorm: 0 }), InnerTrainerError);
       assert.throws(() => new InnerTrainer(m, { schedule: { ...sched, lr: 0 } }), ScheduleError);
       tr.dispose();
@@ -160,7 +160,7 @@ describe('InnerTrainer', () => {
       m.parameters()[0].data[0] = Number.NaN;
       const before = m.parameters().map((p) => p.data.slice());
       const b = { tokens: new Int32Array(batch(1).tokens.length), batchSize: 2, seqLen: 9 };
-      assert.throws(() => tr.step(b), (e: unknown) => e instanceof InnerTrainerError && e.code === 'NON_FINITE_LOSS');
+      assert.throws(() => tr.step(b), (e: unknown) => e instanceof InnerTrainerError && e.code === 'NonFiniteLoss');
       m.parameters().forEach((p, i) => assert.deepEqual(p.data, before[i]));
       assert.equal(tr.currentStep, 0);
       assert.equal(tr.optimizerSteps, 0);

@@ -76,11 +76,11 @@ describe('FsStore specifics', () => {
   test('leftover temp files and the bucket metadata are never listed or readable as objects', async () => {
     const store = openStore(node.write) as FsStore;
     await store.put('visible', new Uint8Array([1]));
-    await writeFile(join(store.dir, '.tmp-deadbeef'), 'half-written');
+    await writeFile(join(store.dir, '.visible.1.deadbeef.tmp'), 'half-written');
     await writeFile(join(store.dir, 'stray%ZZname'), 'not ours');
     const keys = (await store.list('')).objects.map((o) => o.key);
     assert.ok(keys.includes('visible'));
-    assert.ok(!keys.some((k) => k.startsWith('.tmp') || k.includes('bucket.json') || k.startsWith('stray')), keys.join(','));
+    assert.ok(!keys.some((k) => k.endsWith('.tmp') || k.includes('bucket.json') || k.startsWith('stray')), keys.join(','));
     // The key ".bucket.json" is stored under an escaped name, not over the metadata file.
     await store.put(BUCKET_META_FILE, new Uint8Array([7]));
     assert.deepEqual(await store.get(BUCKET_META_FILE), new Uint8Array([7]));
@@ -93,7 +93,7 @@ describe('FsStore specifics', () => {
     await Promise.all(Array.from({ length: 10 }, (_, i) => store.put(`tmpcheck/${i}`, new Uint8Array(5000))));
     await expectStoreError(openStore(node.read).put('tmpcheck/ro', new Uint8Array(5)), 'AccessDenied');
     const names = await readdir(store.dir);
-    assert.deepEqual(names.filter((n) => n.startsWith('.tmp-') && n !== '.tmp-deadbeef'), []);
+    assert.deepEqual(names.filter((n) => n.endsWith('.tmp') && n !== '.visible.1.deadbeef.tmp'), []);
     assert.ok(!names.some((n) => n.includes('tmpcheck%2Fro')));
   });
 

@@ -17,7 +17,7 @@ import {
   versionKey,
   type PeerList,
 } from '../../src/protocol/index.ts';
-import { MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
+import { FaultyStore, MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
 import { buildNetworkConfig } from '../../src/node/config/index.ts';
 import type { NodeEvents } from '../../src/node/events.ts';
 import { assignedPool, type SampleSource } from '../../src/node/samples.ts';
@@ -107,7 +107,7 @@ describe('gather phase', () => {
     await b.upload(8, gradientKey(W, 8, p.version), bytesOf(message(8)), new Date(BOUNDARY_MS - 5_000));
     // uid 9: no bucket at all
 
-    const r = await gatherWindow({ miners: [1, 2, 3, 4, 6, 7, 8, 9], buckets: b, format, deadline, params: p, warmup: false });
+    const r = await gatherWindow({ miners: [1, 2, 3, 4, 6, 7, 8, 9], buckets: b, format, deadline, params: p, warmup: false, events: silent });
 
     assert.deepEqual(Object.fromEntries([...r.gathered].map(([u, g]) => [u, g.status])), {
       1: 'ok', 2: 'missing', 3: 'tooLate', 4: 'invalid', 6: 'invalid', 7: 'invalid', 8: 'tooEarly', 9: 'missing',
@@ -130,10 +130,22 @@ describe('gather phase', () => {
     assert.equal(r.held.size, 1);
   });
 
+  test('a failed activity probe counts the miner as inactive and says so', async () => {
+    const b = new Buckets();
+    await b.upload(2, gradientKey(W - 1, 2, p.version), bytesOf(message(2, W - 1)));
+    await b.upload(3, gradientKey(W - 1, 3, p.version), bytesOf(message(3, W - 1)));
+    const dead = new FaultyStore(b.stores.get(3)!, { failureRate: 1 });
+    const buckets = { bucketOf: async (uid: number) => (uid === 3 ? dead : b.bucketOf(uid)) };
+    const events = recorder();
+    const r = await gatherWindow({ miners: [2, 3], buckets, format, deadline, params: p, warmup: false, events });
+    assert.deepEqual(r.activeUids, [2]);
+    assert.deepEqual(events.seen.map(([k, f]) => [k, f.uid, f.probed]), [['activityProbeFailed', 3, W - 1]]);
+  });
+
   test('a null round is fine during warm-up', async () => {
     const b = new Buckets();
     await b.upload(7, gradientKey(W, 7, p.version), bytesOf(message(7, W, 7, { nullRound: true })));
-    const r = await gatherWindow({ miners: [7], buckets: b, format, deadline, params: p, warmup: true });
+    const r = await gatherWindow({ miners: [7], buckets: b, format, deadline, params: p, warmup: true, events: silent });
     assert.equal(r.gathered.get(7)?.status, 'ok');
   });
 });
@@ -311,9 +323,12 @@ describe('evaluate phase', () => {
   test('steps behind come from the miner\'s debug dict of the window; unreadable or foreign dicts give null', async () => {
     const b = new Buckets();
     const tracker = { stepsBehind: () => 1.5 };
-    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker }), null);
+    const events = recorder();
+    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker, events }), null);
+    assert.equal(events.seen.length, 0, 'a missing debug dict is no news');
     await b.upload(1, debugKey(W, 1, p.version), new Uint8Array([9, 9, 9]));
-    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker }), null);
+    assert.equal(await readStepsBehind({ buckets: b, uid: 1, window: W, version: p.version, tracker, events }), null);
+    assert.deepEqual(events.seen.map(([k, f]) => [k, f.uid]), [['debugDictUnreadable', 1]]);
   });
 });
 

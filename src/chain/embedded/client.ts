@@ -6,9 +6,14 @@
 import type { BlockHeader, Chain, HotkeySigner, Metagraph, NeuronInfo, SubnetHyperparams } from '../types.ts';
 import { weightsForChain } from './client-weights.ts';
 import { EmbeddedChainError, isErrorCode } from './errors.ts';
+import { parseJsonObject, parseJsonValue, type JsonErrorFactory } from '../../core/json.ts';
 import { RAO_PER_TOKEN } from './params.ts';
 import { signTx, type Call } from './tx.ts';
 import type { WireAccount, WireHyperparams, WireMetagraph, WireSubnetSummary } from './views.ts';
+
+/** Larger answers are refused (a metagraph of 4096 neurons is a few MiB). */
+const MAX_ANSWER_BYTES = 64 << 20;
+const unavailableAnswer: JsonErrorFactory = (_kind, message, cause) => new EmbeddedChainError('Unavailable', message, { cause });
 
 export interface EmbeddedNeuronInfo extends NeuronInfo {
   stakeRao: bigint;
@@ -127,12 +132,13 @@ export class EmbeddedChainClient implements Chain {
         throw new EmbeddedChainError('Unavailable', `${method} ${this.url}${path}: ${(err as Error).message}`, { cause: err });
       }
     }
-    let parsed: unknown;
+    let answer: Uint8Array;
     try {
-      parsed = await res.json();
+      answer = new Uint8Array(await res.arrayBuffer());
     } catch (err) {
-      throw new EmbeddedChainError('Unavailable', `${method} ${path}: answer is not JSON (status ${res.status})`, { cause: err });
+      throw new EmbeddedChainError('Unavailable', `${method} ${path}: answer cut off (status ${res.status}): ${(err as Error).message}`, { cause: err });
     }
+    const parsed = parseJsonValue(answer, `${method} ${path}: answer (status ${res.status})`, unavailableAnswer, { maxBytes: MAX_ANSWER_BYTES });
     if (!res.ok) {
       const e = (parsed as { error?: { code?: unknown; message?: unknown } }).error;
       const code = isErrorCode(e?.code) ? e.code : 'Unavailable';
@@ -205,11 +211,11 @@ export class EmbeddedChainClient implements Chain {
               buffer = buffer.slice(sep + 2);
               const data = event.split('\n').find((l) => l.startsWith('data: '));
               if (!data) continue;
-              const h = JSON.parse(data.slice(6)) as BlockHeader;
+              const h = parseJsonObject(data.slice(6), 'block stream event', unavailableAnswer);
               if (typeof h.number !== 'number' || h.number < next) continue;
               next = h.number + 1;
               try {
-                onBlock({ number: h.number, timestampMs: h.timestampMs });
+                onBlock({ number: h.number, timestampMs: h.timestampMs as number });
               } catch {
                 // a throwing listener must not end the subscription
               }

@@ -1,3 +1,4 @@
+import { TesseraError } from '../../core/errors.ts';
 /**
  * Errors of the embedded chain. Dispatch failures carry subtensor's own error names (pallet `SubtensorModule`,
  * `Commitments`, `Balances`), so code written against the embedded chain handles the real one the same way.
@@ -59,15 +60,8 @@ export type EmbeddedChainErrorCode = DispatchErrorCode | TransportErrorCode;
 
 const DISPATCH = new Set<string>(DISPATCH_ERRORS);
 
-export class EmbeddedChainError extends Error {
+export class EmbeddedChainError extends TesseraError<EmbeddedChainErrorCode> {
   override readonly name = 'EmbeddedChainError';
-  constructor(
-    readonly code: EmbeddedChainErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 
   /** True when the runtime executed the call and refused it (the transaction itself was valid). */
   get isDispatchError(): boolean {

@@ -18,6 +18,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EmbeddedChainError, httpStatusOf } from './errors.ts';
+import { parseJsonObject, type JsonErrorFactory } from '../../core/json.ts';
 import { ChainNode, type ChainNodeOptions } from './node.ts';
 import { checkAddress } from './state.ts';
 import { accountView, chainInfoView, commitmentsView, epochsView, hyperparamsView, matrixView, metagraphView, requireNetuid } from './views.ts';
@@ -59,6 +60,9 @@ function sendError(res: ServerResponse, err: unknown): void {
   send(res, httpStatusOf(e.code), { error: { code: e.code, message: e.message } });
 }
 
+const requestJsonError: JsonErrorFactory = (kind, message, cause) =>
+  new EmbeddedChainError(kind === 'TooLarge' ? 'PayloadTooLarge' : 'MalformedRequest', message, { cause });
+
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
@@ -83,9 +87,9 @@ function readBody(req: IncomingMessage): Promise<unknown> {
     req.on('end', () => {
       if (failed) return;
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        resolve(parseJsonObject(Buffer.concat(chunks), 'request body', requestJsonError, { maxBytes: MAX_BODY_BYTES }));
       } catch (err) {
-        reject(new EmbeddedChainError('MalformedRequest', 'body is not valid JSON', { cause: err }));
+        reject(err);
       }
     });
     req.on('error', (err) => {

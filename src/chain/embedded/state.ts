@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { BlockHeader } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
+import { JsonFields, parseJsonObject, readJsonObjectFile, type JsonErrorFactory, type JsonInput } from '../../core/json.ts';
 import { applyParams, DEFAULT_PARAMS, paramsFromJson, paramsToJson, type SubnetParams } from './params.ts';
 
 export const STATE_VERSION = 1;
@@ -197,6 +198,22 @@ export interface GenesisConfig {
   subnets?: GenesisSubnet[];
   /** rao burned by `create_subnet` (default 100 tokens). */
   subnetLockCost?: RaoLike;
+}
+
+const MAX_GENESIS_FILE_BYTES = 64 << 20;
+
+/**
+ * A genesis file (JSON, as `GenesisConfig`): the top-level fields are checked here, the accounts, subnets and
+ * neurons by genesisState. Failures are InvalidArgument naming the file and the field.
+ */
+export function readGenesisFile(path: string): GenesisConfig {
+  const fail: JsonErrorFactory = (_kind, message, cause) => new EmbeddedChainError('InvalidArgument', message, { cause });
+  const f = new JsonFields(readJsonObjectFile(path, 'genesis file', fail, { maxBytes: MAX_GENESIS_FILE_BYTES }), `genesis file ${path}`, fail);
+  f.allowedKeys(['timestampMs', 'balances', 'subnets', 'subnetLockCost']);
+  if (f.has('timestampMs')) f.int('timestampMs');
+  if (f.has('balances')) f.object('balances');
+  if (f.has('subnets')) f.array('subnets', Number.MAX_SAFE_INTEGER); // genesisState bounds the count
+  return f.obj as GenesisConfig;
 }
 
 export function toRao(v: unknown, what: string): bigint {
@@ -479,13 +496,11 @@ function parseSubnet(r: Reader, v: unknown, at: string): SubnetState {
   };
 }
 
-export function parseState(text: string): ChainState {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new EmbeddedChainError('StateCorrupt', 'state file is not valid JSON', { cause: err });
-  }
+/** The largest state file a chain loads. */
+export const MAX_STATE_BYTES = 512 * 1024 * 1024;
+
+export function parseState(input: JsonInput): ChainState {
+  const raw = parseJsonObject(input, 'state file', (_kind, message, cause) => new EmbeddedChainError('StateCorrupt', message, { cause }), { maxBytes: MAX_STATE_BYTES });
   const r = new Reader('state');
   const o = r.obj(raw, '');
   const version = r.int(o.version, 'version');

@@ -8,13 +8,13 @@
  * state.json is the source of truth: on open, headers.bin is cut back to its head, so a crash between the two
  * writes loses at most the blocks produced since the last state save.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlockHeader } from '../types.ts';
 import { EmbeddedChainError } from './errors.ts';
-import { parseState, serializeState, type ChainState } from './state.ts';
+import { MAX_STATE_BYTES, parseState, serializeState, type ChainState } from './state.ts';
+import { writeFileAtomic } from '../../core/durable-write.ts';
 
-const MAX_STATE_BYTES = 512 * 1024 * 1024;
 
 function pidAlive(pid: number): boolean {
   try {
@@ -72,7 +72,7 @@ export class ChainStore {
   loadState(): ChainState {
     const size = fstatSize(this.statePath);
     if (size > MAX_STATE_BYTES) throw new EmbeddedChainError('StateCorrupt', `state.json is ${size} bytes; refusing to load more than ${MAX_STATE_BYTES}`);
-    const state = parseState(readFileSync(this.statePath, 'utf8'));
+    const state = parseState(readFileSync(this.statePath));
     const want = (state.head.number + 1) * 8;
     const have = fstatSync(this.headersFd).size;
     if (have < want) {
@@ -85,26 +85,9 @@ export class ChainStore {
 
   saveState(state: ChainState): void {
     const text = serializeState(state);
-    const tmp = `${this.statePath}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, text);
-      if (this.durable) {
-        fsyncSync(fd);
-        fsyncSync(this.headersFd);
-      }
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.statePath);
-    if (this.durable) {
-      const dirFd = openSync(this.dir, 'r');
-      try {
-        fsyncSync(dirFd);
-      } finally {
-        closeSync(dirFd);
-      }
-    }
+    // the headers the new state refers to are on disk before it is
+    if (this.durable) fsyncSync(this.headersFd);
+    writeFileAtomic(this.statePath, text, { sync: this.durable ? 'all' : 'none', createDir: false });
   }
 
   writeHeader(header: BlockHeader): void {
@@ -129,8 +112,9 @@ export class ChainStore {
     closeSync(this.headersFd);
     try {
       if (readFileSync(join(this.dir, 'LOCK'), 'utf8').trim() === String(process.pid)) unlinkSync(join(this.dir, 'LOCK'));
-    } catch {
+    } catch (err) {
       // the lock is already gone
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 }

@@ -31,7 +31,9 @@ export function commitmentFieldText(field: DataField): string | undefined {
   if (!/^Raw\d+$/.test(field.type) && field.type !== 'BigRaw') return undefined;
   try {
     return UTF8.decode(field.value.toU8a(true));
-  } catch {
+  } catch (err) {
+    // the fatal decoder's TypeError: bytes that are not UTF-8 are not a text commitment (documented above)
+    if (!(err instanceof TypeError)) throw err;
     return undefined;
   }
 }

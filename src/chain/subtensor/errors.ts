@@ -1,3 +1,4 @@
+import { TesseraError } from '../../core/errors.ts';
 export type SubtensorErrorCode =
   /** The extrinsic was included but its dispatch failed (see `SubtensorDispatchError`). */
   | 'DispatchFailed'
@@ -26,14 +27,8 @@ export type SubtensorErrorCode =
   /** A recorded-answer provider was asked something it has no answer for. */
   | 'UnrecordedRequest';
 
-export class SubtensorError extends Error {
+export class SubtensorError extends TesseraError<SubtensorErrorCode> {
   override readonly name: string = 'SubtensorError';
-  readonly code: SubtensorErrorCode;
-
-  constructor(code: SubtensorErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
 }
 
 /**

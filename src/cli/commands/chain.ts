@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initKeys } from '../../chain/keys.ts';
 import { devNetworkGenesis, EmbeddedChainClient, startEmbeddedChain, type GenesisConfig } from '../../chain/embedded/index.ts';
+import { readGenesisFile } from '../../chain/embedded/state.ts';
 
 interface StartOptions {
   dir: string;
@@ -68,7 +68,7 @@ export function register(program: Command): void {
       await initKeys();
       let genesis: GenesisConfig;
       if (o.genesis !== undefined) {
-        genesis = JSON.parse(readFileSync(resolve(o.genesis), 'utf8')) as GenesisConfig;
+        genesis = readGenesisFile(resolve(o.genesis));
       } else {
         const params = parseParams(o.param);
         if (o.tempo !== undefined) params.tempo = int('tempo', o.tempo, 1);

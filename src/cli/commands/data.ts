@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../core/durable-write.ts';
 import { loadBrownCorpus } from '../../data/corpus.ts';
 import { serializeBpe, trainBpe } from '../../data/bpe.ts';
 import { DEFAULT_TOKENIZER_PATH } from '../../data/dataset.ts';
@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .action(reportingDataErrors((opts: { vocabSize: string; out: string }) => {
       const started = Date.now();
       const model = trainBpe(loadBrownCorpus().train, Number(opts.vocabSize));
-      writeFileSync(opts.out, serializeBpe(model));
+      writeFileAtomic(opts.out, serializeBpe(model));
       console.log(JSON.stringify({ out: opts.out, vocabSize: model.vocabSize, merges: model.merges.length, ms: Date.now() - started }));
     }));
 }

@@ -42,25 +42,25 @@ interface CompareFlags {
 function int(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new ExperimentError('BAD_OPTION', `${flag} must be a non-negative integer, got "${v}"`);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new ExperimentError('BadOption', `${flag} must be a non-negative integer, got "${v}"`);
   return n;
 }
 
 function num(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n)) throw new ExperimentError('BAD_OPTION', `${flag} must be a number, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new ExperimentError('BadOption', `${flag} must be a number, got "${v}"`);
   return n;
 }
 
 /** Flags over the model's defaults; unset flags keep the defaults. */
 export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
-  if (f.model !== 'tiny' && f.model !== 'small') throw new ExperimentError('BAD_OPTION', `--model must be tiny or small, got "${f.model}"`);
+  if (f.model !== 'tiny' && f.model !== 'small') throw new ExperimentError('BadOption', `--model must be tiny or small, got "${f.model}"`);
   const base = defaultComparisonOptions(f.model);
   const pick = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
   const methods = f.methods?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (methods !== undefined && methods.some((m) => !(METHOD_KINDS as readonly string[]).includes(m))) {
-    throw new ExperimentError('BAD_OPTION', `--methods takes a comma list of ${METHOD_KINDS.join(', ')}`);
+    throw new ExperimentError('BadOption', `--methods takes a comma list of ${METHOD_KINDS.join(', ')}`);
   }
   const innerSteps = pick(int('--inner-steps', f.innerSteps), base.innerSteps);
   const rounds = pick(int('--rounds', f.rounds), base.rounds);
@@ -87,7 +87,7 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
         ? base.extraDilocoOuter
         : f.extraDiloco.split(',').map((pair) => {
             const [lr, momentum, ...rest] = pair.split(':');
-            if (momentum === undefined || rest.length > 0) throw new ExperimentError('BAD_OPTION', `--extra-diloco takes lr:momentum pairs, got "${pair}"`);
+            if (momentum === undefined || rest.length > 0) throw new ExperimentError('BadOption', `--extra-diloco takes lr:momentum pairs, got "${pair}"`);
             return { lr: num('--extra-diloco', lr.trim())!, momentum: num('--extra-diloco', momentum.trim())! };
           }),
     methods: methods as MethodKind[] | undefined,

@@ -1,5 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeFileAtomic } from '../../core/durable-write.ts';
 import type { Command } from 'commander';
 import {
   createKey,
@@ -10,7 +10,7 @@ import {
   initKeys,
   listKeys,
   loadKey,
-  type KeyringPair$Json,
+  readKeystoreFile,
 } from '../../chain/keys.ts';
 
 /** Secrets come from environment variables, never from the command line (which other users can read). */
@@ -91,7 +91,7 @@ export function register(program: Command): void {
       await initKeys();
       const password = fromEnv(o.passwordEnv, '--password-env')!;
       const pair = loadKey({ wallet: o.wallet, hotkey: o.hotkey, root: o.root, password });
-      writeFileSync(resolve(o.out), JSON.stringify(exportKeyJson(pair, password), null, 2) + '\n', { mode: 0o600 });
+      writeFileAtomic(resolve(o.out), JSON.stringify(exportKeyJson(pair, password), null, 2) + '\n', { mode: 0o600 });
       process.stdout.write(`${pair.address} → ${resolve(o.out)}\n`);
     });
 
@@ -106,7 +106,7 @@ export function register(program: Command): void {
     .option('--overwrite', 'replace an existing key file')
     .action(async (o: KeyOpts & { file: string; overwrite?: boolean }) => {
       await initKeys();
-      const json = JSON.parse(readFileSync(resolve(o.file), 'utf8')) as KeyringPair$Json;
+      const json = readKeystoreFile(resolve(o.file));
       const info = importKeyJson(json, fromEnv(o.passwordEnv, '--password-env')!, { wallet: o.wallet, hotkey: o.hotkey, root: o.root, overwrite: o.overwrite });
       process.stdout.write(`${info.role} ${info.wallet}/${info.name}: ${info.address}\n`);
     });

@@ -24,7 +24,7 @@ export class MeanAccumulator {
 
   /** sum += x */
   add(x: Float32Array): void {
-    if (x.length !== this.size) throw new BaselineError('SHAPE_MISMATCH', `vector of ${x.length} elements, accumulator has ${this.size}`);
+    if (x.length !== this.size) throw new BaselineError('ShapeMismatch', `vector of ${x.length} elements, accumulator has ${this.size}`);
     const s = this.sum;
     for (let i = 0; i < s.length; i++) s[i] += x[i];
     this.n++;
@@ -33,7 +33,7 @@ export class MeanAccumulator {
   /** sum += a − b, the difference taken in float32 (a pseudo-gradient θ_start − θ_end). */
   addDifference(a: Float32Array, b: Float32Array): void {
     if (a.length !== this.size || b.length !== this.size) {
-      throw new BaselineError('SHAPE_MISMATCH', `vectors of ${a.length}/${b.length} elements, accumulator has ${this.size}`);
+      throw new BaselineError('ShapeMismatch', `vectors of ${a.length}/${b.length} elements, accumulator has ${this.size}`);
     }
     const s = this.sum;
     for (let i = 0; i < s.length; i++) s[i] += Math.fround(a[i] - b[i]);
@@ -42,8 +42,8 @@ export class MeanAccumulator {
 
   /** out ← fl32(sum / count), then the accumulator is empty again. */
   meanInto(out: Float32Array): void {
-    if (this.n === 0) throw new BaselineError('BAD_OPTION', 'mean of no vectors');
-    if (out.length !== this.size) throw new BaselineError('SHAPE_MISMATCH', `output of ${out.length} elements, accumulator has ${this.size}`);
+    if (this.n === 0) throw new BaselineError('BadOption', 'mean of no vectors');
+    if (out.length !== this.size) throw new BaselineError('ShapeMismatch', `output of ${out.length} elements, accumulator has ${this.size}`);
     const s = this.sum;
     for (let i = 0; i < s.length; i++) out[i] = s[i] / this.n;
     s.fill(0);
@@ -53,7 +53,7 @@ export class MeanAccumulator {
 
 /** out[i] = fl32(Σ_r inputs[r][i] / R), summed in float64 in replica order (deterministic). */
 export function allReduceMean(inputs: readonly Float32Array[], out: Float32Array): void {
-  if (inputs.length === 0) throw new BaselineError('BAD_OPTION', 'all-reduce needs at least one input');
+  if (inputs.length === 0) throw new BaselineError('BadOption', 'all-reduce needs at least one input');
   const acc = new MeanAccumulator(out.length);
   for (const x of inputs) acc.add(x);
   acc.meanInto(out);

@@ -45,13 +45,13 @@ export class DdpAdamW implements SimulatedMethod {
     private readonly options: DdpOptions,
   ) {
     const { replicas, inner } = options;
-    if (!Number.isInteger(replicas) || replicas < 1) throw new BaselineError('BAD_OPTION', `replicas must be a positive integer, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 1) throw new BaselineError('BadOption', `replicas must be a positive integer, got ${replicas}`);
     validateSchedule(inner.schedule);
     this.maxGradNorm = inner.maxGradNorm ?? 1.0;
-    if (!(this.maxGradNorm > 0)) throw new BaselineError('BAD_OPTION', 'maxGradNorm must be positive');
+    if (!(this.maxGradNorm > 0)) throw new BaselineError('BadOption', 'maxGradNorm must be positive');
     const cfg = { ...DEFAULT_ADAMW, ...inner.adamw };
     if (!(cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1 && cfg.eps > 0 && cfg.weightDecay >= 0)) {
-      throw new BaselineError('BAD_OPTION', 'AdamW needs 0 <= betas < 1, eps > 0, weightDecay >= 0');
+      throw new BaselineError('BadOption', 'AdamW needs 0 <= betas < 1, eps > 0, weightDecay >= 0');
     }
     this.replicas = replicas;
     const n = model.flat.grads.length;
@@ -69,7 +69,7 @@ export class DdpAdamW implements SimulatedMethod {
   step(batches: readonly Batch[]): DdpStepResult {
     this.check();
     if (batches.length !== this.replicas) {
-      throw new BaselineError('BAD_BATCHES', `a DDP step needs one batch per replica (${this.replicas}), got ${batches.length}`);
+      throw new BaselineError('BadBatches', `a DDP step needs one batch per replica (${this.replicas}), got ${batches.length}`);
     }
     let lossSum = 0;
     for (const b of batches) {
@@ -81,7 +81,7 @@ export class DdpAdamW implements SimulatedMethod {
     const loss = lossSum / this.replicas;
     const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-      throw new BaselineError('NON_FINITE_LOSS', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
+      throw new BaselineError('NonFiniteLoss', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
     }
     const lr = lrAt(this.options.inner.schedule, this.stepIndex);
     this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm));
@@ -92,7 +92,7 @@ export class DdpAdamW implements SimulatedMethod {
   /** H synchronized steps; step h uses batches[r][h] on replica r. */
   round(batches: readonly (readonly Batch[])[]): RoundResult {
     const h = roundShape(batches, this.replicas);
-    if (h < 0) throw new BaselineError('BAD_BATCHES', `a round needs ${this.replicas} equal, non-empty batch lists`);
+    if (h < 0) throw new BaselineError('BadBatches', `a round needs ${this.replicas} equal, non-empty batch lists`);
     let s = 0;
     for (let i = 0; i < h; i++) s += this.step(batches.map((b) => b[i])).loss;
     return { trainLoss: s / h, bytesSentPerReplica: h * this.bytesPerStep };
@@ -119,6 +119,6 @@ export class DdpAdamW implements SimulatedMethod {
   }
 
   private check(): void {
-    if (this.disposed) throw new BaselineError('DISPOSED', 'DDP trainer was disposed');
+    if (this.disposed) throw new BaselineError('Disposed', 'DDP trainer was disposed');
   }
 }

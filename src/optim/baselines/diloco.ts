@@ -49,7 +49,7 @@ export class DiLoCo implements SimulatedMethod {
     this.replicas = options.replicas;
     this.global = ParamVector.copyOf(model.parameters());
     const n = this.global.length;
-    if (n !== model.flat.params.length) throw new BaselineError('SHAPE_MISMATCH', 'model parameters are not one contiguous buffer');
+    if (n !== model.flat.params.length) throw new BaselineError('ShapeMismatch', 'model parameters are not one contiguous buffer');
     const momentum = options.outerMomentum ?? DILOCO_OUTER_MOMENTUM;
     this.outer = new OuterSgd(n, {
       lr: options.outerLr ?? DILOCO_OUTER_LR,
@@ -65,7 +65,7 @@ export class DiLoCo implements SimulatedMethod {
   round(batches: readonly (readonly Batch[])[]): RoundResult {
     this.check();
     const h = roundShape(batches, this.replicas);
-    if (h < 0) throw new BaselineError('BAD_BATCHES', `a round needs ${this.replicas} equal, non-empty batch lists`);
+    if (h < 0) throw new BaselineError('BadBatches', `a round needs ${this.replicas} equal, non-empty batch lists`);
     let lossSum = 0;
     for (let r = 0; r < this.replicas; r++) {
       for (const l of this.pool.runInner(r, this.global, batches[r])) lossSum += l;
@@ -93,6 +93,6 @@ export class DiLoCo implements SimulatedMethod {
   }
 
   private check(): void {
-    if (this.disposed) throw new BaselineError('DISPOSED', 'DiLoCo trainer was disposed');
+    if (this.disposed) throw new BaselineError('Disposed', 'DiLoCo trainer was disposed');
   }
 }

@@ -1,24 +1,23 @@
+import { TesseraError } from '../../core/errors.ts';
 /** Typed errors of the simulated baselines (DDP-style AdamW, DiLoCo) and their replica machinery. */
 export type BaselineErrorCode =
   /** An option is out of its allowed range. */
-  | 'BAD_OPTION'
+  | 'BadOption'
   /** The batches handed to a step or round do not match the replica count / inner step count. */
-  | 'BAD_BATCHES'
+  | 'BadBatches'
   /** Parameter vectors or buffers that must line up do not. */
-  | 'SHAPE_MISMATCH'
+  | 'ShapeMismatch'
   /** The model's backend does not store float32 (baselines exchange float32 vectors). */
-  | 'NOT_FLOAT32'
+  | 'NotFloat32'
   /** A replica's loss or gradient was NaN/Inf; the step was not applied. */
-  | 'NON_FINITE_LOSS'
+  | 'NonFiniteLoss'
   /** Used after dispose(). */
-  | 'DISPOSED';
+  | 'Disposed';
 
-export class BaselineError extends Error {
+export class BaselineError extends TesseraError<BaselineErrorCode> {
   override readonly name = 'BaselineError';
-  constructor(
-    readonly code: BaselineErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+}
+
+export function isBaselineError(err: unknown, code?: BaselineErrorCode): err is BaselineError {
+  return err instanceof BaselineError && (code === undefined || err.code === code);
 }

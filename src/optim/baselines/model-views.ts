@@ -11,13 +11,13 @@ import { BaselineError } from './errors.ts';
 export function flatView(model: Model, which: 'params' | 'grads'): Float32Array {
   const buf: Buf = which === 'params' ? model.flat.params : model.flat.grads;
   const v = model.backend.view(buf);
-  if (!(v instanceof Float32Array)) throw new BaselineError('NOT_FLOAT32', 'simulated replicas exchange float32 vectors; use a float32 backend');
+  if (!(v instanceof Float32Array)) throw new BaselineError('NotFloat32', 'simulated replicas exchange float32 vectors; use a float32 backend');
   return v;
 }
 
 /** Mean of model.loss over the batches (each batch weighs the same). */
 export function meanLoss(model: Model, batches: readonly Batch[]): number {
-  if (batches.length === 0) throw new BaselineError('BAD_BATCHES', 'evaluation needs at least one batch');
+  if (batches.length === 0) throw new BaselineError('BadBatches', 'evaluation needs at least one batch');
   let s = 0;
   for (const b of batches) s += model.loss(b);
   return s / batches.length;

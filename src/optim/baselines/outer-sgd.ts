@@ -23,10 +23,10 @@ export class OuterSgd {
     readonly options: OuterSgdOptions,
   ) {
     const { lr, momentum, nesterov } = options;
-    if (!(Number.isFinite(lr) && lr >= 0)) throw new BaselineError('BAD_OPTION', `outer lr must be finite and >= 0, got ${lr}`);
-    if (!(momentum >= 0 && momentum < 1)) throw new BaselineError('BAD_OPTION', `outer momentum must be in [0, 1), got ${momentum}`);
-    if (nesterov && momentum === 0) throw new BaselineError('BAD_OPTION', 'Nesterov needs a momentum > 0');
-    if (!Number.isSafeInteger(size) || size < 0) throw new BaselineError('BAD_OPTION', `bad size ${size}`);
+    if (!(Number.isFinite(lr) && lr >= 0)) throw new BaselineError('BadOption', `outer lr must be finite and >= 0, got ${lr}`);
+    if (!(momentum >= 0 && momentum < 1)) throw new BaselineError('BadOption', `outer momentum must be in [0, 1), got ${momentum}`);
+    if (nesterov && momentum === 0) throw new BaselineError('BadOption', 'Nesterov needs a momentum > 0');
+    if (!Number.isSafeInteger(size) || size < 0) throw new BaselineError('BadOption', `bad size ${size}`);
     this.buf = new Float32Array(momentum > 0 ? size : 0);
   }
 
@@ -43,7 +43,7 @@ export class OuterSgd {
   /** θ ← θ − lr·d(g); `params` is updated in place. */
   step(params: Float32Array, grad: Float32Array): void {
     if (params.length !== this.size || grad.length !== this.size) {
-      throw new BaselineError('SHAPE_MISMATCH', `outer step on ${params.length}/${grad.length} elements, optimizer has ${this.size}`);
+      throw new BaselineError('ShapeMismatch', `outer step on ${params.length}/${grad.length} elements, optimizer has ${this.size}`);
     }
     const { lr, momentum: mu, nesterov } = this.options;
     const b = this.buf;

@@ -50,12 +50,12 @@ export class ParamVector {
 
   private check(params: readonly ParamTensor[]): void {
     if (params.length !== this.tensors.length) {
-      throw new BaselineError('SHAPE_MISMATCH', `${params.length} tensors, vector has ${this.tensors.length}`);
+      throw new BaselineError('ShapeMismatch', `${params.length} tensors, vector has ${this.tensors.length}`);
     }
     params.forEach((p, i) => {
       const t = this.tensors[i];
       if (p.name !== t.name || p.data.length !== t.data.length) {
-        throw new BaselineError('SHAPE_MISMATCH', `tensor ${i}: ${p.name} (${p.data.length}) vs ${t.name} (${t.data.length})`);
+        throw new BaselineError('ShapeMismatch', `tensor ${i}: ${p.name} (${p.data.length}) vs ${t.name} (${t.data.length})`);
       }
     });
   }

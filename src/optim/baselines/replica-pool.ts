@@ -17,7 +17,7 @@ export class ReplicaPool {
     readonly size: number,
     inner: InnerTrainerOptions,
   ) {
-    if (!Number.isInteger(size) || size < 1) throw new BaselineError('BAD_OPTION', `replicas must be a positive integer, got ${size}`);
+    if (!Number.isInteger(size) || size < 1) throw new BaselineError('BadOption', `replicas must be a positive integer, got ${size}`);
     try {
       for (let r = 0; r < size; r++) this.trainers.push(new InnerTrainer(model, inner));
     } catch (e) {
@@ -29,7 +29,7 @@ export class ReplicaPool {
   /** Replica r: model ← start, then one inner step per batch. Returns the per-step losses. */
   runInner(r: number, start: ParamVector, batches: readonly Batch[]): number[] {
     const trainer = this.trainers[r];
-    if (trainer === undefined) throw new BaselineError('BAD_OPTION', `no replica ${r}`);
+    if (trainer === undefined) throw new BaselineError('BadOption', `no replica ${r}`);
     start.copyTo(this.model.parameters());
     return batches.map((b) => trainer.step(b).loss);
   }

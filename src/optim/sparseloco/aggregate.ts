@@ -30,28 +30,28 @@ export const MAX_PEERS = 65535;
 
 /** Checks that all peers carry the same tensors (names, shapes, layouts, lengths) and returns them sorted by uid. */
 export function sortPeers(peers: readonly PeerUpdate[]): PeerUpdate[] {
-  if (peers.length > MAX_PEERS) throw new SparseLoCoError('INVALID_ARGUMENT', `at most ${MAX_PEERS} peers, got ${peers.length}`);
+  if (peers.length > MAX_PEERS) throw new SparseLoCoError('InvalidArgument', `at most ${MAX_PEERS} peers, got ${peers.length}`);
   const sorted = [...peers].sort((a, b) => a.uid - b.uid);
   for (let i = 0; i < sorted.length; i++) {
     const p = sorted[i];
-    if (!Number.isSafeInteger(p.uid) || p.uid < 0) throw new SparseLoCoError('INVALID_ARGUMENT', `bad uid ${p.uid}`);
-    if (i > 0 && sorted[i - 1].uid === p.uid) throw new SparseLoCoError('DUPLICATE_UID', `uid ${p.uid} appears twice`);
+    if (!Number.isSafeInteger(p.uid) || p.uid < 0) throw new SparseLoCoError('InvalidArgument', `bad uid ${p.uid}`);
+    if (i > 0 && sorted[i - 1].uid === p.uid) throw new SparseLoCoError('DuplicateUid', `uid ${p.uid} appears twice`);
     for (const t of p.tensors) {
       const n = t.layout.numChunks * t.layout.k;
       if (t.indices.length !== n || t.codes.length !== n) {
-        throw new SparseLoCoError('SHAPE_MISMATCH', `peer ${p.uid} tensor ${t.name}: ${t.indices.length} indices / ${t.codes.length} codes, layout needs ${n}`);
+        throw new SparseLoCoError('ShapeMismatch', `peer ${p.uid} tensor ${t.name}: ${t.indices.length} indices / ${t.codes.length} codes, layout needs ${n}`);
       }
     }
     if (i === 0) continue;
     const ref = sorted[0];
     if (p.tensors.length !== ref.tensors.length) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `peer ${p.uid} has ${p.tensors.length} tensors, peer ${ref.uid} has ${ref.tensors.length}`);
+      throw new SparseLoCoError('ShapeMismatch', `peer ${p.uid} has ${p.tensors.length} tensors, peer ${ref.uid} has ${ref.tensors.length}`);
     }
     for (let t = 0; t < p.tensors.length; t++) {
       const a = ref.tensors[t];
       const b = p.tensors[t];
       if (a.name !== b.name || !sameLayout(a.layout, b.layout)) {
-        throw new SparseLoCoError('SHAPE_MISMATCH', `peer ${p.uid} tensor ${t} (${b.name}) does not match peer ${ref.uid} (${a.name})`);
+        throw new SparseLoCoError('ShapeMismatch', `peer ${p.uid} tensor ${t} (${b.name}) does not match peer ${ref.uid} (${a.name})`);
       }
     }
   }
@@ -202,7 +202,7 @@ export function aggregateTensorInto(sorted: readonly PeerUpdate[], ti: number, o
   if (sorted.length === 0) return true;
   const agg = new TensorAggregator(sorted, ti, options);
   const n = agg.layout.rows * agg.layout.cols;
-  if (n !== out.length) throw new SparseLoCoError('SHAPE_MISMATCH', `output has ${out.length} elements, tensor has ${n}`);
+  if (n !== out.length) throw new SparseLoCoError('ShapeMismatch', `output has ${out.length} elements, tensor has ${n}`);
   return agg.run((flat, g) => {
     out[flat] = g;
   }, true);

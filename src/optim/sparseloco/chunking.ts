@@ -33,7 +33,7 @@ export interface ChunkLayout {
 
 /** Largest divisor of n that is ≤ target (n itself when n ≤ target). */
 export function largestDivisorAtMost(n: number, target: number): number {
-  if (!Number.isSafeInteger(n) || n < 1) throw new SparseLoCoError('INVALID_ARGUMENT', `dimension must be a positive integer, got ${n}`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new SparseLoCoError('InvalidArgument', `dimension must be a positive integer, got ${n}`);
   if (n <= target) return n;
   for (let d = Math.min(target, Math.floor(n / 2)); d > 1; d--) if (n % d === 0) return d;
   return 1;
@@ -43,7 +43,7 @@ export function largestDivisorAtMost(n: number, target: number): number {
 export function chunkLayout(shape: readonly number[], cfg: CompressionConfig): ChunkLayout {
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 1) {
-      throw new SparseLoCoError('INVALID_ARGUMENT', `shape [${shape.join(', ')}] has a non-positive or non-integer dimension`);
+      throw new SparseLoCoError('InvalidArgument', `shape [${shape.join(', ')}] has a non-positive or non-integer dimension`);
     }
   }
   let rows: number;
@@ -62,9 +62,9 @@ export function chunkLayout(shape: readonly number[], cfg: CompressionConfig): C
     chunkRows = largestDivisorAtMost(rows, cfg.chunkTarget);
     chunkCols = largestDivisorAtMost(cols, cfg.chunkTarget);
   }
-  if (!Number.isSafeInteger(rows * cols)) throw new SparseLoCoError('INVALID_ARGUMENT', `shape [${shape.join(', ')}] is too large`);
+  if (!Number.isSafeInteger(rows * cols)) throw new SparseLoCoError('InvalidArgument', `shape [${shape.join(', ')}] is too large`);
   const chunkLen = chunkRows * chunkCols;
-  if (chunkLen > MAX_CHUNK_LEN) throw new SparseLoCoError('INVALID_CONFIG', `chunk of ${chunkLen} elements exceeds ${MAX_CHUNK_LEN}`);
+  if (chunkLen > MAX_CHUNK_LEN) throw new SparseLoCoError('InvalidConfig', `chunk of ${chunkLen} elements exceeds ${MAX_CHUNK_LEN}`);
   const gridRows = rows / chunkRows;
   const gridCols = cols / chunkCols;
   return {

@@ -60,7 +60,7 @@ export function decompressTensor(t: CompressedTensor, out?: Float32Array): Float
   const { layout, indices, codes } = t;
   const size = layout.rows * layout.cols;
   if (out === undefined) out = new Float32Array(size);
-  else if (out.length !== size) throw new SparseLoCoError('SHAPE_MISMATCH', `output has ${out.length} elements, need ${size}`);
+  else if (out.length !== size) throw new SparseLoCoError('ShapeMismatch', `output has ${out.length} elements, need ${size}`);
   else out.fill(0);
   const table = dequantTable(t.quant);
   const offsets = inChunkOffsets(layout);

@@ -62,7 +62,7 @@ function isIntIn(x: number, lo: number, hi: number): boolean {
 
 export function validateCompressionConfig(cfg: CompressionConfig): void {
   const fail = (msg: string): never => {
-    throw new SparseLoCoError('INVALID_CONFIG', msg);
+    throw new SparseLoCoError('InvalidConfig', msg);
   };
   if (!isIntIn(cfg.chunkTarget, 1, 256)) fail(`chunkTarget must be an integer in [1, 256], got ${cfg.chunkTarget}`);
   if (!isIntIn(cfg.chunkTarget1d, 1, MAX_CHUNK_LEN)) {
@@ -77,13 +77,13 @@ export function validateCompressionConfig(cfg: CompressionConfig): void {
 export function validateSparseLoCoConfig(cfg: SparseLoCoConfig): void {
   validateCompressionConfig(cfg);
   if (!(cfg.beta >= 0 && cfg.beta <= 1)) {
-    throw new SparseLoCoError('INVALID_CONFIG', `beta must be in [0, 1], got ${cfg.beta}`);
+    throw new SparseLoCoError('InvalidConfig', `beta must be in [0, 1], got ${cfg.beta}`);
   }
   if (!(Number.isFinite(cfg.outerLr) && cfg.outerLr >= 0)) {
-    throw new SparseLoCoError('INVALID_CONFIG', `outerLr must be finite and >= 0, got ${cfg.outerLr}`);
+    throw new SparseLoCoError('InvalidConfig', `outerLr must be finite and >= 0, got ${cfg.outerLr}`);
   }
   if (cfg.aggregation !== 'selected-mean' && cfg.aggregation !== 'divide-by-r') {
-    throw new SparseLoCoError('INVALID_CONFIG', `unknown aggregation mode ${String(cfg.aggregation)}`);
+    throw new SparseLoCoError('InvalidConfig', `unknown aggregation mode ${String(cfg.aggregation)}`);
   }
 }
 

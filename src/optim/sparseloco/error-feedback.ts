@@ -29,15 +29,15 @@ export function pseudoGradient(start: readonly ParamTensor[], current: readonly 
 }
 
 function checkAligned(a: readonly ParamTensor[], b: readonly { name: string; shape: readonly number[]; data?: Float32Array }[], what: string): void {
-  if (a.length !== b.length) throw new SparseLoCoError('SHAPE_MISMATCH', `${what}: ${a.length} vs ${b.length} tensors`);
+  if (a.length !== b.length) throw new SparseLoCoError('ShapeMismatch', `${what}: ${a.length} vs ${b.length} tensors`);
   for (let i = 0; i < a.length; i++) {
     const x = a[i];
     const y = b[i];
     if (x.name !== y.name || x.shape.length !== y.shape.length || x.shape.some((d, j) => d !== y.shape[j])) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `${what}: tensor ${i} is ${x.name} [${x.shape.join(', ')}] vs ${y.name} [${y.shape.join(', ')}]`);
+      throw new SparseLoCoError('ShapeMismatch', `${what}: tensor ${i} is ${x.name} [${x.shape.join(', ')}] vs ${y.name} [${y.shape.join(', ')}]`);
     }
     if (x.data.length !== numel(x.shape) || (y.data !== undefined && y.data.length !== x.data.length)) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `${what}: tensor ${x.name} has a buffer of the wrong length`);
+      throw new SparseLoCoError('ShapeMismatch', `${what}: tensor ${x.name} has a buffer of the wrong length`);
     }
   }
 }
@@ -61,9 +61,9 @@ export class ErrorFeedback {
   /** Adopts existing buffers (e.g. restored from disk); they must be finite. */
   static fromBuffers(buffers: readonly ParamTensor[]): ErrorFeedback {
     for (const b of buffers) {
-      if (b.data.length !== numel(b.shape)) throw new SparseLoCoError('SHAPE_MISMATCH', `buffer ${b.name} has the wrong length`);
+      if (b.data.length !== numel(b.shape)) throw new SparseLoCoError('ShapeMismatch', `buffer ${b.name} has the wrong length`);
       for (let i = 0; i < b.data.length; i++) {
-        if (!Number.isFinite(b.data[i])) throw new SparseLoCoError('NON_FINITE', `buffer ${b.name} holds NaN or Inf`);
+        if (!Number.isFinite(b.data[i])) throw new SparseLoCoError('NonFinite', `buffer ${b.name} holds NaN or Inf`);
       }
     }
     return new ErrorFeedback(buffers.map((b) => ({ name: b.name, shape: [...b.shape], data: b.data })));
@@ -71,16 +71,16 @@ export class ErrorFeedback {
 
   /**
    * One round: e ← β·e + Δ, compress e, remove what is sent. Δ is checked for NaN/Inf before e is touched,
-   * so a bad pseudo-gradient throws NON_FINITE and leaves e as it was.
+   * so a bad pseudo-gradient throws NonFinite and leaves e as it was.
    */
   step(delta: readonly ParamTensor[], cfg: ErrorFeedbackConfig): CompressedTensor[] {
     validateCompressionConfig(cfg);
-    if (!(cfg.beta >= 0 && cfg.beta <= 1)) throw new SparseLoCoError('INVALID_CONFIG', `beta must be in [0, 1], got ${cfg.beta}`);
+    if (!(cfg.beta >= 0 && cfg.beta <= 1)) throw new SparseLoCoError('InvalidConfig', `beta must be in [0, 1], got ${cfg.beta}`);
     checkAligned(this.buffers, delta, 'ErrorFeedback.step');
     for (const d of delta) {
       const x = d.data;
       for (let i = 0; i < x.length; i++) {
-        if (!(Math.abs(x[i]) < Infinity)) throw new SparseLoCoError('NON_FINITE', `pseudo-gradient ${d.name} holds NaN or Inf`);
+        if (!(Math.abs(x[i]) < Infinity)) throw new SparseLoCoError('NonFinite', `pseudo-gradient ${d.name} holds NaN or Inf`);
       }
     }
     const beta = Math.fround(cfg.beta);

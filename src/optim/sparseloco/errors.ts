@@ -1,22 +1,21 @@
+import { TesseraError } from '../../core/errors.ts';
 /** Typed errors of the SparseLoCo compressor, error feedback and aggregation. */
 export type SparseLoCoErrorCode =
   /** A compression / aggregation setting is out of its allowed range. */
-  | 'INVALID_CONFIG'
+  | 'InvalidConfig'
   /** Tensors that must line up (names, shapes, chunk layouts, lengths) do not. */
-  | 'SHAPE_MISMATCH'
+  | 'ShapeMismatch'
   /** A pseudo-gradient or error-feedback buffer holds NaN or ±Inf. */
-  | 'NON_FINITE'
+  | 'NonFinite'
   /** Two peers in one aggregation share a uid. */
-  | 'DUPLICATE_UID'
+  | 'DuplicateUid'
   /** Any other malformed argument. */
-  | 'INVALID_ARGUMENT';
+  | 'InvalidArgument';
 
-export class SparseLoCoError extends Error {
+export class SparseLoCoError extends TesseraError<SparseLoCoErrorCode> {
   override readonly name = 'SparseLoCoError';
-  constructor(
-    readonly code: SparseLoCoErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
+}
+
+export function isSparseLoCoError(err: unknown, code?: SparseLoCoErrorCode): err is SparseLoCoError {
+  return err instanceof SparseLoCoError && (code === undefined || err.code === code);
 }

@@ -9,7 +9,7 @@ import type { SparseLoCoConfig } from './config.ts';
 import { SparseLoCoError } from './errors.ts';
 
 function checkLr(lr: number): number {
-  if (!Number.isFinite(lr)) throw new SparseLoCoError('INVALID_ARGUMENT', `learning rate must be finite, got ${lr}`);
+  if (!Number.isFinite(lr)) throw new SparseLoCoError('InvalidArgument', `learning rate must be finite, got ${lr}`);
   return Math.fround(lr);
 }
 
@@ -19,8 +19,8 @@ export function outerStep(params: readonly ParamTensor[], grads: readonly ParamT
   const byName = new Map(params.map((p) => [p.name, p]));
   for (const g of grads) {
     const p = byName.get(g.name);
-    if (p === undefined) throw new SparseLoCoError('SHAPE_MISMATCH', `gradient ${g.name} has no parameter`);
-    if (p.data.length !== g.data.length) throw new SparseLoCoError('SHAPE_MISMATCH', `gradient ${g.name} has ${g.data.length} elements, parameter ${p.data.length}`);
+    if (p === undefined) throw new SparseLoCoError('ShapeMismatch', `gradient ${g.name} has no parameter`);
+    if (p.data.length !== g.data.length) throw new SparseLoCoError('ShapeMismatch', `gradient ${g.name} has ${g.data.length} elements, parameter ${p.data.length}`);
   }
   for (const g of grads) {
     const theta = byName.get(g.name)!.data;
@@ -59,13 +59,13 @@ export function applyOuterStep(params: readonly ParamTensor[], peers: readonly P
   if (sorted.length === 0) return { uids: [], applied: [], skipped: [] };
   const tensors = sorted[0].tensors;
   if (tensors.length !== params.length) {
-    throw new SparseLoCoError('SHAPE_MISMATCH', `peers carry ${tensors.length} tensors, model has ${params.length}`);
+    throw new SparseLoCoError('ShapeMismatch', `peers carry ${tensors.length} tensors, model has ${params.length}`);
   }
   params.forEach((p, i) => {
     const t = tensors[i];
     const n = numel(p.shape);
     if (p.name !== t.name || p.data.length !== n || n !== t.layout.rows * t.layout.cols) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
+      throw new SparseLoCoError('ShapeMismatch', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
     }
   });
   const applied: string[] = [];

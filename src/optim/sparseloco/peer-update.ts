@@ -11,7 +11,7 @@ import { SparseLoCoError } from './errors.ts';
 function peerTable(t: CompressedTensor, medianNorms: ReadonlyMap<string, number> | undefined): Float32Array {
   if (medianNorms === undefined) return scaledValueTable(t, 1);
   const median = medianNorms.get(t.name);
-  if (median === undefined) throw new SparseLoCoError('INVALID_ARGUMENT', `no median norm for ${t.name}`);
+  if (median === undefined) throw new SparseLoCoError('InvalidArgument', `no median norm for ${t.name}`);
   return scaledValueTable(t, clipFactor(tensorValueNorm(t), median));
 }
 
@@ -57,14 +57,14 @@ export function applyPeerUpdate(
   medianNorms: ReadonlyMap<string, number> | undefined,
   lr: number,
 ): AppliedPeerUpdate {
-  if (!Number.isFinite(lr)) throw new SparseLoCoError('INVALID_ARGUMENT', `learning rate must be finite, got ${lr}`);
+  if (!Number.isFinite(lr)) throw new SparseLoCoError('InvalidArgument', `learning rate must be finite, got ${lr}`);
   if (params.length !== peer.tensors.length) {
-    throw new SparseLoCoError('SHAPE_MISMATCH', `peer carries ${peer.tensors.length} tensors, model has ${params.length}`);
+    throw new SparseLoCoError('ShapeMismatch', `peer carries ${peer.tensors.length} tensors, model has ${params.length}`);
   }
   peer.tensors.forEach((t, i) => {
     const p = params[i];
     if (p.name !== t.name || p.data.length !== t.layout.rows * t.layout.cols) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
+      throw new SparseLoCoError('ShapeMismatch', `parameter ${i} (${p.name}) does not match update tensor ${t.name}`);
     }
   });
   const lr32 = Math.fround(lr);
@@ -110,7 +110,7 @@ export function applyPeerUpdate(
 /** The k selected in-chunk indices of chunk c (ascending; a view, not a copy). */
 export function chunkIndexSet(t: CompressedTensor, c: number): Uint16Array {
   if (!Number.isInteger(c) || c < 0 || c >= t.layout.numChunks) {
-    throw new SparseLoCoError('INVALID_ARGUMENT', `chunk ${c} out of range [0, ${t.layout.numChunks})`);
+    throw new SparseLoCoError('InvalidArgument', `chunk ${c} out of range [0, ${t.layout.numChunks})`);
   }
   return t.indices.subarray(c * t.layout.k, (c + 1) * t.layout.k);
 }
@@ -127,7 +127,7 @@ export interface IndexOverlap {
  * size-weighted over tensors. Densely sent tensors (k = chunk length) overlap trivially and are left out.
  */
 export function indexOverlap(a: PeerUpdate, b: PeerUpdate): IndexOverlap {
-  if (a.tensors.length !== b.tensors.length) throw new SparseLoCoError('SHAPE_MISMATCH', 'peers carry different tensor counts');
+  if (a.tensors.length !== b.tensors.length) throw new SparseLoCoError('ShapeMismatch', 'peers carry different tensor counts');
   const perTensor = new Map<string, number>();
   let weighted = 0;
   let weight = 0;
@@ -135,7 +135,7 @@ export function indexOverlap(a: PeerUpdate, b: PeerUpdate): IndexOverlap {
     const tb = b.tensors[i];
     const { k, numChunks, chunkLen } = ta.layout;
     if (ta.name !== tb.name || tb.layout.k !== k || tb.layout.numChunks !== numChunks) {
-      throw new SparseLoCoError('SHAPE_MISMATCH', `tensor ${i}: ${ta.name} vs ${tb.name}`);
+      throw new SparseLoCoError('ShapeMismatch', `tensor ${i}: ${ta.name} vs ${tb.name}`);
     }
     if (k === chunkLen) return;
     const x = ta.indices;

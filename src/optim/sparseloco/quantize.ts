@@ -36,7 +36,7 @@ export function roundHalfEven(x: number): number {
 /** Quantizes `values` into `outCodes` (one code per value, < bins) and returns the parameters. */
 export function quantize(values: Float32Array, bins: number, range: number, outCodes: Uint8Array): QuantParams {
   const n = values.length;
-  if (outCodes.length < n) throw new SparseLoCoError('INVALID_ARGUMENT', 'code buffer is too small');
+  if (outCodes.length < n) throw new SparseLoCoError('InvalidArgument', 'code buffer is too small');
   if (n === 0) return { shift: 0, scale: 1, lookup: new Float32Array(bins) };
   let sum = 0;
   for (let i = 0; i < n; i++) sum += values[i];
@@ -65,7 +65,7 @@ export function quantize(values: Float32Array, bins: number, range: number, outC
   const lookup = new Float32Array(bins);
   for (let b = 0; b < bins; b++) lookup[b] = counts[b] > 0 ? sums[b] / counts[b] : 0;
   if (!Number.isFinite(shift) || lookup.some((x) => !Number.isFinite(x))) {
-    throw new SparseLoCoError('NON_FINITE', 'quantization parameters overflowed float32');
+    throw new SparseLoCoError('NonFinite', 'quantization parameters overflowed float32');
   }
   return { shift, scale, lookup };
 }

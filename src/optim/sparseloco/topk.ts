@@ -68,7 +68,7 @@ function threshold(keys: Uint32Array, len: number, k: number, s: TopKScratch): {
 
 /**
  * Writes each chunk's k selected in-chunk indices (ascending) and their signed values into
- * outIdx/outVals at [c·k, (c+1)·k). Throws NON_FINITE if the tensor holds NaN or ±Inf.
+ * outIdx/outVals at [c·k, (c+1)·k). Throws NonFinite if the tensor holds NaN or ±Inf.
  */
 export function selectTopK(
   data: Float32Array,
@@ -79,10 +79,10 @@ export function selectTopK(
 ): void {
   const { chunkRows, chunkCols, cols, chunkLen, numChunks, k } = layout;
   if (data.length !== layout.rows * cols) {
-    throw new SparseLoCoError('SHAPE_MISMATCH', `tensor has ${data.length} elements, layout expects ${layout.rows * cols}`);
+    throw new SparseLoCoError('ShapeMismatch', `tensor has ${data.length} elements, layout expects ${layout.rows * cols}`);
   }
   if (outIdx.length < numChunks * k || outVals.length < numChunks * k) {
-    throw new SparseLoCoError('INVALID_ARGUMENT', 'top-k output buffers are too small');
+    throw new SparseLoCoError('InvalidArgument', 'top-k output buffers are too small');
   }
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const offsets = inChunkOffsets(layout);
@@ -102,7 +102,7 @@ export function selectTopK(
     // Keys ≥ 0x7f800000 (+Inf, NaN) land in buckets ≥ 0x7f8.
     let nonFinite = 0;
     for (let b = 0x7f8; b < HIST; b++) nonFinite += hist[b];
-    if (nonFinite > 0) throw new SparseLoCoError('NON_FINITE', `chunk ${c} holds NaN or Inf`);
+    if (nonFinite > 0) throw new SparseLoCoError('NonFinite', `chunk ${c} holds NaN or Inf`);
     let o = c * k;
     if (dense) {
       for (let j = 0; j < chunkLen; j++, o++) {

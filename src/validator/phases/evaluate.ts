@@ -5,11 +5,11 @@
  * window's median norms, then undone), and its steps behind from its debug dict. The held-out loss is measured
  * whenever the replica is at θ_w.
  */
-import type { WindowEvaluation } from '../../node/events.ts';
+import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
-import { debugKey, decodeDebugDict, ProtocolError, type DebugSample } from '../../protocol/index.ts';
+import { debugKey, decodeDebugDict, isProtocolError, type DebugSample } from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
 import { assignedPool, type SampleSource } from '../../node/samples.ts';
 import type { EvalOutcome, EvalSelection, SeededRng } from '../scoring/index.ts';
@@ -109,6 +109,8 @@ export interface StepsBehindInput {
   readonly version: string;
   /** The validator's sync tracker. */
   readonly tracker: { stepsBehind(samples: readonly DebugSample[]): number };
+  /** Told when a debug dict exists but cannot be read. */
+  readonly events: NodeEvents;
 }
 
 /** How many outer steps the miner's debug dict of the window lags the validator's replica; null when unknown. */
@@ -122,7 +124,8 @@ export async function readStepsBehind(input: StepsBehindInput): Promise<number |
     const x = input.tracker.stepsBehind(dict.samples);
     return Number.isFinite(x) ? x : null;
   } catch (err) {
-    if (isStoreError(err) || err instanceof ProtocolError) return null;
-    throw err;
+    if (!isStoreError(err) && !isProtocolError(err)) throw err;
+    if (!isStoreError(err, 'NotFound')) input.events.emit('debugDictUnreadable', { window: w, uid, reason: err.message });
+    return null;
   }
 }

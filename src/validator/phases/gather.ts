@@ -3,7 +3,9 @@
  * are active (uploaded in this window or one of the previous activeRecentWindows − 1).
  */
 import { gradientKey, type ProtocolParams, type UploadDeadline } from '../../protocol/index.ts';
+import type { NodeEvents } from '../../node/events.ts';
 import type { HeldPayload } from '../../node/replica.ts';
+import { isStoreError } from '../../storage/index.ts';
 import { gatherOne, type Gathered, type GatheredOk, type PayloadFormat, type PeerBuckets } from '../gather.ts';
 
 export interface GatherInput {
@@ -15,6 +17,8 @@ export interface GatherInput {
   readonly deadline: UploadDeadline;
   readonly params: ProtocolParams;
   readonly warmup: boolean;
+  /** Told when an activity probe fails. */
+  readonly events: NodeEvents;
 }
 
 export interface GatherResult {
@@ -29,13 +33,13 @@ export interface GatherResult {
 }
 
 export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
-  const { miners, buckets, format, deadline, params, warmup } = input;
+  const { miners, buckets, format, deadline, params, warmup, events } = input;
   const uploads = await Promise.all(miners.map((uid) => gatherOne(buckets, format, uid, deadline, params, warmup)));
   const gathered = new Map(uploads.map((g) => [g.uid, g]));
   const ok = uploads.filter((g): g is GatheredOk => g.status === 'ok');
   const uploaded = uploads.filter((g) => g.status !== 'missing').map((g) => g.uid);
   const silent = uploads.filter((g) => g.status === 'missing').map((g) => g.uid);
-  const earlier = await uploadedRecently({ uids: silent, window: deadline.window, buckets, params });
+  const earlier = await uploadedRecently({ uids: silent, window: deadline.window, buckets, params, events });
   return {
     gathered,
     ok,
@@ -49,6 +53,7 @@ export interface RecentUploadInput {
   readonly window: number;
   readonly buckets: PeerBuckets;
   readonly params: Pick<ProtocolParams, 'activeRecentWindows' | 'version'>;
+  readonly events: NodeEvents;
 }
 
 /** The uids with a gradient in one of the activeRecentWindows − 1 windows before `window` (any order). */
@@ -66,8 +71,10 @@ export async function uploadedRecently(input: RecentUploadInput): Promise<number
             out.push(uid);
             return;
           }
-        } catch {
+        } catch (err) {
           // an unreachable bucket shows no recent upload, as a missing one does
+          if (!isStoreError(err)) throw err;
+          input.events.emit('activityProbeFailed', { window: w, uid, probed: w - back, reason: err.message });
           return;
         }
       }

@@ -1,3 +1,4 @@
+import { TesseraError } from '../../core/errors.ts';
 /** Typed errors of the Gauntlet scoring logic. */
 export type ScoringErrorCode =
   /** A ScoringParams field is missing or out of range. */
@@ -9,15 +10,8 @@ export type ScoringErrorCode =
   /** A serialized validator state does not match the schema. */
   | 'InvalidState';
 
-export class ScoringError extends Error {
+export class ScoringError extends TesseraError<ScoringErrorCode> {
   override readonly name = 'ScoringError';
-  constructor(
-    readonly code: ScoringErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export function isScoringError(err: unknown, code?: ScoringErrorCode): err is ScoringError {

@@ -4,6 +4,7 @@
  * every value bit for bit. Loading validates the whole document against the schema (InvalidState on any deviation).
  */
 import { ScoringError } from './errors.ts';
+import { parseJsonObject } from '../../core/json.ts';
 import type { ScoringParams } from './params.ts';
 import { GauntletScorer, type PeerScore, type ScorerState } from './scorer.ts';
 import type { SkillRating } from './openskill.ts';
@@ -143,14 +144,7 @@ export interface ParseStateOptions {
 export function parseScorerState(text: string, options: ParseStateOptions = {}): ScorerState {
   const maxBytes = options.maxBytes ?? MAX_STATE_BYTES;
   if (typeof text !== 'string') fail('document', 'must be a string');
-  if (text.length > maxBytes) throw new ScoringError('InvalidState', `validator state is larger than ${maxBytes} bytes`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (cause) {
-    throw new ScoringError('InvalidState', `validator state is not JSON: ${(cause as Error).message}`, { cause });
-  }
-  const d = obj(raw, 'document');
+  const d = parseJsonObject(text, 'validator state', (_kind, message, cause) => new ScoringError('InvalidState', message, { cause }), { maxBytes });
   exact(d, ['format', 'version', 'lastWindow', 'hotkeys', 'peers', 'ratings', 'naughty', 'fairness', 'sync'], 'document');
   if (d.format !== STATE_FORMAT) fail('format', `must be ${JSON.stringify(STATE_FORMAT)}`);
   if (d.version !== STATE_VERSION) fail('version', `${JSON.stringify(d.version)} is not supported (expected ${STATE_VERSION})`);

@@ -53,13 +53,13 @@ describe('DDP-style AdamW (simulated replicas)', () => {
       assert.equal(res.bytesSentPerReplica, 3 * 4 * P);
       assert.equal(ddp.steps, 3);
       assert.ok(Number.isFinite(res.trainLoss));
-      assert.throws(() => ddp.round([batches[0]]), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_BATCHES');
-      assert.throws(() => ddp.round([batches[0], batches[1].slice(1)]), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_BATCHES');
-      assert.throws(() => ddp.step([batches[0][0]]), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_BATCHES');
+      assert.throws(() => ddp.round([batches[0]]), (e: unknown) => e instanceof BaselineError && e.code === 'BadBatches');
+      assert.throws(() => ddp.round([batches[0], batches[1].slice(1)]), (e: unknown) => e instanceof BaselineError && e.code === 'BadBatches');
+      assert.throws(() => ddp.step([batches[0][0]]), (e: unknown) => e instanceof BaselineError && e.code === 'BadBatches');
     } finally {
       ddp.dispose();
       model.dispose();
     }
-    assert.throws(() => new DdpAdamW(model, { replicas: 0, inner }), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_OPTION');
+    assert.throws(() => new DdpAdamW(model, { replicas: 0, inner }), (e: unknown) => e instanceof BaselineError && e.code === 'BadOption');
   });
 });

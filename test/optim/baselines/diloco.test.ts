@@ -92,12 +92,12 @@ describe('DiLoCo (simulated replicas)', () => {
       const after = diloco.evalLoss(held);
       assert.ok(after !== before);
       assert.equal(maxAbsDiff(model.parameters(), diloco.globalParams()), 0);
-      assert.throws(() => diloco.round([[batchOf(1, 2, 10)]]), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_BATCHES');
-      assert.throws(() => diloco.round([[], []]), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_BATCHES');
+      assert.throws(() => diloco.round([[batchOf(1, 2, 10)]]), (e: unknown) => e instanceof BaselineError && e.code === 'BadBatches');
+      assert.throws(() => diloco.round([[], []]), (e: unknown) => e instanceof BaselineError && e.code === 'BadBatches');
     } finally {
       diloco.dispose();
       model.dispose();
     }
-    assert.throws(() => diloco.round([[batchOf(1, 2, 10)], [batchOf(2, 2, 10)]]), (e: unknown) => e instanceof BaselineError && e.code === 'DISPOSED');
+    assert.throws(() => diloco.round([[batchOf(1, 2, 10)], [batchOf(2, 2, 10)]]), (e: unknown) => e instanceof BaselineError && e.code === 'Disposed');
   });
 });

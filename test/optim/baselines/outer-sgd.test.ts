@@ -47,8 +47,8 @@ describe('outer SGD (DiLoCo outer optimizer)', () => {
       { lr: 0.7, momentum: 1, nesterov: true },
       { lr: 0.7, momentum: 0, nesterov: true },
     ];
-    for (const o of bad) assert.throws(() => new OuterSgd(3, o), (e: unknown) => e instanceof BaselineError && e.code === 'BAD_OPTION');
+    for (const o of bad) assert.throws(() => new OuterSgd(3, o), (e: unknown) => e instanceof BaselineError && e.code === 'BadOption');
     const opt = new OuterSgd(3, { lr: 0.7, momentum: 0.9, nesterov: true });
-    assert.throws(() => opt.step(new Float32Array(3), new Float32Array(2)), (e: unknown) => e instanceof BaselineError && e.code === 'SHAPE_MISMATCH');
+    assert.throws(() => opt.step(new Float32Array(3), new Float32Array(2)), (e: unknown) => e instanceof BaselineError && e.code === 'ShapeMismatch');
   });
 });

@@ -146,9 +146,9 @@ describe('aggregation', () => {
 
   test('duplicate uids and misaligned peers are typed errors', () => {
     const a: PeerUpdate = { uid: 1, tensors: [hand([0, 1], [1, 2])] };
-    assert.throws(() => aggregate([a, { ...a }]), (e: unknown) => e instanceof SparseLoCoError && e.code === 'DUPLICATE_UID');
+    assert.throws(() => aggregate([a, { ...a }]), (e: unknown) => e instanceof SparseLoCoError && e.code === 'DuplicateUid');
     const other = compressTensor('w', [64, 64], new Float32Array(4096).fill(1), DEFAULT_SPARSELOCO);
-    assert.throws(() => aggregate([a, { uid: 2, tensors: [other] }]), (e: unknown) => e instanceof SparseLoCoError && e.code === 'SHAPE_MISMATCH');
+    assert.throws(() => aggregate([a, { uid: 2, tensors: [other] }]), (e: unknown) => e instanceof SparseLoCoError && e.code === 'ShapeMismatch');
   });
 
   test('no peers: nothing to aggregate, parameters unchanged', () => {
@@ -180,7 +180,7 @@ describe('outer step', () => {
     a.forEach((p, i) => assert.ok(bitsEqual(p.data, b[i].data), p.name));
   });
 
-  test('unknown gradient name is SHAPE_MISMATCH', () => {
+  test('unknown gradient name is ShapeMismatch', () => {
     const params = randomParams(MIXED_SPECS, 1);
     assert.throws(() => outerStep(params, [{ name: 'nope', shape: [1], data: new Float32Array(1) }], 0.4), SparseLoCoError);
   });

@@ -25,9 +25,9 @@ describe('pseudoGradient', () => {
     });
   });
 
-  test('mismatched tensors are SHAPE_MISMATCH', () => {
+  test('mismatched tensors are ShapeMismatch', () => {
     const a = randomParams(MIXED_SPECS, 1);
-    assert.throws(() => pseudoGradient(a, a.slice(1)), (e: unknown) => e instanceof SparseLoCoError && e.code === 'SHAPE_MISMATCH');
+    assert.throws(() => pseudoGradient(a, a.slice(1)), (e: unknown) => e instanceof SparseLoCoError && e.code === 'ShapeMismatch');
   });
 });
 
@@ -102,19 +102,19 @@ describe('ErrorFeedback', () => {
     }
   });
 
-  test('a non-finite Δ throws NON_FINITE and leaves e untouched', () => {
+  test('a non-finite Δ throws NonFinite and leaves e untouched', () => {
     const ef = ErrorFeedback.zeros(MIXED_SPECS);
     ef.step(randomParams(MIXED_SPECS, 3), cfg);
     const before = cloneParams(ef.buffers);
     const bad = randomParams(MIXED_SPECS, 4);
     bad[3].data[17] = NaN;
-    assert.throws(() => ef.step(bad, cfg), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NON_FINITE');
+    assert.throws(() => ef.step(bad, cfg), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NonFinite');
     assert.deepEqual(ef.buffers, before);
   });
 
   test('fromBuffers rejects NaN', () => {
     const b = randomParams(MIXED_SPECS, 1);
     b[0].data[0] = Infinity;
-    assert.throws(() => ErrorFeedback.fromBuffers(b), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NON_FINITE');
+    assert.throws(() => ErrorFeedback.fromBuffers(b), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NonFinite');
   });
 });

@@ -74,17 +74,17 @@ describe('selectTopK', () => {
     assert.deepEqual(vals, [...data]);
   });
 
-  test('NaN and Inf are rejected with NON_FINITE', () => {
+  test('NaN and Inf are rejected with NonFinite', () => {
     const l = chunkLayout([64, 64], DEFAULT_COMPRESSION);
     for (const bad of [NaN, Infinity, -Infinity]) {
       const data = new Float32Array(4096);
       data[1234] = bad;
-      assert.throws(() => run(data, l), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NON_FINITE');
+      assert.throws(() => run(data, l), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NonFinite');
     }
   });
 
-  test('a wrong-size tensor is SHAPE_MISMATCH', () => {
+  test('a wrong-size tensor is ShapeMismatch', () => {
     const l = chunkLayout([64, 64], DEFAULT_COMPRESSION);
-    assert.throws(() => run(new Float32Array(10), l), (e: unknown) => e instanceof SparseLoCoError && e.code === 'SHAPE_MISMATCH');
+    assert.throws(() => run(new Float32Array(10), l), (e: unknown) => e instanceof SparseLoCoError && e.code === 'ShapeMismatch');
   });
 });
