@@ -72,7 +72,7 @@ test('test/ mirrors src/: every test folder is named after a src folder', () => 
 });
 
 /** What makes a test file start a process or a server (it must then say so: `// starts: …` in its first lines). */
-const STARTS = /\b(spawn|spawnSync|execFile|execFileSync|fork|LocalNetwork|startLocalRgw|startEmbeddedChain|serveMetrics|startDashboard|createServer|chromium)\b/;
+const STARTS = /\b(spawn|spawnSync|execFile|execFileSync|fork|startNetwork|startLocalRgw|startEmbeddedChain|serveMetrics|startDashboard|createServer|chromium)\b|\bnet\.start\(\)/;
 
 test('every test file that starts a process or a server is marked, so `npm run test:unit` leaves it out', () => {
   const unmarked: string[] = [];

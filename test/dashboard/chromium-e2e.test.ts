@@ -1,3 +1,4 @@
+// starts: processes and servers (a local network, the dashboard, headless Chromium)
 // End to end: a real local network (tiny model, one copycat) with the dashboard, opened in headless Chromium. The page
 // must show the live run: the loss chart and miner table filled from it, and the copycat's row flagged with its reason.
 import { test } from 'node:test';

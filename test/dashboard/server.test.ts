@@ -1,3 +1,4 @@
+// starts: a server (the dashboard)
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, rmSync } from 'node:fs';

@@ -1,11 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import {
   assignedPool, DataError, decodeShard, encodeShard, ensureDataset, loadBrownCorpus, loadTokenizer, poolDigest, sampleDigest,
   SHARD_HEADER_BYTES, sampleIdOfTokens,
@@ -121,23 +118,6 @@ test('prepare is idempotent; samples, ids, digests and batches are consistent; c
     const rebuilt = ensureDataset({ root, force: true });
     assert.equal(rebuilt.sampleId('train', 10, L), ds.sampleId('train', 10, L));
     assert.deepEqual(readdirSync(ds.dir).sort(), ['train.shard', 'validation.shard'], 'no temp files left behind');
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-});
-
-test('two processes preparing the same fresh folder at once both succeed with identical shards', async () => {
-  const root = tempRoot();
-  const worker = fileURLToPath(new URL('./prepare-worker.ts', import.meta.url));
-  const run = promisify(execFile);
-  try {
-    const outs = await Promise.all([0, 1].map(() => run(process.execPath, ['--import', 'tsx', worker, root], { timeout: 60_000 })));
-    const [a, b] = outs.map((o) => JSON.parse(o.stdout) as { train: number; id: string });
-    assert.deepEqual(a, b);
-    const ds = ensureDataset({ root });
-    assert.equal(ds.tokenCount('train'), a.train);
-    assert.equal(ds.sampleId('train', 100, 64).toString(), a.id);
-    assert.deepEqual(readdirSync(ds.dir).sort(), ['train.shard', 'validation.shard']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

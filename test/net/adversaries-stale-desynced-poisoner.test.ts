@@ -1,3 +1,4 @@
+// starts: processes (a local network)
 // Adversarial miners that upload well-formed, on-time gradients, against one validator: the stale miner (re-sends its
 // previous window's update) passes the own-data test less often and ranks below every honest miner, the desynced miner
 // (never follows the network) is measured falling behind and slashed for it, the poisoner (−10× its update) raises the

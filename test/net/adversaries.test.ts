@@ -1,3 +1,4 @@
+// starts: processes (a local network)
 // Adversarial miners against one validator: the copycat (re-labelled copy of another miner's upload), free-rider
 // (all-zero update) and late uploader are flagged, noise (random update) is outranked by its measured loss improvement,
 // and all four end with no weight, while the honest miners share it and the network still trains bit-identically.

@@ -1,3 +1,4 @@
+// starts: processes (a local network)
 // An honest network (3 miners, 1 validator) whose every store request fails 10 % of the time: it trains (held-out
 // loss falls), every node holds bit-identical parameters after each applied window, weights reach the chain, and a
 // miner killed with SIGKILL and restarted WITHOUT its local state comes back through the leader's checkpoint plus

@@ -1,3 +1,4 @@
+// starts: processes and servers (a local network on a local Ceph RGW)
 // A local network whose every object goes through a real S3 server (Ceph RGW on 127.0.0.1): each node has its own
 // RGW user and bucket with a write key and a read-only key, commits the read key on the (embedded) chain, and opens
 // its peers' buckets from their commitments. Checks the windows are aggregated from gradients fetched from RGW, the

@@ -1,3 +1,4 @@
+// starts: processes (a local network)
 // A slow peer: one miner's every store request (its uploads, and its downloads of manifests and peers' gradients)
 // is delayed by up to 1.2 s, a fifth of a window. The network keeps training, the slow miner keeps up with the
 // aggregated updates and stays bit-identical, and its uploads that land in time are aggregated.

@@ -1,3 +1,4 @@
+// starts: processes (a local network)
 // Two validators, three miners: the non-leader validator crashes (SIGKILL) and the network keeps training; then the
 // leader crashes and restarts from its saved state, posting the manifests of the windows it missed in order. Every
 // node, including the restarted ones, ends bit-identical to the network.

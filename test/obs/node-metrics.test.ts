@@ -1,3 +1,4 @@
+// starts: a server (/metrics)
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MeteredEvents, NodeMetrics, serveMetrics } from '../../src/obs/node-metrics.ts';

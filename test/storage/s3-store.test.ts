@@ -1,3 +1,4 @@
+// starts: processes and servers (a local Ceph RGW, a fault proxy)
 // S3Store against a real S3 server: Debian's Ceph RADOS Gateway on 127.0.0.1, started once for this file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,3 +1,4 @@
+// starts: a process (the AssemblyScript compiler)
 // The committed kernels.wasm must be what assembly/kernels.ts compiles to (`npm run build:wasm` rebuilds it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

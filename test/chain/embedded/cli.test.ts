@@ -1,3 +1,4 @@
+// starts: processes (the tessera CLI and an embedded chain)
 /**
  * `tessera chain start` as a separate process: a client registers against it, SIGTERM saves and exits 0, and a
  * second process on the same directory continues the chain. Also `tessera keys new|list`.

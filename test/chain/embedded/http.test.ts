@@ -1,3 +1,4 @@
+// starts: a server (the embedded chain over HTTP)
 /**
  * The embedded chain over HTTP: a server started in-process on an ephemeral port (50 ms blocks) and the
  * `EmbeddedChainClient` against it — registration, commitments, metagraph, weights, epochs, block stream,
