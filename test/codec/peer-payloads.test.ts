@@ -60,7 +60,7 @@ describe('peer payloads → aggregation', () => {
     assert.deepEqual(accepted.map((m) => m.uid), [3, 7, 12, 40]);
     for (const m of accepted) assert.equal(m, decoded[payloads.findIndex((x) => x.uid === m.uid)], `uid ${m.uid} not decoded again`);
     const foreign = decodePeerPayloads([{ uid: 41, bytes: payloads[2].bytes, decoded: decoded[2] }], schema, { expectWindow: 9 });
-    assert.deepEqual(foreign.rejected.map((r) => [r.uid, r.error.code]), [[41, 'HEADER_MISMATCH']]);
+    assert.deepEqual(foreign.rejected.map((r) => [r.uid, r.error.code]), [[41, 'HeaderMismatch']]);
     assert.equal(decodePeerPayloads(held, schema, { expectWindow: 10 }).accepted.length, 0);
   });
 
