@@ -15,7 +15,9 @@
 # with fsid 0, the monitor answered 'wrong fsid' and the OSD exited ("mon_cmd_maybe_osd_create fail: 'wrong
 # fsid'"). With the fsid from the start, a command also cannot be served by another cluster's monitor.
 set -euo pipefail
-exec 3>&2 # the caller's stderr, for failures found inside wait_for (which silences its command)
+# fd 3: the caller's stderr, for failures found inside wait_for (which silences its command). The daemons get
+# it closed (3>&-): one holding the caller's pipe open would keep the caller waiting for the end of its output.
+exec 3>&2
 dir=${1:?usage: start.sh DIR}
 rgw_port=${RGW_PORT:-7480}
 mon_port=${MON_PORT:-6789}
@@ -122,7 +124,7 @@ ceph_cli() { ceph -c "$conf" --no-mon-config "$@"; }
 
 monmaptool --create --clobber --fsid "$fsid" --addv a "[v1:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null
 ceph-mon -c "$conf" --no-mon-config -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mkfs-mon.out" 2>&1
-if ! ceph-mon -c "$conf" --no-mon-config -i a 2>>"$dir/log/daemons.err"; then
+if ! ceph-mon -c "$conf" --no-mon-config -i a 2>>"$dir/log/daemons.err" 3>&-; then
   port_taken monitor "$mon_port" "$dir/log/daemons.err" "$dir/log/mon.a.log"
   echo "start.sh: the monitor did not start (logs in $dir/log)" >&2; exit 1
 fi
@@ -135,13 +137,13 @@ ceph-osd -c "$conf" --no-mon-config -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >
 ceph_cli osd crush add-bucket localhost host >/dev/null 2>&1 || true
 ceph_cli osd crush move localhost root=default >/dev/null 2>&1 || true
 ceph_cli osd crush add "osd.$osd_id" 1.0 host=localhost >/dev/null 2>&1
-ceph-osd -c "$conf" --no-mon-config -i "$osd_id" 2>>"$dir/log/daemons.err"
+ceph-osd -c "$conf" --no-mon-config -i "$osd_id" 2>>"$dir/log/daemons.err" 3>&-
 osd_up() { ceph_cli --connect-timeout 5 osd stat 2>/dev/null | grep -q '1 up'; }
 wait_for "the OSD" osd_up
 
 # radosgw returns before binding its port, and exits when the port is taken; whatever answers HTTP on the
 # port may then be someone else (another cluster's gateway), so wait until this cluster's radosgw holds it.
-radosgw -c "$conf" --no-mon-config -n client.rgw.local 2>>"$dir/log/daemons.err"
+radosgw -c "$conf" --no-mon-config -n client.rgw.local 2>>"$dir/log/daemons.err" 3>&-
 rgw_pid_file="$dir/run/client.rgw.local.pid"
 rgw_listening() {
   local pid
