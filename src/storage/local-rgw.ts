@@ -200,7 +200,7 @@ export async function startLocalRgw(options: StartLocalRgwOptions = {}): Promise
   process.once('SIGTERM', onSignal);
   let endpoint: string;
   try {
-    const attempts = options.rgwPort !== undefined && options.monPort !== undefined ? 1 : PORT_ATTEMPTS;
+    const attempts = options.rgwPort !== undefined || options.monPort !== undefined ? 1 : PORT_ATTEMPTS;
     for (let attempt = 1; ; attempt++) {
       const [rgwPort, monPort] = await pickDaemonPorts(2);
       const started = await startOnce(dir, options.rgwPort ?? rgwPort, options.monPort ?? monPort, timeoutMs);

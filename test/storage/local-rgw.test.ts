@@ -3,15 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3Store, closeStore, radosgwInstalled, startLocalRgw, type LocalRgw, type NodeBucket } from '../../src/storage/index.ts';
+import { LocalRgwError, S3Store, closeStore, radosgwInstalled, startLocalRgw, type LocalRgw, type NodeBucket } from '../../src/storage/index.ts';
 import { expectStoreError } from './contract.ts';
 
 const skip = radosgwInstalled() ? false : 'radosgw is not installed (run scripts/install-system-deps.sh as root)';
 
 /** Running (not zombie) processes with the cluster's config file as an argument: its daemons and commands. */
-function clusterProcesses(rgw: LocalRgw): string[] {
-  const conf = join(rgw.dir, 'ceph.conf');
+function clusterProcesses(dir: string): string[] {
+  const conf = join(dir, 'ceph.conf');
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
@@ -44,9 +47,9 @@ async function putGet(rgw: LocalRgw, key: string): Promise<NodeBucket> {
 }
 
 async function stopAndCheck(rgw: LocalRgw): Promise<void> {
-  assert.ok(clusterProcesses(rgw).length >= 3, `a running cluster has its mon, osd and rgw: ${clusterProcesses(rgw).join('; ')}`);
+  assert.ok(clusterProcesses(rgw.dir).length >= 3, `a running cluster has its mon, osd and rgw: ${clusterProcesses(rgw.dir).join('; ')}`);
   await rgw.stop();
-  assert.deepEqual(clusterProcesses(rgw), [], 'processes left behind by stop()');
+  assert.deepEqual(clusterProcesses(rgw.dir), [], 'processes left behind by stop()');
   assert.equal(existsSync(rgw.dir), false, `${rgw.dir} left behind by stop()`);
 }
 
@@ -71,5 +74,25 @@ test('two clusters side by side and a third right after one stops: each serves i
   } finally {
     for (const s of stores) closeStore(s);
     await Promise.all(started.map((rgw) => rgw.stop()));
+  }
+});
+
+test('a gateway port held by another HTTP server fails the start, naming the port, instead of handing out that server; nothing is left behind', { skip, timeout: 180_000 }, async () => {
+  const other = createServer((_req, res) => res.end('<ListAllMyBucketsResult/>'));
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const address = other.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-rgw-test-'));
+  try {
+    await assert.rejects(startLocalRgw({ dir, rgwPort: port }), (err: unknown) => {
+      assert.ok(err instanceof LocalRgwError, String(err));
+      assert.equal(err.code, 'StartFailed');
+      assert.match(err.message, new RegExp(`port ${port} for the gateway is taken`));
+      return true;
+    });
+    assert.deepEqual(clusterProcesses(dir), [], 'processes left behind by the failed start');
+    assert.equal(existsSync(dir), false, `${dir} left behind by the failed start`);
+  } finally {
+    await new Promise((resolve) => other.close(resolve));
   }
 });
