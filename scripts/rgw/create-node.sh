@@ -5,8 +5,8 @@
 set -euo pipefail
 dir=${1:?usage: create-node.sh DIR UID WRITE_KEY WRITE_SECRET READ_KEY READ_SECRET}
 uid=${2:?uid}; wk=${3:?write key}; ws=${4:?write secret}; rk=${5:?read key}; rs=${6:?read secret}
-conf="$dir/ceph.conf"
-radosgw-admin -c "$conf" user create --uid="$uid" --display-name="$uid" \
+conf="$dir/ceph.conf" # --no-mon-config: see start.sh
+radosgw-admin -c "$conf" --no-mon-config user create --uid="$uid" --display-name="$uid" \
   --access-key="$wk" --secret-key="$ws" >/dev/null
-radosgw-admin -c "$conf" subuser create --uid="$uid" --subuser="$uid:ro" --access=read \
+radosgw-admin -c "$conf" --no-mon-config subuser create --uid="$uid" --subuser="$uid:ro" --access=read \
   --key-type=s3 --access-key="$rk" --secret-key="$rs" >/dev/null

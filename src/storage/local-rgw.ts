@@ -40,7 +40,7 @@ export interface LocalRgw {
 export interface StartLocalRgwOptions {
   /** Wiped and reused; default a fresh temp dir. */
   dir?: string;
-  /** Default: free ports picked at random. */
+  /** Default: free ports picked at random (below the kernel's ephemeral range). */
   rgwPort?: number;
   monPort?: number;
   /** Default 120 s. */
@@ -75,6 +75,52 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Ports for the cluster's monitor and gateway. A port is handed to a daemon by number: free when picked, bound by
+ * the daemon a moment later. listen(0) ports (freePort) come from the kernel's ephemeral range, which the kernel
+ * keeps handing out to every listen(0) and outgoing connection on the machine in between; these are picked at
+ * random below that range (and above the OSD's ports, 6800-7568), where only another cluster's pick can meet
+ * them. The rare same pick makes start.sh exit with PORT_TAKEN_STATUS, and the start is tried with fresh ports.
+ */
+const DAEMON_PORT_LOWEST = 10_000;
+const PORT_PROBES = 200;
+/** scripts/rgw/start.sh's exit status when a daemon's port was taken before the daemon could bind it. */
+const PORT_TAKEN_STATUS = 5;
+const PORT_ATTEMPTS = 3;
+
+async function ephemeralPortsStart(): Promise<number> {
+  try {
+    const low = Number((await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')).trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 0) return low;
+  } catch {
+    // not Linux: the kernel's usual range
+  }
+  return 32_768;
+}
+
+/** Whether nothing listens on 127.0.0.1:port now (found by binding it and letting it go). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host: '127.0.0.1', exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+async function pickDaemonPorts(count: number): Promise<number[]> {
+  const highest = (await ephemeralPortsStart()) - 1;
+  if (highest - DAEMON_PORT_LOWEST < 1_000) {
+    throw new LocalRgwError('StartFailed', `no room for daemon ports between ${DAEMON_PORT_LOWEST} and the ephemeral range (from ${highest + 1})`);
+  }
+  const ports: number[] = [];
+  for (let probe = 0; ports.length < count; probe++) {
+    if (probe >= PORT_PROBES) throw new LocalRgwError('StartFailed', `no free port in 127.0.0.1:${DAEMON_PORT_LOWEST}-${highest} after ${PORT_PROBES} tries`);
+    const port = DAEMON_PORT_LOWEST + Math.floor(Math.random() * (highest - DAEMON_PORT_LOWEST + 1));
+    if (!ports.includes(port) && (await bindable(port))) ports.push(port);
+  }
+  return ports;
+}
+
 async function logTail(dir: string): Promise<string> {
   const parts: string[] = [];
   for (const name of ['daemons.err', 'mon.a.log', 'osd.0.log', 'client.rgw.local.log']) {
@@ -92,7 +138,10 @@ function stopSync(dir: string): void {
   spawnSync('bash', [join(SCRIPTS, 'stop.sh'), dir], { stdio: 'ignore' });
 }
 
-async function startOnce(dir: string, rgwPort: number, monPort: number, timeoutMs: number): Promise<string> {
+/** The endpoint, or the error of a start that failed only because a port was taken (worth another try). */
+type StartAttempt = { endpoint: string } | { portTaken: LocalRgwError };
+
+async function startOnce(dir: string, rgwPort: number, monPort: number, timeoutMs: number): Promise<StartAttempt> {
   try {
     const { stdout } = await run(
       'bash',
@@ -102,12 +151,14 @@ async function startOnce(dir: string, rgwPort: number, monPort: number, timeoutM
     );
     const endpoint = stdout.trim().split('\n').pop() ?? '';
     if (!endpoint.startsWith('http://')) throw new Error(`unexpected output from start.sh: ${stdout}`);
-    return endpoint;
+    return { endpoint };
   } catch (err) {
     const tail = await logTail(dir);
     stopSync(dir);
     const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new LocalRgwError('StartFailed', `radosgw did not start (ports ${rgwPort}/${monPort}): ${(err as Error).message}\n${stderr}\n${tail}`);
+    const error = new LocalRgwError('StartFailed', `radosgw did not start (ports ${rgwPort}/${monPort}): ${(err as Error).message}\n${stderr}\n${tail}`);
+    if ((err as { code?: unknown }).code === PORT_TAKEN_STATUS) return { portTaken: error };
+    throw error;
   }
 }
 
@@ -148,15 +199,15 @@ export async function startLocalRgw(options: StartLocalRgwOptions = {}): Promise
   process.once('SIGTERM', onSignal);
   let endpoint: string;
   try {
-    // Ports are picked free but can be grabbed before ceph binds them; one retry with fresh ones.
-    const tries = options.rgwPort !== undefined || options.monPort !== undefined ? 1 : 2;
-    for (let i = 1; ; i++) {
-      try {
-        endpoint = await startOnce(dir, options.rgwPort ?? (await freePort()), options.monPort ?? (await freePort()), timeoutMs);
+    const attempts = options.rgwPort !== undefined || options.monPort !== undefined ? 1 : PORT_ATTEMPTS;
+    for (let attempt = 1; ; attempt++) {
+      const [rgwPort, monPort] = await pickDaemonPorts(2);
+      const started = await startOnce(dir, options.rgwPort ?? rgwPort, options.monPort ?? monPort, timeoutMs);
+      if ('endpoint' in started) {
+        endpoint = started.endpoint;
         break;
-      } catch (err) {
-        if (i >= tries) throw err;
       }
+      if (attempt >= attempts) throw started.portTaken;
     }
   } catch (err) {
     removeHooks();
