@@ -120,7 +120,23 @@ wait_for() { # description, command...
   done
 }
 
-ceph_cli() { ceph -c "$conf" --no-mon-config "$@"; }
+# The `ceph` CLI (python over librados) has the same race as the daemons had, and --no-mon-config does not close
+# it there: its first message, the request for the monitor's command descriptions, can leave before the monitor's
+# map has arrived and carry fsid 0, which the monitor refuses ("handle_command on fsid 0000…" in mon.a.log, "Error
+# EPERM: problem getting command descriptions from mon." on stderr). Nothing has run then, so that one refusal is
+# retried (every command here is idempotent); any other failure is final.
+ceph_cli() {
+  local err="$dir/log/ceph-cli.err" try status
+  for try in 1 2 3 4 5 6 7 8; do
+    status=0
+    ceph -c "$conf" --no-mon-config "$@" 2>"$err" || status=$?
+    [ "$status" -eq 0 ] && return 0
+    grep -q 'problem getting command descriptions' "$err" || break
+    sleep 0.2
+  done
+  cat "$err" >&2
+  return "$status"
+}
 
 monmaptool --create --clobber --fsid "$fsid" --addv a "[v1:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null
 ceph-mon -c "$conf" --no-mon-config -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mkfs-mon.out" 2>&1
@@ -134,9 +150,9 @@ osd_uuid=$(cat /proc/sys/kernel/random/uuid)
 osd_id=$(ceph_cli osd new "$osd_uuid")
 mkdir -p "$dir/osd/osd.$osd_id"
 ceph-osd -c "$conf" --no-mon-config -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >"$dir/log/mkfs-osd.out" 2>&1
-ceph_cli osd crush add-bucket localhost host >/dev/null 2>&1 || true
-ceph_cli osd crush move localhost root=default >/dev/null 2>&1 || true
-ceph_cli osd crush add "osd.$osd_id" 1.0 host=localhost >/dev/null 2>&1
+ceph_cli osd crush add-bucket localhost host >/dev/null
+ceph_cli osd crush move localhost root=default >/dev/null
+ceph_cli osd crush add "osd.$osd_id" 1.0 host=localhost >/dev/null
 ceph-osd -c "$conf" --no-mon-config -i "$osd_id" 2>>"$dir/log/daemons.err" 3>&-
 osd_up() { ceph_cli --connect-timeout 5 osd stat 2>/dev/null | grep -q '1 up'; }
 wait_for "the OSD" osd_up
