@@ -31,6 +31,16 @@ export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path).slice(0, 64)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+const TEMP_NAME = /^\.(.*)\.[0-9]+\.[0-9a-f]{12}\.tmp$/s;
+
+/**
+ * For a file name made by `tempPathFor`: the start of the target's name it carries (whole when the target's name
+ * has at most 64 characters); null for any other name.
+ */
+export function tempTargetOf(name: string): string | null {
+  return TEMP_NAME.exec(name)?.[1] ?? null;
+}
+
 /** Filesystems that cannot fsync a directory say so with one of these; the rename is atomic all the same. */
 function isDirSyncUnsupported(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
