@@ -3,7 +3,8 @@
  * the bucket's protocol objects, deletes the expired ones (protocol/retention.ts) and aborts uploads left dangling
  * (a crashed multipart upload or temp file) older than `uploadAgeMs`. Work per pass is bounded (list pages,
  * deletes, aborts); what is left waits for the next pass. A pass runs in the background of the node's window loop,
- * one at a time; every failure is a `retentionFailed` event and never reaches the node.
+ * one at a time; every failure is a `retentionFailed` event and never reaches the node; a pass that did or left
+ * something is a `retentionSwept` event.
  *
  * The upload cut-off compares the store's start time of an upload with this machine's clock: it is housekeeping
  * with a margin of many minutes, not a deadline.
@@ -135,6 +136,7 @@ export class RetentionSweeper {
       failed = true;
     }
     const pass: RetentionPass = { window, listed: objects.listed, deleted, bytesFreed, abortedUploads, truncated, failed };
+    if (deleted === 0 && abortedUploads === 0 && !truncated) return pass;
     this.o.events.emit('retentionSwept', {
       window,
       listed: pass.listed,

@@ -88,9 +88,9 @@ describe('retention sweeper', () => {
       assert.deepEqual(windowsOf(all, 'debug'), kept, `debug dicts after window ${w}`);
     }
     const swept = events.of('retentionSwept');
-    assert.equal(swept.length, 41);
+    assert.deepEqual(swept.map((e) => e.window), range(11, 40), 'passes that deleted something');
     assert.equal(swept.reduce((n, e) => n + e.deleted, 0), 2 * 30);
-    assert.equal(swept[40].bytesFreed, 1100);
+    assert.equal(swept[29].bytesFreed, 1100);
     assert.equal(events.of('retentionFailed').length, 0);
   });
 
@@ -162,7 +162,6 @@ describe('retention sweeper', () => {
     assert.equal(pass?.failed, true);
     assert.equal(pass?.deleted, 0);
     assert.deepEqual([...new Set(events.of('retentionFailed').map((e) => e.stage))], ['list']);
-    assert.equal(events.of('retentionSwept').length, 1);
 
     const events2 = recorder();
     const noDeletes = new FaultyStore(inner, { dead: true, operations: ['delete'] });
