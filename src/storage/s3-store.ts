@@ -466,7 +466,8 @@ export class S3Store implements ObjectStore {
   }
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
-    validateKey(upload?.key);
+    // the key comes from the server's own listing: any non-empty key it reports can be aborted
+    if (typeof upload?.key !== 'string' || upload.key.length === 0) throw new StoreError('InvalidArgument', 'abort upload: the key is empty');
     if (typeof upload.id !== 'string' || upload.id.length === 0) throw new StoreError('InvalidArgument', 'abort upload: the upload id is empty');
     try {
       await this.retried(`abort upload of ${JSON.stringify(upload.key)}`, 0, (d) =>
