@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { tempTargetOf, writeFileAtomicAsync } from '../core/durable-write.ts';
+import { TEMP_NAME_TARGET_CHARS, tempTargetOf, writeFileAtomicAsync } from '../core/durable-write.ts';
 import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -330,6 +330,7 @@ export class FsStore implements ObjectStore {
       throw fsError(err, `delete ${JSON.stringify(key)}`);
     }
   }
+
   /** The temp files of writes (`.<name>.<pid>.<random>.tmp`), in flight or left by a crash; by file name. */
   async listIncompleteUploads(options: ListOptions = {}): Promise<IncompleteUploadPage> {
     const limit = validateLimit(options);
@@ -354,7 +355,9 @@ export class FsStore implements ObjectStore {
         throw fsError(err, `list incomplete uploads in ${this.dir}`);
       }
       const target = tempTargetOf(temps[i]) ?? '';
-      uploads.push({ key: decodeFileName(target) ?? '', id: temps[i], initiated: new Date(Number(st.mtimeMs)) });
+      // temp names carry at most 64 characters of the target's: one that long may be cut
+      const key = target.length < TEMP_NAME_TARGET_CHARS ? (decodeFileName(target) ?? '') : '';
+      uploads.push({ key, id: temps[i], initiated: new Date(Number(st.mtimeMs)) });
     }
     const page: IncompleteUploadPage = { uploads };
     if (i < temps.length && uploads.length > 0) page.nextToken = Buffer.from(uploads[uploads.length - 1].id, 'utf8').toString('base64url');
