@@ -89,7 +89,6 @@ export class Miner implements StopSignal {
     } catch (err) {
       if (!(err instanceof NodeStopped)) throw err;
     } finally {
-      await this.retention?.idle();
       this.o.events.emit('stopped', { lastApplied: this.replica?.lastApplied, lastUploaded: this.lastUploaded });
       this.trainer?.dispose();
       this.replica?.dispose();

@@ -87,7 +87,6 @@ export class Validator implements StopSignal {
     } catch (err) {
       if (!(err instanceof NodeStopped)) throw err;
     } finally {
-      await this.retention?.idle();
       this.o.events.emit('stopped', { lastProcessed: this.lastProcessed, lastApplied: this.replica?.lastApplied });
       this.replica?.dispose();
     }
