@@ -3,8 +3,9 @@
  * the bucket's protocol objects, deletes the expired ones (protocol/retention.ts) and aborts uploads left dangling
  * (a crashed multipart upload or temp file) older than `uploadAgeMs`. Work per pass is bounded (list pages,
  * deletes, aborts); what is left waits for the next pass. A pass runs in the background of the node's window loop,
- * one at a time, and a node that stops does not wait for it (a pass cut short is redone by the next); every failure is a `retentionFailed` event and never reaches the node; a pass that did or left
- * something is a `retentionSwept` event.
+ * one at a time, and a node that stops does not wait for it (a pass cut short is redone by the next). Every failure
+ * is a `retentionFailed` event and never reaches the node; a pass that did or left something is a `retentionSwept`
+ * event.
  *
  * The upload cut-off compares the store's start time of an upload with this machine's clock: it is housekeeping
  * with a margin of many minutes, not a deadline.
