@@ -145,10 +145,11 @@ function payloads(model: string): Payloads {
 }
 
 /** Leaves the temp file of a write that crashed at simulated time `at`. */
-async function crashedWrite(dir: string, key: string, bytes: Uint8Array, at: Date): Promise<void> {
-  const path = tempPathFor(join(dir, encodeKeyAsFileName(key)));
+async function crashedWrite(node: NodeRun, key: string, bytes: Uint8Array, at: Date): Promise<void> {
+  const path = tempPathFor(join(node.dir, encodeKeyAsFileName(key)));
   await writeFile(path, bytes);
   await utimes(path, at, at);
+  node.crashed++;
 }
 
 interface NodeRun {
@@ -161,6 +162,7 @@ interface NodeRun {
   files: number[];
   sweepMs: number[];
   written: number;
+  crashed: number;
 }
 
 async function openNode(root: string, clock: { now: Date }): Promise<NodeRun> {
@@ -168,7 +170,7 @@ async function openNode(root: string, clock: { now: Date }): Promise<NodeRun> {
   const store = openStore(bucket.write);
   const events = new Counting();
   const sweeper = new RetentionSweeper({ store, protocol: p, events, now: () => clock.now });
-  return { store, dir: join(root, bucket.write.bucket), events, sweeper, bytes: [], allocated: [], files: [], sweepMs: [], written: 0 };
+  return { store, dir: join(root, bucket.write.bucket), events, sweeper, bytes: [], allocated: [], files: [], sweepMs: [], written: 0, crashed: 0 };
 }
 
 async function put(node: NodeRun, key: string, body: Uint8Array): Promise<void> {
@@ -202,6 +204,7 @@ function summary(node: NodeRun, last: number) {
     bytes_at_150: at(150),
     bytes_at_200: at(200),
     bytes_max: Math.max(...node.bytes),
+    bytes_min_after_retention: last > p.staleRetentionWindows ? Math.min(...node.bytes.slice(p.staleRetentionWindows + 1)) : null,
     allocated_at_end: node.allocated[last],
     files_at_end: node.files[last],
     bytes_written: node.written,
@@ -226,9 +229,11 @@ async function main(): Promise<void> {
     const pl = payloads(args.model);
     const miner = await openNode(root, clock);
     const leader = await openNode(root, clock);
-    await put(leader, startWindowKey(v), encodeStartWindow(0));
-    const last = args.windows - 1;
-    for (let w = 0; w <= last; w++) {
+    await put(leader, startWindowKey(v), encodeStartWindow(1));
+    const last = args.windows;
+    // windows 1..last; the arrays below are indexed by window (index 0 unused)
+    for (const n of [miner, leader]) n.bytes.push(0), n.allocated.push(0), n.files.push(0);
+    for (let w = 1; w <= last; w++) {
       clock.now = new Date(start + w * WINDOW_MS);
       await put(miner, gradientKey(w, MINER_UID, v), pl.gradient);
       await put(miner, debugKey(w, MINER_UID, v), pl.debug(w));
@@ -240,8 +245,8 @@ async function main(): Promise<void> {
         await put(leader, checkpointLatestKey(v), encodeLatestPointer(w));
       }
       if (w % CRASH_EVERY === CRASH_PHASE) {
-        await crashedWrite(miner.dir, gradientKey(w + 1, MINER_UID, v), pl.gradient, clock.now);
-        await crashedWrite(leader.dir, aggregatorKey(w + 1, v), pl.manifest(w + 1), clock.now);
+        await crashedWrite(miner, gradientKey(w + 1, MINER_UID, v), pl.gradient, clock.now);
+        await crashedWrite(leader, aggregatorKey(w + 1, v), pl.manifest(w + 1), clock.now);
       }
       await endWindow(miner, w);
       await endWindow(leader, w);
@@ -257,13 +262,13 @@ async function main(): Promise<void> {
       checkpoint_frequency: p.checkpointFrequency,
       gradient_bytes: pl.gradient.length,
       checkpoint_bytes: pl.checkpoint(0).length,
-      crashed_writes: 2 * Math.floor((args.windows - 1 - CRASH_PHASE) / CRASH_EVERY + 1),
+      crashed_writes: miner.crashed + leader.crashed,
       miner: m,
       leader: l,
       total_bytes_at_100: m.bytes_at_100 === null || l.bytes_at_100 === null ? null : m.bytes_at_100 + l.bytes_at_100,
       total_bytes_at_150: m.bytes_at_150 === null || l.bytes_at_150 === null ? null : m.bytes_at_150 + l.bytes_at_150,
       total_bytes_at_200: m.bytes_at_200 === null || l.bytes_at_200 === null ? null : m.bytes_at_200 + l.bytes_at_200,
-      flat_after_retention: m.flat_after_retention === true && l.flat_after_retention === true,
+      flat_after_retention: m.flat_after_retention === null || l.flat_after_retention === null ? null : m.flat_after_retention && l.flat_after_retention,
       seconds: round((performance.now() - t0) / 1000, 1),
     };
     if (args.json) console.log(JSON.stringify(result));
