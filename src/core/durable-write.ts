@@ -23,12 +23,25 @@ export interface WriteFileAtomicOptions {
 
 const DEFAULT_MODE = 0o644;
 
+/** Characters of the target's name a temp file name carries. */
+export const TEMP_NAME_TARGET_CHARS = 64;
+
 /**
  * `.name.<pid>.<random>.tmp` next to the target: never a name a reader looks for (hidden, `.tmp`), never shared by
  * two writers; the name part is cut to 64 characters so the temp name stays within NAME_MAX.
  */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path).slice(0, 64)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path).slice(0, TEMP_NAME_TARGET_CHARS)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\.(.*)\.[0-9]+\.[0-9a-f]{12}\.tmp$/s;
+
+/**
+ * For a file name made by `tempPathFor`: the start of the target's name it carries (whole when the target's name
+ * is shorter than TEMP_NAME_TARGET_CHARS); null for any other name.
+ */
+export function tempTargetOf(name: string): string | null {
+  return TEMP_NAME.exec(name)?.[1] ?? null;
 }
 
 /** Filesystems that cannot fsync a directory say so with one of these; the rename is atomic all the same. */

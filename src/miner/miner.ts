@@ -34,6 +34,7 @@ import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
 import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
+import { RetentionSweeper } from '../node/retention.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta } from './gradient-policy.ts';
 
 export interface MinerOptions {
@@ -64,6 +65,7 @@ export class Miner implements StopSignal {
   private startWindow = 0;
   private lastUploaded = -1;
   private readonly policy: GradientPolicy;
+  private retention: RetentionSweeper | null = null;
 
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
@@ -96,6 +98,7 @@ export class Miner implements StopSignal {
   private async setUp(): Promise<void> {
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.policy.adversary });
+    this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
     this.startWindow = await waitForStartWindow(this.access, this.p.version);
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
     const specs = paramSpecs(this.replica.config);
@@ -143,6 +146,7 @@ export class Miner implements StopSignal {
       }
       if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur))) === 'notReady') continue;
       await this.trainAndUpload(cur);
+      this.retention?.sweepInBackground(cur);
     }
   }
 

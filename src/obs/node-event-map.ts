@@ -100,6 +100,21 @@ export interface NodeEventMap {
   };
   checkpointLoaded: { readonly window: number; readonly globalStep: number; readonly from: number; readonly hash: string };
   checkpointSaved: { readonly window: number; readonly globalStep: number; readonly hash: string };
+  /**
+   * One pass of the node's retention sweeper (node/retention.ts) over its own bucket: objects listed and deleted (with
+   * their bytes), dangling uploads aborted; `truncated` when a per-window limit left work for the next pass.
+   */
+  retentionSwept: {
+    readonly window: number;
+    readonly listed: number;
+    readonly deleted: number;
+    readonly bytesFreed: number;
+    readonly abortedUploads: number;
+    readonly truncated: boolean;
+    readonly ms: number;
+  };
+  /** A step of the retention sweep failed (`stage`: list, delete or uploads); the node goes on, the next pass retries. */
+  retentionFailed: { readonly window: number; readonly stage: string; readonly error: string };
 
   skippedWindow: { readonly window: number; readonly reason: string };
   missedDeadline: { readonly window: number; readonly lateByMs: number };
@@ -198,6 +213,8 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   applied: object({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num }),
   checkpointLoaded: object({ window: int, globalStep: int, from: int, hash: str }),
   checkpointSaved: object({ window: int, globalStep: int, hash: str }),
+  retentionSwept: object({ window: int, listed: int, deleted: int, bytesFreed: num, abortedUploads: int, truncated: bool, ms: num }),
+  retentionFailed: object({ window: int, stage: str, error: str }),
   skippedWindow: object({ window: int, reason: str }),
   missedDeadline: object({ window: int, lateByMs: num }),
   uploaded: object<NodeEventMap['uploaded']>({

@@ -45,7 +45,11 @@ export interface ProtocolParams {
   readonly debugSampleCount: number;
   /** A peer is active when it uploaded a gradient in one of the last this many windows. */
   readonly activeRecentWindows: number;
-  /** Objects older than this many windows may be deleted by their owner. */
+  /**
+   * Objects older than this many windows may be deleted by their owner (the rule and its exceptions:
+   * protocol/retention.ts). Must outlast every later read of a window's objects: the validator's offset, the
+   * peer-list margin and the activity probe, and a late joiner's replay from a checkpoint (checkpointFrequency).
+   */
   readonly staleRetentionWindows: number;
   /** Neurons with more stake than this are not miners (not evaluated, not selected as peers). May be Infinity. */
   readonly maxMinerStake: number;
@@ -130,6 +134,13 @@ export function validateProtocolParams(p: ProtocolParams): ProtocolParams {
   int(p, 'debugSampleCount', 1, 16);
   int(p, 'activeRecentWindows', 1);
   int(p, 'staleRetentionWindows', 1);
+  const stillRead = p.validatorOffset + p.peerListWindowMargin + p.activeRecentWindows;
+  if (p.staleRetentionWindows <= stillRead) {
+    bad('staleRetentionWindows', `(${p.staleRetentionWindows}) must exceed validatorOffset + peerListWindowMargin + activeRecentWindows (${stillRead}): objects of those windows are still read`);
+  }
+  if (p.staleRetentionWindows <= p.checkpointFrequency) {
+    bad('staleRetentionWindows', `(${p.staleRetentionWindows}) must exceed checkpointFrequency (${p.checkpointFrequency}): a late joiner replays the gradients since the newest checkpoint`);
+  }
   if (typeof p.maxMinerStake !== 'number' || Number.isNaN(p.maxMinerStake) || p.maxMinerStake < 0) {
     bad('maxMinerStake', `must be a non-negative number or Infinity, got ${p.maxMinerStake}`);
   }

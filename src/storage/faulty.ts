@@ -1,8 +1,8 @@
 import { StoreError } from './errors.ts';
 import { sleep } from './retry.ts';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
+import type { GetOptions, IncompleteUpload, IncompleteUploadKind, IncompleteUploadPage, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
 
-export type StoreOperation = 'put' | 'get' | 'head' | 'list' | 'delete';
+export type StoreOperation = 'put' | 'get' | 'head' | 'list' | 'delete' | 'listUploads' | 'abortUpload';
 
 export interface FaultOptions {
   /** Fraction (0..1) of requests that fail with a Transient error. Default 0. */
@@ -45,6 +45,7 @@ export function seededRandom(seed: number): () => number {
 export class FaultyStore implements ObjectStore {
   readonly description: string;
   readonly stats: FaultStats = { calls: 0, injectedFailures: 0 };
+  readonly incompleteUploads: IncompleteUploadKind;
   private readonly random: () => number;
   private options: FaultOptions;
   private readonly hung = new Set<() => void>();
@@ -58,6 +59,7 @@ export class FaultyStore implements ObjectStore {
     this.options = { ...options };
     this.random = seededRandom(options.seed ?? 1);
     this.description = `faulty(${inner.description})`;
+    this.incompleteUploads = inner.incompleteUploads;
   }
 
   /** Change the fault settings mid-test (e.g. kill a peer, then bring it back). */
@@ -121,5 +123,11 @@ export class FaultyStore implements ObjectStore {
   }
   delete(key: string): Promise<void> {
     return this.call('delete', `delete ${key}`, () => this.inner.delete(key));
+  }
+  listIncompleteUploads(options?: ListOptions): Promise<IncompleteUploadPage> {
+    return this.call('listUploads', 'list incomplete uploads', () => this.inner.listIncompleteUploads(options));
+  }
+  abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    return this.call('abortUpload', `abort upload ${upload.id}`, () => this.inner.abortIncompleteUpload(upload));
   }
 }

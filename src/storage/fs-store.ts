@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { writeFileAtomicAsync } from '../core/durable-write.ts';
+import { TEMP_NAME_TARGET_CHARS, tempTargetOf, writeFileAtomicAsync } from '../core/durable-write.ts';
 import { JsonFields, parseJsonObject, type JsonErrorFactory } from '../core/json.ts';
 import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import {
   validateRange,
 } from './keys.ts';
 import { generateBucketKeys, validateCredentials, type BucketCredentials, type NodeBucket } from './credentials.ts';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
+import type { GetOptions, IncompleteUpload, IncompleteUploadPage, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
 
 /**
  * Filesystem store: `<root>/<bucket>/<encoded key>`, one flat directory per bucket.
@@ -172,6 +172,7 @@ export async function createFsBucket(root: string, bucket?: string): Promise<Nod
 
 export class FsStore implements ObjectStore {
   readonly description: string;
+  readonly incompleteUploads = 'tempFiles';
   readonly dir: string;
   private readonly credentials: BucketCredentials;
   private readonly maxGetBytes: number;
@@ -329,4 +330,57 @@ export class FsStore implements ObjectStore {
       throw fsError(err, `delete ${JSON.stringify(key)}`);
     }
   }
+
+  /** The temp files of writes (`.<name>.<pid>.<random>.tmp`), in flight or left by a crash; by file name. */
+  async listIncompleteUploads(options: ListOptions = {}): Promise<IncompleteUploadPage> {
+    const limit = validateLimit(options);
+    const after = options.continuationToken === undefined ? undefined : decodeTempToken(options.continuationToken);
+    await this.authorize();
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      throw fsError(err, `list incomplete uploads in ${this.dir}`);
+    }
+    const temps = names.filter((n) => tempTargetOf(n) !== null && (after === undefined || n > after)).sort();
+    const uploads: IncompleteUpload[] = [];
+    let i = 0;
+    for (; i < temps.length && uploads.length < limit; i++) {
+      let st: BigIntStats;
+      try {
+        st = await stat(join(this.dir, temps[i]), { bigint: true });
+      } catch (err) {
+        // renamed into place or aborted since readdir: no longer incomplete
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw fsError(err, `list incomplete uploads in ${this.dir}`);
+      }
+      const target = tempTargetOf(temps[i]) ?? '';
+      // temp names carry at most 64 characters of the target's: one that long may be cut
+      const key = target.length < TEMP_NAME_TARGET_CHARS ? (decodeFileName(target) ?? '') : '';
+      uploads.push({ key, id: temps[i], initiated: new Date(Number(st.mtimeMs)) });
+    }
+    const page: IncompleteUploadPage = { uploads };
+    if (i < temps.length && uploads.length > 0) page.nextToken = Buffer.from(uploads[uploads.length - 1].id, 'utf8').toString('base64url');
+    return page;
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    const name = upload?.id;
+    if (typeof name !== 'string' || name.includes('/') || tempTargetOf(name) === null) {
+      throw new StoreError('InvalidArgument', `abort upload ${JSON.stringify(name)}: not a temp file name of this store`);
+    }
+    await this.requireWrite('abort upload', name);
+    try {
+      await unlink(join(this.dir, name));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, `abort upload ${JSON.stringify(name)}`);
+    }
+  }
+}
+
+function decodeTempToken(token: string): string {
+  const name = typeof token === 'string' ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  if (tempTargetOf(name) === null || name.includes('/')) throw new StoreError('InvalidArgument', 'continuation token is not one this store issued');
+  return name;
 }

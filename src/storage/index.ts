@@ -1,8 +1,19 @@
 export { StoreError, isStoreError, type StoreErrorCode } from './errors.ts';
-export type { ObjectStore, ObjectInfo, ByteRange, GetOptions, ListOptions, ListPage } from './types.ts';
+export type {
+  ObjectStore,
+  ObjectInfo,
+  ByteRange,
+  GetOptions,
+  ListOptions,
+  ListPage,
+  IncompleteUpload,
+  IncompleteUploadKind,
+  IncompleteUploadPage,
+} from './types.ts';
 export { MAX_LIST_LIMIT } from './types.ts';
 export { validateKey, validatePrefix, compareKeys, MAX_KEY_BYTES } from './keys.ts';
 export { iterateObjects, listAll } from './list.ts';
+export { abortIncompleteUploads, type AbortIncompleteUploadsOptions, type AbortIncompleteUploadsResult } from './uploads.ts';
 export {
   validateCredentials,
   describeCredentials,

@@ -1,6 +1,6 @@
 import { StoreError } from './errors.ts';
 import { clipRange, compareKeys, tooLarge, validateKey, validateLimit, validateMaxBytes, validatePrefix, validateRange } from './keys.ts';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
+import type { GetOptions, IncompleteUpload, IncompleteUploadPage, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
 
 interface Entry {
   data: Uint8Array;
@@ -19,6 +19,7 @@ export class MemoryBucket {
 /** In-process store for tests of higher layers. Same semantics as FsStore/S3Store; copies bytes in and out. */
 export class MemoryStore implements ObjectStore {
   readonly description: string;
+  readonly incompleteUploads = 'none';
 
   constructor(
     readonly bucket: MemoryBucket = new MemoryBucket(),
@@ -71,5 +72,14 @@ export class MemoryStore implements ObjectStore {
     validateKey(key);
     if (this.options.readOnly) throw new StoreError('AccessDenied', `delete ${JSON.stringify(key)}: these credentials are read-only`);
     this.bucket.objects.delete(key);
+  }
+
+  async listIncompleteUploads(options: ListOptions = {}): Promise<IncompleteUploadPage> {
+    validateLimit(options);
+    return { uploads: [] };
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    if (this.options.readOnly) throw new StoreError('AccessDenied', `abort upload ${JSON.stringify(upload.id)}: these credentials are read-only`);
   }
 }

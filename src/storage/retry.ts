@@ -1,5 +1,5 @@
 import { StoreError } from './errors.ts';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
+import type { GetOptions, IncompleteUpload, IncompleteUploadKind, IncompleteUploadPage, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
 
 export interface RetryPolicy {
   /** Total tries including the first (default 4). */
@@ -61,6 +61,7 @@ export interface RetryingStoreOptions extends Partial<RetryPolicy>, RetryHooks {
 /** Adds retries (and optionally per-attempt deadlines) to any store. S3Store already retries internally. */
 export class RetryingStore implements ObjectStore {
   readonly description: string;
+  readonly incompleteUploads: IncompleteUploadKind;
   private readonly policy: RetryPolicy;
 
   constructor(
@@ -69,6 +70,7 @@ export class RetryingStore implements ObjectStore {
   ) {
     this.policy = resolveRetryPolicy(options);
     this.description = inner.description;
+    this.incompleteUploads = inner.incompleteUploads;
   }
 
   private run<T>(what: string, op: () => Promise<T>): Promise<T> {
@@ -91,6 +93,12 @@ export class RetryingStore implements ObjectStore {
   }
   delete(key: string): Promise<void> {
     return this.run(`delete ${key}`, () => this.inner.delete(key));
+  }
+  listIncompleteUploads(options?: ListOptions): Promise<IncompleteUploadPage> {
+    return this.run('list incomplete uploads', () => this.inner.listIncompleteUploads(options));
+  }
+  abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    return this.run(`abort upload ${upload.id}`, () => this.inner.abortIncompleteUpload(upload));
   }
 }
 

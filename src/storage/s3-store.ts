@@ -6,6 +6,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -16,7 +17,7 @@ import { StoreError } from './errors.ts';
 import { clipRange, tooLarge, validateKey, validateLimit, validateMaxBytes, validatePrefix, validateRange } from './keys.ts';
 import { validateCredentials, type BucketCredentials } from './credentials.ts';
 import { resolveRetryPolicy, withRetry, type RetryHooks, type RetryPolicy } from './retry.ts';
-import type { GetOptions, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
+import type { GetOptions, IncompleteUpload, IncompleteUploadPage, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.ts';
 
 export interface S3StoreOptions {
   /** Deadline for one HTTP request, before any allowance for the body (default 30 s). */
@@ -214,6 +215,7 @@ async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T
 /** S3-compatible store (R2, AWS, Ceph RGW, MinIO) on one bucket. Retries transient failures itself. */
 export class S3Store implements ObjectStore {
   readonly description: string;
+  readonly incompleteUploads = 'multipart';
   readonly bucket: string;
   private readonly client: S3Client;
   private readonly requestTimeoutMs: number;
@@ -445,6 +447,53 @@ export class S3Store implements ObjectStore {
       this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: d.signal }),
     );
   }
+  /** ListMultipartUploads; the token carries the (KeyMarker, UploadIdMarker) pair of the next page. */
+  async listIncompleteUploads(options: ListOptions = {}): Promise<IncompleteUploadPage> {
+    const limit = validateLimit(options);
+    const [keyMarker, uploadIdMarker] = options.continuationToken === undefined ? [undefined, undefined] : decodeUploadToken(options.continuationToken);
+    const res = await this.retried('list incomplete uploads', 0, (d) =>
+      this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.bucket, MaxUploads: limit, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        { abortSignal: d.signal },
+      ),
+    );
+    const uploads: IncompleteUpload[] = (res.Uploads ?? [])
+      .filter((u) => u.Key !== undefined && u.UploadId !== undefined)
+      .map((u) => ({ key: u.Key ?? '', id: u.UploadId ?? '', initiated: u.Initiated ?? new Date(0) }));
+    const page: IncompleteUploadPage = { uploads };
+    if (res.IsTruncated && res.NextKeyMarker) page.nextToken = encodeUploadToken(res.NextKeyMarker, res.NextUploadIdMarker ?? '');
+    return page;
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    // the key comes from the server's own listing: any non-empty key it reports can be aborted
+    if (typeof upload?.key !== 'string' || upload.key.length === 0) throw new StoreError('InvalidArgument', 'abort upload: the key is empty');
+    if (typeof upload.id !== 'string' || upload.id.length === 0) throw new StoreError('InvalidArgument', 'abort upload: the upload id is empty');
+    try {
+      await this.retried(`abort upload of ${JSON.stringify(upload.key)}`, 0, (d) =>
+        this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.key, UploadId: upload.id }), { abortSignal: d.signal }),
+      );
+    } catch (err) {
+      // NoSuchUpload: completed or aborted already
+      if (err instanceof StoreError && err.code === 'NotFound') return;
+      throw err;
+    }
+  }
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+
+function encodeUploadToken(keyMarker: string, uploadIdMarker: string): string {
+  return `${b64(keyMarker)}.${b64(uploadIdMarker)}`;
+}
+
+function decodeUploadToken(token: string): [string, string | undefined] {
+  const parts = typeof token === 'string' && token.length <= 4096 ? token.split('.') : [];
+  const [key, id] = parts.map((p) => Buffer.from(p, 'base64url').toString('utf8'));
+  if (parts.length !== 2 || !key || b64(key) !== parts[0] || b64(id) !== parts[1]) {
+    throw new StoreError('InvalidArgument', 'continuation token is not one this store issued');
+  }
+  return [key, id === '' ? undefined : id];
 }
 
 /**

@@ -40,6 +40,32 @@ export interface ListPage {
 }
 
 /**
+ * An upload the store began and never finished: S3 a multipart upload never completed or aborted (its parts are
+ * stored and billed but invisible to get/list), FsStore the temp file of a write that crashed before its rename.
+ */
+export interface IncompleteUpload {
+  /** The key it was meant for; '' when the store cannot tell (FsStore cuts long names in temp file names). */
+  key: string;
+  /** Opaque handle for `abortIncompleteUpload` (S3: the UploadId; FsStore: the temp file's name). */
+  id: string;
+  /** When it began, by the server's clock (S3: Initiated; FsStore: the temp file's mtime). */
+  initiated: Date;
+}
+
+export interface IncompleteUploadPage {
+  /** In ascending order of (key, id) for S3, of id for FsStore. */
+  uploads: IncompleteUpload[];
+  /** Present when more uploads follow. */
+  nextToken?: string;
+}
+
+/**
+ * How a store can be left holding part of an upload: 'multipart' (S3), 'tempFiles' (FsStore), or 'none'
+ * (MemoryStore: a put is one in-process step, nothing can dangle; its list is always empty).
+ */
+export type IncompleteUploadKind = 'multipart' | 'tempFiles' | 'none';
+
+/**
  * One bucket. Implementations: FsStore (filesystem, default for local networks), S3Store (R2, AWS,
  * Ceph RGW, MinIO), MemoryStore (tests); decorators: RetryingStore, FaultyStore.
  * Every failure is a StoreError.
@@ -55,6 +81,14 @@ export interface ObjectStore {
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  readonly incompleteUploads: IncompleteUploadKind;
+  /**
+   * Uploads begun and not finished, including ones in flight right now: callers abort only those older than a
+   * cut-off (see `abortIncompleteUploads`). Always empty when `incompleteUploads` is 'none'.
+   */
+  listIncompleteUploads(options?: ListOptions): Promise<IncompleteUploadPage>;
+  /** Frees what the upload holds; a write still in flight then fails. Idempotent; needs write credentials. */
+  abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
 }
 
 export const MAX_LIST_LIMIT = 1000;

@@ -34,6 +34,7 @@ import { postManifest, readPeerList } from './phases/manifest.ts';
 import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
 import { scoreWindow } from './phases/score.ts';
 import { screenCopies } from './phases/screen-copies.ts';
+import { RetentionSweeper } from '../node/retention.ts';
 
 export interface ValidatorOptions {
   readonly net: NetworkConfig;
@@ -60,6 +61,7 @@ export class Validator implements StopSignal {
   private startWindow = 0;
   private lastProcessed = -1;
   private lastPeerListWindow: number | null = null;
+  private retention: RetentionSweeper | null = null;
   private readonly heldOut: Batch;
 
   constructor(private readonly o: ValidatorOptions) {
@@ -97,6 +99,7 @@ export class Validator implements StopSignal {
   private async setUp(): Promise<void> {
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, leader: await this.isLeader() });
+    this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
     this.startWindow = await this.postOrAwaitStartWindow();
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
     this.scorer = new GauntletScorer(this.net.scoring);
@@ -152,6 +155,7 @@ export class Validator implements StopSignal {
       const slack = Math.min(500, this.p.blockTimeMs);
       await this.access.sleep(Math.max(0, deadline.timeMaxMs + slack - Date.now()));
       await this.processWindow(w, deadline);
+      this.retention?.sweepInBackground(w);
     }
   }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tempPathFor, writeFileAtomic, writeFileAtomicAsync } from '../../src/core/durable-write.ts';
+import { TEMP_NAME_TARGET_CHARS, tempPathFor, tempTargetOf, writeFileAtomic, writeFileAtomicAsync } from '../../src/core/durable-write.ts';
+import { basename } from 'node:path';
 
 const root = mkdtempSync(join(tmpdir(), 'durable-write-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -100,6 +101,15 @@ test('temp names are hidden, unique, in the same directory and bounded in length
     const base = t.slice(root.length + 1);
     assert.ok(base.startsWith('.') && base.endsWith('.tmp'), base);
     assert.ok(Buffer.byteLength(base) <= 255, `${base.length}`);
+  }
+});
+
+test('a temp name tells the start of its target\'s name; other names are not temp names', () => {
+  assert.equal(tempTargetOf(basename(tempPathFor(join(root, 'gradient-5-3-v0.1.0')))), 'gradient-5-3-v0.1.0');
+  assert.equal(tempTargetOf(basename(tempPathFor(join(root, '.hidden.json')))), '.hidden.json');
+  assert.equal(tempTargetOf(basename(tempPathFor(join(root, 'y'.repeat(200))))), 'y'.repeat(TEMP_NAME_TARGET_CHARS));
+  for (const name of ['gradient-5-3-v0.1.0', '.bucket.json', '.x.12.abcdef.tmp', '.x.12.abcdefabcdef.tmp.1', 'x.12.abcdefabcdef.tmp']) {
+    assert.equal(tempTargetOf(name), null, name);
   }
 });
 

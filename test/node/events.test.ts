@@ -23,6 +23,8 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   applied: [{ window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096 }],
   checkpointLoaded: [{ window: 20, globalStep: 14, from: 1, hash: 'b2' }],
   checkpointSaved: [{ window: 20, globalStep: 14, hash: 'b2' }],
+  retentionSwept: [{ window: 120, listed: 240, deleted: 3, bytesFreed: 3_145_728, abortedUploads: 1, truncated: false, ms: 12 }],
+  retentionFailed: [{ window: 120, stage: 'delete', error: 'delete "gradient-19-3-v0.1.0": Transient' }],
   skippedWindow: [{ window: 7, reason: 'caught up after the window ended' }],
   missedDeadline: [{ window: 7, lateByMs: 250 }],
   uploaded: [uploadedFields({ window: 7, loss: 5.25 }), uploadedFields({ window: 8, innerSteps: undefined })],

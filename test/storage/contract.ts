@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { StoreError, iterateObjects, listAll, type ObjectStore } from '../../src/storage/index.ts';
+import { StoreError, abortIncompleteUploads, iterateObjects, listAll, type IncompleteUpload, type ObjectStore } from '../../src/storage/index.ts';
 
 export interface ContractFixture {
   /** Read-write store on a bucket shared by the whole suite (each test uses its own key prefix). */
@@ -13,6 +13,8 @@ export interface ContractFixture {
   largeSize: number;
   /** Checks the ETag says the object went up in parts (S3 only). */
   assertMultipart?: (etag: string) => void;
+  /** Leaves an upload of `key` begun and never finished (a crashed writer); absent for stores where none can dangle. */
+  beginUpload?: (key: string) => Promise<void>;
 }
 
 const enc = new TextEncoder();
@@ -247,6 +249,48 @@ export function storeContract(fixture: () => ContractFixture): void {
     };
     await Promise.all([writer, reader(), reader()]);
     assert.ok(reads > 0);
+  });
+
+  test('incomplete uploads: a dangling one is listed with its key and start, survives an older cut-off, and is aborted (twice is fine)', async () => {
+    const { store, reader, beginUpload } = fixture();
+    const all = async (pageSize?: number): Promise<IncompleteUpload[]> => {
+      const out: IncompleteUpload[] = [];
+      let token: string | undefined;
+      do {
+        const page = await store.listIncompleteUploads({ limit: pageSize, continuationToken: token });
+        out.push(...page.uploads);
+        token = page.nextToken;
+      } while (token !== undefined);
+      return out;
+    };
+    if (beginUpload === undefined) {
+      assert.equal(store.incompleteUploads, 'none');
+      assert.deepEqual(await all(), []);
+      assert.deepEqual(await abortIncompleteUploads(store, new Date(Date.now() + 60_000)), { found: 0, aborted: [], truncated: false });
+      return;
+    }
+    assert.notEqual(store.incompleteUploads, 'none');
+    const p = uniquePrefix('dangling');
+    const keys = [p + 'a', p + 'b', p + 'c'];
+    const before = Date.now();
+    for (const k of keys) await beginUpload(k);
+    await store.put(p + 'done', bytes('complete'));
+    const mine = (await all(2)).filter((u) => u.key.startsWith(p));
+    assert.deepEqual(mine.map((u) => u.key).sort(), keys, 'each dangling upload listed once, across pages, with its key');
+    for (const u of mine) {
+      // S3 reports whole seconds; local servers share this machine's clock.
+      assert.ok(u.initiated.getTime() >= before - 2_000 && u.initiated.getTime() <= Date.now() + 2_000, `initiated ${u.initiated.toISOString()}`);
+    }
+    assert.equal((await abortIncompleteUploads(store, new Date(before - 60_000))).aborted.filter((u) => u.key.startsWith(p)).length, 0);
+    await expectStoreError(reader.abortIncompleteUpload(mine[0]), 'AccessDenied');
+    await store.abortIncompleteUpload(mine[0]);
+    await store.abortIncompleteUpload(mine[0]);
+    assert.deepEqual((await all()).filter((u) => u.key.startsWith(p)).map((u) => u.key).sort(), keys.slice(1));
+    const swept = await abortIncompleteUploads(store, new Date(Date.now() + 5_000));
+    assert.deepEqual(swept.aborted.filter((u) => u.key.startsWith(p)).map((u) => u.key).sort(), keys.slice(1));
+    assert.deepEqual((await all()).filter((u) => u.key.startsWith(p)), []);
+    assert.deepEqual((await listAll(store, p)).map((o) => o.key), [p + 'done'], 'complete objects untouched, dangling ones never visible');
+    assert.equal(new TextDecoder().decode(await store.get(p + 'done')), 'complete');
   });
 
   test('read-only credentials can read and list the bucket but never write or delete it', async () => {

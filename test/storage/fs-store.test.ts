@@ -12,6 +12,7 @@ import {
   type NodeBucket,
 } from '../../src/storage/index.ts';
 import { decodeFileName, encodeKeyAsFileName, BUCKET_META_FILE } from '../../src/storage/fs-store.ts';
+import { tempPathFor } from '../../src/core/durable-write.ts';
 import { expectStoreError, storeContract } from './contract.ts';
 
 let root: string;
@@ -32,6 +33,11 @@ describe('FsStore contract', () => {
     store: openStore(node.write),
     reader: openStore(node.read),
     largeSize: 12 * 1024 * 1024,
+    // what a writer that crashed before its rename leaves behind
+    beginUpload: async (key) => {
+      const dir = join(root, node.write.bucket);
+      await writeFile(tempPathFor(join(dir, encodeKeyAsFileName(key))), new Uint8Array(1000));
+    },
   }));
 });
 

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import {
   S3Store,
   closeStore,
@@ -37,6 +37,16 @@ function open(creds: BucketCredentials, options: S3StoreOptions = {}): S3Store {
   return s;
 }
 
+/** A plain SDK client on the gateway, to do what S3Store never leaves undone. */
+function rawClient(creds: BucketCredentials): S3Client {
+  return new S3Client({
+    endpoint: rgw.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+  });
+}
+
 /** Node A's bucket, reached through the fault proxy. */
 function viaProxy(creds: BucketCredentials, options: S3StoreOptions = {}): S3Store {
   return open({ ...creds, endpoint: proxy.endpoint }, options);
@@ -67,6 +77,15 @@ describe('S3Store contract (Ceph RGW)', () => {
     reader: open(nodeA.read),
     largeSize: 12 * MiB + 12345,
     assertMultipart: (etag) => assert.match(etag, /-3"$/, `expected a 3-part multipart ETag, got ${etag}`),
+    beginUpload: async (key) => {
+      const raw = rawClient(nodeA.write);
+      try {
+        const { UploadId } = await raw.send(new CreateMultipartUploadCommand({ Bucket: nodeA.write.bucket, Key: key }));
+        await raw.send(new UploadPartCommand({ Bucket: nodeA.write.bucket, Key: key, UploadId, PartNumber: 1, Body: new Uint8Array(1000) }));
+      } finally {
+        raw.destroy();
+      }
+    },
   }));
 });
 
