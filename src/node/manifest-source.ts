@@ -23,6 +23,8 @@ export type ManifestLookup = AcceptedManifest | Extract<SlotResolution, { status
 export interface ManifestSourceAccess {
   readonly p: ProtocolParams;
   metagraph(): Promise<Metagraph>;
+  /** Whether the hotkey has a bucket commitment (a neuron without one cannot have posted). */
+  hasCommitment(hotkey: string): boolean;
   bucketOf(uid: number): Promise<ObjectStore | null>;
   readonly chain: Pick<Chain, 'currentBlock' | 'blockTimestamp'>;
 }
@@ -38,12 +40,13 @@ export class ManifestSource {
   async lookUp(w: number): Promise<ManifestLookup> {
     const p = this.access.p;
     const metagraph = await this.access.metagraph();
-    const ranking = validatorRanking(metagraph).map((n) => n.uid);
-    const others = metagraph.neurons.filter((n) => !ranking.includes(n.uid) && (n.validatorPermit || n.stake > p.maxMinerStake)).map((n) => n.uid);
+    const ranked = validatorRanking(metagraph);
+    const ranking = ranked.map((n) => n.uid);
+    const others = metagraph.neurons.filter((n) => !ranking.includes(n.uid) && (n.validatorPermit || n.stake > p.maxMinerStake));
     const key = aggregatorKey(w, p.version);
     const posts: ManifestPost[] = [];
     const stores = new Map<number, ObjectStore>();
-    for (const uid of [...ranking, ...others]) {
+    for (const { uid } of [...ranked, ...others].filter((n) => this.access.hasCommitment(n.hotkey))) {
       const store = await this.access.bucketOf(uid);
       if (store === null) continue;
       const info = await store.head(key);

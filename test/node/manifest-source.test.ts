@@ -24,7 +24,7 @@ function network() {
   const now = { ms: ts(61) };
   const buckets = new Map([1, 2, 9, 4].map((uid) => [uid, new MemoryStore(undefined, { now: () => new Date(now.ms) })]));
   const events = new RecordedEvents();
-  const source = new ManifestSource({ p: P, metagraph: async () => metagraph, bucketOf: async (uid) => buckets.get(uid) ?? null, chain }, events);
+  const source = new ManifestSource({ p: P, metagraph: async () => metagraph, hasCommitment: () => true, bucketOf: async (uid) => buckets.get(uid) ?? null, chain }, events);
   const manifest = makeAggregatorManifest({ window: W, version: P.version, entries: [], skippedUids: [3] });
   /** Moves the chain to `block`, stores stamping `ms` after its timestamp. */
   const advance = (block: number, ms = 300) => {
