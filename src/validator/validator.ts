@@ -20,7 +20,7 @@ import {
   type UploadDeadline,
 } from '../protocol/index.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
-import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
+import { ChainAccess, NodeStopped, sleep, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
@@ -151,6 +151,27 @@ export class Validator implements StopSignal {
     await offerManifest({ window: w, uid: this.id.uid, manifest, slots: this.access, store: this.id.store, events: this.o.events });
   }
 
+  /** Offers window w's manifest once a block until stopped; a failure surfaces from stop(). */
+  private watchSlot(w: number): { stop(): Promise<void> } {
+    let running = true;
+    let failure: unknown = null;
+    const done = (async () => {
+      while (running && !this.stopped) {
+        await this.offer(w);
+        await sleep(Math.max(20, this.p.blockTimeMs));
+      }
+    })().catch((err: unknown) => {
+      failure = err;
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await done;
+        if (failure !== null) throw failure;
+      },
+    };
+  }
+
   /** Peer lists come from the validator whose manifest was applied last (before any, the leader). */
   private async peerListBucket(): Promise<{ store: ObjectStore } | null> {
     if (this.lastHolder === null) return this.access.leaderBucket();
@@ -208,22 +229,29 @@ export class Validator implements StopSignal {
     });
     this.offers.set(w, manifest.manifest);
     await this.offer(w);
-    const evaluation = await evaluateWindow({
-      window: w,
-      warmup,
-      behind,
-      replica: this.replica,
-      heldOut: this.heldOut,
-      samples: this.samples,
-      gathered: gather.gathered,
-      ok: gather.ok,
-      activeUids: gather.activeUids,
-      copiers,
-      rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
-      select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
-      stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
-      settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
-    });
+    // while evaluating, this validator's slot may open (the leader did not post): it posts then, not after evaluating
+    const watch = this.watchSlot(w);
+    let evaluation: Awaited<ReturnType<typeof evaluateWindow>>;
+    try {
+      evaluation = await evaluateWindow({
+        window: w,
+        warmup,
+        behind,
+        replica: this.replica,
+        heldOut: this.heldOut,
+        samples: this.samples,
+        gathered: gather.gathered,
+        ok: gather.ok,
+        activeUids: gather.activeUids,
+        copiers,
+        rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
+        select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
+        stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
+        settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
+      });
+    } finally {
+      await watch.stop();
+    }
     const { flags } = scoreWindow({
       scorer: this.scorer,
       window: w,
