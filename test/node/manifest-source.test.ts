@@ -82,4 +82,17 @@ describe('manifest source', () => {
     assert.deepEqual([again.uid, again.slot], [2, 1]);
     assert.deepEqual(n.events.seen.map((e) => [e.kind, e.fields.slot, e.fields.uid]), [['manifest', 1, undefined], ['manifestIgnored', 1, 1]]);
   });
+
+  test('a manifest of its own that does not count (posted in the leader\'s slot) is replaced in its own slot', async () => {
+    const n = network();
+    const offer = (uid: number) => offerManifest({ window: W, uid, manifest: n.manifest, slots: { manifestFor: (w) => n.source.lookUp(w) }, store: n.buckets.get(uid)!, events: n.events });
+    n.advance(61);
+    await n.put(2);
+    n.advance(64);
+    assert.equal(await offer(2), 1);
+    n.advance(66);
+    const found = await n.source.lookUp(W);
+    assert.ok(found.status === 'accepted');
+    assert.deepEqual([found.uid, found.slot], [2, 1]);
+  });
 });
