@@ -57,9 +57,11 @@ test('the leading validator dies for good: the other takes over within one windo
     const applied = (name: string) => byKind(events.get(name)!, 'applied');
     const takenOver = applied(follower).filter((e) => (e.window as number) > lastByLeader && (e.window as number) <= target);
     assert.ok(takenOver.length >= 4, `windows applied after the takeover: ${takenOver.map((e) => e.window).join(',')}`);
+    const head = (await client.currentBlock()).number;
     for (const e of takenOver) {
       const w = e.window as number;
       assert.equal(e.holder, followerUid, `window ${w}: holder ${String(e.holder)}`);
+      if (windowBoundaryBlock(w + 1, p) > head) continue; // applied before the window after next began: on time
       const due = await client.blockTimestamp(windowBoundaryBlock(w + 1, p));
       assert.ok((e.t as number) <= due, `window ${w}: applied ${(e.t as number) - due} ms after the window that follows it ended`);
     }
