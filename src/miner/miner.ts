@@ -1,7 +1,7 @@
 /**
  * The miner (reference §2): per window w, from θ_w train H inner steps on its assigned samples, form the
  * pseudo-gradient, error feedback + compression, wait for the window boundary, upload `gradient-{w}-{uid}` (must land
- * within the upload delta), upload its debug dict, then follow the leader's aggregator manifest to θ_{w+1}.
+ * within the upload delta), upload its debug dict, then follow window w's aggregator manifest to θ_{w+1}.
  * Warm-up windows are null rounds. State (parameters, EF buffers, step counters) is saved atomically every window,
  * so a restarted miner resumes where it stopped and catches up from manifests (or the leader's checkpoint).
  * Where a miner may deviate from this (following, the tensors sent, the upload) is asked of its GradientPolicy.
@@ -150,7 +150,7 @@ export class Miner implements StopSignal {
     }
   }
 
-  /** Brings the replica to θ_cur: the leader's checkpoint when far behind, then the aggregator manifests. */
+  /** Brings the replica to θ_cur: the newest validator checkpoint when far behind, then the aggregator manifests. */
   private async followNetwork(cur: number): Promise<FollowOutcome> {
     const bpw = this.p.blocksPerWindow;
     // Far behind (e.g. restarted after a long pause): a checkpoint newer than our state saves replaying.
@@ -164,7 +164,7 @@ export class Miner implements StopSignal {
     const untilMs = Date.now() + 2 * bpw * this.p.blockTimeMs;
     let synced: boolean;
     try {
-      synced = await this.replica.syncTo(this.access, cur, untilMs, (w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0));
+      synced = await this.replica.syncTo(this.access, cur, untilMs, { onApplied: (_w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0) });
     } catch (err) {
       if (!(err instanceof BehindError)) throw err;
       this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: err.message });

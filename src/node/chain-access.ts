@@ -3,7 +3,7 @@
  * and every peer's bucket opened from its on-chain commitment (read credentials), with optional fault injection.
  */
 import type { Chain, Metagraph, NeuronInfo } from '../chain/types.ts';
-import { findLeader } from '../protocol/leader.ts';
+import { findLeader, validatorRanking } from '../protocol/leader.ts';
 import { windowOfBlock, type ProtocolParams } from '../protocol/index.ts';
 import {
   credentialsFromCommitment,
@@ -18,6 +18,7 @@ import {
 import { peerLocation } from './backend.ts';
 import type { FaultSettings } from './config/network.ts';
 import { silentEvents, type NodeEvents } from './events.ts';
+import { ManifestSource, type ManifestLookup } from './manifest-source.ts';
 import { TesseraError } from '../core/errors.ts';
 
 /** Thrown from a node's waits once it was asked to stop; its run loop ends quietly on it. */
@@ -51,6 +52,7 @@ export class ChainAccess {
   private faultSeed = 1;
   /** Commitments already reported unusable (`commitmentInvalid` is emitted once per uid and commitment). */
   private readonly reportedCommitments = new Set<string>();
+  private readonly manifests: ManifestSource;
 
   /** `peers`: a filesystem store root, or where committed buckets live (see backend.ts `peerLocation`). */
   constructor(
@@ -62,6 +64,7 @@ export class ChainAccess {
     private readonly events: NodeEvents = silentEvents,
   ) {
     this.peers = typeof peers === 'string' ? peerLocation(peers, undefined) : peers;
+    this.manifests = new ManifestSource(this, events);
   }
 
   async block(): Promise<number> {
@@ -150,6 +153,21 @@ export class ChainAccess {
       this.stores.set(cacheKey, s);
     }
     return s;
+  }
+
+  /** Window w's manifest by the slot rule (protocol/manifest-slots.ts): the one to apply, or pending. */
+  async manifestFor(w: number): Promise<ManifestLookup> {
+    return this.manifests.lookUp(w);
+  }
+
+  /** The ranked validators' buckets in leading order (those without a usable commitment left out). */
+  async rankedBuckets(): Promise<{ uid: number; store: ObjectStore }[]> {
+    const out: { uid: number; store: ObjectStore }[] = [];
+    for (const n of validatorRanking(await this.metagraph())) {
+      const store = await this.bucketOf(n.uid);
+      if (store !== null) out.push({ uid: n.uid, store });
+    }
+    return out;
   }
 
   async leaderBucket(): Promise<{ uid: number; store: ObjectStore } | null> {

@@ -1,6 +1,6 @@
 /**
- * A node's copy of the network model and how it follows the network: θ_{w+1} = outerStep(θ_w, payloads named by the
- * leader's aggregator manifest for w). Everyone applies exactly those payloads (digest-verified, sorted by uid), so
+ * A node's copy of the network model and how it follows the network: θ_{w+1} = outerStep(θ_w, payloads named by
+ * window w's aggregator manifest — the one the slot rule of protocol/manifest-slots.ts accepts, the same on every node). Everyone applies exactly those payloads (digest-verified, sorted by uid), so
  * every honest replica is bit-identical after each window. A replica that cannot obtain a window's payloads stays
  * where it is (it is "behind") and catches up later from manifests, or from the leader's latest checkpoint.
  */
@@ -76,8 +76,8 @@ export function paramsHash(params: readonly ParamTensor[]): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** What a replica reads from the network: the leader's bucket, peers' buckets, and the node's clock and stop signal. */
-export type ReplicaNetwork = Pick<ChainAccess, 'checkStop' | 'sleep' | 'leaderBucket' | 'bucketOf'>;
+/** What a replica reads from the network: window manifests, the ranked validators' and peers' buckets, the node's clock and stop signal. */
+export type ReplicaNetwork = Pick<ChainAccess, 'checkStop' | 'sleep' | 'manifestFor' | 'rankedBuckets' | 'bucketOf'>;
 
 /** A payload this node already holds, decoded (a validator's gathered upload); looked up by sha256. */
 export interface HeldPayload {
@@ -91,6 +91,16 @@ export interface AppliedInfo {
   downloadMs: number;
   applyMs: number;
   bytes: number;
+  /** The validator whose manifest was applied. */
+  holder: number;
+}
+
+export interface SyncOptions {
+  readonly onApplied?: (w: number, info: AppliedInfo) => void;
+  /** Payloads this node already holds, by sha256. */
+  readonly held?: ReadonlyMap<string, HeldPayload>;
+  /** Runs between polls while window w's manifest is not decided. */
+  readonly whilePending?: (w: number) => Promise<void>;
 }
 
 const MANIFEST_MAX_BYTES = 4 << 20;
@@ -117,18 +127,30 @@ export class Replica {
     return paramsHash(this.params);
   }
 
-  /** The leader's manifest for w, or null if it is not there (yet). Throws BehindError on an unreadable one. */
-  async fetchManifest(access: ReplicaNetwork, w: number): Promise<AggregatorManifest | null> {
-    const leader = await access.leaderBucket();
-    if (leader === null) return null;
+  /**
+   * Window w's manifest as every node applies it (the slot rule, protocol/manifest-slots.ts) and whose it is, or null
+   * while it is not decided yet. Throws BehindError on an unreadable one.
+   */
+  async fetchCanonicalManifest(access: ReplicaNetwork, w: number): Promise<{ manifest: AggregatorManifest; holder: number; slot: number } | null> {
+    const found = await access.manifestFor(w);
+    if (found.status !== 'accepted') return null;
     let bytes: Uint8Array;
     try {
-      bytes = await leader.store.get(aggregatorKey(w, this.net.protocol.version), { maxBytes: MANIFEST_MAX_BYTES });
+      bytes = await found.store.get(aggregatorKey(w, this.net.protocol.version), { maxBytes: MANIFEST_MAX_BYTES });
     } catch (err) {
-      if (isStoreError(err, 'NotFound')) return null;
-      throw err;
+      throw new BehindError(`window ${w}: the manifest of uid ${found.uid} cannot be read (${(err as Error).message})`, { cause: err });
     }
-    return parseAggregatorManifest(bytes, { expected: { window: w, version: this.net.protocol.version }, maxPayloadBytes: this.maxPayloadBytes });
+    try {
+      const manifest = parseAggregatorManifest(bytes, { expected: { window: w, version: this.net.protocol.version }, maxPayloadBytes: this.maxPayloadBytes });
+      return { manifest, holder: found.uid, slot: found.slot };
+    } catch (err) {
+      throw new BehindError(`window ${w}: the manifest of uid ${found.uid} is invalid (${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  /** fetchCanonicalManifest's manifest alone. */
+  async fetchManifest(access: ReplicaNetwork, w: number): Promise<AggregatorManifest | null> {
+    return (await this.fetchCanonicalManifest(access, w))?.manifest ?? null;
   }
 
   /**
@@ -170,50 +192,60 @@ export class Replica {
   }
 
   /**
-   * Applies windows lastApplied+1 .. target−1 from the leader's manifests, waiting for each until `untilMs`
-   * (epoch ms). Returns false when a manifest did not appear in time (the caller retries later).
+   * Applies windows lastApplied+1 .. target−1 from their manifests, waiting for each until `untilMs` (epoch ms);
+   * while one is not decided yet `whilePending(w)` runs between polls (a validator posts in its slot there). Returns
+   * false when a manifest was not decided in time (the caller retries later).
    */
-  async syncTo(access: ReplicaNetwork, target: number, untilMs: number, onApplied?: (w: number, info: AppliedInfo) => void, held?: ReadonlyMap<string, HeldPayload>): Promise<boolean> {
+  async syncTo(access: ReplicaNetwork, target: number, untilMs: number, options: SyncOptions = {}): Promise<boolean> {
     while (this.lastApplied + 1 < target) {
       const w = this.lastApplied + 1;
-      let m: AggregatorManifest | null = null;
+      let found: Awaited<ReturnType<Replica['fetchCanonicalManifest']>> = null;
       for (;;) {
         access.checkStop();
-        m = await this.fetchManifest(access, w);
-        if (m !== null || Date.now() >= untilMs) break;
+        found = await this.fetchCanonicalManifest(access, w);
+        if (found !== null || Date.now() >= untilMs) break;
+        await options.whilePending?.(w);
         await access.sleep(Math.min(250, Math.max(20, this.net.protocol.blockTimeMs / 2)));
       }
-      if (m === null) return false;
+      if (found === null) return false;
       const t0 = performance.now();
-      const { payloads, bytes } = await this.collectPayloads(access, m, held);
+      const { payloads, bytes } = await this.collectPayloads(access, found.manifest, options.held);
       const t1 = performance.now();
       const r = this.applyPayloads(w, payloads);
       const t2 = performance.now();
-      this.events.emit('applied', { window: w, uids: r.uids, rejected: r.rejected, globalStep: this.globalStep, hash: this.hash(), downloadMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), bytes });
-      onApplied?.(w, { uids: r.uids, downloadMs: t1 - t0, applyMs: t2 - t1, bytes });
+      this.events.emit('applied', {
+        window: w, uids: r.uids, rejected: r.rejected, globalStep: this.globalStep, hash: this.hash(),
+        downloadMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), bytes, holder: found.holder, slot: found.slot,
+      });
+      options.onApplied?.(w, { uids: r.uids, downloadMs: t1 - t0, applyMs: t2 - t1, bytes, holder: found.holder });
     }
     return true;
   }
 
-  /** Loads the leader's latest checkpoint if it is ahead of this replica. Returns whether it did. */
+  /**
+   * Loads the newest checkpoint among the ranked validators' (whoever led last published it) if it is ahead of this
+   * replica; ties go to the higher-ranked validator. Returns whether it did.
+   */
   async loadLatestCheckpoint(access: ReplicaNetwork): Promise<boolean> {
-    const leader = await access.leaderBucket();
-    if (leader === null) return false;
     const v = this.net.protocol.version;
-    let latest: number;
-    try {
-      latest = parseLatestPointer(await leader.store.get(checkpointLatestKey(v), { maxBytes: 4096 }));
-    } catch (err) {
-      if (isStoreError(err, 'NotFound')) return false;
-      throw err;
+    let best: { uid: number; store: ObjectStore; window: number } | null = null;
+    for (const b of await access.rankedBuckets()) {
+      let latest: number;
+      try {
+        latest = parseLatestPointer(await b.store.get(checkpointLatestKey(v), { maxBytes: 4096 }));
+      } catch (err) {
+        if (isStoreError(err, 'NotFound')) continue;
+        throw err;
+      }
+      if (best === null || latest > best.window) best = { ...b, window: latest };
     }
-    if (latest <= this.lastApplied) return false;
-    const meta = parseCheckpointMeta(await leader.store.get(checkpointMetaKey(latest, v), { maxBytes: 16_384 }), { expected: { window: latest, version: v } });
-    const body = await leader.store.get(checkpointModelKey(latest, v), { maxBytes: this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20) });
+    if (best === null || best.window <= this.lastApplied) return false;
+    const meta = parseCheckpointMeta(await best.store.get(checkpointMetaKey(best.window, v), { maxBytes: 16_384 }), { expected: { window: best.window, version: v } });
+    const body = await best.store.get(checkpointModelKey(best.window, v), { maxBytes: this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20) });
     loadCheckpointInto(body, this.config, this.params);
     this.lastApplied = meta.window;
     this.globalStep = meta.globalStep;
-    this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: leader.uid, hash: this.hash() });
+    this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: best.uid, hash: this.hash() });
     return true;
   }
 

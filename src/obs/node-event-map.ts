@@ -97,7 +97,12 @@ export interface NodeEventMap {
     readonly downloadMs: number;
     readonly applyMs: number;
     readonly bytes: number;
+    /** The validator whose manifest was applied and its slot (absent in logs from before manifest slots). */
+    readonly holder?: number;
+    readonly slot?: number;
   };
+  /** A manifest for the window that does not count (posted outside its poster's slot, or by an unranked neuron). */
+  manifestIgnored: { readonly window: number; readonly uid: number; readonly slot: number | null; readonly owner: number | null; readonly reason: string };
   checkpointLoaded: { readonly window: number; readonly globalStep: number; readonly from: number; readonly hash: string };
   checkpointSaved: { readonly window: number; readonly globalStep: number; readonly hash: string };
   /**
@@ -141,7 +146,8 @@ export interface NodeEventMap {
 
   startWindow: { readonly startWindow: number };
   peerListError: { readonly window: number; readonly error: string };
-  manifest: { readonly window: number; readonly uids: readonly number[]; readonly skipped: readonly number[] };
+  /** This validator posted the window's manifest in `slot` (absent in logs from before manifest slots). */
+  manifest: { readonly window: number; readonly uids: readonly number[]; readonly skipped: readonly number[]; readonly slot?: number };
   setWeightsFailed: { readonly window: number; readonly error: string };
   window: {
     readonly window: number;
@@ -210,7 +216,8 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   commitmentInvalid: object({ uid: int, reason: str }),
   activityProbeFailed: object({ window: int, uid: int, probed: int, reason: str }),
   debugDictUnreadable: object({ window: int, uid: int, reason: str }),
-  applied: object({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num }),
+  applied: object<NodeEventMap['applied']>({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num, holder: optional(int), slot: optional(int) }),
+  manifestIgnored: object({ window: int, uid: int, slot: nullable(int), owner: nullable(int), reason: str }),
   checkpointLoaded: object({ window: int, globalStep: int, from: int, hash: str }),
   checkpointSaved: object({ window: int, globalStep: int, hash: str }),
   retentionSwept: object({ window: int, listed: int, deleted: int, bytesFreed: num, abortedUploads: int, truncated: bool, ms: num }),
@@ -238,7 +245,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   copied: object({ window: int, from: int }),
   startWindow: object({ startWindow: int }),
   peerListError: object({ window: int, error: str }),
-  manifest: object({ window: int, uids, skipped: uids }),
+  manifest: object<NodeEventMap['manifest']>({ window: int, uids, skipped: uids, slot: optional(int) }),
   setWeightsFailed: object({ window: int, error: str }),
   window: object({
     window: int,

@@ -11,3 +11,4 @@ export * from './aggregator.ts';
 export * from './debug-dict.ts';
 export * from './leader.ts';
 export * from './retention.ts';
+export * from './manifest-slots.ts';

@@ -10,16 +10,20 @@ export interface LeaderOptions {
   readonly requirePermit?: boolean;
 }
 
+/**
+ * The validators in leading order: permit holders (unless `requirePermit` is false) with positive stake, highest stake
+ * first, ties to the lower uid. Rank 0 is the leader; the manifest slots of protocol/manifest-slots.ts go round it.
+ */
+export function validatorRanking(metagraph: Metagraph, options: LeaderOptions = {}): NeuronInfo[] {
+  const requirePermit = options.requirePermit ?? true;
+  return metagraph.neurons
+    .filter((n) => (!requirePermit || n.validatorPermit) && n.stake > 0)
+    .sort((a, b) => b.stake - a.stake || a.uid - b.uid);
+}
+
 /** null when no neuron qualifies (no permit holders, or no neuron with positive stake). */
 export function findLeader(metagraph: Metagraph, options: LeaderOptions = {}): NeuronInfo | null {
-  const requirePermit = options.requirePermit ?? true;
-  let best: NeuronInfo | null = null;
-  for (const n of metagraph.neurons) {
-    if (requirePermit && !n.validatorPermit) continue;
-    if (!(n.stake > 0)) continue;
-    if (best === null || n.stake > best.stake || (n.stake === best.stake && n.uid < best.uid)) best = n;
-  }
-  return best;
+  return validatorRanking(metagraph, options)[0] ?? null;
 }
 
 /** findLeader, throwing NoLeader instead of returning null. */

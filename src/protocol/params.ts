@@ -53,6 +53,12 @@ export interface ProtocolParams {
   readonly staleRetentionWindows: number;
   /** Neurons with more stake than this are not miners (not evaluated, not selected as peers). May be Infinity. */
   readonly maxMinerStake: number;
+  /**
+   * Length of one manifest slot in blocks: window w's aggregator manifest may be posted by validator rank k mod N
+   * during blocks [(w+1)·bpw + k·slot, (w+1)·bpw + (k+1)·slot) (protocol/manifest-slots.ts). Longer than the upload
+   * delta, so the leader can gather and post within its slot; the takeover delay when the leader is gone.
+   */
+  readonly leaderSlotBlocks: number;
 }
 
 /** Templar's final hparams (blocks of 12 s, 115-block windows ≈ 23 min, 70 s upload window). */
@@ -78,6 +84,7 @@ export const TEMPLAR_PROTOCOL: ProtocolParams = Object.freeze({
   activeRecentWindows: 2,
   staleRetentionWindows: 100,
   maxMinerStake: 20_000,
+  leaderSlotBlocks: 30,
 });
 
 /**
@@ -94,6 +101,7 @@ export const LOCAL_PROTOCOL: ProtocolParams = Object.freeze({
   burnUid: 0,
   burnRate: 0,
   maxMinerStake: Number.POSITIVE_INFINITY,
+  leaderSlotBlocks: 20,
 });
 
 export const DEFAULT_PROTOCOL = LOCAL_PROTOCOL;
@@ -146,6 +154,10 @@ export function validateProtocolParams(p: ProtocolParams): ProtocolParams {
   }
   if (p.timeWindowDeltaMs >= p.blocksPerWindow * p.blockTimeMs) {
     bad('timeWindowDeltaMs', `(${p.timeWindowDeltaMs}) must be shorter than a window (${p.blocksPerWindow * p.blockTimeMs} ms)`);
+  }
+  int(p, 'leaderSlotBlocks', 1);
+  if (p.leaderSlotBlocks * p.blockTimeMs <= p.timeWindowDeltaMs) {
+    bad('leaderSlotBlocks', `(${p.leaderSlotBlocks} blocks = ${p.leaderSlotBlocks * p.blockTimeMs} ms) must be longer than the upload delta timeWindowDeltaMs (${p.timeWindowDeltaMs} ms): the leader posts after it`);
   }
   return p;
 }

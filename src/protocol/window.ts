@@ -24,7 +24,7 @@ export function windowStartBlock(window: number, p: ProtocolParams): number {
 }
 
 /** First block after window w: its timestamp is time_min for w's uploads. */
-export function windowBoundaryBlock(window: number, p: ProtocolParams): number {
+export function windowBoundaryBlock(window: number, p: Pick<ProtocolParams, 'blocksPerWindow'>): number {
   return (nonNegInt('window', window) + 1) * p.blocksPerWindow;
 }
 

@@ -1,12 +1,14 @@
 /**
  * The validator ("Gauntlet", reference §4): per window w, after the upload deadline, gather every active miner's
- * gradient with fast checks, run the index-overlap (copy) check, (leader) post the aggregator manifest, evaluate a
- * fair sample of miners (loss before/after applying one miner's update on random and on its assigned data at θ_w;
- * sync score from its debug dict), update the Gauntlet scorer (OpenSkill, BMA, penalties), apply the canonical outer
- * step, set weights every windowsPerWeights windows, (leader) post the peer list and checkpoints — one phase each,
- * in phases/. This class holds the lifecycle and the state between windows. State (parameters, scorer, window) is
- * saved atomically per window; a restarted validator continues where it stopped — the leader
- * posts the manifests of windows it missed, in order, so the network's history has no gaps.
+ * gradient with fast checks, run the index-overlap (copy) check, build the aggregator manifest and post it when
+ * this validator holds the open manifest slot (protocol/manifest-slots.ts: rank 0 first, the next ranks when it is
+ * not posted in time), evaluate a fair sample of miners (loss before/after applying one miner's update on random
+ * and on its assigned data at θ_w; sync score from its debug dict), update the Gauntlet scorer (OpenSkill, BMA,
+ * penalties), apply the canonical outer step (posting in its own slot while it waits), set weights every
+ * windowsPerWeights windows, and — when its manifest was the one applied — post the peer list and checkpoints; one
+ * phase each, in phases/. This class holds the lifecycle and the state between windows. State (parameters, scorer,
+ * window) is saved atomically per window; a restarted validator continues where it stopped and posts the
+ * manifests of windows it missed in its own slots, in order, so the network's history has no gaps.
  */
 import type { Chain } from '../chain/types.ts';
 import {
@@ -18,7 +20,7 @@ import {
   type UploadDeadline,
 } from '../protocol/index.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
-import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
+import { ChainAccess, NodeStopped, sleep, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
@@ -26,11 +28,14 @@ import { Replica } from '../node/replica.ts';
 import { datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { readStartWindow } from '../node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
+import type { ObjectStore } from '../storage/index.ts';
 import { GauntletScorer, loadScorer, SeededRng, serializeScorer } from './scoring/index.ts';
 import { advanceReplica } from './phases/advance.ts';
 import { evaluateWindow, readStepsBehind } from './phases/evaluate.ts';
 import { gatherWindow } from './phases/gather.ts';
 import { postManifest, readPeerList } from './phases/manifest.ts';
+import { offerManifest } from './phases/lead.ts';
+import type { AggregatorManifest } from '../protocol/index.ts';
 import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
 import { scoreWindow } from './phases/score.ts';
 import { screenCopies } from './phases/screen-copies.ts';
@@ -49,6 +54,8 @@ export interface ValidatorOptions {
   readonly backend?: NodeBackend;
 }
 
+/** Windows back that a built, not yet applied manifest is kept for posting in a later slot. */
+const MAX_PENDING_OFFERS = 16;
 
 export class Validator implements StopSignal {
   stopped = false;
@@ -62,6 +69,10 @@ export class Validator implements StopSignal {
   private lastProcessed = -1;
   private lastPeerListWindow: number | null = null;
   private retention: RetentionSweeper | null = null;
+  /** Whose manifest this validator applied last (the bucket its peer lists are read from); null: not known yet. */
+  private lastHolder: number | null = null;
+  /** Manifests this validator built, by window, until the window is applied (it may have to post them in a later slot). */
+  private readonly offers = new Map<number, AggregatorManifest>();
   private readonly heldOut: Batch;
 
   constructor(private readonly o: ValidatorOptions) {
@@ -136,6 +147,41 @@ export class Validator implements StopSignal {
     }
   }
 
+  /** Posts window w's manifest if this validator built one and holds the open slot (phases/lead.ts). */
+  private async offer(w: number): Promise<void> {
+    const manifest = this.offers.get(w);
+    if (manifest === undefined) return;
+    await offerManifest({ window: w, uid: this.id.uid, manifest, slots: this.access, store: this.id.store, events: this.o.events });
+  }
+
+  /** Offers window w's manifest once a block until stopped; a failure surfaces from stop(). */
+  private watchSlot(w: number): { stop(): Promise<void> } {
+    let running = true;
+    let failure: unknown = null;
+    const done = (async () => {
+      while (running && !this.stopped) {
+        await this.offer(w);
+        await sleep(Math.max(20, this.p.blockTimeMs));
+      }
+    })().catch((err: unknown) => {
+      failure = err;
+    });
+    return {
+      stop: async () => {
+        running = false;
+        await done;
+        if (failure !== null) throw failure;
+      },
+    };
+  }
+
+  /** Peer lists come from the validator whose manifest was applied last (before any, the leader). */
+  private async peerListBucket(): Promise<{ store: ObjectStore } | null> {
+    if (this.lastHolder === null) return this.access.leaderBucket();
+    const store = await this.access.bucketOf(this.lastHolder);
+    return store === null ? null : { store };
+  }
+
   private saveState(): void {
     this.replica.saveLocal(this.o.nodeDir, {
       lastProcessed: this.lastProcessed,
@@ -168,7 +214,6 @@ export class Validator implements StopSignal {
     const t0 = performance.now();
     const p = this.p;
     const warmup = w < this.startWindow + warmupWindows(p);
-    const leader = await this.isLeader();
     const behind = (await this.access.window()) > w + 2;
     const miners = await this.minerUids();
     const metagraph = await this.access.metagraph();
@@ -181,28 +226,36 @@ export class Validator implements StopSignal {
       miners,
       gathered: gather.gathered,
       copiers,
-      peerList: await readPeerList(this.access, w, p.version, this.o.events),
+      peerList: await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events),
       gatherPeerCount: p.gatherPeerCount,
       isNaughty: (uid) => this.scorer.isNaughty(uid, w),
-      leaderStore: leader ? this.id.store : null,
+      leaderStore: null,
     });
-    if (manifest.posted !== null) this.o.events.emit('manifest', { window: w, uids: manifest.succeeded, skipped: manifest.posted.skippedUids });
-    const evaluation = await evaluateWindow({
-      window: w,
-      warmup,
-      behind,
-      replica: this.replica,
-      heldOut: this.heldOut,
-      samples: this.samples,
-      gathered: gather.gathered,
-      ok: gather.ok,
-      activeUids: gather.activeUids,
-      copiers,
-      rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
-      select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
-      stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
-      settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
-    });
+    this.offers.set(w, manifest.manifest);
+    await this.offer(w);
+    // while evaluating, this validator's slot may open (the leader did not post): it posts then, not after evaluating
+    const watch = this.watchSlot(w);
+    let evaluation: Awaited<ReturnType<typeof evaluateWindow>>;
+    try {
+      evaluation = await evaluateWindow({
+        window: w,
+        warmup,
+        behind,
+        replica: this.replica,
+        heldOut: this.heldOut,
+        samples: this.samples,
+        gathered: gather.gathered,
+        ok: gather.ok,
+        activeUids: gather.activeUids,
+        copiers,
+        rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
+        select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
+        stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
+        settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
+      });
+    } finally {
+      await watch.stop();
+    }
     const { flags } = scoreWindow({
       scorer: this.scorer,
       window: w,
@@ -215,10 +268,10 @@ export class Validator implements StopSignal {
       gather: { attempted: manifest.attempted, succeeded: manifest.succeeded },
       evaluations: evaluation.evaluations,
     });
-    const { applied } = await advanceReplica({
+    const { applied, holder } = await advanceReplica({
       window: w,
-      leader,
       waitMs: p.blocksPerWindow * p.blockTimeMs,
+      whilePending: (pw) => this.offer(pw),
       replica: this.replica,
       network: this.access,
       held: gather.held,
@@ -233,6 +286,9 @@ export class Validator implements StopSignal {
       setWeights: (uids, values, version) => this.o.chain.setWeights(this.id.hotkey, uids, values, version),
       events: this.o.events,
     });
+    for (const ow of this.offers.keys()) if (ow <= this.replica.lastApplied || ow < w - MAX_PENDING_OFFERS) this.offers.delete(ow);
+    if (holder !== null) this.lastHolder = holder;
+    const leader = holder === this.id.uid;
     if (leader) {
       const published = await publishLeaderDocuments({
         window: w,

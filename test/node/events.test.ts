@@ -20,7 +20,8 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   commitmentInvalid: [{ uid: 3, reason: 'not 128 characters' }],
   activityProbeFailed: [{ window: 9, uid: 3, probed: 8, reason: 'Transient' }],
   debugDictUnreadable: [{ window: 9, uid: 3, reason: 'not a debug dict' }],
-  applied: [{ window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096 }],
+  applied: [{ window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096, holder: 1, slot: 1 }, { window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096 }],
+  manifestIgnored: [{ window: 7, uid: 1, slot: 0, owner: 0, reason: 'notSlotOwner' }, { window: 7, uid: 1, slot: null, owner: null, reason: 'beforeFirstSlot' }],
   checkpointLoaded: [{ window: 20, globalStep: 14, from: 1, hash: 'b2' }],
   checkpointSaved: [{ window: 20, globalStep: 14, hash: 'b2' }],
   retentionSwept: [{ window: 120, listed: 240, deleted: 3, bytesFreed: 3_145_728, abortedUploads: 1, truncated: false, ms: 12 }],
@@ -32,7 +33,7 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   copied: [{ window: 7, from: 2 }],
   startWindow: [{ startWindow: 6 }],
   peerListError: [{ window: 7, error: 'bad peer list' }],
-  manifest: [{ window: 7, uids: [2, 3], skipped: [] }],
+  manifest: [{ window: 7, uids: [2, 3], skipped: [], slot: 1 }, { window: 7, uids: [2, 3], skipped: [] }],
   setWeightsFailed: [{ window: 7, error: 'rate limited' }],
   window: [
     windowFields({ window: 7 }),

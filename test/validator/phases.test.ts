@@ -374,7 +374,10 @@ describe('advance phase', () => {
     return { leader, miners, held: new Map(gs.map((g) => [g.payload.sha256, g.payload])) };
   }
   function network(leader: MemoryStore, buckets: { bucketOf(uid: number): Promise<ObjectStore | null> }): ReplicaNetwork {
-    return { checkStop() {}, sleep: async () => {}, leaderBucket: async () => ({ uid: 0, store: leader }), bucketOf: (uid) => buckets.bucketOf(uid) };
+    return {
+      checkStop() {}, sleep: async () => {}, bucketOf: (uid) => buckets.bucketOf(uid),
+      manifestFor: async () => ({ status: 'accepted', uid: 0, slot: 0, store: leader }), rankedBuckets: async () => [{ uid: 0, store: leader }],
+    };
   }
 
   test('applies the manifest from the held payloads without downloading, bit-identical to downloading', async () => {
@@ -382,7 +385,7 @@ describe('advance phase', () => {
     const observed: unknown[] = [];
     const fromHeld = replicaAt(W - 1);
     const r = await advanceReplica({
-      window: W, leader: false, waitMs: 0, replica: fromHeld, held,
+      window: W, waitMs: 0, replica: fromHeld, held,
       network: network(leader, { bucketOf: async () => assert.fail('held payloads are not downloaded') }),
       tracker: { observe: (s) => void observed.push(s) }, events: silent,
     });
@@ -393,7 +396,7 @@ describe('advance phase', () => {
 
     const downloaded = replicaAt(W - 1);
     const d = await advanceReplica({
-      window: W, leader: false, waitMs: 0, replica: downloaded, held: new Map(), network: network(leader, miners),
+      window: W, waitMs: 0, replica: downloaded, held: new Map(), network: network(leader, miners),
       tracker: { observe() {} }, events: silent,
     });
     assert.equal(d.applied, true);
@@ -418,7 +421,7 @@ describe('advance phase', () => {
     const replica = replicaAt(W - 1);
     const observed: unknown[] = [];
     const r = await advanceReplica({
-      window: W, leader: false, waitMs: 0, replica, held: new Map(), network: network(leader, new Buckets()),
+      window: W, waitMs: 0, replica, held: new Map(), network: network(leader, new Buckets()),
       tracker: { observe: (s) => void observed.push(s) }, events,
     });
     assert.equal(r.applied, false);

@@ -20,8 +20,8 @@ export interface NetworkPlan {
 }
 
 const TIMING: Record<NetworkPlan['model'], Partial<ProtocolParams>> = {
-  tiny: { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 1_500, innerSteps: 4, lastModifiedResolutionMs: 1 },
-  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 6_000, innerSteps: 2, lastModifiedResolutionMs: 1 },
+  tiny: { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 1_500, innerSteps: 4, lastModifiedResolutionMs: 1, leaderSlotBlocks: 14 },
+  small: { blockTimeMs: 500, blocksPerWindow: 60, timeWindowDeltaMs: 6_000, innerSteps: 2, lastModifiedResolutionMs: 1, leaderSlotBlocks: 30 },
 };
 
 const TRAIN: Record<NetworkPlan['model'], TrainSettings> = {

@@ -62,7 +62,7 @@ const PROTOCOL_INTS = [
   'blocksPerWindow', 'blockTimeMs', 'innerSteps', 'timeWindowDeltaMs', 'lastModifiedResolutionMs', 'validatorOffset',
   'peerListWindowMargin', 'gatherPeerCount', 'reservePeerCount', 'minimumPeers', 'peerReplacementFrequency',
   'windowsPerWeights', 'checkpointFrequency', 'burnUid', 'debugSampleOffset', 'debugSampleCount',
-  'activeRecentWindows', 'staleRetentionWindows',
+  'activeRecentWindows', 'staleRetentionWindows', 'leaderSlotBlocks',
 ] as const satisfies readonly (keyof ProtocolParams)[];
 
 /** Protocol fields by type; their ranges are src/protocol's, checked when the parameters are resolved. */
@@ -91,6 +91,7 @@ function readProtocolFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): S
     activeRecentWindows: int('activeRecentWindows'),
     staleRetentionWindows: int('staleRetentionWindows'),
     maxMinerStake: mode.take(f, 'maxMinerStake', (k) => nonNegativeOrInfinity(f, k)),
+    leaderSlotBlocks: int('leaderSlotBlocks'),
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Phase "post the manifest": which uploads window w aggregates — the leader's peer list in effect (gather peers,
- * failed slots refilled from the reserves in order) or, before the first list, every miner — and, on the leader,
- * the aggregator manifest naming exactly those payloads (uid order, size, sha256) for every replica to apply.
+ * failed slots refilled from the reserves in order) or, before the first list, every miner — and the aggregator
+ * manifest naming exactly those payloads (uid order, size, sha256), which this validator posts if it holds a slot.
  */
 import {
   aggregatorKey,
@@ -31,7 +31,7 @@ export interface ManifestInput {
   readonly gatherPeerCount: number;
   /** Naughty-listed uids are not aggregated. */
   readonly isNaughty: (uid: number) => boolean;
-  /** The leader's own bucket, where it posts the manifest; null on other validators (they only derive the sets). */
+  /** Where to post the manifest at once; null to only build it (the validator posts it in its slot, phases/lead.ts). */
   readonly leaderStore: Pick<ObjectStore, 'put'> | null;
 }
 
@@ -40,7 +40,9 @@ export interface ManifestResult {
   readonly attempted: readonly number[];
   /** The uids aggregated, ascending. */
   readonly succeeded: readonly number[];
-  /** The manifest posted; null when this node is not the leader. */
+  /** The manifest naming exactly the succeeded payloads (built on every validator: any may have to post it). */
+  readonly manifest: AggregatorManifest;
+  /** The manifest posted to `leaderStore`; null without one. */
   readonly posted: AggregatorManifest | null;
 }
 
@@ -60,20 +62,19 @@ export async function postManifest(input: ManifestInput): Promise<ManifestResult
   }
   chosen.sort((a, b) => a.uid - b.uid);
   const succeeded = chosen.map((g) => g.uid);
-  if (input.leaderStore === null) return { attempted, succeeded, posted: null };
-
   const entries = chosen.map((g) => ({ uid: g.uid, key: gradientKey(w, g.uid, version), size: g.payload.bytes.length, sha256: g.payload.sha256 }));
   const skippedUids = attempted.filter((u) => !succeeded.includes(u)).sort((a, b) => a - b);
   const manifest = makeAggregatorManifest({ window: w, version, entries, skippedUids });
+  if (input.leaderStore === null) return { attempted, succeeded, manifest, posted: null };
   await input.leaderStore.put(aggregatorKey(w, version), encodeAggregatorManifest(manifest));
-  return { attempted, succeeded, posted: manifest };
+  return { attempted, succeeded, manifest, posted: manifest };
 }
 
 export interface PeerListSource {
   leaderBucket(): Promise<{ readonly store: ObjectStore } | null>;
 }
 
-/** The leader's peer list in effect for window w; null when there is none yet or it cannot be read (reported). */
+/** The leading validator's peer list in effect for window w; null when there is none yet or it cannot be read (reported). */
 export async function readPeerList(source: PeerListSource, w: number, version: string, events: NodeEvents): Promise<PeerList | null> {
   const leader = await source.leaderBucket();
   if (leader === null) return null;
