@@ -194,6 +194,7 @@ export class Validator implements StopSignal {
       ok: gather.ok,
       activeUids: gather.activeUids,
       copiers,
+      gatherList: manifest.gatherList,
       rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
       select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
       stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
@@ -208,7 +209,7 @@ export class Validator implements StopSignal {
       activeUids: gather.activeUids,
       overlap,
       sync: evaluation.sync,
-      gather: { attempted: manifest.attempted, succeeded: manifest.succeeded },
+      gather: { gatherListSize: manifest.gatherList.length, gathered: manifest.received, skipped: manifest.skipped },
       evaluations: evaluation.evaluations,
     });
     const { applied } = await advanceReplica({
@@ -235,7 +236,7 @@ export class Validator implements StopSignal {
         params: p,
         lastPeerListWindow: this.lastPeerListWindow,
         activeUids: gather.activeUids,
-        weights,
+        weights: weights ?? this.scorer.weights(p, w),
         excludedUids: [...this.scorer.selectionExclusions(w), this.id.uid],
         chain: this.access,
         store: this.id.store,
