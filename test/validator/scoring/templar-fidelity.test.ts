@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshPeer, GauntletScorer, type EvalOutcome, type PeerScore, type ScorerState, type ScoringEvent, type ScoringParams } from '../../../src/validator/scoring/index.ts';
+import { chunkLayout, DEFAULT_SPARSELOCO, indexOverlap, type PeerUpdate } from '../../../src/optim/sparseloco/index.ts';
+import { freshPeer, GauntletScorer, indexOverlapRatio, type EvalOutcome, type IndexSet, type PeerScore, type ScorerState, type ScoringEvent, type ScoringParams } from '../../../src/validator/scoring/index.ts';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} vs ${b}`);
 
@@ -150,5 +151,30 @@ describe('Templar fidelity: one OpenSkill match per window (update_openskill_rat
     close(s.rating(1).mu, 27.256209212552754);
     close(s.rating(2).mu, 22.743790787447246);
     close(s.rating(1).sigma, 8.166896460213737);
+  });
+});
+
+describe('Templar fidelity: one index-overlap definition (check_uid_index_overlap)', () => {
+  test('the copy check and the optimizer-side overlap agree, weighting tensors by numChunks·k', () => {
+    const cfg = { ...DEFAULT_SPARSELOCO, chunkTarget1d: 8, topk: 2 };
+    const lw = chunkLayout([16], cfg); // 2 chunks of 8, k 2
+    const lv = chunkLayout([8], { ...cfg, chunkTarget1d: 4 }); // 2 chunks of 4, k 2
+    const tensor = (name: string, layout: typeof lw, idx: number[]) => ({
+      name, shape: [layout.rows * layout.cols], layout, indices: Uint16Array.from(idx), codes: new Uint8Array(idx.length),
+      quant: { shift: 0, scale: 1, lookup: new Float32Array(4) },
+    });
+    const x: PeerUpdate = { uid: 1, tensors: [tensor('w', lw, [1, 5, 0, 7]), tensor('v', lv, [0, 1, 2, 3])] };
+    const y: PeerUpdate = { uid: 2, tensors: [tensor('w', lw, [5, 6, 0, 7]), tensor('v', lv, [0, 2, 2, 3])] };
+    // w: chunk 0 shares 1 of 2, chunk 1 shares 2 of 2 → 0.75; v: chunk 0 shares {0} → 1/2, chunk 1 shares {2, 3} → 0.75.
+    const sets = (p: PeerUpdate): IndexSet[] => p.tensors.map((t) => ({ name: t.name, chunkLen: t.layout.chunkLen, k: t.layout.k, indices: t.indices }));
+    const expected = (4 * 0.75 + 4 * 0.75) / 8;
+    assert.equal(indexOverlap(x, y).mean, expected);
+    assert.equal(indexOverlapRatio(sets(x), sets(y)), expected);
+    // Unequal weights: w with 2 chunks (weight 4) at 0.75 and a 1-chunk tensor u (weight 2) at 0 → 3/6 = 0.5.
+    const lu = chunkLayout([8], cfg);
+    const x2: PeerUpdate = { uid: 1, tensors: [x.tensors[0], tensor('u', lu, [0, 1])] };
+    const y2: PeerUpdate = { uid: 2, tensors: [y.tensors[0], tensor('u', lu, [2, 3])] };
+    assert.equal(indexOverlap(x2, y2).mean, 0.5);
+    assert.equal(indexOverlapRatio(sets(x2), sets(y2)), 0.5);
   });
 });
