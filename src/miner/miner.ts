@@ -120,7 +120,7 @@ export class Miner implements StopSignal {
     const t = this.net.train;
     this.trainer = new InnerTrainer(this.replica.model, {
       schedule: { lr: t.lr, warmupSteps: t.warmupSteps, cosineSteps: t.cosineSteps },
-      adamw: { weightDecay: t.weightDecay },
+      adamw: { weightDecay: t.weightDecay, decayAll: t.decayAllParams ?? false },
     });
   }
 
