@@ -35,15 +35,17 @@ const MAX_STEPS = 1e12;
 
 export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
   f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams']);
-  return {
+  const fields = {
     batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
     seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
     lr: mode.take(f, 'lr', (k) => f.positive(k, 1e3)),
     warmupSteps: mode.take(f, 'warmupSteps', (k) => f.int(k, 0, MAX_STEPS)),
     cosineSteps: mode.take(f, 'cosineSteps', (k) => f.int(k, 0, MAX_STEPS)),
     weightDecay: mode.take(f, 'weightDecay', (k) => f.finite(k, 0, 1e3)),
-    decayAllParams: OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k)),
   };
+  // Optional in every mode (files written before it existed lack it); absent stays absent.
+  const decayAllParams = OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k));
+  return decayAllParams === undefined ? fields : { ...fields, decayAllParams };
 }
 
 export function readEvalFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<EvalSettings, Absent> {
