@@ -17,7 +17,9 @@ import {
   checkDeadline,
   debugKey,
   encodeDebugDict,
+  encodeGradientMeta,
   fetchUploadDeadline,
+  gradientMeta,
   gradientKey,
   warmupWindows,
   windowBoundaryBlock,
@@ -33,7 +35,6 @@ import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
 import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
-import { encodeGradientMeta, gradientMeta } from './gradient-meta.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta } from './gradient-policy.ts';
 

@@ -10,3 +10,4 @@ export * from './checkpoint.ts';
 export * from './aggregator.ts';
 export * from './debug-dict.ts';
 export * from './leader.ts';
+export * from './gradient-meta.ts';

@@ -8,7 +8,9 @@ import { ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
 import {
   aggregatorKey,
   debugKey,
+  encodeGradientMeta,
   encodePeerList,
+  gradientMeta,
   gradientKey,
   parseAggregatorManifest,
   parsePeerList,
@@ -261,7 +263,9 @@ const samples: SampleSource = {
 
 describe('evaluate phase', () => {
   const settings = { batchSize: 2, lr: net.sparseloco.outerLr * 0.5, ownPoolSize: 8 };
-  const g1 = gatheredOk(message(1));
+  // uid 1 publishes the digest of its assigned pool, as an honest miner does.
+  const digestOf = (w: number) => encodeGradientMeta(gradientMeta(w, assignedPool(1, w, settings.ownPoolSize, samples.sampleCount), samples, 8));
+  const g1 = gatheredOk(message(1, W, 1, { meta: digestOf(W) }));
   const gathered = byUid(g1, { uid: 2, status: 'invalid', detail: 'empty update' }, gatheredOk(message(3)));
   const heldOut = samples.batch([60, 61]);
 
@@ -315,6 +319,18 @@ describe('evaluate phase', () => {
     assert.deepEqual(reads, [1, 3, 5]);
     assert.deepEqual(r.details.map((d) => d.uid), [2, 1, 4]);
     assert.deepEqual(r.details[0], { uid: 2, status: 'invalid', detail: 'empty update' });
+    assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
+  });
+
+  test('a sample digest of other samples (here the next window\'s pool) is recorded as a mismatch, nothing more', async () => {
+    const g = gatheredOk(message(1, W, 1, { meta: digestOf(W + 1) }));
+    const r = await evaluateWindow({
+      window: W, warmup: false, behind: false, replica: replicaAt(W - 1), heldOut, samples, gathered: byUid(g), ok: [g], activeUids: [1],
+      copiers: new Set(), gatherList: [1], rng: new SeededRng('eval'), settings, stepsBehind: async () => 0,
+      select: (): EvalSelection => ({ uids: [1], bin: 0, bins: 1, forced: 0 }),
+    });
+    assert.equal(r.evaluations[0].status, 'ok');
+    assert.equal((r.details[0] as { digestMatch?: boolean }).digestMatch, false);
   });
 
   test('no evaluation in warm-up, when behind, or off θ_w; held-out loss only at θ_w', async () => {

@@ -9,7 +9,7 @@ import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
-import { debugKey, decodeDebugDict, isProtocolError, type DebugSample } from '../../protocol/index.ts';
+import { claimedSampleDigest, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
 import { assignedPool, type SampleSource } from '../../node/samples.ts';
 import type { EvalOutcome, EvalSelection, SeededRng } from '../scoring/index.ts';
@@ -103,7 +103,8 @@ export async function evaluateWindow(input: EvaluateInput): Promise<EvaluateResu
     }
     const behind = await stepsBehindOf(uid);
     evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind: behind });
-    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind });
+    const digestMatch = claimedSampleDigest(g.payload.message.meta) === poolSampleDigest(poolIdx, samples);
+    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind, digestMatch });
   }
   for (const uid of input.gatherList) sync.set(uid, await stepsBehindOf(uid));
   return { evaluations, sync, details, heldOutLoss };
