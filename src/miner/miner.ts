@@ -17,7 +17,9 @@ import {
   checkDeadline,
   debugKey,
   encodeDebugDict,
+  encodeGradientMeta,
   fetchUploadDeadline,
+  gradientMeta,
   gradientKey,
   warmupWindows,
   windowBoundaryBlock,
@@ -32,7 +34,7 @@ import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
-import { assignedPool, datasetSamples, sampleDigest, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta } from './gradient-policy.ts';
@@ -122,7 +124,7 @@ export class Miner implements StopSignal {
     const t = this.net.train;
     this.trainer = new InnerTrainer(this.replica.model, {
       schedule: { lr: t.lr, warmupSteps: t.warmupSteps, cosineSteps: t.cosineSteps },
-      adamw: { weightDecay: t.weightDecay },
+      adamw: { weightDecay: t.weightDecay, decayAll: t.decayAllParams ?? false },
     });
   }
 
@@ -220,7 +222,7 @@ export class Miner implements StopSignal {
       window: w,
       globalStep: this.replica.globalStep,
       nullRound: warm,
-      meta: new TextEncoder().encode(JSON.stringify({ samples: this.net.train.batchSize * this.lastInnerSteps })),
+      meta: encodeGradientMeta(gradientMeta(w, this.assignedPool(w), this.samples, this.net.train.batchSize * this.lastInnerSteps)),
       tensors,
     };
     // the upload may not land before the boundary block's timestamp
@@ -301,7 +303,11 @@ export class Miner implements StopSignal {
     };
   }
 
-  /** H inner steps from θ_w on the assigned samples; returns Δ = θ_w − θ_H and restores θ_w. */
+  /** This miner's samples of window w: H batches. */
+  private assignedPool(w: number): number[] {
+    return assignedPool(this.id.uid, w, this.p.innerSteps * this.net.train.batchSize, this.samples.sampleCount);
+  }
+
   /**
    * Wall-clock time by which the inner steps must end so that compression and the upload still land before the
    * window's deadline (the boundary block's expected time plus timeWindowDeltaMs), judged from the chain's head.
@@ -321,7 +327,7 @@ export class Miner implements StopSignal {
   private train(w: number, budgetEndMs: number): TrainedDelta {
     const t = this.net.train;
     const H = this.p.innerSteps;
-    const pool = assignedPool(this.id.uid, w, H * t.batchSize, this.samples.sampleCount);
+    const pool = this.assignedPool(w);
     const start = cloneParams(this.replica.params);
     this.trainer.setStep(Math.max(0, w - this.startWindow) * H);
     let lossSum = 0;

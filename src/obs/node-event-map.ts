@@ -21,7 +21,11 @@ export type WindowFlag =
 
 /** One miner evaluated at θ_w: its losses before/after its update, or why it could not be evaluated. */
 export type WindowEvaluation =
-  | { readonly uid: number; readonly ownBefore: number; readonly ownAfter: number; readonly randomBefore: number; readonly randomAfter: number; readonly stepsBehind: number | null }
+  | {
+      readonly uid: number; readonly ownBefore: number; readonly ownAfter: number; readonly randomBefore: number; readonly randomAfter: number; readonly stepsBehind: number | null;
+      /** The sample digest in the gradient's metadata is the validator's digest of the uid's assigned pool (logged only, as Templar's log_digest_match). */
+      readonly digestMatch?: boolean;
+    }
   | { readonly uid: number; readonly status: string; readonly detail?: string };
 
 export interface WindowRating {
@@ -200,7 +204,7 @@ const FLAG: ShapeReader<WindowFlag> = byKind<WindowFlag>({
 });
 
 const EVALUATION: ShapeReader<WindowEvaluation> = either(
-  object<Extract<WindowEvaluation, { ownBefore: number }>>({ uid: int, ownBefore: num, ownAfter: num, randomBefore: num, randomAfter: num, stepsBehind: nullable(num) }),
+  object<Extract<WindowEvaluation, { ownBefore: number }>>({ uid: int, ownBefore: num, ownAfter: num, randomBefore: num, randomAfter: num, stepsBehind: nullable(num), digestMatch: optional(bool) }),
   object<Extract<WindowEvaluation, { status: string }>>({ uid: int, status: str, detail: optional(str) }),
 );
 

@@ -2,8 +2,8 @@
  * AdamW with torch semantics (torch.optim.AdamW, single-tensor path): decoupled weight decay
  * p ← p·(1 − lr·wd), bias-corrected moments, eps added after the bias-corrected sqrt.
  * Works on a model's flat parameter/gradient buffers; moments are two more flat buffers.
- * Weight decay applies to 2-D parameters (embeddings, projections, lm_head) and not to the 1-D RMSNorm
- * weights (the usual LLaMA recipe; Templar's config does not single them out).
+ * Weight decay applies to 2-D parameters (embeddings, projections, lm_head) and not to the 1-D RMSNorm weights (the
+ * usual LLaMA recipe), or with decayAll to every parameter (Templar: torch.optim.AdamW(model.parameters(), ...)).
  */
 import type { Backend, Buf } from '../tensor/backend.ts';
 
@@ -12,9 +12,11 @@ export interface AdamWConfig {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  /** Decay 1-D parameters too. */
+  readonly decayAll: boolean;
 }
 
-export const DEFAULT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 };
+export const DEFAULT_ADAMW: AdamWConfig = { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, decayAll: false };
 
 export interface ParamRange {
   readonly offset: number;
@@ -42,7 +44,7 @@ export class AdamW {
     readonly config: AdamWConfig = DEFAULT_ADAMW,
   ) {
     for (const e of layout) {
-      const decay = e.shape.length >= 2;
+      const decay = this.config.decayAll || e.shape.length >= 2;
       const last = this.runs[this.runs.length - 1];
       if (last !== undefined && last.decay === decay && last.offset + last.size === e.offset) last.size += e.size;
       else this.runs.push({ offset: e.offset, size: e.size, decay });

@@ -12,3 +12,4 @@ export * from './debug-dict.ts';
 export * from './leader.ts';
 export * from './retention.ts';
 export * from './manifest-slots.ts';
+export * from './gradient-meta.ts';

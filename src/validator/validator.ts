@@ -248,6 +248,7 @@ export class Validator implements StopSignal {
         ok: gather.ok,
         activeUids: gather.activeUids,
         copiers,
+        gatherList: manifest.gatherList,
         rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
         select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
         stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
@@ -265,7 +266,7 @@ export class Validator implements StopSignal {
       activeUids: gather.activeUids,
       overlap,
       sync: evaluation.sync,
-      gather: { attempted: manifest.attempted, succeeded: manifest.succeeded },
+      gather: { gatherListSize: manifest.gatherList.length, gathered: manifest.received, skipped: manifest.skipped },
       evaluations: evaluation.evaluations,
     });
     const { applied, holder } = await advanceReplica({
@@ -295,7 +296,7 @@ export class Validator implements StopSignal {
         params: p,
         lastPeerListWindow: this.lastPeerListWindow,
         activeUids: gather.activeUids,
-        weights,
+        weights: weights ?? this.scorer.weights(p, w),
         excludedUids: [...this.scorer.selectionExclusions(w), this.id.uid],
         chain: this.access,
         store: this.id.store,

@@ -52,18 +52,24 @@ describe('copycat, noise, free-rider and late miners against one validator', { t
     assert.equal(v.weightShare([late]), 0, `late miner got weight: ${JSON.stringify(v.lastWeights())}`);
   });
 
-  test('noise: its measured improvement ranks far below every honest miner, no weight', () => {
+  test('noise: its measured improvement ranks far below every honest miner, its weight below every honest miner\'s', () => {
     // Noise moves the loss by ~0 either way, so its sign-based flags (negative evaluations) come only by chance; what the
     // Gauntlet guarantees is that its measured improvement ranks it far below every honest miner and that it ends unweighted.
     const weakestHonest = Math.min(...honest.map((u) => v.randomImprovement(u)));
     const improvement = v.randomImprovement(noise);
     assert.ok(weakestHonest > 0 && improvement < 0.25 * weakestHonest, `noise improvement ${improvement} vs weakest honest ${weakestHonest}`);
+    // Under Templar's rules noise may keep the smallest share in a run this short (changed on purpose with the scoring
+    // made faithful to validator.py): the free-rider's and the late miner's failed uploads enter every OpenSkill match at
+    // −99, so the 5th-ranked score is negative and negative-evaluation penalties are skipped (should_skip_negative_penalty),
+    // the >50%-of-8 rule needs 8 evaluations, and the BMA threshold waits 10 windows. It still ranks below every honest miner.
     const flaggedNoise = v.flagged(noise, (f) => f.reason === 'negativeEvals' || f.kind === 'excluded' || f.reason === 'gatherMiss');
-    assert.equal(v.weightShare([noise]), 0, `noise got weight (flagged: ${flaggedNoise}): ${JSON.stringify(v.lastWeights())}`);
+    for (const u of honest) {
+      assert.ok(v.weightShare([noise]) < v.weightShare([u]), `noise (flagged: ${flaggedNoise}) not below honest uid ${u}: ${JSON.stringify(v.lastWeights())}`);
+    }
   });
 
   test('honest miners hold the weight; the network trains and every replica stays bit-identical', () => {
-    assert.ok(v.weightShare(honest) >= 0.9, `honest share ${v.weightShare(honest)} of ${JSON.stringify(v.lastWeights())}`);
+    assert.ok(v.weightShare(honest) >= 0.75, `honest share ${v.weightShare(honest)} of ${JSON.stringify(v.lastWeights())}`);
     for (const [w, byNode] of appliedHashes(net!)) assert.equal(new Set(byNode.values()).size, 1, `window ${w}: replicas differ`);
     const losses = v.windows.map((e) => e.heldOutLoss).filter((x): x is number => typeof x === 'number');
     assert.ok(losses.at(-1)! < losses[0], `held-out loss ${losses[0]} -> ${losses.at(-1)}`);

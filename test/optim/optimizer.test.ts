@@ -71,6 +71,20 @@ describe('AdamW', () => {
       be.dispose();
     }
   });
+
+  test('decayAll (Templar: AdamW over model.parameters()) decays the 1-D parameter too', () => {
+    const be = new JsBackend('float64');
+    const p = be.alloc(2), g = be.alloc(2);
+    be.view(p).set([1, 1]);
+    be.view(g).set([0.5, 0.5]);
+    const opt = new AdamW(be, p, g, [{ offset: 0, size: 1, shape: [1, 1] }, { offset: 1, size: 1, shape: [1] }], { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, decayAll: true });
+    opt.step(0.01, 0.5);
+    const upd = 0.01 / (1 + 1e-8);
+    const v = be.view(p);
+    assert.ok(Math.abs(v[0] - (0.999 - upd)) < 1e-9, `2-D ${v[0]}`);
+    assert.ok(Math.abs(v[1] - (0.999 - upd)) < 1e-9, `1-D ${v[1]}`);
+    be.dispose();
+  });
 });
 
 describe('InnerTrainer', () => {

@@ -8,7 +8,9 @@ import { ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
 import {
   aggregatorKey,
   debugKey,
+  encodeGradientMeta,
   encodePeerList,
+  gradientMeta,
   gradientKey,
   parseAggregatorManifest,
   parsePeerList,
@@ -195,6 +197,10 @@ describe('manifest phase', () => {
     const r = await postManifest({ ...base, leaderStore: store });
     assert.deepEqual(r.succeeded, [1, 3]);
     assert.deepEqual(r.attempted, [1, 2, 3, 4, 5, 6]);
+    // For scoring, a copier's or a naughty uid's upload was received: only uploads that did not arrive are skipped.
+    assert.deepEqual(r.received, [1, 3, 5, 6]);
+    assert.deepEqual(r.skipped, [2, 4]);
+    assert.deepEqual(r.gatherList, [1, 2, 3, 4, 5, 6], 'before the first peer list every uid tried is on the gather list');
     const m = parseAggregatorManifest(await store.get(aggregatorKey(W, p.version)), { expected: { window: W, version: p.version } });
     assert.deepEqual(m.entries, [
       { uid: 1, key: gradientKey(W, 1, p.version), size: g1.payload.bytes.length, sha256: g1.payload.sha256 },
@@ -209,6 +215,9 @@ describe('manifest phase', () => {
     const r = await postManifest({ ...base, peerList, copiers: new Set([5]), leaderStore: null });
     assert.deepEqual(r.attempted, [5, 2, 1, 3, 6]);
     assert.deepEqual(r.succeeded, [1, 3]);
+    assert.deepEqual(r.gatherList, [5, 2, 1]);
+    assert.deepEqual(r.received, [5, 1, 3, 6]);
+    assert.deepEqual(r.skipped, [2]);
     assert.equal(r.posted, null);
     const capped = await postManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2, leaderStore: null });
     assert.deepEqual(capped.attempted, [5, 2, 1]);
@@ -254,7 +263,9 @@ const samples: SampleSource = {
 
 describe('evaluate phase', () => {
   const settings = { batchSize: 2, lr: net.sparseloco.outerLr * 0.5, ownPoolSize: 8 };
-  const g1 = gatheredOk(message(1));
+  // uid 1 publishes the digest of its assigned pool, as an honest miner does.
+  const digestOf = (w: number) => encodeGradientMeta(gradientMeta(w, assignedPool(1, w, settings.ownPoolSize, samples.sampleCount), samples, 8));
+  const g1 = gatheredOk(message(1, W, 1, { meta: digestOf(W) }));
   const gathered = byUid(g1, { uid: 2, status: 'invalid', detail: 'empty update' }, gatheredOk(message(3)));
   const heldOut = samples.batch([60, 61]);
 
@@ -262,6 +273,7 @@ describe('evaluate phase', () => {
     const replica = replicaAt(W - 1);
     const hashBefore = replica.hash();
     const pools: number[][] = [];
+    const reads: number[] = [];
     const r = await evaluateWindow({
       window: W,
       warmup: false,
@@ -273,12 +285,16 @@ describe('evaluate phase', () => {
       ok: [...gathered.values()].filter((g): g is GatheredOk => g.status === 'ok'),
       activeUids: [1, 2, 3, 4],
       copiers: new Set([3]),
+      gatherList: [1, 3, 5],
       rng: new SeededRng('eval'),
       select: (pool): EvalSelection => {
         pools.push([...pool]);
         return { uids: [2, 1, 4], bin: 0, bins: 1, forced: 0 };
       },
-      stepsBehind: async (uid) => (uid === 1 ? 0.25 : null),
+      stepsBehind: async (uid) => {
+        reads.push(uid);
+        return uid === 1 ? 0.25 : uid === 3 ? 2.5 : null;
+      },
       settings,
     });
     assert.deepEqual(pools, [[1, 2, 4]]);
@@ -298,14 +314,28 @@ describe('evaluate phase', () => {
     assert.notEqual(ok.losses.ownAfter, ok.losses.ownBefore);
     assert.notEqual(ok.losses.randomAfter, ok.losses.randomBefore);
     assert.equal(ok.stepsBehind, 0.25);
-    assert.deepEqual([...r.sync], [[1, 0.25]]);
+    // Sync is checked for every gather-list peer (evaluated or not), and each debug dict is read once.
+    assert.deepEqual([...r.sync], [[1, 0.25], [3, 2.5], [5, null]]);
+    assert.deepEqual(reads, [1, 3, 5]);
     assert.deepEqual(r.details.map((d) => d.uid), [2, 1, 4]);
     assert.deepEqual(r.details[0], { uid: 2, status: 'invalid', detail: 'empty update' });
+    assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
+  });
+
+  test('a sample digest of other samples (here the next window\'s pool) is recorded as a mismatch, nothing more', async () => {
+    const g = gatheredOk(message(1, W, 1, { meta: digestOf(W + 1) }));
+    const r = await evaluateWindow({
+      window: W, warmup: false, behind: false, replica: replicaAt(W - 1), heldOut, samples, gathered: byUid(g), ok: [g], activeUids: [1],
+      copiers: new Set(), gatherList: [1], rng: new SeededRng('eval'), settings, stepsBehind: async () => 0,
+      select: (): EvalSelection => ({ uids: [1], bin: 0, bins: 1, forced: 0 }),
+    });
+    assert.equal(r.evaluations[0].status, 'ok');
+    assert.equal((r.details[0] as { digestMatch?: boolean }).digestMatch, false);
   });
 
   test('no evaluation in warm-up, when behind, or off θ_w; held-out loss only at θ_w', async () => {
     const base = {
-      window: W, heldOut, samples, gathered, ok: [g1], activeUids: [1], copiers: new Set<number>(), rng: new SeededRng(1), settings,
+      window: W, heldOut, samples, gathered, ok: [g1], activeUids: [1], copiers: new Set<number>(), gatherList: [1], rng: new SeededRng(1), settings,
       stepsBehind: async () => 0,
       select: (): EvalSelection => assert.fail('no selection expected'),
     };
@@ -349,7 +379,7 @@ describe('score phase', () => {
       activeUids: [1, 2],
       overlap: null,
       sync: new Map([[1, 0]]),
-      gather: { attempted: [1, 2], succeeded: [1] },
+      gather: { gatherListSize: 2, gathered: [1], skipped: [2] },
       evaluations,
     });
     assert.equal(r.report.window, W);
@@ -478,5 +508,23 @@ describe('publish phase', () => {
     assert.equal(notApplied.checkpointSaved, false);
     assert.equal(checkpoints, 1);
     assert.equal((await store.list('')).objects.length, 1);
+  });
+
+  test('later peer lists rank by the validator\'s current weights, also on non-weights windows (Templar\'s select_next_peers)', async () => {
+    // Incentive favours uid 3 over 2 over 1; the validator's own weights favour 1 over 2 and give 3 nothing.
+    const neuron = (uid: number, incentive: number) => ({ uid, hotkey: `hk${uid}`, stake: 1, incentive }) as NeuronInfo;
+    const metagraph: Metagraph = { netuid: 1, block: 0, neurons: [neuron(1, 0.1), neuron(2, 0.2), neuron(3, 0.3)] };
+    const store = new MemoryStore();
+    const base = {
+      params: { ...p, gatherPeerCount: 2, reservePeerCount: 0 }, activeUids: [1, 2, 3], excludedUids: [], store, events: silent,
+      chain: { metagraph: async () => metagraph, window: async () => 13 }, saveCheckpoint: async () => {}, applied: false, globalStep: 0,
+    };
+    const later = await publishLeaderDocuments({ ...base, window: 13, lastPeerListWindow: 11, weights: { uids: [1, 2], weights: [0.7, 0.3] } });
+    assert.ok(later.peerList !== null);
+    assert.deepEqual(later.peerList.peers, [1, 2]);
+    assert.equal(later.peerList.initialSelection, false);
+    const first = await publishLeaderDocuments({ ...base, window: 13, lastPeerListWindow: null, weights: { uids: [1, 2], weights: [0.7, 0.3] } });
+    assert.deepEqual(first.peerList?.peers, [3, 2]);
+    assert.equal(first.peerList?.initialSelection, true);
   });
 });

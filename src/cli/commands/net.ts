@@ -7,12 +7,14 @@ import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
 import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
+import { isPresetName, PRESET_NAMES } from '../../node/config/templar-preset.ts';
 
 interface NetUpOptions {
   miners: string;
   validators: string;
   adversaries: string;
   model: string;
+  preset: string;
   windows?: string;
   runDir: string;
   faultRate: string;
@@ -30,6 +32,7 @@ export function register(program: Command): void {
     .option('--validators <n>', 'validators', '1')
     .option('--adversaries <list>', `comma-separated kinds (${ADVERSARY_KINDS.join(', ')})`, '')
     .option('--model <name>', 'tiny | small', 'tiny')
+    .option('--preset <name>', `${PRESET_NAMES.join(' | ')}: quick local settings, or Templar's hyperparameters with windows sized for this machine (new run dirs only)`, 'local')
     .option('--windows <n>', 'stop after this many windows (default: until Ctrl-C)')
     .option('--run-dir <dir>', 'run directory (resumed if it exists)', '.tessera/net')
     .option('--fault-rate <p>', 'fraction of store requests that fail transiently', '0')
@@ -40,6 +43,7 @@ export function register(program: Command): void {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
       if (o.model !== 'tiny' && o.model !== 'small') throw new Error(`--model must be tiny or small, got ${o.model}`);
+      if (!isPresetName(o.preset)) throw new NodeConfigError('InvalidField', `--preset must be one of ${PRESET_NAMES.join(', ')}, got ${JSON.stringify(o.preset)}`);
       if (o.seed.trim() === '') throw new NodeConfigError('InvalidField', '--seed must not be empty');
       const windows = o.windows === undefined ? undefined : parseIntFlag('--windows', o.windows, 1);
       const failureRate = parseNumberFlag('--fault-rate', o.faultRate, 0, 1);
@@ -49,7 +53,7 @@ export function register(program: Command): void {
         miners: parseIntFlag('--miners', o.miners, 0, 1_000),
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, networkSeed: o.seed, faults: { failureRate } },
+        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);

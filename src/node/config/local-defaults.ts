@@ -6,9 +6,12 @@ import { LOCAL_PROTOCOL, resolveProtocolParams, type ProtocolParams } from '../.
 import { DEFAULT_SPARSELOCO } from '../../optim/sparseloco/index.ts';
 import { validateNetworkConfig, type NetworkConfig, type TrainSettings, type EvalSettings, type FaultSettings } from './network.ts';
 import type { ScoringParams } from './scoring.ts';
+import { TEMPLAR_EVAL, TEMPLAR_SCORING, TEMPLAR_SPARSELOCO, TEMPLAR_TRAINING, templarLocalProtocol, type PresetName } from './templar-preset.ts';
 
 export interface NetworkPlan {
   model: 'tiny' | 'small';
+  /** local (default): settings sized for a quick local run; templar: Templar's hyperparameters (templar-preset.ts). */
+  preset?: PresetName;
   networkSeed: string;
   netuid?: number;
   storeRoot: string;
@@ -44,16 +47,34 @@ export const LOCAL_VALIDATOR_STAKE = 10_000;
 const LOCAL_MAX_MINER_STAKE = LOCAL_VALIDATOR_STAKE / 2;
 
 /** The protocol parameters a local network of `model` starts from (a plan's overrides apply to them). */
-export function localProtocolBase(model: NetworkPlan['model']): ProtocolParams {
+export function localProtocolBase(model: NetworkPlan['model'], preset: PresetName = 'local'): ProtocolParams {
+  if (preset === 'templar') return resolveProtocolParams(templarLocalProtocol(model, LOCAL_MAX_MINER_STAKE), LOCAL_PROTOCOL);
   return resolveProtocolParams(
     { windowsPerWeights: 2, checkpointFrequency: 5, maxMinerStake: LOCAL_MAX_MINER_STAKE, peerReplacementFrequency: 2, ...TIMING[model] },
     LOCAL_PROTOCOL,
   );
 }
 
+/** A plan's settings before its own overrides: the local ones, or Templar's (batch shape and timing stay the model's). */
+function presetSettings(plan: NetworkPlan) {
+  if (plan.preset === 'templar') {
+    const { batchSize, seqLen } = TRAIN[plan.model];
+    return { sparseloco: TEMPLAR_SPARSELOCO, train: { batchSize, seqLen, ...TEMPLAR_TRAINING }, eval: TEMPLAR_EVAL, scoring: TEMPLAR_SCORING as Partial<ScoringParams> };
+  }
+  return {
+    sparseloco: DEFAULT_SPARSELOCO,
+    train: TRAIN[plan.model],
+    eval: EVAL[plan.model],
+    // Honest miners of these small models share ~50 % of their top-k indices (same model, similar text), so the
+    // copy thresholds sit above that; an exact copy overlaps 100 %.
+    scoring: { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10 } as Partial<ScoringParams>,
+  };
+}
+
 /** The network settings of a plan, checked like a loaded network.json. */
 export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): NetworkConfig {
-  const protocol = resolveProtocolParams(plan.protocol, localProtocolBase(plan.model));
+  const protocol = resolveProtocolParams(plan.protocol, localProtocolBase(plan.model, plan.preset));
+  const base = presetSettings(plan);
   return validateNetworkConfig({
     format: 'tessera.network/1',
     networkSeed: plan.networkSeed,
@@ -61,12 +82,10 @@ export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): Network
     model: plan.model,
     modelSeed: 42,
     protocol,
-    sparseloco: DEFAULT_SPARSELOCO,
-    train: { ...TRAIN[plan.model], ...plan.train },
-    eval: { ...EVAL[plan.model], ...plan.eval },
-    // Honest miners of these small models share ~50 % of their top-k indices (same model, similar text), so the
-    // copy thresholds sit above that; an exact copy overlaps 100 %.
-    scoring: { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10, ...plan.scoring },
+    sparseloco: base.sparseloco,
+    train: { ...base.train, ...plan.train },
+    eval: { ...base.eval, ...plan.eval },
+    scoring: { ...base.scoring, ...plan.scoring },
     faults: { failureRate: 0, latencyMs: 0, ...plan.faults },
     storeRoot: plan.storeRoot,
     chainUrl,

@@ -251,6 +251,7 @@ function networkFromSection(s: NetworkSection, netuid: number, storeRoot: string
     networkSeed: s.networkSeed ?? `subnet-${netuid}`,
     netuid,
     storeRoot,
+    preset: s.protocolBase === 'templar' ? 'templar' : 'local',
     protocol: s.protocolBase === 'templar' ? undefined : s.protocol,
     train: s.train,
     eval: s.eval,

@@ -51,9 +51,9 @@ export interface ScoringParams {
   readonly missingGradientMultiplier: number;
   /** Gather misses in a row: the n-th miss multiplies F by entry n−1 (the last entry repeats). */
   readonly gatherMissMultipliers: readonly number[];
-  /** When the gather success rate is below this, skipped peers get F × 0. */
+  /** When the gather success rate (uploads received / gather-list size) is below this, skipped peers get F × 0. */
   readonly gatherSuccessSlashThreshold: number;
-  /** Mega slash when at least ⌈megaMissFraction·megaMissWindow⌉ of the last megaMissWindow gathers missed. */
+  /** Mega slash when the last megaMissWindow gathers are on record and at least megaMissFraction of them missed. */
   readonly megaMissWindow: number;
   readonly megaMissFraction: number;
   /** Windows a mega-slashed uid stays on the naughty list. */
@@ -68,14 +68,14 @@ export interface ScoringParams {
   /** The overlap check starts at this global step. */
   readonly overlapMinGlobalStep: number;
 
-  /** More than negativeEvalFraction·negativeEvalWindow negatives among the last negativeEvalWindow evaluations: F, BMA × negativeEvalMultiplier. */
+  /** The last negativeEvalWindow evaluations on record and more than negativeEvalFraction of them negative: F, BMA × negativeEvalMultiplier. */
   readonly negativeEvalWindow: number;
   readonly negativeEvalFraction: number;
   readonly negativeEvalMultiplier: number;
   /** This many negative evaluations in a row exclude a uid from peer selection until a positive one. */
   readonly consecutiveNegativeThreshold: number;
   readonly excludeNegativePeers: boolean;
-  /** A window whose badWindowRank-th best loss score is negative is "bad": no negative-eval penalties. */
+  /** A window whose badWindowRank-th best match score (the lowest, in a shorter match) is negative is "bad": no negative-eval penalties. */
   readonly badWindowRank: number;
 
   /** Per window inactive: F × this; reset after resetInactivityWindows. */

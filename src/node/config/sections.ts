@@ -13,6 +13,8 @@ export interface TrainSettings {
   readonly warmupSteps: number;
   readonly cosineSteps: number;
   readonly weightDecay: number;
+  /** Weight decay on every parameter, 1-D norms included (Templar); absent = false (2-D parameters only). */
+  readonly decayAllParams?: boolean;
 }
 
 export interface EvalSettings {
@@ -32,8 +34,8 @@ const MAX_BATCH = 1 << 20;
 const MAX_STEPS = 1e12;
 
 export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
-  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay']);
-  return {
+  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams']);
+  const fields = {
     batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
     seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
     lr: mode.take(f, 'lr', (k) => f.positive(k, 1e3)),
@@ -41,6 +43,9 @@ export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>
     cosineSteps: mode.take(f, 'cosineSteps', (k) => f.int(k, 0, MAX_STEPS)),
     weightDecay: mode.take(f, 'weightDecay', (k) => f.finite(k, 0, 1e3)),
   };
+  // Optional in every mode (files written before it existed lack it); absent stays absent.
+  const decayAllParams = OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k));
+  return decayAllParams === undefined ? fields : { ...fields, decayAllParams };
 }
 
 export function readEvalFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<EvalSettings, Absent> {

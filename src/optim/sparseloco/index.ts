@@ -7,4 +7,5 @@ export * from './compress.ts';
 export * from './error-feedback.ts';
 export * from './aggregate.ts';
 export * from './outer-step.ts';
+export * from './index-overlap.ts';
 export * from './peer-update.ts';

@@ -7,6 +7,7 @@ import { clipFactor, scaledValueTable, tensorValueNorm } from './aggregate.ts';
 import { chunkBase, inChunkOffsets } from './chunking.ts';
 import type { CompressedTensor, PeerUpdate } from './compress.ts';
 import { SparseLoCoError } from './errors.ts';
+import { sizeWeightedIndexOverlap, type IndexSelection } from './index-overlap.ts';
 
 function peerTable(t: CompressedTensor, medianNorms: ReadonlyMap<string, number> | undefined): Float32Array {
   if (medianNorms === undefined) return scaledValueTable(t, 1);
@@ -122,44 +123,25 @@ export interface IndexOverlap {
   readonly perTensor: Map<string, number>;
 }
 
-/**
- * Fraction of identical top-k indices per chunk between two peers (the copy check), averaged per tensor and
- * size-weighted over tensors. Densely sent tensors (k = chunk length) overlap trivially and are left out.
- */
+/** The copy check's index overlap (index-overlap.ts, the one definition) between two peers' updates. */
 export function indexOverlap(a: PeerUpdate, b: PeerUpdate): IndexOverlap {
   if (a.tensors.length !== b.tensors.length) throw new SparseLoCoError('ShapeMismatch', 'peers carry different tensor counts');
-  const perTensor = new Map<string, number>();
-  let weighted = 0;
-  let weight = 0;
+  const pairs: [IndexSelection, IndexSelection][] = [];
   a.tensors.forEach((ta, i) => {
     const tb = b.tensors[i];
     const { k, numChunks, chunkLen } = ta.layout;
     if (ta.name !== tb.name || tb.layout.k !== k || tb.layout.numChunks !== numChunks) {
       throw new SparseLoCoError('ShapeMismatch', `tensor ${i}: ${ta.name} vs ${tb.name}`);
     }
-    if (k === chunkLen) return;
-    const x = ta.indices;
-    const y = tb.indices;
-    let shared = 0;
-    for (let c = 0; c < numChunks; c++) {
-      let p = c * k;
-      let q = p;
-      const end = p + k;
-      while (p < end && q < end) {
-        if (x[p] === y[q]) {
-          shared++;
-          p++;
-          q++;
-        } else if (x[p] < y[q]) p++;
-        else q++;
-      }
-    }
-    const o = shared / (numChunks * k);
-    perTensor.set(ta.name, o);
-    weighted += o * numChunks * k;
-    weight += numChunks * k;
+    const x = { numChunks, k, chunkLen, indices: ta.indices };
+    pairs.push([x, { ...x, indices: tb.indices }]);
   });
-  return { mean: weight > 0 ? weighted / weight : 0, perTensor };
+  const { mean, perTensor } = sizeWeightedIndexOverlap(pairs);
+  const named = new Map<string, number>();
+  perTensor.forEach((o, i) => {
+    if (o !== null) named.set(a.tensors[i].name, o);
+  });
+  return { mean, perTensor: named };
 }
 
 /** indexOverlap for every pair of peers, ordered by (uidA, uidB) ascending. */

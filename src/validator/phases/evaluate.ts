@@ -9,7 +9,7 @@ import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
-import { debugKey, decodeDebugDict, isProtocolError, type DebugSample } from '../../protocol/index.ts';
+import { claimedSampleDigest, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
 import { assignedPool, type SampleSource } from '../../node/samples.ts';
 import type { EvalOutcome, EvalSelection, SeededRng } from '../scoring/index.ts';
@@ -43,6 +43,8 @@ export interface EvaluateInput {
   readonly ok: readonly GatheredOk[];
   readonly activeUids: readonly number[];
   readonly copiers: ReadonlySet<number>;
+  /** The window's gather list: each one's sync is checked (Templar's `slash_for_poor_sync`), evaluated or not. */
+  readonly gatherList: readonly number[];
   readonly rng: SeededRng;
   /** The scorer's fair selection among `pool`. */
   readonly select: (pool: readonly number[], rng: SeededRng) => EvalSelection;
@@ -53,7 +55,7 @@ export interface EvaluateInput {
 
 export interface EvaluateResult {
   readonly evaluations: EvalOutcome[];
-  /** Steps behind of each uid evaluated ok. */
+  /** Steps behind of each gather-list peer (null: no readable debug dict). */
   readonly sync: Map<number, number | null>;
   /** One record per evaluated uid, for the window event. */
   readonly details: WindowEvaluation[];
@@ -75,6 +77,11 @@ export async function evaluateWindow(input: EvaluateInput): Promise<EvaluateResu
   const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
   const randomBatch = samples.batch(randomIdx);
   const randomBefore = replica.model.loss(randomBatch);
+  const stepsBehind = new Map<number, number | null>();
+  const stepsBehindOf = async (uid: number): Promise<number | null> => {
+    if (!stepsBehind.has(uid)) stepsBehind.set(uid, await input.stepsBehind(uid));
+    return stepsBehind.get(uid)!;
+  };
   for (const uid of selection.uids) {
     const g: Gathered = gathered.get(uid) ?? { uid, status: 'missing' };
     if (g.status !== 'ok') {
@@ -94,11 +101,12 @@ export async function evaluateWindow(input: EvaluateInput): Promise<EvaluateResu
     } finally {
       applied.undo();
     }
-    const stepsBehind = await input.stepsBehind(uid);
-    sync.set(uid, stepsBehind);
-    evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind });
-    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind });
+    const behind = await stepsBehindOf(uid);
+    evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind: behind });
+    const digestMatch = claimedSampleDigest(g.payload.message.meta) === poolSampleDigest(poolIdx, samples);
+    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind, digestMatch });
   }
+  for (const uid of input.gatherList) sync.set(uid, await stepsBehindOf(uid));
   return { evaluations, sync, details, heldOutLoss };
 }
 

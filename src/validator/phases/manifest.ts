@@ -38,6 +38,12 @@ export interface ManifestInput {
 export interface ManifestResult {
   /** Every uid tried, in trying order. */
   readonly attempted: readonly number[];
+  /** The gather tier: the peer list's gather peers, or before the first list every uid tried. */
+  readonly gatherList: readonly number[];
+  /** Uids tried whose upload arrived on time and valid (copiers and naughty uids included: they were received). */
+  readonly received: readonly number[];
+  /** Uids tried whose upload did not arrive on time and valid. */
+  readonly skipped: readonly number[];
   /** The uids aggregated, ascending. */
   readonly succeeded: readonly number[];
   /** The manifest naming exactly the succeeded payloads (built on every validator: any may have to post it). */
@@ -62,12 +68,16 @@ export async function postManifest(input: ManifestInput): Promise<ManifestResult
   }
   chosen.sort((a, b) => a.uid - b.uid);
   const succeeded = chosen.map((g) => g.uid);
+  const gatherList = peerList === null ? attempted : peerList.peers;
+  const received = attempted.filter((u) => usable.has(u));
+  const skipped = attempted.filter((u) => !usable.has(u));
+  const sets = { attempted, gatherList, received, skipped, succeeded };
   const entries = chosen.map((g) => ({ uid: g.uid, key: gradientKey(w, g.uid, version), size: g.payload.bytes.length, sha256: g.payload.sha256 }));
   const skippedUids = attempted.filter((u) => !succeeded.includes(u)).sort((a, b) => a - b);
   const manifest = makeAggregatorManifest({ window: w, version, entries, skippedUids });
-  if (input.leaderStore === null) return { attempted, succeeded, manifest, posted: null };
+  if (input.leaderStore === null) return { ...sets, manifest, posted: null };
   await input.leaderStore.put(aggregatorKey(w, version), encodeAggregatorManifest(manifest));
-  return { attempted, succeeded, manifest, posted: manifest };
+  return { ...sets, manifest, posted: manifest };
 }
 
 export interface PeerListSource {

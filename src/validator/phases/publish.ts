@@ -54,8 +54,8 @@ export interface PublishLeaderInput {
   /** Window of the last peer list this leader posted; null before the first. */
   readonly lastPeerListWindow: number | null;
   readonly activeUids: readonly number[];
-  /** This window's weights (null: none set in this window). */
-  readonly weights: WeightVector | null;
+  /** The validator's weights from its current scores (Templar's `self.weights`, recomputed every window, not only on weights windows). */
+  readonly weights: WeightVector;
   /** Left out of the peer list: the scorer's selection exclusions and the leader's own uid. */
   readonly excludedUids: readonly number[];
   readonly chain: PeerListChain;
@@ -86,7 +86,9 @@ async function postPeerList(input: PublishLeaderInput): Promise<PeerList | null>
   const { window: w, params: p, weights } = input;
   const metagraph = await input.chain.metagraph(0);
   const eligible = eligiblePeers({ metagraph, activeUids: input.activeUids, excludedUids: input.excludedUids }, p);
-  const initial = weights === null || weights.uids.length === 0;
+  // Templar's `create_and_post_peers`: on-chain incentive only for the first list (`select_initial_peers`), the
+  // validator's own weights afterwards (`select_next_peers`).
+  const initial = input.lastPeerListWindow === null;
   const values = initial ? incentives(metagraph) : new Map(weights.uids.map((u, i) => [u, weights.weights[i]]));
   const list = selectPeerList(
     { currentWindow: await input.chain.window(), syncWindow: w, initial, values, eligible, rng: new SeededRng(`peers/${w}`) },

@@ -1,9 +1,10 @@
 /**
  * Index-overlap (copy) check (reference §4.5): for two peers, the fraction of identical top-k indices per chunk,
- * averaged over chunks and size-weighted (by chunkLen·numChunks) over parameters. Densely sent parameters
+ * averaged over chunks and size-weighted (by numChunks·k, Templar's weight) over parameters. Densely sent parameters
  * (k ≥ chunkLen) overlap trivially and are left out. Pairs at or above the thresholds are flagged, and the peer
  * whose upload the store stamped later is the offender (equal timestamps: no offender, copying is unprovable).
  */
+import { sizeWeightedIndexOverlap, type IndexSelection } from '../../optim/sparseloco/index.ts';
 import { ScoringError } from './errors.ts';
 import type { ScoringParams } from './params.ts';
 
@@ -65,51 +66,24 @@ function layoutOf(t: IndexSet): number {
 }
 
 /**
- * Mean fraction of shared indices between two peers' selections; parameters matched by name (names present on one
- * side only are ignored). 0 when no sparse parameter is shared. Throws ShapeMismatch on differing layouts.
+ * Mean fraction of shared indices between two peers' selections (optim/sparseloco/index-overlap.ts, the one
+ * definition); parameters matched by name (names present on one side only are ignored). 0 when no sparse parameter
+ * is shared. Throws ShapeMismatch on differing layouts.
  */
 export function indexOverlapRatio(a: readonly IndexSet[], b: readonly IndexSet[]): number {
   const byName = new Map<string, IndexSet>();
   for (const t of b) byName.set(t.name, t);
-  let weighted = 0;
-  let weight = 0;
-  let stamps = new Int32Array(0);
-  let stamp = 0;
+  const pairs: [IndexSelection, IndexSelection][] = [];
   for (const ta of a) {
     const tb = byName.get(ta.name);
     if (tb === undefined) continue;
-    const chunks = layoutOf(ta);
-    if (layoutOf(tb) !== chunks || tb.k !== ta.k || tb.chunkLen !== ta.chunkLen) {
+    const numChunks = layoutOf(ta);
+    if (layoutOf(tb) !== numChunks || tb.k !== ta.k || tb.chunkLen !== ta.chunkLen) {
       throw new ScoringError('ShapeMismatch', `${ta.name}: layouts differ between peers`);
     }
-    const { k, chunkLen } = ta;
-    if (k >= chunkLen || chunks === 0) continue;
-    if (stamps.length < chunkLen) {
-      stamps = new Int32Array(chunkLen);
-      stamp = 0;
-    }
-    const x = ta.indices;
-    const y = tb.indices;
-    let sharedFraction = 0;
-    for (let c = 0; c < chunks; c++) {
-      stamp += 1;
-      const base = c * k;
-      for (let i = base; i < base + k; i++) if (x[i] < chunkLen) stamps[x[i]] = stamp;
-      let shared = 0;
-      for (let i = base; i < base + k; i++) {
-        const j = y[i];
-        if (j < chunkLen && stamps[j] === stamp) {
-          shared++;
-          stamps[j] = -stamp; // a repeated index on b's side counts once
-        }
-      }
-      sharedFraction += shared / k;
-    }
-    const size = chunks * chunkLen;
-    weighted += size * (sharedFraction / chunks);
-    weight += size;
+    pairs.push([{ numChunks, k: ta.k, chunkLen: ta.chunkLen, indices: ta.indices }, { numChunks, k: tb.k, chunkLen: tb.chunkLen, indices: tb.indices }]);
   }
-  return weight === 0 ? 0 : weighted / weight;
+  return sizeWeightedIndexOverlap(pairs).mean;
 }
 
 export function overlapLevel(ratio: number, p: Pick<ScoringParams, 'overlapHighThreshold' | 'overlapMaxThreshold' | 'overlapMegaThreshold'>): OverlapLevel | null {

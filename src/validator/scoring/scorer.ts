@@ -1,9 +1,10 @@
 /**
- * The validator's scoring state machine (reference §4.3–§4.5). Each window's inputs are explicit; `processWindow`
- * applies them in Templar's order:
- *   hotkey changes → naughty expiry → inactivity → index overlap → sync of gather peers → missing gathers
- *   → evaluations (failed-gradient penalties, loss scores and BMA, negative-evaluation rules, one OpenSkill match,
- *     final scores of the evaluated uids) → score floor.
+ * The validator's scoring state machine (reference §4.3–§4.5), in the order of Templar's `Validator.run`:
+ *   hotkey changes → naughty expiry → inactivity → index overlap → sync of every gather peer
+ *   → missing gathers (each skipped peer also enters the window's OpenSkill match with missingScore)
+ *   → evaluations (failed-gradient penalties, loss scores and BMA, negative-evaluation history) → negative-evaluation
+ *     penalties over every uid with a full history (skipped when the window is bad) → one OpenSkill match over every
+ *     uid that entered it, whose final scores are then recomputed → score floor.
  * Penalty multipliers apply only to positive values. Every change is reported as a ScoringEvent.
  */
 import type { ProtocolParams } from '../../protocol/params.ts';
@@ -11,7 +12,7 @@ import { ScoringError } from './errors.ts';
 import { EvalFairness, type EvalSelection } from './eval-sampling.ts';
 import { applyScoreFloor, finalScore, scaleIfPositive } from './final-score.ts';
 import { lossScores, updateBinaryMovingAverage, type EvalLosses } from './loss-score.ts';
-import { OpenSkillBook, type MatchResult, type SkillRating } from './openskill.ts';
+import { OpenSkillBook, type SkillRating } from './openskill.ts';
 import type { OverlapFlag, OverlapLevel } from './overlap.ts';
 import { resolveScoringParams, type ScoringParams } from './params.ts';
 import type { SeededRng } from './rng.ts';
@@ -61,10 +62,12 @@ export type EvalOutcome =
   | { readonly uid: number; readonly status: 'invalid'; readonly detail?: string };
 
 export interface GatherOutcome {
-  /** Every uid the gather tried (gather peers and any reserves tried). */
-  readonly attempted: readonly number[];
-  /** The uids whose gradients were on time and valid. */
-  readonly succeeded: readonly number[];
+  /** Size of the gather list (the peer list's gather tier): the success rate's denominator, as in Templar's `gather_with_reserve`. */
+  readonly gatherListSize: number;
+  /** Uids whose gradients were received on time and valid (gather peers and the reserves that replaced misses). */
+  readonly gathered: readonly number[];
+  /** Uids tried (gather peers and reserves) whose gradients were not received. */
+  readonly skipped: readonly number[];
 }
 
 export interface WindowInput {
@@ -80,7 +83,7 @@ export interface WindowInput {
   readonly activeUids?: Iterable<number>;
   /** Offenders from checkIndexOverlap. */
   readonly overlap?: readonly OverlapFlag[];
-  /** Gather peers' steps behind (null: no debug dict); out-of-sync ones are slashed. */
+  /** Steps behind of every gather-list peer (null: no debug dict); out-of-sync ones are slashed. */
   readonly sync?: ReadonlyMap<number, number | null>;
   readonly gather?: GatherOutcome;
   readonly evaluations?: readonly EvalOutcome[];
@@ -89,7 +92,7 @@ export interface WindowInput {
 export interface WindowReport {
   readonly window: number;
   readonly events: ScoringEvent[];
-  /** The badWindowRank-th best loss score was negative: negative-evaluation rules were skipped. */
+  /** The badWindowRank-th best score of the window's match (or its lowest, if shorter) was negative: negative-evaluation penalties were skipped. */
   readonly badWindow: boolean;
   /** Gather success rate, when a gather was given. */
   readonly gatherSuccessRate: number | null;
@@ -311,48 +314,76 @@ export class GauntletScorer {
     return events;
   }
 
-  /** Records sync scores; uids more than syncMaxStepsBehind behind (or null: no debug dict) get F, BMA × desyncMultiplier. */
+  /**
+   * Templar's `slash_for_poor_sync`: every gather-list peer more than syncMaxStepsBehind behind (or null: no debug
+   * dict) gets F, BMA × desyncMultiplier. The sync score itself is recorded only by an evaluation.
+   */
   applySync(stepsBehind: ReadonlyMap<number, number | null>): ScoringEvent[] {
     const events: ScoringEvent[] = [];
     const p = this.params;
     for (const [uid, x] of stepsBehind) {
-      const s = this.get(uid);
-      s.syncScore = x === null ? 0 : syncScoreFromStepsBehind(x, p.syncMaxSteps, p.syncPower);
+      checkUid(uid);
       if (x === null || !(x <= p.syncMaxStepsBehind)) this.slash(events, uid, 'desync', p.desyncMultiplier, true);
     }
     return events;
   }
 
-  /** Missed gathers escalate (×0.75, ×0.5, ×0 by default); a low success rate zeroes; repeated misses mega-slash. */
-  applyGather(window: number, gather: GatherOutcome): { events: ScoringEvent[]; successRate: number } {
+  /**
+   * Templar's `slash_for_missing_gradients`: each skipped uid records a miss, then either a mega slash (at least
+   * megaMissWindow gathers on record and a missed fraction ≥ megaMissFraction: naughty, and a reset when its score is
+   * positive) or F, BMA × the escalating multiplier (× 0 when the success rate is below the threshold); every skipped
+   * uid enters `match` with missingScore. Gathered uids record a success. Success rate = |gathered| / gatherListSize.
+   */
+  applyGather(window: number, gather: GatherOutcome, match: Map<number, number> = new Map()): { events: ScoringEvent[]; successRate: number } {
     const events: ScoringEvent[] = [];
     const p = this.params;
-    const attempted = [...new Set([...gather.attempted, ...gather.succeeded])].map(checkUid).sort((a, b) => a - b);
-    const ok = new Set(gather.succeeded);
-    const successRate = attempted.length === 0 ? 1 : attempted.filter((u) => ok.has(u)).length / attempted.length;
-    const megaCount = Math.ceil(p.megaMissFraction * p.megaMissWindow);
-    for (const uid of attempted) {
+    if (!Number.isSafeInteger(gather.gatherListSize) || gather.gatherListSize < 0) {
+      throw new ScoringError('InvalidArgument', `gatherListSize ${gather.gatherListSize} is not a non-negative integer`);
+    }
+    const gathered = [...new Set(gather.gathered.map(checkUid))];
+    const gatheredSet = new Set(gathered);
+    const skipped = [...new Set(gather.skipped.map(checkUid))].filter((u) => !gatheredSet.has(u));
+    const successRate = gather.gatherListSize === 0 ? 0 : gathered.length / gather.gatherListSize;
+    for (const uid of skipped) {
       const s = this.get(uid);
-      const missed = !ok.has(uid);
-      pushBounded(s.gatherMisses, missed, p.megaMissWindow);
-      if (!missed) {
-        s.consecutiveGatherMisses = 0;
-        continue;
-      }
+      pushBounded(s.gatherMisses, true, p.megaMissWindow);
       s.consecutiveGatherMisses += 1;
-      const schedule = p.gatherMissMultipliers;
-      const m = successRate < p.gatherSuccessSlashThreshold ? 0 : schedule[Math.min(s.consecutiveGatherMisses, schedule.length) - 1];
-      this.slash(events, uid, 'gatherMiss', m, false);
-      if (countTrue(s.gatherMisses) >= megaCount) {
-        this.resetPeer(uid, events, 'megaGatherMiss');
+      const missedFraction = countTrue(s.gatherMisses) / s.gatherMisses.length;
+      if (s.gatherMisses.length >= p.megaMissWindow && missedFraction >= p.megaMissFraction) {
         this.sendToNaughty(uid, window, events, 'megaGatherMiss');
+        if (s.finalScore > 0) this.resetPeer(uid, events, 'megaGatherMiss');
+      } else {
+        const schedule = p.gatherMissMultipliers;
+        const m = successRate < p.gatherSuccessSlashThreshold ? 0 : schedule[Math.min(s.consecutiveGatherMisses, schedule.length) - 1];
+        this.slash(events, uid, 'gatherMiss', m, true);
       }
+      match.set(uid, p.missingScore);
+    }
+    for (const uid of gathered) {
+      const s = this.get(uid);
+      pushBounded(s.gatherMisses, false, p.megaMissWindow);
+      s.consecutiveGatherMisses = 0;
     }
     return { events, successRate };
   }
 
-  /** Evaluation results of one window; see the class comment for the order of effects. */
-  applyEvaluations(window: number, startWindow: number, outcomes: readonly EvalOutcome[]): { events: ScoringEvent[]; badWindow: boolean } {
+  /**
+   * Templar's `should_skip_negative_penalty`: the window is bad when the badWindowRank-th best score of its match
+   * (the lowest one when the match is shorter) is negative; an empty match is not bad.
+   */
+  static isBadWindow(match: ReadonlyMap<number, number>, badWindowRank: number): boolean {
+    const ranked = [...match.values()].sort((a, b) => b - a);
+    if (ranked.length === 0) return false;
+    return ranked[Math.min(badWindowRank, ranked.length) - 1] < 0;
+  }
+
+  /** Evaluation results of one window; see the class comment for the order of effects. `match` holds the window's earlier entries. */
+  applyEvaluations(
+    window: number,
+    startWindow: number,
+    outcomes: readonly EvalOutcome[],
+    match: Map<number, number> = new Map(),
+  ): { events: ScoringEvent[]; badWindow: boolean } {
     const events: ScoringEvent[] = [];
     const p = this.params;
     const seen = new Set<number>();
@@ -360,66 +391,79 @@ export class GauntletScorer {
       if (seen.has(checkUid(o.uid))) throw new ScoringError('InvalidArgument', `uid ${o.uid} evaluated twice in one window`);
       seen.add(o.uid);
     }
-    const match: MatchResult[] = [];
     const scored: { uid: number; gradientScore: number }[] = [];
     for (const o of outcomes) {
       const s = this.get(o.uid);
-      if (o.status === 'ok') {
-        let ls;
-        try {
-          ls = lossScores(o.losses);
-        } catch (err) {
-          if (!(err instanceof ScoringError)) throw err;
-          this.failEvaluation(events, o.uid, 'invalid', err.message);
-          match.push({ uid: o.uid, score: p.missingScore });
-          continue;
-        }
-        s.gradientScore = ls.gradientScore;
-        s.binaryIndicator = ls.binaryIndicator;
-        s.bma = updateBinaryMovingAverage(s.bma, ls.binaryIndicator, p.bmaAlpha);
-        s.syncScore = o.stepsBehind === null ? 0 : syncScoreFromStepsBehind(o.stepsBehind, p.syncMaxSteps, p.syncPower);
-        s.evaluations += 1;
-        match.push({ uid: o.uid, score: ls.gradientScore });
-        scored.push({ uid: o.uid, gradientScore: ls.gradientScore });
-      } else {
+      if (o.status !== 'ok') {
         this.failEvaluation(events, o.uid, o.status, o.status === 'invalid' ? o.detail : undefined);
-        match.push({ uid: o.uid, score: p.missingScore });
+        match.set(o.uid, p.missingScore);
+        continue;
       }
-    }
-
-    const ranked = scored.map((x) => x.gradientScore).sort((a, b) => b - a);
-    const badWindow = ranked.length >= p.badWindowRank && ranked[p.badWindowRank - 1] < 0;
-    const negativeLimit = p.negativeEvalFraction * p.negativeEvalWindow;
-    for (const { uid, gradientScore } of scored) {
-      const s = this.get(uid);
-      if (gradientScore > 0) {
+      let ls;
+      try {
+        ls = lossScores(o.losses);
+      } catch (err) {
+        if (!(err instanceof ScoringError)) throw err;
+        this.failEvaluation(events, o.uid, 'invalid', err.message);
+        match.set(o.uid, p.missingScore);
+        continue;
+      }
+      s.gradientScore = ls.gradientScore;
+      s.binaryIndicator = ls.binaryIndicator;
+      s.bma = updateBinaryMovingAverage(s.bma, ls.binaryIndicator, p.bmaAlpha);
+      s.syncScore = o.stepsBehind === null ? 0 : syncScoreFromStepsBehind(o.stepsBehind, p.syncMaxSteps, p.syncPower);
+      s.evaluations += 1;
+      match.set(o.uid, ls.gradientScore);
+      scored.push({ uid: o.uid, gradientScore: ls.gradientScore });
+      // Templar's `track_negative_evaluation`: the history is kept in every window, bad ones included.
+      const negative = ls.gradientScore < 0;
+      pushBounded(s.negativeEvals, negative, p.negativeEvalWindow);
+      if (negative) {
+        s.consecutiveNegatives += 1;
+      } else {
         s.consecutiveNegatives = 0;
         if (s.excluded) {
           s.excluded = false;
-          events.push({ kind: 'readmitted', uid });
+          events.push({ kind: 'readmitted', uid: o.uid });
         }
       }
-      if (badWindow) continue;
-      const negative = gradientScore < 0;
-      pushBounded(s.negativeEvals, negative, p.negativeEvalWindow);
-      if (!negative) continue;
-      s.consecutiveNegatives += 1;
-      if (countTrue(s.negativeEvals) > negativeLimit) this.slash(events, uid, 'negativeEvals', p.negativeEvalMultiplier, true);
+    }
+
+    const badWindow = GauntletScorer.isBadWindow(match, p.badWindowRank);
+    if (!badWindow) this.applyNegativeEvalPenalties(events);
+
+    if (match.size >= 2) {
+      this.skills.rate([...match].map(([uid, score]) => ({ uid, score })));
+      for (const uid of match.keys()) {
+        const s = this.get(uid);
+        s.finalScore = finalScore({ ordinal: this.skills.ordinal(uid), bma: s.bma, sync: s.syncScore, windowsSinceStart: window - startWindow }, p);
+      }
+    }
+    for (const { uid, gradientScore } of scored) {
+      const s = this.get(uid);
+      events.push({ kind: 'evaluated', uid, gradientScore, binaryIndicator: s.binaryIndicator, bma: s.bma, sync: s.syncScore, ordinal: this.skills.ordinal(uid), finalScore: s.finalScore });
+    }
+    return { events, badWindow };
+  }
+
+  /**
+   * Templar's `apply_negative_evaluation_penalties`, over every uid with an evaluation history: with a full history
+   * (negativeEvalWindow entries) of which more than negativeEvalFraction is negative, F, BMA × negativeEvalMultiplier;
+   * consecutiveNegativeThreshold negatives in a row exclude the uid from peer selection.
+   */
+  private applyNegativeEvalPenalties(events: ScoringEvent[]): void {
+    const p = this.params;
+    for (const uid of this.knownUids()) {
+      const s = this.peers.get(uid)!;
+      const history = s.negativeEvals;
+      if (history.length >= p.negativeEvalWindow && countTrue(history) / history.length > p.negativeEvalFraction) {
+        this.slash(events, uid, 'negativeEvals', p.negativeEvalMultiplier, true);
+      }
       if (p.excludeNegativePeers && !s.excluded && s.consecutiveNegatives >= p.consecutiveNegativeThreshold) {
         s.excluded = true;
         events.push({ kind: 'excluded', uid, consecutiveNegatives: s.consecutiveNegatives });
       }
     }
-
-    this.skills.rate(match);
-
-    for (const { uid, gradientScore } of scored) {
-      const s = this.get(uid);
-      const ordinal = this.skills.ordinal(uid);
-      s.finalScore = finalScore({ ordinal, bma: s.bma, sync: s.syncScore, windowsSinceStart: window - startWindow }, p);
-      events.push({ kind: 'evaluated', uid, gradientScore, binaryIndicator: s.binaryIndicator, bma: s.bma, sync: s.syncScore, ordinal, finalScore: s.finalScore });
-    }
-    return { events, badWindow };
   }
 
   private failEvaluation(events: ScoringEvent[], uid: number, status: FailedEvalStatus, detail?: string): void {
@@ -452,15 +496,16 @@ export class GauntletScorer {
     if (input.activeUids) events.push(...this.applyInactivity(window, input.activeUids));
     if (input.overlap) events.push(...this.applyOverlap(window, input.globalStep, input.overlap));
     if (input.sync) events.push(...this.applySync(input.sync));
+    const match = new Map<number, number>();
     let gatherSuccessRate: number | null = null;
     if (input.gather) {
-      const g = this.applyGather(window, input.gather);
+      const g = this.applyGather(window, input.gather, match);
       events.push(...g.events);
       gatherSuccessRate = g.successRate;
     }
     let badWindow = false;
-    if (input.evaluations) {
-      const e = this.applyEvaluations(window, input.startWindow, input.evaluations);
+    if (input.evaluations || match.size > 0) {
+      const e = this.applyEvaluations(window, input.startWindow, input.evaluations ?? [], match);
       events.push(...e.events);
       badWindow = e.badWindow;
     }

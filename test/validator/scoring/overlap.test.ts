@@ -40,9 +40,10 @@ describe('index overlap ratio', () => {
       { name: 'v', chunkLen: 4, k: 2, indices: u16([1, 0]) },
       { name: 'norm', chunkLen: 2, k: 2, indices: u16([1, 0]) },
     ];
-    // w: chunks 1/2 and 0 → 0.25 over 16 elements; v: 1 over 4 elements; norm is dense → (16·0.25 + 4·1)/20 = 0.4.
-    assert.equal(indexOverlapRatio(a, b), 0.4);
-    assert.equal(indexOverlapRatio(b, a), 0.4);
+    // w: chunks 1/2 and 0 → 0.25, weight numChunks·k = 4; v: 1, weight 2; norm is dense → (4·0.25 + 2·1)/6 = 0.5
+    // (Templar's check_uid_index_overlap weight C·k; the old chunkLen·numChunks weight gave 0.4).
+    assert.equal(indexOverlapRatio(a, b), 0.5);
+    assert.equal(indexOverlapRatio(b, a), 0.5);
     assert.equal(indexOverlapRatio(a, a), 1);
     assert.equal(indexOverlapRatio([a[2]], [b[2]]), 0);
     assert.equal(indexOverlapRatio([a[0]], [b[1]]), 0, 'no shared names');

@@ -28,7 +28,7 @@ function windowInput(w: number, rng: SeededRng): WindowInput {
     globalStep: w + 15,
     hotkeys: new Map(pool.map((u) => [u, u === 8 && w > 9 ? 'new-owner' : `hk${u}`])),
     activeUids: pool.filter((u) => !(u === 3 && w % 5 === 0)),
-    gather: { attempted: [2, 3, 4, 5, 6], succeeded: [2, 4, 5, 6].filter((u) => !(u === 6 && w % 3 === 0)) },
+    gather: { gatherListSize: 5, gathered: [2, 4, 5, 6].filter((u) => !(u === 6 && w % 3 === 0)), skipped: w % 3 === 0 ? [3, 6] : [3] },
     sync: new Map([[2, 0.3], [3, null], [4, 2.4], [5, 0.1], [6, 1.1]]),
     overlap: w === 7 ? [{ uid: 6, level: 'high', ratio: 0.42, with: 2 }] : [],
     evaluations: pool.map((u) => (u === 7 ? { uid: u, status: 'tooEarly' as const } : ok(u, rng.next() * 0.04 - 0.01, rng.next() * 0.04 - 0.01))),
