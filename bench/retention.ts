@@ -40,7 +40,7 @@ import { encodeKeyAsFileName } from '../src/storage/fs-store.ts';
 import { tempPathFor } from '../src/core/durable-write.ts';
 import { RetentionSweeper } from '../src/node/retention.ts';
 import type { NodeEventKind, NodeEventMap, NodeEvents } from '../src/node/events.ts';
-import { median, round } from './args.ts';
+import { arg, flag, median, round } from './args.ts';
 
 interface Args {
   json: boolean;
@@ -48,20 +48,8 @@ interface Args {
   model: string;
 }
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, windows: 200, model: 'small' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--json') args.json = true;
-    else if (a === '--windows') args.windows = Number(value());
-    else if (a === '--model') args.model = value();
-    else throw new Error(`unknown argument ${a}`);
-  }
+function parseArgs(): Args {
+  const args: Args = { json: flag('json'), windows: Number(arg('windows', '200')), model: arg('model', 'small') };
   if (!Number.isInteger(args.windows) || args.windows < 1) throw new Error('--windows must be a positive integer');
   getModelConfig(args.model);
   return args;
@@ -220,7 +208,7 @@ function summary(node: NodeRun, last: number) {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseArgs();
   const root = await mkdtemp(join(tmpdir(), 'tessera-bench-retention-'));
   const clock = { now: new Date() };
   const start = clock.now.getTime();

@@ -13,7 +13,7 @@
 import { isExpired, retentionPrefixes, retentionView, type ProtocolParams } from '../protocol/index.ts';
 import { abortIncompleteUploads, type ObjectInfo, type ObjectStore } from '../storage/index.ts';
 import { TesseraError } from '../core/errors.ts';
-import type { NodeEvents } from './events.ts';
+import type { NodeEventMap, NodeEvents } from './events.ts';
 
 export class RetentionError extends TesseraError<'InvalidOption'> {
   override readonly name = 'RetentionError';
@@ -42,15 +42,8 @@ export interface RetentionSweeperOptions {
   readonly now?: () => Date;
 }
 
-export interface RetentionPass {
-  readonly window: number;
-  readonly listed: number;
-  readonly deleted: number;
-  readonly bytesFreed: number;
-  readonly abortedUploads: number;
-  readonly truncated: boolean;
-  readonly failed: boolean;
-}
+/** One sweep: the fields of its `retentionSwept` event but the time, and whether it failed. */
+export type RetentionPass = Omit<NodeEventMap['retentionSwept'], 'ms'> & { readonly failed: boolean };
 
 const MIN_UPLOAD_AGE_MS = 10 * 60_000;
 

@@ -140,3 +140,24 @@ export class ValidatorVerdicts {
     return ((this.windows.at(-1)!.scores as Record<string, number>)[String(uid)]) ?? 0;
   }
 }
+
+/**
+ * SIGKILLs a miner, wipes its local state (parameters and state.json), restarts it after `pauseMs` and waits until it
+ * has uploaded twice more than two windows after the crash: it must rejoin from a checkpoint and the manifests.
+ * Returns the last window the validator had processed when the miner was killed.
+ */
+export async function crashWipeAndRejoin(net: LocalNetwork, name: string, pauseMs: number): Promise<number> {
+  await net.kill(name, 'SIGKILL');
+  const killedAt = windowEvents(net).at(-1)!.window as number;
+  rmSync(join(net.nodeDir(name), 'state.json'), { force: true });
+  rmSync(join(net.nodeDir(name), 'params.safetensors'), { force: true });
+  await sleep(pauseMs);
+  net.restart(name);
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const after = readEvents(net.runDir, name).filter((e) => e.kind === 'uploaded' && (e.window as number) > killedAt + 2);
+    if (after.length >= 2) return killedAt;
+    if (Date.now() > deadline) throw new Error(`restarted ${name} did not upload again`);
+    await sleep(500);
+  }
+}

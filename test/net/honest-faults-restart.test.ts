@@ -5,29 +5,15 @@
 // the manifests since, bit-identical to the network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { readEvents } from '../../src/net/supervisor.ts';
-import { appliedHashes, sleep, startNetwork, stopNetwork, uids, waitForWindows, windowEvents } from './helpers.ts';
+import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows, windowEvents, crashWipeAndRejoin } from './helpers.ts';
 
 test('honest network under 10% store faults: trains, stays bit-identical, sets weights, restarted miner catches up', { timeout: 240_000 }, async () => {
   const net = await startNetwork({ miners: 3, validators: 1, faultRate: 0.1, plan: { protocol: { blocksPerWindow: 20, checkpointFrequency: 3 } } });
   try {
     await waitForWindows(net, 4, 120_000);
     // crash miner-1 and wipe its local state: it must rejoin from the checkpoint + manifests
-    await net.kill('miner-1', 'SIGKILL');
-    const killedAt = windowEvents(net).at(-1)!.window as number;
-    rmSync(join(net.nodeDir('miner-1'), 'state.json'), { force: true });
-    rmSync(join(net.nodeDir('miner-1'), 'params.safetensors'), { force: true });
-    await sleep(6_000);
-    net.restart('miner-1');
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const after = readEvents(net.runDir, 'miner-1').filter((e) => e.kind === 'uploaded' && (e.window as number) > killedAt + 2);
-      if (after.length >= 2) break;
-      assert.ok(Date.now() < deadline, 'restarted miner did not upload again');
-      await sleep(500);
-    }
+    await crashWipeAndRejoin(net, 'miner-1', 6_000);
     const ws = windowEvents(net);
     const client = net.client();
     const weights = await client.weights();

@@ -5,12 +5,12 @@
 // catches up from the leader's kept checkpoint and the manifests since.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readEvents } from '../../src/net/supervisor.ts';
 import { tryParseKey } from '../../src/protocol/index.ts';
 import { decodeFileName } from '../../src/storage/fs-store.ts';
-import { appliedHashes, sleep, startNetwork, stopNetwork, waitForWindows, windowEvents } from './helpers.ts';
+import { appliedHashes, startNetwork, stopNetwork, waitForWindows, crashWipeAndRejoin } from './helpers.ts';
 
 const RETENTION = 6;
 
@@ -18,19 +18,8 @@ test('a live network with a 6-window retention deletes old objects, stays bit-id
   const net = await startNetwork({ miners: 2, validators: 1, plan: { protocol: { blocksPerWindow: 20, checkpointFrequency: 3, staleRetentionWindows: RETENTION } } });
   try {
     await waitForWindows(net, RETENTION + 6, 180_000);
-    await net.kill('miner-1', 'SIGKILL');
-    const killedAt = windowEvents(net).at(-1)!.window as number;
-    rmSync(join(net.nodeDir('miner-1'), 'state.json'), { force: true });
-    rmSync(join(net.nodeDir('miner-1'), 'params.safetensors'), { force: true });
-    await sleep(4_000);
-    net.restart('miner-1');
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const after = readEvents(net.runDir, 'miner-1').filter((e) => e.kind === 'uploaded' && (e.window as number) > killedAt + 2);
-      if (after.length >= 2) break;
-      assert.ok(Date.now() < deadline, 'restarted miner did not upload again');
-      await sleep(500);
-    }
+    // crash miner-1 and wipe its local state: it must rejoin from the checkpoint + manifests
+    await crashWipeAndRejoin(net, 'miner-1', 4_000);
     await stopNetwork(net, true);
 
     for (const name of ['miner-0', 'miner-1', 'validator-0']) {
