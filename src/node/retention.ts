@@ -10,7 +10,7 @@
  * The upload cut-off compares the store's start time of an upload with this machine's clock: it is housekeeping
  * with a margin of many minutes, not a deadline.
  */
-import { isExpired, retentionPrefixes, retentionView, type ProtocolParams } from '../protocol/index.ts';
+import { DEFAULT_KEPT_CHECKPOINTS, isExpired, retentionPrefixes, retentionView, type ProtocolParams } from '../protocol/index.ts';
 import { abortIncompleteUploads, type ObjectInfo, type ObjectStore } from '../storage/index.ts';
 import { TesseraError } from '../core/errors.ts';
 import type { NodeEventMap, NodeEvents } from './events.ts';
@@ -60,6 +60,7 @@ export class RetentionSweeper {
   private readonly pageSize: number;
   private readonly maxAborts: number;
   private readonly uploadAgeMs: number;
+  private readonly keepCheckpoints: number;
   private readonly now: () => Date;
   private lastPass: number | null = null;
   private running: Promise<unknown> | null = null;
@@ -72,7 +73,7 @@ export class RetentionSweeper {
     this.pageSize = positiveInt('pageSize', o.pageSize, 1000);
     this.maxAborts = positiveInt('maxAborts', o.maxAborts, 64);
     this.uploadAgeMs = positiveInt('uploadAgeMs', o.uploadAgeMs, Math.max(MIN_UPLOAD_AGE_MS, 2 * p.blocksPerWindow * p.blockTimeMs));
-    positiveInt('keepCheckpoints', o.keepCheckpoints, 1);
+    this.keepCheckpoints = positiveInt('keepCheckpoints', o.keepCheckpoints, DEFAULT_KEPT_CHECKPOINTS);
     this.now = o.now ?? (() => new Date());
   }
 
@@ -178,7 +179,7 @@ export class RetentionSweeper {
       else truncated = true;
     }
     const all = [...byPrefix.values()].flat();
-    const view = retentionView(all.map((o) => o.key), window, p, this.o.keepCheckpoints);
+    const view = retentionView(all.map((o) => o.key), window, p, this.keepCheckpoints);
     const judged = (prefix: string): boolean => {
       if (prefix === checkpoints || prefix === aggregators) return complete.has(checkpoints);
       if (prefix === peers) return complete.has(peers);
