@@ -46,13 +46,18 @@ export class ManifestSource {
     const key = aggregatorKey(w, p.version);
     const posts: ManifestPost[] = [];
     const stores = new Map<number, ObjectStore>();
-    for (const { uid } of [...ranked, ...others].filter((n) => this.access.hasCommitment(n.hotkey))) {
-      const store = await this.access.bucketOf(uid);
-      if (store === null) continue;
-      const info = await store.head(key);
-      if (info === null) continue;
-      stores.set(uid, store);
-      posts.push({ uid, lastModifiedMs: info.lastModified.getTime() });
+    const candidates = [...ranked, ...others].filter((n) => this.access.hasCommitment(n.hotkey));
+    const found = await Promise.all(
+      candidates.map(async ({ uid }) => {
+        const store = await this.access.bucketOf(uid);
+        const info = store === null ? null : await store.head(key);
+        return info === null || store === null ? null : { uid, store, lastModifiedMs: info.lastModified.getTime() };
+      }),
+    );
+    for (const f of found) {
+      if (f === null) continue;
+      stores.set(f.uid, f.store);
+      posts.push({ uid: f.uid, lastModifiedMs: f.lastModifiedMs });
     }
     const head = await this.access.chain.currentBlock();
     const clock = {
