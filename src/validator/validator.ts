@@ -33,7 +33,7 @@ import { GauntletScorer, loadScorer, SeededRng, serializeScorer } from './scorin
 import { advanceReplica } from './phases/advance.ts';
 import { evaluateWindow, readStepsBehind } from './phases/evaluate.ts';
 import { gatherWindow } from './phases/gather.ts';
-import { postManifest, readPeerList } from './phases/manifest.ts';
+import { buildManifest, readPeerList } from './phases/manifest.ts';
 import { offerManifest } from './phases/lead.ts';
 import type { AggregatorManifest } from '../protocol/index.ts';
 import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
@@ -220,7 +220,7 @@ export class Validator implements StopSignal {
 
     const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup, events: this.o.events });
     const { overlap, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
-    const manifest = await postManifest({
+    const manifest = buildManifest({
       window: w,
       version: p.version,
       miners,
@@ -229,7 +229,6 @@ export class Validator implements StopSignal {
       peerList: await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events),
       gatherPeerCount: p.gatherPeerCount,
       isNaughty: (uid) => this.scorer.isNaughty(uid, w),
-      leaderStore: null,
     });
     this.offers.set(w, manifest.manifest);
     await this.offer(w);

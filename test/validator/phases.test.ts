@@ -12,6 +12,7 @@ import {
   encodePeerList,
   gradientMeta,
   gradientKey,
+  encodeAggregatorManifest,
   parseAggregatorManifest,
   parsePeerList,
   peersKey,
@@ -28,7 +29,7 @@ import { GauntletScorer, SeededRng, type EvalOutcome, type EvalSelection } from 
 import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
 import { gatherWindow } from '../../src/validator/phases/gather.ts';
 import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
-import { postManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
+import { buildManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
 import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
 import { scoreWindow } from '../../src/validator/phases/score.ts';
 import { advanceReplica } from '../../src/validator/phases/advance.ts';
@@ -192,34 +193,33 @@ describe('manifest phase', () => {
     isNaughty: (uid: number) => uid === 6,
   };
 
-  test('the leader posts exactly the ok, non-copied, non-naughty payloads in uid order', async () => {
-    const store = new MemoryStore();
-    const r = await postManifest({ ...base, leaderStore: store });
+  test('the manifest names exactly the ok, non-copied, non-naughty payloads in uid order', () => {
+    const r = buildManifest(base);
     assert.deepEqual(r.succeeded, [1, 3]);
     assert.deepEqual(r.attempted, [1, 2, 3, 4, 5, 6]);
     // For scoring, a copier's or a naughty uid's upload was received: only uploads that did not arrive are skipped.
     assert.deepEqual(r.received, [1, 3, 5, 6]);
     assert.deepEqual(r.skipped, [2, 4]);
     assert.deepEqual(r.gatherList, [1, 2, 3, 4, 5, 6], 'before the first peer list every uid tried is on the gather list');
-    const m = parseAggregatorManifest(await store.get(aggregatorKey(W, p.version)), { expected: { window: W, version: p.version } });
+    const m = parseAggregatorManifest(encodeAggregatorManifest(r.manifest), { expected: { window: W, version: p.version } });
     assert.deepEqual(m.entries, [
       { uid: 1, key: gradientKey(W, 1, p.version), size: g1.payload.bytes.length, sha256: g1.payload.sha256 },
       { uid: 3, key: gradientKey(W, 3, p.version), size: g3.payload.bytes.length, sha256: g3.payload.sha256 },
     ]);
     assert.deepEqual(m.skippedUids, [2, 4, 5, 6]);
-    assert.deepEqual(r.posted, m);
+    assert.deepEqual(r.manifest, m);
   });
 
   test('with a peer list: gather peers first, failed slots refilled from the reserves, at most the list length', async () => {
     const peerList: PeerList = { peers: [5, 2, 1], reservePeers: [3, 6], initialSelection: true, syncWindow: 4, firstEffectiveWindow: 5 };
-    const r = await postManifest({ ...base, peerList, copiers: new Set([5]), leaderStore: null });
+    const r = buildManifest({ ...base, peerList, copiers: new Set([5]) });
     assert.deepEqual(r.attempted, [5, 2, 1, 3, 6]);
     assert.deepEqual(r.succeeded, [1, 3]);
     assert.deepEqual(r.gatherList, [5, 2, 1]);
     assert.deepEqual(r.received, [5, 1, 3, 6]);
     assert.deepEqual(r.skipped, [2]);
-    assert.equal(r.posted, null);
-    const capped = await postManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2, leaderStore: null });
+    assert.deepEqual(r.manifest.entries.map((e) => e.uid), [1, 3]);
+    const capped = buildManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2 });
     assert.deepEqual(capped.attempted, [5, 2, 1]);
     assert.deepEqual(capped.succeeded, [1, 5]);
   });
@@ -240,10 +240,10 @@ describe('manifest phase', () => {
     assert.deepEqual(events.seen.map(([k, f]) => [k, f.window]), [['peerListError', W]]);
   });
 
-  test('other validators derive the same sets and post nothing', async () => {
-    const r = await postManifest({ ...base, leaderStore: null });
+  test('building the manifest posts nothing: it is the same on every validator', () => {
+    const r = buildManifest(base);
     assert.deepEqual(r.succeeded, [1, 3]);
-    assert.equal(r.posted, null);
+    assert.deepEqual(r.manifest, buildManifest(base).manifest);
   });
 });
 
@@ -397,10 +397,11 @@ describe('advance phase', () => {
     const gs = [gatheredOk(message(1)), gatheredOk(message(2))];
     for (const g of gs) await miners.upload(g.uid, gradientKey(W, g.uid, p.version), g.payload.bytes);
     const leader = new MemoryStore();
-    await postManifest({
+    const built = buildManifest({
       window: W, version: p.version, miners: [1, 2], gathered: byUid(...gs), copiers: new Set(), peerList: null,
-      gatherPeerCount: 20, isNaughty: () => false, leaderStore: leader,
+      gatherPeerCount: 20, isNaughty: () => false,
     });
+    await leader.put(aggregatorKey(W, p.version), encodeAggregatorManifest(built.manifest));
     return { leader, miners, held: new Map(gs.map((g) => [g.payload.sha256, g.payload])) };
   }
   function network(leader: MemoryStore, buckets: { bucketOf(uid: number): Promise<ObjectStore | null> }): ReplicaNetwork {

@@ -1,11 +1,10 @@
 /**
  * Phase "post the manifest": which uploads window w aggregates — the leader's peer list in effect (gather peers,
  * failed slots refilled from the reserves in order) or, before the first list, every miner — and the aggregator
- * manifest naming exactly those payloads (uid order, size, sha256), which this validator posts if it holds a slot.
+ * manifest naming exactly those payloads (uid order, size, sha256). Every validator builds it; one posts it in its
+ * slot (phases/lead.ts).
  */
 import {
-  aggregatorKey,
-  encodeAggregatorManifest,
   gradientKey,
   KEY_PREFIX,
   latestWindowOf,
@@ -31,8 +30,6 @@ export interface ManifestInput {
   readonly gatherPeerCount: number;
   /** Naughty-listed uids are not aggregated. */
   readonly isNaughty: (uid: number) => boolean;
-  /** Where to post the manifest at once; null to only build it (the validator posts it in its slot, phases/lead.ts). */
-  readonly leaderStore: Pick<ObjectStore, 'put'> | null;
 }
 
 export interface ManifestResult {
@@ -48,11 +45,9 @@ export interface ManifestResult {
   readonly succeeded: readonly number[];
   /** The manifest naming exactly the succeeded payloads (built on every validator: any may have to post it). */
   readonly manifest: AggregatorManifest;
-  /** The manifest posted to `leaderStore`; null without one. */
-  readonly posted: AggregatorManifest | null;
 }
 
-export async function postManifest(input: ManifestInput): Promise<ManifestResult> {
+export function buildManifest(input: ManifestInput): ManifestResult {
   const { window: w, version, copiers, peerList } = input;
   const usable = new Map<number, GatheredOk>();
   for (const g of input.gathered.values()) if (g.status === 'ok') usable.set(g.uid, g);
@@ -75,9 +70,7 @@ export async function postManifest(input: ManifestInput): Promise<ManifestResult
   const entries = chosen.map((g) => ({ uid: g.uid, key: gradientKey(w, g.uid, version), size: g.payload.bytes.length, sha256: g.payload.sha256 }));
   const skippedUids = attempted.filter((u) => !succeeded.includes(u)).sort((a, b) => a - b);
   const manifest = makeAggregatorManifest({ window: w, version, entries, skippedUids });
-  if (input.leaderStore === null) return { ...sets, manifest, posted: null };
-  await input.leaderStore.put(aggregatorKey(w, version), encodeAggregatorManifest(manifest));
-  return { ...sets, manifest, posted: manifest };
+  return { ...sets, manifest };
 }
 
 export interface PeerListSource {
