@@ -17,6 +17,8 @@ export type WindowFlag =
   | { readonly kind: 'naughty'; readonly uid: number; readonly untilWindow: number; readonly reason: string }
   | { readonly kind: 'excluded'; readonly uid: number; readonly consecutiveNegatives: number }
   | { readonly kind: 'readmitted'; readonly uid: number }
+  | { readonly kind: 'quarantined'; readonly uid: number; readonly offences: number }
+  | { readonly kind: 'released'; readonly uid: number; readonly offences: number }
   | { readonly kind: 'evalFailed'; readonly uid: number; readonly status: string; readonly detail?: string };
 
 /** One miner evaluated at θ_w: its losses before/after its update, or why it could not be evaluated. */
@@ -165,6 +167,8 @@ export interface NodeEventMap {
     readonly overlapMax: number | null;
     readonly evaluated: readonly WindowEvaluation[];
     readonly flags: readonly WindowFlag[];
+    /** Uids left out of this validator's manifests for harming the model (absent in logs from before quarantine). */
+    readonly quarantined?: readonly number[];
     /** uid → final score (zeros left out). */
     readonly scores: Readonly<Record<string, number>>;
     readonly ratings: Readonly<Record<string, WindowRating>>;
@@ -200,6 +204,8 @@ const FLAG: ShapeReader<WindowFlag> = byKind<WindowFlag>({
   naughty: object({ kind: literal('naughty'), uid: int, untilWindow: int, reason: str }),
   excluded: object({ kind: literal('excluded'), uid: int, consecutiveNegatives: int }),
   readmitted: object({ kind: literal('readmitted'), uid: int }),
+  quarantined: object({ kind: literal('quarantined'), uid: int, offences: int }),
+  released: object({ kind: literal('released'), uid: int, offences: int }),
   evalFailed: object<Extract<WindowFlag, { kind: 'evalFailed' }>>({ kind: literal('evalFailed'), uid: int, status: str, detail: optional(str) }),
 });
 
@@ -251,7 +257,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   peerListError: object({ window: int, error: str }),
   manifest: object<NodeEventMap['manifest']>({ window: int, uids, skipped: uids, slot: optional(int) }),
   setWeightsFailed: object({ window: int, error: str }),
-  window: object({
+  window: object<NodeEventMap['window']>({
     window: int,
     leader: bool,
     warmup: bool,
@@ -262,6 +268,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     overlapMax: nullable(num),
     evaluated: array(EVALUATION),
     flags: array(FLAG),
+    quarantined: optional(uids),
     scores: record(num),
     ratings: record(object({ mu: num, sigma: num, ordinal: num })),
     weights: nullable(object({ uids, weights: array(num) })),

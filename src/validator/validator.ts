@@ -40,6 +40,7 @@ import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
 import { scoreWindow } from './phases/score.ts';
 import { screenCopies } from './phases/screen-copies.ts';
 import { RetentionSweeper } from '../node/retention.ts';
+import { loadQuarantine, Quarantine } from './quarantine.ts';
 
 export interface ValidatorOptions {
   readonly net: NetworkConfig;
@@ -64,6 +65,8 @@ export class Validator implements StopSignal {
   private readonly samples: SampleSource;
   private replica!: Replica;
   private scorer!: GauntletScorer;
+  /** Miners whose evaluated updates harmed the model: left out of this validator's manifests (quarantine.ts). */
+  private quarantine = new Quarantine();
   private id!: NodeIdentity;
   private startWindow = 0;
   private lastProcessed = -1;
@@ -117,6 +120,7 @@ export class Validator implements StopSignal {
     const saved = this.replica.loadLocal(this.o.nodeDir);
     if (saved !== null) {
       if (typeof saved.scorer === 'string') this.scorer = loadScorer(saved.scorer, this.net.scoring);
+      this.quarantine = loadQuarantine(saved.quarantine, `${this.o.nodeDir}/state.json`);
       this.lastProcessed = typeof saved.lastProcessed === 'number' ? saved.lastProcessed : this.replica.lastApplied;
       this.lastPeerListWindow = typeof saved.lastPeerListWindow === 'number' ? saved.lastPeerListWindow : null;
       this.o.events.emit('resumed', { lastProcessed: this.lastProcessed, lastApplied: this.replica.lastApplied, hash: this.replica.hash() });
@@ -187,6 +191,7 @@ export class Validator implements StopSignal {
       lastProcessed: this.lastProcessed,
       lastPeerListWindow: this.lastPeerListWindow,
       scorer: serializeScorer(this.scorer),
+      quarantine: this.quarantine.entries(),
       uid: this.id.uid,
     });
   }
@@ -228,7 +233,7 @@ export class Validator implements StopSignal {
       copiers,
       peerList: await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events),
       gatherPeerCount: p.gatherPeerCount,
-      isNaughty: (uid) => this.scorer.isNaughty(uid, w),
+      isBarred: (uid) => this.scorer.isNaughty(uid, w) || this.quarantine.has(uid),
     });
     this.offers.set(w, manifest.manifest);
     await this.offer(w);
@@ -268,6 +273,8 @@ export class Validator implements StopSignal {
       gather: { gatherListSize: manifest.gatherList.length, gathered: manifest.received, skipped: manifest.skipped },
       evaluations: evaluation.evaluations,
     });
+    for (const f of flags) if (f.kind === 'reset' && f.reason === 'hotkeyChanged') this.quarantine.forget(f.uid);
+    const quarantineChanges = this.quarantine.observe(evaluation.evaluations);
     const { applied, holder } = await advanceReplica({
       window: w,
       waitMs: p.blocksPerWindow * p.blockTimeMs,
@@ -320,7 +327,8 @@ export class Validator implements StopSignal {
       copiers: [...copiers],
       overlapMax: overlap?.maxRatio ?? null,
       evaluated: evaluation.details,
-      flags: flags.map((e) => ({ ...e })),
+      flags: [...flags.map((e) => ({ ...e })), ...quarantineChanges.map((c) => ({ ...c }))],
+      quarantined: this.quarantine.uids(),
       scores,
       ratings: Object.fromEntries(this.scorer.knownUids().map((u) => {
         const r = this.scorer.rating(u);

@@ -2,7 +2,8 @@
 // Adversarial miners that upload well-formed, on-time gradients, against one validator: the stale miner (re-sends its
 // previous window's update) passes the own-data test less often and ranks below every honest miner, the desynced miner
 // (never follows the network) is measured falling behind and slashed for it, the poisoner (−10× its update) raises the
-// loss and is excluded; the last two end with no weight, while the honest miners hold (nearly) all of it and the
+// loss, is quarantined out of the aggregate from its first harmful evaluation on and excluded; the last two end with no
+// weight, while the honest miners hold (nearly) all of it and the
 // network still trains bit-identically.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -60,12 +61,19 @@ describe('stale, desynced and poisoner miners against one validator', { timeout:
     assert.equal(v.weightShare([desynced]), 0, `desynced miner got weight: ${JSON.stringify(v.lastWeights())}`);
   });
 
-  test('poisoner: its updates raise the loss, it is excluded and slashed for negative evaluations, not aggregated in the end, no weight', () => {
+  test('poisoner: its updates raise the loss, it is quarantined from the next manifest on, excluded and slashed for negative evaluations, no weight', () => {
     const xs = v.evaluations(poisoner).map((d) => d.randomBefore - d.randomAfter);
     assert.ok(xs.length > 0 && upperMedian(xs) < 0, `poisoner improvements ${xs}`);
     assert.ok(v.flagged(poisoner, (f) => f.kind === 'excluded'), 'poisoner not excluded');
     assert.ok(v.flagged(poisoner, (f) => f.kind === 'slash' && f.reason === 'negativeEvals'), 'poisoner not slashed for negative evaluations');
     assert.ok(!v.aggregatedIn(poisoner, v.windows.at(-1)!), 'poisoner aggregated in the last window');
+    // quarantine: the first evaluation that shows its update raising the loss keeps it out of every later manifest
+    const harm = v.evaluations(poisoner).find((d) => d.ownAfter > d.ownBefore && d.randomAfter > d.randomBefore);
+    assert.ok(harm !== undefined, 'no evaluation showed the poisoner raising the loss');
+    assert.ok(v.windows.some((e) => e.window === harm.window && (e.flags as Array<{ kind: string; uid: number }>).some((f) => f.kind === 'quarantined' && f.uid === poisoner)), `poisoner not quarantined at window ${harm.window}`);
+    const later = v.windows.filter((e) => (e.window as number) > harm.window);
+    assert.ok(later.length > 0, 'no window after the first harmful evaluation');
+    for (const e of later) assert.ok(!v.aggregatedIn(poisoner, e), `poisoner aggregated in window ${e.window} after its harm showed in window ${harm.window}`);
     assert.equal(v.weightShare([poisoner]), 0, `poisoner got weight: ${JSON.stringify(v.lastWeights())}`);
   });
 

@@ -190,7 +190,7 @@ describe('manifest phase', () => {
     copiers: new Set([5]),
     peerList: null,
     gatherPeerCount: 20,
-    isNaughty: (uid: number) => uid === 6,
+    isBarred: (uid: number) => uid === 6,
   };
 
   test('the manifest names exactly the ok, non-copied, non-naughty payloads in uid order', () => {
@@ -219,7 +219,7 @@ describe('manifest phase', () => {
     assert.deepEqual(r.received, [5, 1, 3, 6]);
     assert.deepEqual(r.skipped, [2]);
     assert.deepEqual(r.manifest.entries.map((e) => e.uid), [1, 3]);
-    const capped = buildManifest({ ...base, peerList, copiers: new Set(), isNaughty: () => false, gatherPeerCount: 2 });
+    const capped = buildManifest({ ...base, peerList, copiers: new Set(), isBarred: () => false, gatherPeerCount: 2 });
     assert.deepEqual(capped.attempted, [5, 2, 1]);
     assert.deepEqual(capped.succeeded, [1, 5]);
   });
@@ -399,7 +399,7 @@ describe('advance phase', () => {
     const leader = new MemoryStore();
     const built = buildManifest({
       window: W, version: p.version, miners: [1, 2], gathered: byUid(...gs), copiers: new Set(), peerList: null,
-      gatherPeerCount: 20, isNaughty: () => false,
+      gatherPeerCount: 20, isBarred: () => false,
     });
     await leader.put(aggregatorKey(W, p.version), encodeAggregatorManifest(built.manifest));
     return { leader, miners, held: new Map(gs.map((g) => [g.payload.sha256, g.payload])) };

@@ -28,8 +28,8 @@ export interface ManifestInput {
   /** The leader's peer list in effect for the window; null before the first. */
   readonly peerList: PeerList | null;
   readonly gatherPeerCount: number;
-  /** Naughty-listed uids are not aggregated. */
-  readonly isNaughty: (uid: number) => boolean;
+  /** Uids not to aggregate although received: naughty-listed or quarantined (validator/quarantine.ts). */
+  readonly isBarred: (uid: number) => boolean;
 }
 
 export interface ManifestResult {
@@ -37,7 +37,7 @@ export interface ManifestResult {
   readonly attempted: readonly number[];
   /** The gather tier: the peer list's gather peers, or before the first list every uid tried. */
   readonly gatherList: readonly number[];
-  /** Uids tried whose upload arrived on time and valid (copiers and naughty uids included: they were received). */
+  /** Uids tried whose upload arrived on time and valid (copiers and barred uids included: they were received). */
   readonly received: readonly number[];
   /** Uids tried whose upload did not arrive on time and valid. */
   readonly skipped: readonly number[];
@@ -59,7 +59,7 @@ export function buildManifest(input: ManifestInput): ManifestResult {
     if (chosen.length >= want) break;
     attempted.push(uid);
     const g = usable.get(uid);
-    if (g !== undefined && !copiers.has(uid) && !input.isNaughty(uid)) chosen.push(g);
+    if (g !== undefined && !copiers.has(uid) && !input.isBarred(uid)) chosen.push(g);
   }
   chosen.sort((a, b) => a.uid - b.uid);
   const succeeded = chosen.map((g) => g.uid);
