@@ -3,8 +3,7 @@
 // previous window's update) passes the own-data test less often and ranks below every honest miner, the desynced miner
 // (never follows the network) is measured falling behind and slashed for it, the poisoner (−10× its update) raises the
 // loss, is quarantined out of the aggregate from its first harmful evaluation on and excluded; the last two end with no
-// weight, while the honest miners hold (nearly) all of it and the
-// network still trains bit-identically.
+// weight, while the honest miners hold (nearly) all of it and the network still trains bit-identically.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents, type LocalNetwork } from '../../src/net/supervisor.ts';
