@@ -1,11 +1,12 @@
 /**
  * Keeps miners whose updates were seen to harm the model out of the aggregate (the manifest), apart from scoring:
  * a quarantined miner is still gathered, evaluated and scored exactly as Templar does, it just stops reaching the
- * shared model. One evaluation in which its update (clipped to the window's median norms) raised the loss on its own
- * assigned data and on random data quarantines it from the next manifest on. It is let back in after as many
- * consecutive clean evaluations (loss lowered on both) as it has offences, so a repeat offender that alternates
- * honest and harmful windows stays out longer each time while an honest miner with one unlucky evaluation returns
- * after its next one.
+ * shared model. A miner trains on its own assigned data, so its honest update lowers the loss there; one evaluation
+ * in which its update (clipped to the window's median norms) did not lower that loss quarantines it from the next
+ * manifest on (a poisoned, random or empty update). It is let back in after as many consecutive clean evaluations
+ * (loss lowered on its own and on random data) as it has offences, so a repeat offender that alternates honest and
+ * harmful windows stays out longer each time while an honest miner with one unlucky evaluation returns after its
+ * next one.
  */
 import { ScoringError, type EvalOutcome } from './scoring/index.ts';
 
@@ -20,11 +21,11 @@ export type QuarantineChange =
   | { readonly kind: 'quarantined'; readonly uid: number; readonly offences: number }
   | { readonly kind: 'released'; readonly uid: number; readonly offences: number };
 
-/** An evaluation's verdict on the update's effect: harmful (loss up on both), clean (down on both), or neither. */
+/** An evaluation's verdict: harmful (own-data loss not lowered), clean (lowered on own and random data), or neither. */
 export function evaluationVerdict(e: EvalOutcome): 'harmful' | 'clean' | 'unclear' {
   if (e.status !== 'ok') return 'unclear';
   const { ownBefore, ownAfter, randomBefore, randomAfter } = e.losses;
-  if (ownAfter > ownBefore && randomAfter > randomBefore) return 'harmful';
+  if (ownAfter >= ownBefore) return 'harmful';
   if (ownAfter < ownBefore && randomAfter < randomBefore) return 'clean';
   return 'unclear';
 }

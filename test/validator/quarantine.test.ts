@@ -13,12 +13,12 @@ const harmful = (uid: number) => ok(uid, 5, 5.2, 5, 5.1);
 const clean = (uid: number) => ok(uid, 5, 4.8, 5, 4.95);
 
 describe('quarantine: harmful updates are kept out of the aggregate', () => {
-  test('verdicts: loss up on own and random data is harmful, down on both clean, anything else unclear', () => {
+  test('verdicts: own-data loss not lowered is harmful, lowered on own and random data clean, anything else unclear', () => {
     assert.equal(evaluationVerdict(harmful(1)), 'harmful');
     assert.equal(evaluationVerdict(clean(1)), 'clean');
-    assert.equal(evaluationVerdict(ok(1, 5, 5.2, 5, 4.9)), 'unclear', 'worse on own data only');
+    assert.equal(evaluationVerdict(ok(1, 5, 5.2, 5, 4.9)), 'harmful', 'worse on own data, better on random data');
+    assert.equal(evaluationVerdict(ok(1, 5, 5, 5, 5)), 'harmful', 'a zero update');
     assert.equal(evaluationVerdict(ok(1, 5, 4.8, 5, 5.1)), 'unclear', 'worse on random data only');
-    assert.equal(evaluationVerdict(ok(1, 5, 5, 5, 5)), 'unclear', 'a zero update');
     assert.equal(evaluationVerdict({ uid: 1, status: 'missing' }), 'unclear');
     assert.equal(evaluationVerdict({ uid: 1, status: 'invalid', detail: 'x' }), 'unclear');
   });
@@ -44,7 +44,7 @@ describe('quarantine: harmful updates are kept out of the aggregate', () => {
     assert.deepEqual(q.observe([harmful(7)]), [{ kind: 'quarantined', uid: 7, offences: 2 }]);
     q.observe([clean(7)]);
     assert.equal(q.has(7), true, 'one clean evaluation after the second offence');
-    q.observe([ok(7, 5, 5.1, 5, 4.9)]);
+    q.observe([ok(7, 5, 4.9, 5, 5.1)]);
     q.observe([clean(7)]);
     assert.equal(q.has(7), true, 'the unclear evaluation restarted the count');
     assert.deepEqual(q.observe([clean(7)]), [{ kind: 'released', uid: 7, offences: 2 }]);
