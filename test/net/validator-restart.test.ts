@@ -35,8 +35,10 @@ test('validators crash and restart: the network keeps training and stays bit-ide
     for (let i = 1; i < processed.length; i++) assert.equal(processed[i], processed[i - 1] + 1, 'the leader skipped a window');
     const hashes = appliedHashes(net);
     for (const [w, byNode] of hashes) assert.equal(new Set(byNode.values()).size, 1, `window ${w}: replicas differ ${JSON.stringify([...byNode])}`);
-    const maxW = Math.max(...hashes.keys());
-    assert.equal(hashes.get(maxW - 1)!.get('validator-1'), hashes.get(maxW - 1)!.get('validator-0'));
+    // both restarted validators reached the same recent state (at stop, either may lag the other by a window or two)
+    const bothApplied = [...hashes].filter(([w, byNode]) => w > leaderStoppedAt + 3 && byNode.has('validator-0') && byNode.has('validator-1'));
+    assert.ok(bothApplied.length > 0, `no window after ${leaderStoppedAt + 3} applied by both validators: ${JSON.stringify([...hashes].map(([w, m]) => [w, [...m.keys()]]))}`);
+    for (const [w, byNode] of bothApplied) assert.equal(byNode.get('validator-1'), byNode.get('validator-0'), `window ${w}`);
     const losses = ws.map((e) => e.heldOutLoss).filter((x): x is number => typeof x === 'number');
     assert.ok(losses.at(-1)! < losses[0], `held-out loss ${losses[0]} -> ${losses.at(-1)}`);
   } finally {
