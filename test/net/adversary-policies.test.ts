@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NeuronInfo } from '../../src/chain/types.ts';
 import { createGradientSchema, encodeGradient, type GradientMessage } from '../../src/codec/index.ts';
-import { honestPolicy, type FollowOutcome, type GradientSource, type UploadContext } from '../../src/miner/gradient-policy.ts';
+import { honestPolicy, type FollowOutcome, type GradientSource, type TrainOptions, type UploadContext } from '../../src/miner/gradient-policy.ts';
 import { ADVERSARY_KINDS, adversaryPolicy, copycatPolicy, noisePolicy } from '../../src/net/adversaries.ts';
 import type { NodeEventMap } from '../../src/node/events.ts';
 import { compress, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
@@ -28,15 +28,18 @@ function tensors(seed: number, scale = 1): ParamTensor[] {
 
 /** A source whose training returns `delta`, recording what the policy did with it. */
 function recordingSource(delta: ParamTensor[]) {
-  const calls = { train: 0, nullRound: 0, compressed: [] as ParamTensor[][] };
+  const calls = { train: 0, nullRound: 0, compressed: [] as ParamTensor[][], trained: [] as Array<TrainOptions | undefined> };
   const nullTensors = compress(tensors(0, 0), CFG);
   const source: GradientSource = {
     window: 7,
     params: tensors(1),
     compression: CFG,
-    train: async () => {
+    innerSteps: 4,
+    pool: [16, 17, 18, 19, 20, 21, 22, 23],
+    train: async (o) => {
       calls.train++;
-      return { delta, loss: 3.25, steps: 4 };
+      calls.trained.push(o);
+      return { delta, loss: 3.25, steps: Math.min(4, o?.steps ?? 4) };
     },
     compress: (d) => {
       calls.compressed.push(d.map((t) => ({ ...t, data: Float32Array.from(t.data) })));
