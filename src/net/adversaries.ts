@@ -199,13 +199,15 @@ export function wrongDataPolicy(): GradientPolicy {
   };
 }
 
-/** Waits this long before the deadline at most for a second victim, so that its own upload still lands in time. */
+/** Uploads the mixer averages: enough that the mean's top-k indices overlap no single victim's like a copy does. */
+export const MIXER_VICTIMS = 3;
+/** Stops waiting for more victims this long before the deadline, so that its own upload still lands in time. */
 const MIXER_MARGIN_MS = 400;
 
 /**
- * A copycat that evades exact-copy detection: does not train, averages the decoded updates of the first two other
- * miners that upload, re-compresses the mean (new top-k, new quantization) and sends it as its own, claiming its own
- * assigned pool and all of its samples.
+ * A copycat that evades exact-copy detection: does not train, averages the decoded updates of the first
+ * MIXER_VICTIMS other miners that upload (fewer if not all come in time), re-compresses the mean (new top-k, new
+ * quantization) and sends it as its own, claiming its own assigned pool and all of its samples.
  */
 export function mixerPolicy(): GradientPolicy {
   let cfg: CompressionConfig | null = null;
@@ -218,21 +220,31 @@ export function mixerPolicy(): GradientPolicy {
     },
     outgoing: async (draft, ctx) => {
       if (ctx.warmup || cfg === null) return { msg: draft };
-      const victims = await copyVictims(ctx, 2, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
+      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
       if (victims.length === 0) return null;
       return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compress(meanUpdate(victims), cfg) } };
     },
   };
 }
 
-/** The dense mean of the messages' decompressed tensors. */
+/** The dense mean of the messages' decompressed tensors, each scaled to its victims' mean norm (averaging shrinks it). */
 export function meanUpdate(msgs: readonly GradientMessage[]): ParamTensor[] {
   return msgs[0].tensors.map((t, i) => {
     const data = new Float32Array(t.layout.rows * t.layout.cols);
+    let victimNorm = 0;
     for (const m of msgs) {
       const dense = decompressTensor(m.tensors[i]);
+      victimNorm += norm(dense) / msgs.length;
       for (let j = 0; j < data.length; j++) data[j] += dense[j] / msgs.length;
     }
+    const n = norm(data);
+    if (n > 0) for (let j = 0; j < data.length; j++) data[j] *= victimNorm / n;
     return { name: t.name, shape: t.shape, data };
   });
+}
+
+function norm(x: Float32Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return Math.sqrt(s);
 }

@@ -237,7 +237,7 @@ describe('adversary policies', () => {
     assert.deepEqual(await policy.outgoing(draft, uploadContext({ window: 8, uid: 3 }).ctx), { msg: draft }, 'the metadata the miner built: its assigned pool');
   });
 
-  test('mixer: trains nothing, sends the re-compressed mean of two other miners\' uploads as its own, claiming its pool', async () => {
+  test('mixer: trains nothing, sends the re-compressed mean of other miners\' uploads as its own, claiming its pool', async () => {
     const mixer = mixerPolicy();
     const { source, calls } = recordingSource(tensors(2));
     assert.deepEqual(await mixer.produce(source), []);
@@ -247,17 +247,22 @@ describe('adversary policies', () => {
     const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()], [4, new MemoryStore()]]);
     const victims = [1, 2].map((uid) => message(w, uid, 4, compress(tensors(20 + uid), CFG)));
     for (const m of victims) await buckets.get(m.uid)!.put(gradientKey(w, m.uid, VERSION), encodeGradient(m, SCHEMA));
-    const { ctx, events } = uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets });
+    const { ctx, events, sleeps } = uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets });
     const out = await mixer.outgoing({ ...message(w, 4, 4, []), meta: meta(0) }, ctx);
     assert.ok(out !== null);
     assert.deepEqual([out.msg.uid, out.msg.window, out.msg.nullRound], [4, w, false]);
     assert.equal(decodeMeta(out.msg.meta).samples, 16);
-    assert.deepEqual(events.map((e) => e.fields), [{ window: w, from: 1 }, { window: w, from: 2 }]);
+    assert.deepEqual(events.map((e) => e.fields), [{ window: w, from: 1 }, { window: w, from: 2 }], 'two uploads to mix');
+    assert.ok(sleeps.length > 0, 'it waited for a third until shortly before the deadline');
     const mean = meanUpdate(victims);
+    const norm = (x: Float32Array) => Math.hypot(...x);
     mean.forEach((t, i) => {
       const a = decompressTensor(victims[0].tensors[i]);
       const b = decompressTensor(victims[1].tensors[i]);
-      t.data.forEach((x, j) => assert.ok(Math.abs(x - (a[j] + b[j]) / 2) < 1e-6));
+      const sum = a.map((x, j) => x + b[j]);
+      const scale = (norm(a) + norm(b)) / 2 / norm(sum);
+      t.data.forEach((x, j) => assert.ok(Math.abs(x - sum[j] * scale) < 1e-5, 'the mean direction at the victims\' mean norm'));
+      assert.ok(Math.abs(norm(t.data) - (norm(a) + norm(b)) / 2) < 1e-4);
     });
     assert.deepEqual(out.msg.tensors, compress(mean, CFG));
     for (const m of victims) assert.notDeepEqual(out.msg.tensors.map((t) => t.indices), m.tensors.map((t) => t.indices), 'not a copy of either');
