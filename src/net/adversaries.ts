@@ -4,7 +4,7 @@
  */
 import { decodeGradient, isCodecError, type GradientMessage } from '../codec/index.ts';
 import { honestPolicy, type GradientPolicy, type UploadContext } from '../miner/gradient-policy.ts';
-import { compress, decompressTensor, type CompressionConfig } from '../optim/sparseloco/index.ts';
+import { compress, decompressTensor, type CompressedTensor, type CompressionConfig } from '../optim/sparseloco/index.ts';
 import { gradientKey, type GradientMeta } from '../protocol/index.ts';
 import { isStoreError } from '../storage/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
@@ -207,7 +207,7 @@ const MIXER_MARGIN_MS = 400;
 /**
  * A copycat that evades exact-copy detection: does not train, averages the decoded updates of the first
  * MIXER_VICTIMS other miners that upload (fewer if not all come in time), re-compresses the mean (new top-k, new
- * quantization) and sends it as its own, claiming its own assigned pool and all of its samples.
+ * quantization) at its victims' norm and sends it as its own, claiming its own assigned pool and all of its samples.
  */
 export function mixerPolicy(): GradientPolicy {
   let cfg: CompressionConfig | null = null;
@@ -222,25 +222,36 @@ export function mixerPolicy(): GradientPolicy {
       if (ctx.warmup || cfg === null) return { msg: draft };
       const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
       if (victims.length === 0) return null;
-      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compress(meanUpdate(victims), cfg) } };
+      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(meanUpdate(victims), victimNorms(victims), cfg) } };
     },
   };
 }
 
-/** The dense mean of the messages' decompressed tensors, each scaled to its victims' mean norm (averaging shrinks it). */
+/** The dense mean of the messages' decompressed tensors. */
 export function meanUpdate(msgs: readonly GradientMessage[]): ParamTensor[] {
   return msgs[0].tensors.map((t, i) => {
     const data = new Float32Array(t.layout.rows * t.layout.cols);
-    let victimNorm = 0;
     for (const m of msgs) {
       const dense = decompressTensor(m.tensors[i]);
-      victimNorm += norm(dense) / msgs.length;
       for (let j = 0; j < data.length; j++) data[j] += dense[j] / msgs.length;
     }
-    const n = norm(data);
-    if (n > 0) for (let j = 0; j < data.length; j++) data[j] *= victimNorm / n;
     return { name: t.name, shape: t.shape, data };
   });
+}
+
+/** Per tensor, the mean norm of the messages' decompressed tensors. */
+export function victimNorms(msgs: readonly GradientMessage[]): number[] {
+  return msgs[0].tensors.map((_, i) => msgs.reduce((s, m) => s + norm(decompressTensor(m.tensors[i])), 0) / msgs.length);
+}
+
+/** Compresses `update` rescaled so that each compressed tensor's norm is `norms[i]` (a mean shrinks, so does top-k). */
+export function compressAtNorm(update: readonly ParamTensor[], norms: readonly number[], cfg: CompressionConfig): CompressedTensor[] {
+  const first = compress(update, cfg);
+  const scaled = update.map((t, i) => {
+    const n = norm(decompressTensor(first[i]));
+    return n > 0 ? { ...t, data: t.data.map((x) => (x * norms[i]) / n) } : t;
+  });
+  return compress(scaled, cfg);
 }
 
 function norm(x: Float32Array): number {
