@@ -10,7 +10,7 @@ import { isStoreError } from '../storage/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 
-export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer'] as const;
+export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer', 'blender'] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
 
 export function isAdversaryKind(x: string): x is AdversaryKind {
@@ -45,6 +45,8 @@ export function adversaryPolicy(kind: AdversaryKind, o: AdversaryOptions = {}): 
       return wrongDataPolicy();
     case 'mixer':
       return mixerPolicy();
+    case 'blender':
+      return blenderPolicy();
   }
 }
 
@@ -223,6 +225,36 @@ export function mixerPolicy(): GradientPolicy {
       const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
       if (victims.length === 0) return null;
       return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(meanUpdate(victims), victimNorms(victims), cfg) } };
+    },
+  };
+}
+
+/**
+ * The lazy miner and the mixer in one: one inner step on its own samples (enough to pass the own-data test), blended
+ * half and half with the mean of other miners' uploads (for their loss improvement), sent at its victims' norm.
+ */
+export function blenderPolicy(): GradientPolicy {
+  let cfg: CompressionConfig | null = null;
+  let own: ParamTensor[] = [];
+  return {
+    ...honestPolicy,
+    adversary: 'blender',
+    produce: async (source) => {
+      cfg = source.compression;
+      own = (await source.train({ steps: 1 })).delta;
+      return [];
+    },
+    outgoing: async (draft, ctx) => {
+      if (ctx.warmup || cfg === null) return { msg: draft };
+      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
+      if (victims.length === 0) return null;
+      const norms = victimNorms(victims);
+      const mean = meanUpdate(victims);
+      const blend = mean.map((m, i) => {
+        const [a, b] = [norm(m.data), norm(own[i].data)];
+        return { ...m, data: m.data.map((x, j) => (a > 0 ? x / a : 0) + (b > 0 ? own[i].data[j] / b : 0)) };
+      });
+      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(blend, norms, cfg) } };
     },
   };
 }

@@ -1,23 +1,24 @@
 // starts: processes (a local network)
 // Issue 10 item 4, "every cheat costs": miners whose upload is not the honest product of their own H inner steps on
 // their own assigned samples (lazy: a quarter of the steps, scaled up; wrong-data: the same cached samples every
-// window; mixer: the re-compressed mean of two other miners' uploads) end, within 10 windows after warm-up, with a
-// final score and a weight share below every honest miner's, against one validator evaluating every miner every window.
+// window; mixer: the re-compressed mean of three other miners' uploads; blender: one own step blended with that mean)
+// end, within 10 windows after warm-up, with a final score and a weight share below every honest miner's, against one
+// validator evaluating every miner every window.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents, type LocalNetwork } from '../../src/net/supervisor.ts';
 import { startNetwork, stopNetwork, uids, ValidatorVerdicts, waitForWindows } from './helpers.ts';
 
-const CHEATS = ['lazy', 'wrong-data', 'mixer'] as const;
+const CHEATS = ['lazy', 'wrong-data', 'mixer', 'blender'] as const;
 
-describe('lazy, wrong-data and mixer miners against one validator', { timeout: 300_000 }, () => {
+describe('lazy, wrong-data, mixer and blender miners against one validator', { timeout: 300_000 }, () => {
   let net: LocalNetwork | undefined;
   let v: ValidatorVerdicts;
   let honest: number[];
   const cheat = new Map<(typeof CHEATS)[number], number>();
 
   before(async () => {
-    net = await startNetwork({ miners: 6, validators: 1, adversaries: [...CHEATS], plan: { scoring: { uidsPerWindow: 6 } } });
+    net = await startNetwork({ miners: 7, validators: 1, adversaries: [...CHEATS], plan: { scoring: { uidsPerWindow: 7 } } });
     v = new ValidatorVerdicts(await waitForWindows(net, 10, 200_000));
     await stopNetwork(net, true);
     const ids = uids(net);
@@ -36,9 +37,11 @@ describe('lazy, wrong-data and mixer miners against one validator', { timeout: 3
     for (const u of [...honest, ...cheat.values()]) assert.ok(v.evaluations(u).length >= 4, `uid ${u} evaluated ${v.evaluations(u).length} times`);
   });
 
-  test('the mixer really mixes other miners\' uploads', () => {
-    const copied = readEvents(net!.runDir, 'miner-5').filter((e) => e.kind === 'copied');
-    assert.ok(new Set(copied.map((e) => e.from)).size >= 2, `mixer copied from ${JSON.stringify(copied)}`);
+  test('the mixer and the blender really mix other miners\' uploads', () => {
+    for (const name of ['miner-5', 'miner-6']) {
+      const copied = readEvents(net!.runDir, name).filter((e) => e.kind === 'copied');
+      assert.ok(new Set(copied.map((e) => e.from)).size >= 3, `${name} copied from ${JSON.stringify(copied)}`);
+    }
   });
 
   for (const kind of CHEATS) {
