@@ -27,14 +27,26 @@ export interface TrainedDelta {
   readonly steps: number;
 }
 
+/** How a dishonest policy bends one window's training; omitted fields: the protocol's. */
+export interface TrainOptions {
+  /** At most this many inner steps (default H). */
+  readonly steps?: number;
+  /** Sample indices to train on instead of the assigned pool (batch s is pool[s·B, (s+1)·B)). */
+  readonly pool?: readonly number[];
+}
+
 /** The honest gradient pipeline of one window after warm-up, for a policy to use. */
 export interface GradientSource {
   readonly window: number;
   /** θ_w (read only: a policy must not change the replica's parameters). */
   readonly params: readonly ParamTensor[];
   readonly compression: CompressionConfig;
+  /** H, the protocol's inner steps per window. */
+  readonly innerSteps: number;
+  /** The window's assigned sample indices (H batches). */
+  readonly pool: readonly number[];
   /** H inner steps on the assigned samples (fewer when the window's time runs out). */
-  train(): Promise<TrainedDelta>;
+  train(o?: TrainOptions): Promise<TrainedDelta>;
   /** Error feedback + top-k compression of a pseudo-gradient (updates the error-feedback buffers). */
   compress(delta: readonly ParamTensor[]): CompressedTensor[];
   /** An all-zero update (resets the error-feedback buffers). */

@@ -37,7 +37,7 @@ import { BehindError, Replica } from '../node/replica.ts';
 import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
-import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta } from './gradient-policy.ts';
+import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta, type TrainOptions } from './gradient-policy.ts';
 
 export interface MinerOptions {
   readonly net: NetworkConfig;
@@ -286,8 +286,10 @@ export class Miner implements StopSignal {
       window: w,
       params: this.replica.params,
       compression: this.net.sparseloco,
-      train: async (): Promise<TrainedDelta> => {
-        const r = this.train(w, await this.trainingBudgetEnd(w));
+      innerSteps: this.p.innerSteps,
+      pool: this.assignedPool(w),
+      train: async (o?: TrainOptions): Promise<TrainedDelta> => {
+        const r = this.train(w, await this.trainingBudgetEnd(w), o);
         this.lastLoss = r.loss;
         this.lastInnerSteps = r.steps;
         return r;
@@ -324,12 +326,12 @@ export class Miner implements StopSignal {
    * started when the mean step time so far says it ends before `budgetEndMs` (the first step always runs). A late
    * upload scores as missing, while fewer steps still improve the model and keep the miner in the aggregation.
    */
-  private train(w: number, budgetEndMs: number): TrainedDelta {
+  private train(w: number, budgetEndMs: number, o: TrainOptions = {}): TrainedDelta {
     const t = this.net.train;
-    const H = this.p.innerSteps;
-    const pool = this.assignedPool(w);
+    const H = Math.min(this.p.innerSteps, o.steps ?? Infinity);
+    const pool = o.pool ?? this.assignedPool(w);
     const start = cloneParams(this.replica.params);
-    this.trainer.setStep(Math.max(0, w - this.startWindow) * H);
+    this.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
     let lossSum = 0;
     let steps = 0;
     const t0 = Date.now();

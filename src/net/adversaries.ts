@@ -4,12 +4,13 @@
  */
 import { decodeGradient, isCodecError, type GradientMessage } from '../codec/index.ts';
 import { honestPolicy, type GradientPolicy, type UploadContext } from '../miner/gradient-policy.ts';
-import { compress } from '../optim/sparseloco/index.ts';
-import { gradientKey } from '../protocol/index.ts';
+import { compress, decompressTensor, type CompressedTensor, type CompressionConfig } from '../optim/sparseloco/index.ts';
+import { gradientKey, type GradientMeta } from '../protocol/index.ts';
 import { isStoreError } from '../storage/index.ts';
+import type { ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 
-export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner'] as const;
+export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer', 'blender'] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
 
 export function isAdversaryKind(x: string): x is AdversaryKind {
@@ -38,6 +39,14 @@ export function adversaryPolicy(kind: AdversaryKind, o: AdversaryOptions = {}): 
       return desyncedPolicy();
     case 'poisoner':
       return poisonerPolicy();
+    case 'lazy':
+      return lazyPolicy();
+    case 'wrong-data':
+      return wrongDataPolicy();
+    case 'mixer':
+      return mixerPolicy();
+    case 'blender':
+      return blenderPolicy();
   }
 }
 
@@ -70,18 +79,23 @@ export function copycatPolicy(): GradientPolicy {
     produce: async () => [],
     outgoing: async (draft, ctx) => {
       if (ctx.warmup) return { msg: draft };
-      const copied = await copyVictim(ctx);
-      return copied === null ? null : { msg: { ...copied, uid: ctx.uid } };
+      const [copied] = await copyVictims(ctx, 1, ctx.deadline.timeMaxMs);
+      return copied === undefined ? null : { msg: { ...copied, uid: ctx.uid } };
     },
   };
 }
 
-/** The first non-null gradient of another miner (lowest uid first) for the window, polled until the deadline. */
-async function copyVictim(ctx: UploadContext): Promise<GradientMessage | null> {
+/**
+ * The first `count` non-null gradients of other miners (lowest uid first) for the window, polled until `untilMs`
+ * (fewer if not all came in time).
+ */
+async function copyVictims(ctx: UploadContext, count: number, untilMs: number): Promise<GradientMessage[]> {
   const m = await ctx.peers.metagraph(0);
   const victims = m.neurons.filter((n) => n.uid !== ctx.uid && !n.validatorPermit).map((n) => n.uid).sort((a, b) => a - b);
-  while (Date.now() < ctx.deadline.timeMaxMs) {
+  const found = new Map<number, GradientMessage>();
+  while (Date.now() < untilMs) {
     for (const v of victims) {
+      if (found.has(v)) continue;
       const store = await ctx.peers.bucketOf(v);
       if (store === null) continue;
       try {
@@ -89,14 +103,15 @@ async function copyVictim(ctx: UploadContext): Promise<GradientMessage | null> {
         const msg = decodeGradient(bytes, ctx.schema, { expectWindow: ctx.window, expectUid: v });
         if (msg.nullRound) continue;
         ctx.events.emit('copied', { window: ctx.window, from: v });
-        return msg;
+        found.set(v, msg);
+        if (found.size === count) return [...found.values()];
       } catch (err) {
         if (!isStoreError(err, 'NotFound') && !isCodecError(err)) throw err;
       }
     }
     await ctx.sleep(100);
   }
-  return null;
+  return [...found.values()];
 }
 
 /** Trains honestly but sends the previous window's message (re-labelled with this window and step) one window late. */
@@ -148,4 +163,131 @@ export function poisonerPolicy(): GradientPolicy {
       return source.compress(delta.map((d) => ({ ...d, data: d.data.map((x) => -10 * x) })));
     },
   };
+}
+
+/** The metadata with `samples` raised to the whole pool: the miner claims it trained on every assigned sample. */
+export function claimFullWork(meta: Uint8Array): Uint8Array {
+  const m = JSON.parse(new TextDecoder().decode(meta)) as GradientMeta;
+  return new TextEncoder().encode(JSON.stringify({ ...m, samples: m.sampleCount }));
+}
+
+/** Trains only ⌈H/4⌉ inner steps, scales its pseudo-gradient by H/steps to look full-sized and claims all H batches. */
+export function lazyPolicy(): GradientPolicy {
+  return {
+    ...honestPolicy,
+    adversary: 'lazy',
+    produce: async (source) => {
+      const { delta, steps } = await source.train({ steps: Math.ceil(source.innerSteps / 4) });
+      const scale = source.innerSteps / steps;
+      return source.compress(delta.map((d) => ({ ...d, data: d.data.map((x) => scale * x) })));
+    },
+    outgoing: async (draft, ctx) => ({ msg: ctx.warmup ? draft : { ...draft, meta: claimFullWork(draft.meta) } }),
+  };
+}
+
+/**
+ * Trains H honest steps every window, but always on the samples it was assigned in its first window after warm-up
+ * (one cached pool), while its metadata claims the window's assigned pool.
+ */
+export function wrongDataPolicy(): GradientPolicy {
+  let cached: readonly number[] | null = null;
+  return {
+    ...honestPolicy,
+    adversary: 'wrong-data',
+    produce: async (source) => {
+      cached ??= [...source.pool];
+      return source.compress((await source.train({ pool: cached })).delta);
+    },
+  };
+}
+
+/** Uploads the mixer averages: enough that the mean's top-k indices overlap no single victim's like a copy does. */
+export const MIXER_VICTIMS = 3;
+/** Stops waiting for more victims this long before the deadline, so that its own upload still lands in time. */
+const MIXER_MARGIN_MS = 400;
+
+/**
+ * A copycat that evades exact-copy detection: does not train, averages the decoded updates of the first
+ * MIXER_VICTIMS other miners that upload (fewer if not all come in time), re-compresses the mean (new top-k, new
+ * quantization) at its victims' norm and sends it as its own, claiming its own assigned pool and all of its samples.
+ */
+export function mixerPolicy(): GradientPolicy {
+  let cfg: CompressionConfig | null = null;
+  return {
+    ...honestPolicy,
+    adversary: 'mixer',
+    produce: async (source) => {
+      cfg = source.compression;
+      return [];
+    },
+    outgoing: async (draft, ctx) => {
+      if (ctx.warmup || cfg === null) return { msg: draft };
+      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
+      if (victims.length === 0) return null;
+      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(meanUpdate(victims), victimNorms(victims), cfg) } };
+    },
+  };
+}
+
+/**
+ * The lazy miner and the mixer in one: one inner step on its own samples (enough to pass the own-data test), blended
+ * half and half with the mean of other miners' uploads (for their loss improvement), sent at its victims' norm.
+ */
+export function blenderPolicy(): GradientPolicy {
+  let cfg: CompressionConfig | null = null;
+  let own: ParamTensor[] = [];
+  return {
+    ...honestPolicy,
+    adversary: 'blender',
+    produce: async (source) => {
+      cfg = source.compression;
+      own = (await source.train({ steps: 1 })).delta;
+      return [];
+    },
+    outgoing: async (draft, ctx) => {
+      if (ctx.warmup || cfg === null) return { msg: draft };
+      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
+      if (victims.length === 0) return null;
+      const norms = victimNorms(victims);
+      const mean = meanUpdate(victims);
+      const blend = mean.map((m, i) => {
+        const [a, b] = [norm(m.data), norm(own[i].data)];
+        return { ...m, data: m.data.map((x, j) => (a > 0 ? x / a : 0) + (b > 0 ? own[i].data[j] / b : 0)) };
+      });
+      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(blend, norms, cfg) } };
+    },
+  };
+}
+
+/** The dense mean of the messages' decompressed tensors. */
+export function meanUpdate(msgs: readonly GradientMessage[]): ParamTensor[] {
+  return msgs[0].tensors.map((t, i) => {
+    const data = new Float32Array(t.layout.rows * t.layout.cols);
+    for (const m of msgs) {
+      const dense = decompressTensor(m.tensors[i]);
+      for (let j = 0; j < data.length; j++) data[j] += dense[j] / msgs.length;
+    }
+    return { name: t.name, shape: t.shape, data };
+  });
+}
+
+/** Per tensor, the mean norm of the messages' decompressed tensors. */
+export function victimNorms(msgs: readonly GradientMessage[]): number[] {
+  return msgs[0].tensors.map((_, i) => msgs.reduce((s, m) => s + norm(decompressTensor(m.tensors[i])), 0) / msgs.length);
+}
+
+/** Compresses `update` rescaled so that each compressed tensor's norm is `norms[i]` (a mean shrinks, so does top-k). */
+export function compressAtNorm(update: readonly ParamTensor[], norms: readonly number[], cfg: CompressionConfig): CompressedTensor[] {
+  const first = compress(update, cfg);
+  const scaled = update.map((t, i) => {
+    const n = norm(decompressTensor(first[i]));
+    return n > 0 ? { ...t, data: t.data.map((x) => (x * norms[i]) / n) } : t;
+  });
+  return compress(scaled, cfg);
+}
+
+function norm(x: Float32Array): number {
+  let s = 0;
+  for (const v of x) s += v * v;
+  return Math.sqrt(s);
 }

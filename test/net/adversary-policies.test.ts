@@ -3,11 +3,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NeuronInfo } from '../../src/chain/types.ts';
 import { createGradientSchema, encodeGradient, type GradientMessage } from '../../src/codec/index.ts';
-import { honestPolicy, type FollowOutcome, type GradientSource, type UploadContext } from '../../src/miner/gradient-policy.ts';
-import { ADVERSARY_KINDS, adversaryPolicy, copycatPolicy, noisePolicy } from '../../src/net/adversaries.ts';
+import { honestPolicy, type FollowOutcome, type GradientSource, type TrainOptions, type UploadContext } from '../../src/miner/gradient-policy.ts';
+import { ADVERSARY_KINDS, adversaryPolicy, compressAtNorm, copycatPolicy, meanUpdate, mixerPolicy, noisePolicy, victimNorms } from '../../src/net/adversaries.ts';
 import type { NodeEventMap } from '../../src/node/events.ts';
-import { compress, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
-import { gradientKey, uploadDeadline, LOCAL_PROTOCOL } from '../../src/protocol/index.ts';
+import { compress, decompressTensor, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
+import { encodeGradientMeta, gradientKey, uploadDeadline, LOCAL_PROTOCOL, type GradientMeta } from '../../src/protocol/index.ts';
 import { MemoryStore, type ObjectStore } from '../../src/storage/index.ts';
 import type { ParamTensor } from '../../src/tensor/params.ts';
 import { Rng } from '../../src/tensor/rng.ts';
@@ -28,15 +28,18 @@ function tensors(seed: number, scale = 1): ParamTensor[] {
 
 /** A source whose training returns `delta`, recording what the policy did with it. */
 function recordingSource(delta: ParamTensor[]) {
-  const calls = { train: 0, nullRound: 0, compressed: [] as ParamTensor[][] };
+  const calls = { train: 0, nullRound: 0, compressed: [] as ParamTensor[][], trained: [] as Array<TrainOptions | undefined> };
   const nullTensors = compress(tensors(0, 0), CFG);
   const source: GradientSource = {
     window: 7,
     params: tensors(1),
     compression: CFG,
-    train: async () => {
+    innerSteps: 4,
+    pool: [16, 17, 18, 19, 20, 21, 22, 23],
+    train: async (o) => {
       calls.train++;
-      return { delta, loss: 3.25, steps: 4 };
+      calls.trained.push(o);
+      return { delta, loss: 3.25, steps: Math.min(4, o?.steps ?? 4) };
     },
     compress: (d) => {
       calls.compressed.push(d.map((t) => ({ ...t, data: Float32Array.from(t.data) })));
@@ -95,6 +98,7 @@ describe('honest policy', () => {
     assert.deepEqual(await honestPolicy.produce(source), compress(delta, CFG));
     assert.equal(calls.train, 1);
     assert.deepEqual(calls.compressed, [delta]);
+    assert.deepEqual(calls.trained, [undefined], "the protocol's training: no options");
     const draft = message(7, 3, 4, compress(delta, CFG));
     assert.deepEqual(await honestPolicy.outgoing(draft, uploadContext({ window: 7, uid: 3 }).ctx), { msg: draft });
     assert.equal(honestPolicy.adversary, null);
@@ -199,5 +203,91 @@ describe('adversary policies', () => {
 
     const warm = message(2, 3, 0, compress(tensors(0, 0), CFG), true);
     assert.deepEqual(await copycat.outgoing(warm, uploadContext({ window: 2, uid: 3, warmup: true }).ctx), { msg: warm }, 'warm-up null rounds pass');
+  });
+
+  const meta = (samples: number): Uint8Array => encodeGradientMeta({ window: 7, sampleDigest: 'ab'.repeat(16), sampleCount: 16, samples });
+  const decodeMeta = (m: Uint8Array) => JSON.parse(new TextDecoder().decode(m)) as GradientMeta;
+
+  test('lazy: trains a quarter of the H steps, sends its delta scaled by H/steps, claims every assigned sample', async () => {
+    const delta = tensors(2, 0.01);
+    const { source, calls } = recordingSource(delta);
+    const sent = await adversaryPolicy('lazy').produce(source);
+    assert.deepEqual(calls.trained, [{ steps: 1 }], 'H = 4: one inner step');
+    const scaled = calls.compressed[0];
+    scaled.forEach((t, i) => t.data.forEach((x, j) => assert.equal(x, Math.fround(4 * delta[i].data[j]))));
+    assert.deepEqual(sent, compress(scaled, CFG));
+    const draft = { ...message(7, 3, 4, sent), meta: meta(4) };
+    const out = await adversaryPolicy('lazy').outgoing(draft, uploadContext({ window: 7, uid: 3 }).ctx);
+    assert.deepEqual(decodeMeta(out!.msg.meta), { window: 7, sampleDigest: 'ab'.repeat(16), sampleCount: 16, samples: 16 }, 'trained 4 samples, claims 16');
+    assert.equal(out!.msg.tensors, sent);
+    const warm = { ...message(2, 3, 0, sent, true), meta: meta(0) };
+    assert.deepEqual(await adversaryPolicy('lazy').outgoing(warm, uploadContext({ window: 2, uid: 3, warmup: true }).ctx), { msg: warm }, 'warm-up null rounds pass');
+  });
+
+  test('wrong-data: trains every window on the pool of its first window, sends it as the window\'s update', async () => {
+    const policy = adversaryPolicy('wrong-data');
+    const first = recordingSource(tensors(2));
+    await policy.produce(first.source);
+    assert.deepEqual(first.calls.trained, [{ pool: [16, 17, 18, 19, 20, 21, 22, 23] }]);
+    const later = recordingSource(tensors(3));
+    const sent = await policy.produce({ ...later.source, window: 8, pool: [40, 41, 42, 43, 44, 45, 46, 47] });
+    assert.deepEqual(later.calls.trained, [{ pool: [16, 17, 18, 19, 20, 21, 22, 23] }], 'window 8 trains on window 7\'s samples');
+    assert.deepEqual(sent, compress(tensors(3), CFG), 'its honest pipeline (error feedback, compression) on that delta');
+    const draft = { ...message(8, 3, 4, sent), meta: meta(16) };
+    assert.deepEqual(await policy.outgoing(draft, uploadContext({ window: 8, uid: 3 }).ctx), { msg: draft }, 'the metadata the miner built: its assigned pool');
+  });
+
+  test('mixer: trains nothing, sends the re-compressed mean of other miners\' uploads as its own, claiming its pool', async () => {
+    const mixer = mixerPolicy();
+    const { source, calls } = recordingSource(tensors(2));
+    assert.deepEqual(await mixer.produce(source), []);
+    assert.equal(calls.train + calls.nullRound + calls.compressed.length, 0);
+
+    const w = 7;
+    const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()], [4, new MemoryStore()]]);
+    const victims = [1, 2].map((uid) => message(w, uid, 4, compress(tensors(20 + uid), CFG)));
+    for (const m of victims) await buckets.get(m.uid)!.put(gradientKey(w, m.uid, VERSION), encodeGradient(m, SCHEMA));
+    const { ctx, events, sleeps } = uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets });
+    const out = await mixer.outgoing({ ...message(w, 4, 4, []), meta: meta(0) }, ctx);
+    assert.ok(out !== null);
+    assert.deepEqual([out.msg.uid, out.msg.window, out.msg.nullRound], [4, w, false]);
+    assert.equal(decodeMeta(out.msg.meta).samples, 16);
+    assert.deepEqual(events.map((e) => e.fields), [{ window: w, from: 1 }, { window: w, from: 2 }], 'two uploads to mix');
+    assert.ok(sleeps.length > 0, 'it waited for a third until shortly before the deadline');
+    const mean = meanUpdate(victims);
+    mean.forEach((t, i) => {
+      const a = decompressTensor(victims[0].tensors[i]);
+      const b = decompressTensor(victims[1].tensors[i]);
+      t.data.forEach((x, j) => assert.ok(Math.abs(x - (a[j] + b[j]) / 2) < 1e-6));
+    });
+    const norms = victimNorms(victims);
+    const norm = (x: Float32Array) => Math.hypot(...x);
+    norms.forEach((n, i) => assert.ok(Math.abs(n - (norm(decompressTensor(victims[0].tensors[i])) + norm(decompressTensor(victims[1].tensors[i]))) / 2) < 1e-5));
+    assert.deepEqual(out.msg.tensors, compressAtNorm(mean, norms, CFG));
+    out.msg.tensors.forEach((t, i) => assert.ok(Math.abs(norm(decompressTensor(t)) / norms[i] - 1) < 0.05, 'sent at its victims\' norm'));
+    for (const m of victims) assert.notDeepEqual(out.msg.tensors.map((t) => t.indices), m.tensors.map((t) => t.indices), 'not a copy of either');
+  });
+
+  test('blender: one own inner step, blended half and half (unit norms) with the mean of other miners\' uploads, sent at their norm', async () => {
+    const blender = adversaryPolicy('blender');
+    const own = tensors(5, 0.01);
+    const { source, calls } = recordingSource(own);
+    assert.deepEqual(await blender.produce(source), []);
+    assert.deepEqual(calls.trained, [{ steps: 1 }]);
+    assert.equal(calls.compressed.length, 0, 'its own delta goes into the blend, not through error feedback');
+
+    const w = 7;
+    const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()]]);
+    const victims = [1, 2].map((uid) => message(w, uid, 4, compress(tensors(30 + uid), CFG)));
+    for (const m of victims) await buckets.get(m.uid)!.put(gradientKey(w, m.uid, VERSION), encodeGradient(m, SCHEMA));
+    const out = await blender.outgoing({ ...message(w, 4, 4, []), meta: meta(4) }, uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets }).ctx);
+    assert.ok(out !== null);
+    assert.deepEqual([out.msg.uid, out.msg.nullRound, decodeMeta(out.msg.meta).samples], [4, false, 16]);
+    const norm = (x: Float32Array) => Math.hypot(...x);
+    const blend = meanUpdate(victims).map((m, i) => {
+      const [a, b] = [norm(m.data), norm(own[i].data)];
+      return { ...m, data: m.data.map((x, j) => x / a + own[i].data[j] / b) };
+    });
+    assert.deepEqual(out.msg.tensors, compressAtNorm(blend, victimNorms(victims), CFG));
   });
 });

@@ -1,0 +1,56 @@
+// starts: processes (a local network)
+// Issue 10 item 4, "every cheat costs": miners whose upload is not the honest product of their own H inner steps on
+// their own assigned samples (lazy: a quarter of the steps, scaled up; wrong-data: the same cached samples every
+// window; mixer: the re-compressed mean of three other miners' uploads; blender: one own step blended with that mean)
+// end, within 10 windows after warm-up, with a final score and a weight share below every honest miner's, against one
+// validator evaluating every miner every window.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readEvents, type LocalNetwork } from '../../src/net/supervisor.ts';
+import { startNetwork, stopNetwork, uids, ValidatorVerdicts, waitForWindows } from './helpers.ts';
+
+const CHEATS = ['lazy', 'wrong-data', 'mixer', 'blender'] as const;
+
+describe('lazy, wrong-data, mixer and blender miners against one validator', { timeout: 300_000 }, () => {
+  let net: LocalNetwork | undefined;
+  let v: ValidatorVerdicts;
+  let honest: number[];
+  const cheat = new Map<(typeof CHEATS)[number], number>();
+
+  before(async () => {
+    net = await startNetwork({ miners: 7, validators: 1, adversaries: [...CHEATS], plan: { scoring: { uidsPerWindow: 7 } } });
+    v = new ValidatorVerdicts(await waitForWindows(net, 10, 200_000));
+    await stopNetwork(net, true);
+    const ids = uids(net);
+    CHEATS.forEach((kind, i) => cheat.set(kind, ids.get(`miner-${3 + i}`)!));
+    honest = ['miner-0', 'miner-1', 'miner-2'].map((n) => ids.get(n)!);
+    const summary = [...honest.map((u) => ['honest', u] as const), ...[...cheat].map(([k, u]) => [k, u] as const)]
+      .map(([k, u]) => `${k} uid ${u}: score ${v.lastScore(u)} weight ${v.weightShare([u]).toFixed(4)} evals ${v.evaluations(u).length}`);
+    console.log(`after window ${v.windows.at(-1)!.window as number}:\n  ${summary.join('\n  ')}`);
+  }, { timeout: 260_000 });
+
+  after(async () => {
+    if (net !== undefined) await stopNetwork(net);
+  });
+
+  test('every miner is evaluated several times', () => {
+    for (const u of [...honest, ...cheat.values()]) assert.ok(v.evaluations(u).length >= 4, `uid ${u} evaluated ${v.evaluations(u).length} times`);
+  });
+
+  test('the mixer and the blender really mix other miners\' uploads', () => {
+    for (const name of ['miner-5', 'miner-6']) {
+      const copied = readEvents(net!.runDir, name).filter((e) => e.kind === 'copied');
+      assert.ok(new Set(copied.map((e) => e.from)).size >= 3, `${name} copied from ${JSON.stringify(copied)}`);
+    }
+  });
+
+  for (const kind of CHEATS) {
+    test(`${kind}: final score and weight share below every honest miner's`, () => {
+      const u = cheat.get(kind)!;
+      for (const h of honest) {
+        assert.ok(v.lastScore(u) < v.lastScore(h), `${kind} final score ${v.lastScore(u)} vs honest uid ${h}: ${v.lastScore(h)}`);
+        assert.ok(v.weightShare([u]) < v.weightShare([h]), `${kind} weight vs honest uid ${h}: ${JSON.stringify(v.lastWeights())}`);
+      }
+    });
+  }
+});
