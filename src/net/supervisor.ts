@@ -117,6 +117,7 @@ export class LocalNetwork {
       validators,
       validatorStake: LOCAL_VALIDATOR_STAKE,
       miners,
+      registerMiners: true,
       params: subnetParams(this.net.protocol, validators),
     });
     // devNetworkGenesis names validators validator-<i> and miners miner-<i>, as the nodes do

@@ -1,7 +1,7 @@
 /**
  * A reproducible local network from a seed: dev keys (keys.ts `devKey`) for the subnet owner, validators
- * pre-registered with stake, and funded miners that register themselves. The same seed gives the same
- * accounts on every run. Call `initKeys()` first.
+ * pre-registered with stake, and funded miners that register themselves (or are pre-registered without stake, after
+ * the validators, with `registerMiners`). The same seed gives the same accounts on every run. Call `initKeys()` first.
  */
 import { devKey, type KeyringPair } from '../keys.ts';
 import { tokensToRao } from './params.ts';
@@ -14,6 +14,8 @@ export interface DevNetworkOptions {
   /** Stake of each validator in tokens (default 1000). */
   validatorStake?: number;
   miners?: number;
+  /** Pre-register the miners in order (uids 1 + validators + i), so that a miner's uid, and with it its assigned data, does not depend on which process registers first. */
+  registerMiners?: boolean;
   /** Free balance of every coldkey in tokens (default 100). */
   balance?: number;
   /** Hyperparameters of the subnet (storage units). */
@@ -61,7 +63,10 @@ export function devNetworkGenesis(opts: DevNetworkOptions): DevNetwork {
           ownerColdkey: owner.coldkey.address,
           ownerHotkey: owner.hotkey.address,
           params: opts.params,
-          neurons: validators.map((v) => ({ hotkey: v.hotkey.address, coldkey: v.coldkey.address, stake })),
+          neurons: [
+            ...validators.map((v) => ({ hotkey: v.hotkey.address, coldkey: v.coldkey.address, stake })),
+            ...(opts.registerMiners === true ? miners.map((m) => ({ hotkey: m.hotkey.address, coldkey: m.coldkey.address })) : []),
+          ],
         },
       ],
     },
