@@ -43,6 +43,7 @@ async function runNetwork(kinds: readonly AdversaryKind[], label: string) {
     miners: honestCount + kinds.length,
     validators,
     adversaries: kinds,
+    registerMiners: true,
     plan: {
       model,
       networkSeed: 'bench',

@@ -34,6 +34,8 @@ export interface LocalNetworkOptions {
   readonly validators: number;
   /** Adversary kinds; each one replaces one of the last miners (so miners ≥ adversaries). */
   readonly adversaries?: readonly AdversaryKind[];
+  /** Pre-register the miners at genesis in name order, so that uids (and the data assigned to them) do not depend on which process registers first (default: each registers itself). */
+  readonly registerMiners?: boolean;
   readonly plan?: Partial<Omit<NetworkPlan, 'storeRoot'>>;
   /** Echo node stdout to this process's stdout (default false; logs always go to node.log). */
   readonly echo?: boolean;
@@ -117,7 +119,7 @@ export class LocalNetwork {
       validators,
       validatorStake: LOCAL_VALIDATOR_STAKE,
       miners,
-      registerMiners: true,
+      registerMiners: this.o.registerMiners === true,
       params: subnetParams(this.net.protocol, validators),
     });
     // devNetworkGenesis names validators validator-<i> and miners miner-<i>, as the nodes do

@@ -44,7 +44,7 @@ describe('lazy, wrong-data, mixer and blender miners against one validator', { t
     }
   });
 
-  // Open (issue 10 item 4): with deterministic uids the blender's victims are the three honest miners, and the mean
+  // Open (issue 10 item 4): when the blender's victims are the three honest miners (they registered first), the mean
   // of three honest updates plus one own step outranks the weakest honest miner in some runs. Its result is reported,
   // not yet required.
   const open = new Set<string>(['blender']);
