@@ -165,6 +165,8 @@ export interface NodeEventMap {
     readonly aggregated: readonly number[];
     readonly copiers: readonly number[];
     readonly overlapMax: number | null;
+    /** The largest share of an upload explained by earlier ones (derived-copy check); null during warm-up. */
+    readonly derivedMax?: number | null;
     readonly evaluated: readonly WindowEvaluation[];
     readonly flags: readonly WindowFlag[];
     /** Uids left out of this validator's manifests for harming the model (absent in logs from before quarantine). */
@@ -266,6 +268,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     aggregated: uids,
     copiers: uids,
     overlapMax: nullable(num),
+    derivedMax: optional(nullable(num)),
     evaluated: array(EVALUATION),
     flags: array(FLAG),
     quarantined: optional(uids),

@@ -224,7 +224,7 @@ export class Validator implements StopSignal {
     const metagraph = await this.access.metagraph();
 
     const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup, events: this.o.events });
-    const { overlap, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
+    const { overlap, derived, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
     const manifest = buildManifest({
       window: w,
       version: p.version,
@@ -269,6 +269,7 @@ export class Validator implements StopSignal {
       metagraph,
       activeUids: gather.activeUids,
       overlap,
+      derived,
       sync: evaluation.sync,
       gather: { gatherListSize: manifest.gatherList.length, gathered: manifest.received, skipped: manifest.skipped },
       evaluations: evaluation.evaluations,
@@ -326,6 +327,7 @@ export class Validator implements StopSignal {
       aggregated: manifest.succeeded,
       copiers: [...copiers],
       overlapMax: overlap?.maxRatio ?? null,
+      derivedMax: derived === null ? null : Number(derived.maxShare.toFixed(4)),
       evaluated: evaluation.details,
       flags: [...flags.map((e) => ({ ...e })), ...quarantineChanges.map((c) => ({ ...c }))],
       quarantined: this.quarantine.uids(),

@@ -44,6 +44,7 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
       aggregated: [2],
       copiers: [4],
       overlapMax: 0.97,
+      derivedMax: 0.52,
       evaluated: [{ uid: 2, ownBefore: 8, ownAfter: 7.5, randomBefore: 8, randomAfter: 7.9, stepsBehind: null, digestMatch: true }, { uid: 4, status: 'invalid', detail: 'empty update' }, { uid: 5, status: 'missing' }],
       flags: [
         { kind: 'slash', uid: 4, reason: 'gatherMiss', multiplier: 0.75, scoreBefore: 0.5, scoreAfter: 0.375 },

@@ -4,7 +4,7 @@ import { decodeGradient, encodeGradient, payloadDigest, type GradientMessage } f
 import type { Metagraph, NeuronInfo } from '../../src/chain/types.ts';
 import type { Batch } from '../../src/model/batch.ts';
 import { paramSpecs } from '../../src/model/config.ts';
-import { ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
+import { compress, decompressTensor, ErrorFeedback } from '../../src/optim/sparseloco/index.ts';
 import {
   aggregatorKey,
   debugKey,
@@ -166,12 +166,27 @@ describe('screen-copies phase', () => {
     assert.deepEqual(r.overlap?.offenders.map((f) => [f.uid, f.level, f.with]), [[3, 'mega', 1]]);
   });
 
+  test('flags a later upload blended from earlier ones (plus its own half) that the index-overlap check lets pass', () => {
+    const dense = (m: GradientMessage) => m.tensors.map((t) => decompressTensor(t));
+    const [a, b, own] = [dense(original.payload.message), dense(honest.payload.message), dense(message(5, W, 55))];
+    const blend = specs.map((s, i) => ({ name: s.name, shape: [...s.shape], data: a[i].map((x, j) => x + b[i][j] + own[i][j] / 2) }));
+    const blended = gatheredOk({ ...message(4), tensors: compress(blend, net.sparseloco) }, new Date(onTime.getTime() + 1));
+    const r = screenCopies({ ok: [original, honest, blended], warmup: false, globalStep: 0, params: scoring });
+    assert.deepEqual(r.overlap?.offenders, []);
+    assert.deepEqual(r.derived?.offenders.map((f) => f.uid), [4]);
+    assert.ok(r.derived!.offenders[0].share >= scoring.derivedShareThreshold && r.derived!.offenders[0].share < 1);
+    assert.ok(r.derived!.shares.filter((s) => s.uid !== 4).every((s) => s.share < 0.05), JSON.stringify(r.derived!.shares));
+    assert.deepEqual([...r.copiers], [4]);
+  });
+
   test('reports but does not exclude before overlapMinGlobalStep, and skips warm-up', () => {
     const early = screenCopies({ ok: [original, copy], warmup: false, globalStep: 2, params: { ...scoring, overlapMinGlobalStep: 3 } });
     assert.equal(early.copiers.size, 0);
     assert.equal(early.overlap?.offenders.length, 1);
+    assert.deepEqual(early.derived?.offenders.map((f) => f.uid), [3]);
     const warm = screenCopies({ ok: [original, copy], warmup: true, globalStep: 0, params: scoring });
     assert.equal(warm.overlap, null);
+    assert.equal(warm.derived, null);
     assert.equal(warm.copiers.size, 0);
   });
 });
@@ -378,6 +393,7 @@ describe('score phase', () => {
       metagraph: { netuid: 1, block: 0, neurons },
       activeUids: [1, 2],
       overlap: null,
+      derived: null,
       sync: new Map([[1, 0]]),
       gather: { gatherListSize: 2, gathered: [1], skipped: [2] },
       evaluations,

@@ -67,6 +67,11 @@ export interface ScoringParams {
   readonly overlapHighMultiplier: number;
   /** The overlap check starts at this global step. */
   readonly overlapMinGlobalStep: number;
+  /**
+   * Ours, not Templar's: an upload whose share explained by strictly earlier uploads of the window (R², see
+   * src/validator/scoring/derived-share.ts) reaches this is a derived copy: reset and left out, from overlapMinGlobalStep.
+   */
+  readonly derivedShareThreshold: number;
 
   /** The last negativeEvalWindow evaluations on record and more than negativeEvalFraction of them negative: F, BMA × negativeEvalMultiplier. */
   readonly negativeEvalWindow: number;
@@ -124,6 +129,7 @@ export const DEFAULT_SCORING: ScoringParams = Object.freeze({
   overlapMegaThreshold: 0.6,
   overlapHighMultiplier: 0.5,
   overlapMinGlobalStep: 20,
+  derivedShareThreshold: 0.3,
   negativeEvalWindow: 8,
   negativeEvalFraction: 0.5,
   negativeEvalMultiplier: 0.25,
@@ -182,6 +188,7 @@ export function readScoringFields<Absent>(f: ConfigFields, mode: FieldMode<Absen
     overlapMegaThreshold: unit('overlapMegaThreshold'),
     overlapHighMultiplier: unit('overlapHighMultiplier'),
     overlapMinGlobalStep: int('overlapMinGlobalStep', 0),
+    derivedShareThreshold: positive('derivedShareThreshold', 1),
     negativeEvalWindow: int('negativeEvalWindow', 1),
     negativeEvalFraction: unit('negativeEvalFraction'),
     negativeEvalMultiplier: unit('negativeEvalMultiplier'),

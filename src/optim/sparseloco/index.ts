@@ -9,3 +9,4 @@ export * from './aggregate.ts';
 export * from './outer-step.ts';
 export * from './index-overlap.ts';
 export * from './peer-update.ts';
+export * from './compressed-dot.ts';

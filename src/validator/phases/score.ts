@@ -3,7 +3,7 @@
  * (reference §4.3–§4.5).
  */
 import type { Metagraph } from '../../chain/types.ts';
-import type { EvalOutcome, GatherOutcome, GauntletScorer, OverlapReport, ScoringEvent, WindowReport } from '../scoring/index.ts';
+import type { DerivedReport, EvalOutcome, GatherOutcome, GauntletScorer, OverlapReport, ScoringEvent, WindowReport } from '../scoring/index.ts';
 
 export interface ScoreInput {
   readonly scorer: Pick<GauntletScorer, 'processWindow'>;
@@ -15,6 +15,8 @@ export interface ScoreInput {
   readonly activeUids: readonly number[];
   /** null during warm-up. */
   readonly overlap: OverlapReport | null;
+  /** null during warm-up. */
+  readonly derived: DerivedReport | null;
   readonly sync: ReadonlyMap<number, number | null>;
   readonly gather: GatherOutcome;
   readonly evaluations: readonly EvalOutcome[];
@@ -34,6 +36,7 @@ export function scoreWindow(input: ScoreInput): ScoreResult {
     hotkeys: new Map(input.metagraph.neurons.map((n) => [n.uid, n.hotkey])),
     activeUids: input.activeUids,
     overlap: input.overlap ? input.overlap.offenders : undefined,
+    derived: input.derived ? input.derived.offenders : undefined,
     sync: input.sync,
     gather: input.gather,
     evaluations: input.evaluations,

@@ -1,9 +1,10 @@
 /**
- * Phase "screen copies": the index-overlap check over the window's usable uploads (reference §4.1). Once the run
- * has taken overlapMinGlobalStep outer steps, offenders above the "high" level are copiers: left out of the
- * aggregation and of evaluation.
+ * Phase "screen copies": two checks over the window's usable uploads. Templar's index-overlap check (reference §4.1):
+ * offenders above the "high" level are copiers. Ours, the derived-copy check: an upload largely explained by
+ * uploads stamped before it (averaged or blended from other miners' work) is a copier. Both are enforced once the
+ * run has taken overlapMinGlobalStep outer steps; copiers are left out of the aggregation and of evaluation.
  */
-import { checkIndexOverlap, type OverlapReport, type ScoringParams } from '../scoring/index.ts';
+import { checkDerivedCopies, checkIndexOverlap, type DerivedReport, type OverlapReport, type ScoringParams } from '../scoring/index.ts';
 import type { GatheredOk } from '../gather.ts';
 
 export interface ScreenCopiesInput {
@@ -12,28 +13,30 @@ export interface ScreenCopiesInput {
   readonly warmup: boolean;
   /** Outer steps applied so far. */
   readonly globalStep: number;
-  readonly params: Pick<ScoringParams, 'overlapHighThreshold' | 'overlapMaxThreshold' | 'overlapMegaThreshold' | 'overlapMinGlobalStep'>;
+  readonly params: Pick<ScoringParams, 'overlapHighThreshold' | 'overlapMaxThreshold' | 'overlapMegaThreshold' | 'overlapMinGlobalStep' | 'derivedShareThreshold'>;
 }
 
 export interface ScreenCopiesResult {
   /** null during warm-up. */
   readonly overlap: OverlapReport | null;
+  /** null during warm-up. */
+  readonly derived: DerivedReport | null;
   readonly copiers: ReadonlySet<number>;
 }
 
 export function screenCopies(input: ScreenCopiesInput): ScreenCopiesResult {
   const { ok, warmup, globalStep, params } = input;
-  const overlap = warmup
-    ? null
-    : checkIndexOverlap(
-        ok.map((g) => ({
-          uid: g.uid,
-          uploadedAt: g.uploadedAt,
-          tensors: g.payload.message.tensors.map((t) => ({ name: t.name, chunkLen: t.layout.chunkLen, k: t.layout.k, indices: t.indices })),
-        })),
-        params,
-      );
-  const enforced = globalStep >= params.overlapMinGlobalStep;
-  const copiers = new Set(enforced && overlap ? overlap.offenders.filter((f) => f.level !== 'high').map((f) => f.uid) : []);
-  return { overlap, copiers };
+  if (warmup) return { overlap: null, derived: null, copiers: new Set() };
+  const overlap = checkIndexOverlap(
+    ok.map((g) => ({
+      uid: g.uid,
+      uploadedAt: g.uploadedAt,
+      tensors: g.payload.message.tensors.map((t) => ({ name: t.name, chunkLen: t.layout.chunkLen, k: t.layout.k, indices: t.indices })),
+    })),
+    params,
+  );
+  const derived = checkDerivedCopies(ok.map((g) => ({ uid: g.uid, uploadedAt: g.uploadedAt, tensors: g.payload.message.tensors })), params);
+  if (globalStep < params.overlapMinGlobalStep) return { overlap, derived, copiers: new Set() };
+  const copiers = new Set([...overlap.offenders.filter((f) => f.level !== 'high').map((f) => f.uid), ...derived.offenders.map((f) => f.uid)]);
+  return { overlap, derived, copiers };
 }

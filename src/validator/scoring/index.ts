@@ -7,6 +7,7 @@ export * from './sync-score.ts';
 export * from './openskill.ts';
 export * from './final-score.ts';
 export * from './overlap.ts';
+export * from './derived-share.ts';
 export * from './weights.ts';
 export * from './peer-selection.ts';
 export * from './scorer.ts';

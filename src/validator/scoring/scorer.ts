@@ -1,6 +1,6 @@
 /**
  * The validator's scoring state machine (reference §4.3–§4.5), in the order of Templar's `Validator.run`:
- *   hotkey changes → naughty expiry → inactivity → index overlap → sync of every gather peer
+ *   hotkey changes → naughty expiry → inactivity → index overlap → derived copies → sync of every gather peer
  *   → missing gathers (each skipped peer also enters the window's OpenSkill match with missingScore)
  *   → evaluations (failed-gradient penalties, loss scores and BMA, negative-evaluation history) → negative-evaluation
  *     penalties over every uid with a full history (skipped when the window is bad) → one OpenSkill match over every
@@ -14,6 +14,7 @@ import { applyScoreFloor, finalScore, scaleIfPositive } from './final-score.ts';
 import { lossScores, updateBinaryMovingAverage, type EvalLosses } from './loss-score.ts';
 import { OpenSkillBook, type SkillRating } from './openskill.ts';
 import type { OverlapFlag, OverlapLevel } from './overlap.ts';
+import type { DerivedFlag } from './derived-share.ts';
 import { resolveScoringParams, type ScoringParams } from './params.ts';
 import type { SeededRng } from './rng.ts';
 import { SyncTracker, syncScoreFromStepsBehind, type SyncParamState } from './sync-score.ts';
@@ -43,7 +44,7 @@ export interface PeerScore {
 }
 
 export type SlashReason = 'inactive' | 'overlapHigh' | 'gatherMiss' | 'desync' | 'missingGradient' | 'invalidGradient' | 'negativeEvals';
-export type ResetReason = 'hotkeyChanged' | 'inactive' | 'overlapMax' | 'overlapMega' | 'megaGatherMiss';
+export type ResetReason = 'hotkeyChanged' | 'inactive' | 'overlapMax' | 'overlapMega' | 'derivedCopy' | 'megaGatherMiss';
 
 export type ScoringEvent =
   | { readonly kind: 'slash'; readonly uid: number; readonly reason: SlashReason; readonly multiplier: number; readonly scoreBefore: number; readonly scoreAfter: number }
@@ -83,6 +84,8 @@ export interface WindowInput {
   readonly activeUids?: Iterable<number>;
   /** Offenders from checkIndexOverlap. */
   readonly overlap?: readonly OverlapFlag[];
+  /** Offenders of the derived-copy check (reset, from overlapMinGlobalStep on). */
+  readonly derived?: readonly DerivedFlag[];
   /** Steps behind of every gather-list peer (null: no debug dict); out-of-sync ones are slashed. */
   readonly sync?: ReadonlyMap<number, number | null>;
   readonly gather?: GatherOutcome;
@@ -314,6 +317,14 @@ export class GauntletScorer {
     return events;
   }
 
+  /** A derived copy (an upload explained by earlier ones) forfeits everything: reset. Nothing before overlapMinGlobalStep. */
+  applyDerivedCopies(globalStep: number, offenders: readonly DerivedFlag[]): ScoringEvent[] {
+    const events: ScoringEvent[] = [];
+    if (globalStep < this.params.overlapMinGlobalStep) return events;
+    for (const f of offenders) this.resetPeer(checkUid(f.uid), events, 'derivedCopy');
+    return events;
+  }
+
   /**
    * Templar's `slash_for_poor_sync`: every gather-list peer more than syncMaxStepsBehind behind (or null: no debug
    * dict) gets F, BMA × desyncMultiplier. The sync score itself is recorded only by an evaluation.
@@ -495,6 +506,7 @@ export class GauntletScorer {
     this.expireNaughty(window);
     if (input.activeUids) events.push(...this.applyInactivity(window, input.activeUids));
     if (input.overlap) events.push(...this.applyOverlap(window, input.globalStep, input.overlap));
+    if (input.derived) events.push(...this.applyDerivedCopies(input.globalStep, input.derived));
     if (input.sync) events.push(...this.applySync(input.sync));
     const match = new Map<number, number>();
     let gatherSuccessRate: number | null = null;

@@ -92,6 +92,18 @@ describe('sync and overlap slashing', () => {
     assert.deepEqual([1, 2, 3].map((u) => s.peer(u)!.syncScore), [0, 0, 0]);
   });
 
+  test('derived copies: nothing before global step 20, then a reset (not naughty)', () => {
+    const s = scorerWith({ 1: { finalScore: 1, bma: 0.4 }, 2: { finalScore: 1 } });
+    const derived = [{ uid: 1, share: 0.5, with: 2 }];
+    assert.deepEqual(s.processWindow({ window: 1, startWindow: 0, globalStep: 19, derived }).events, []);
+    assert.equal(s.peer(1)!.finalScore, 1);
+    const r = s.processWindow({ window: 2, startWindow: 0, globalStep: 20, derived });
+    assert.deepEqual(r.events.filter((e) => e.uid === 1), [{ kind: 'reset', uid: 1, reason: 'derivedCopy' }]);
+    assert.equal(s.peer(1), undefined);
+    assert.equal(s.isNaughty(1, 3), false);
+    assert.equal(s.peer(2)!.finalScore, 1);
+  });
+
   test('overlap: nothing before global step 20; high ×0.5; max resets; mega resets and goes naughty', () => {
     const s = scorerWith({ 1: { finalScore: 1, bma: 0.4 }, 2: { finalScore: 1 }, 3: { finalScore: 1 } });
     const flags = [
