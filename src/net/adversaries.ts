@@ -10,7 +10,7 @@ import { isStoreError } from '../storage/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 
-export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer', 'blender'] as const;
+export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer', 'blender', 'thin-blender'] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
 
 export function isAdversaryKind(x: string): x is AdversaryKind {
@@ -47,6 +47,8 @@ export function adversaryPolicy(kind: AdversaryKind, o: AdversaryOptions = {}): 
       return mixerPolicy();
     case 'blender':
       return blenderPolicy();
+    case 'thin-blender':
+      return blenderPolicy(THIN_BLEND_WEIGHT);
   }
 }
 
@@ -207,10 +209,21 @@ export const MIXER_VICTIMS = 3;
 const MIXER_MARGIN_MS = 400;
 
 /**
- * A copycat that evades exact-copy detection: does not train, averages the decoded updates of the first
- * MIXER_VICTIMS other miners that upload (fewer if not all come in time), re-compresses the mean (new top-k, new
- * quantization) at its victims' norm and sends it as its own, claiming its own assigned pool and all of its samples.
+ * The upload step of the mixer and the blender: outside warm-up, waits for up to MIXER_VICTIMS other miners'
+ * uploads, re-compresses `blend(victims)` (new top-k, new quantization) at the victims' mean norm and sends it as its
+ * own, claiming its own assigned pool and all of its samples.
  */
+function mixedOutgoing(config: () => CompressionConfig | null, blend: (victims: readonly GradientMessage[]) => ParamTensor[]): GradientPolicy['outgoing'] {
+  return async (draft, ctx) => {
+    const cfg = config();
+    if (ctx.warmup || cfg === null) return { msg: draft };
+    const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
+    if (victims.length === 0) return null;
+    return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(blend(victims), victimNorms(victims), cfg) } };
+  };
+}
+
+/** A copycat that evades exact-copy detection: does not train and sends the mean of its victims' decoded updates. */
 export function mixerPolicy(): GradientPolicy {
   let cfg: CompressionConfig | null = null;
   return {
@@ -220,42 +233,37 @@ export function mixerPolicy(): GradientPolicy {
       cfg = source.compression;
       return [];
     },
-    outgoing: async (draft, ctx) => {
-      if (ctx.warmup || cfg === null) return { msg: draft };
-      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
-      if (victims.length === 0) return null;
-      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(meanUpdate(victims), victimNorms(victims), cfg) } };
-    },
+    outgoing: mixedOutgoing(() => cfg, meanUpdate),
   };
 }
 
 /**
- * The lazy miner and the mixer in one: one inner step on its own samples (enough to pass the own-data test), blended
- * half and half with the mean of other miners' uploads (for their loss improvement), sent at its victims' norm.
+ * The thin blender's weight of its victims' mean next to its own step: it tries to stay under the derived-copy
+ * threshold (top-k keeps the mean's concentrated entries over a one-step update's even ones, so its share still
+ * reaches 0.2–0.45).
  */
-export function blenderPolicy(): GradientPolicy {
+export const THIN_BLEND_WEIGHT = 0.15;
+
+/**
+ * The lazy miner and the mixer in one: one inner step on its own samples (enough to pass the own-data test), blended
+ * (unit norms, the mean weighted `victimWeight` to the own step's 1) with the mean of its victims' updates (for their
+ * loss improvement).
+ */
+export function blenderPolicy(victimWeight = 1): GradientPolicy {
   let cfg: CompressionConfig | null = null;
   let own: ParamTensor[] = [];
   return {
     ...honestPolicy,
-    adversary: 'blender',
+    adversary: victimWeight === 1 ? 'blender' : 'thin-blender',
     produce: async (source) => {
       cfg = source.compression;
       own = (await source.train({ steps: 1 })).delta;
       return [];
     },
-    outgoing: async (draft, ctx) => {
-      if (ctx.warmup || cfg === null) return { msg: draft };
-      const victims = await copyVictims(ctx, MIXER_VICTIMS, ctx.deadline.timeMaxMs - MIXER_MARGIN_MS);
-      if (victims.length === 0) return null;
-      const norms = victimNorms(victims);
-      const mean = meanUpdate(victims);
-      const blend = mean.map((m, i) => {
-        const [a, b] = [norm(m.data), norm(own[i].data)];
-        return { ...m, data: m.data.map((x, j) => (a > 0 ? x / a : 0) + (b > 0 ? own[i].data[j] / b : 0)) };
-      });
-      return { msg: { ...draft, nullRound: false, meta: claimFullWork(draft.meta), tensors: compressAtNorm(blend, norms, cfg) } };
-    },
+    outgoing: mixedOutgoing(() => cfg, (victims) => meanUpdate(victims).map((m, i) => {
+      const [a, b] = [norm(m.data), norm(own[i].data)];
+      return { ...m, data: m.data.map((x, j) => (a > 0 ? (victimWeight * x) / a : 0) + (b > 0 ? own[i].data[j] / b : 0)) };
+    })),
   };
 }
 

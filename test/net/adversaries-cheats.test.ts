@@ -1,7 +1,8 @@
 // starts: processes (a local network)
 // Issue 10 item 4, "every cheat costs": miners whose upload is not the honest product of their own H inner steps on
 // their own assigned samples (lazy: a quarter of the steps, scaled up; wrong-data: the same cached samples every
-// window; mixer: the re-compressed mean of three other miners' uploads; blender: one own step blended with that mean)
+// window; mixer: the re-compressed mean of three other miners' uploads; blender: one own step blended with that mean;
+// thin blender: the same with the mean weighted 0.15, trying to pass the derived-copy check)
 // end, within 10 windows after warm-up, with a final score and a weight share below every honest miner's, against one
 // validator evaluating every miner every window.
 import { after, before, describe, test } from 'node:test';
@@ -9,16 +10,16 @@ import assert from 'node:assert/strict';
 import { readEvents, type LocalNetwork } from '../../src/net/supervisor.ts';
 import { startNetwork, stopNetwork, uids, ValidatorVerdicts, waitForWindows } from './helpers.ts';
 
-const CHEATS = ['lazy', 'wrong-data', 'mixer', 'blender'] as const;
+const CHEATS = ['lazy', 'wrong-data', 'mixer', 'blender', 'thin-blender'] as const;
 
-describe('lazy, wrong-data, mixer and blender miners against one validator', { timeout: 300_000 }, () => {
+describe('lazy, wrong-data, mixer, blender and thin-blender miners against one validator', { timeout: 300_000 }, () => {
   let net: LocalNetwork | undefined;
   let v: ValidatorVerdicts;
   let honest: number[];
   const cheat = new Map<(typeof CHEATS)[number], number>();
 
   before(async () => {
-    net = await startNetwork({ miners: 7, validators: 1, adversaries: [...CHEATS], plan: { scoring: { uidsPerWindow: 7 } } });
+    net = await startNetwork({ miners: 8, validators: 1, adversaries: [...CHEATS], plan: { scoring: { uidsPerWindow: 8 } } });
     v = new ValidatorVerdicts(await waitForWindows(net, 10, 200_000));
     await stopNetwork(net, true);
     const ids = uids(net);
@@ -37,13 +38,13 @@ describe('lazy, wrong-data, mixer and blender miners against one validator', { t
     for (const u of [...honest, cheat.get('lazy')!, cheat.get('wrong-data')!]) assert.ok(v.evaluations(u).length >= 4, `uid ${u} evaluated ${v.evaluations(u).length} times`);
   });
 
-  test('the mixer and the blender really mix other miners\' uploads, and the derived-copy check catches both', () => {
-    for (const name of ['miner-5', 'miner-6']) {
+  test('the mixer and the blenders really mix other miners\' uploads, and the derived-copy check catches them', () => {
+    for (const name of ['miner-5', 'miner-6', 'miner-7']) {
       const copied = readEvents(net!.runDir, name).filter((e) => e.kind === 'copied');
       assert.ok(new Set(copied.map((e) => e.from)).size >= 3, `${name} copied from ${JSON.stringify(copied)}`);
     }
     const derived = (u: number) => v.flagged(u, (f) => f.kind === 'reset' && f.reason === 'derivedCopy');
-    for (const kind of ['mixer', 'blender'] as const) assert.ok(derived(cheat.get(kind)!), `${kind} never reset as a derived copy`);
+    for (const kind of ['mixer', 'blender', 'thin-blender'] as const) assert.ok(derived(cheat.get(kind)!), `${kind} never reset as a derived copy`);
     for (const h of honest) assert.ok(!derived(h), `honest uid ${h} reset as a derived copy`);
     const afterWarmup = v.windows.filter((e) => e.warmup === false);
     for (const kind of ['mixer', 'blender'] as const) {

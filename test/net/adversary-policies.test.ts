@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { NeuronInfo } from '../../src/chain/types.ts';
 import { createGradientSchema, encodeGradient, type GradientMessage } from '../../src/codec/index.ts';
 import { honestPolicy, type FollowOutcome, type GradientSource, type TrainOptions, type UploadContext } from '../../src/miner/gradient-policy.ts';
-import { ADVERSARY_KINDS, adversaryPolicy, compressAtNorm, copycatPolicy, meanUpdate, mixerPolicy, noisePolicy, victimNorms } from '../../src/net/adversaries.ts';
+import { ADVERSARY_KINDS, adversaryPolicy, compressAtNorm, copycatPolicy, meanUpdate, mixerPolicy, noisePolicy, THIN_BLEND_WEIGHT, victimNorms } from '../../src/net/adversaries.ts';
 import type { NodeEventMap } from '../../src/node/events.ts';
 import { compress, decompressTensor, DEFAULT_COMPRESSION, type CompressedTensor } from '../../src/optim/sparseloco/index.ts';
 import { encodeGradientMeta, gradientKey, uploadDeadline, LOCAL_PROTOCOL, type GradientMeta } from '../../src/protocol/index.ts';
@@ -268,26 +268,28 @@ describe('adversary policies', () => {
     for (const m of victims) assert.notDeepEqual(out.msg.tensors.map((t) => t.indices), m.tensors.map((t) => t.indices), 'not a copy of either');
   });
 
-  test('blender: one own inner step, blended half and half (unit norms) with the mean of other miners\' uploads, sent at their norm', async () => {
-    const blender = adversaryPolicy('blender');
-    const own = tensors(5, 0.01);
-    const { source, calls } = recordingSource(own);
-    assert.deepEqual(await blender.produce(source), []);
-    assert.deepEqual(calls.trained, [{ steps: 1 }]);
-    assert.equal(calls.compressed.length, 0, 'its own delta goes into the blend, not through error feedback');
+  for (const [kind, weight] of [['blender', 1], ['thin-blender', THIN_BLEND_WEIGHT]] as const) {
+    test(`${kind}: one own inner step, blended (unit norms, the mean weighted ${weight}) with the mean of other miners' uploads, sent at their norm`, async () => {
+      const blender = adversaryPolicy(kind);
+      const own = tensors(5, 0.01);
+      const { source, calls } = recordingSource(own);
+      assert.deepEqual(await blender.produce(source), []);
+      assert.deepEqual(calls.trained, [{ steps: 1 }]);
+      assert.equal(calls.compressed.length, 0, 'its own delta goes into the blend, not through error feedback');
 
-    const w = 7;
-    const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()]]);
-    const victims = [1, 2].map((uid) => message(w, uid, 4, compress(tensors(30 + uid), CFG)));
-    for (const m of victims) await buckets.get(m.uid)!.put(gradientKey(w, m.uid, VERSION), encodeGradient(m, SCHEMA));
-    const out = await blender.outgoing({ ...message(w, 4, 4, []), meta: meta(4) }, uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets }).ctx);
-    assert.ok(out !== null);
-    assert.deepEqual([out.msg.uid, out.msg.nullRound, decodeMeta(out.msg.meta).samples], [4, false, 16]);
-    const norm = (x: Float32Array) => Math.hypot(...x);
-    const blend = meanUpdate(victims).map((m, i) => {
-      const [a, b] = [norm(m.data), norm(own[i].data)];
-      return { ...m, data: m.data.map((x, j) => x / a + own[i].data[j] / b) };
+      const w = 7;
+      const buckets = new Map<number, ObjectStore>([[1, new MemoryStore()], [2, new MemoryStore()]]);
+      const victims = [1, 2].map((uid) => message(w, uid, 4, compress(tensors(30 + uid), CFG)));
+      for (const m of victims) await buckets.get(m.uid)!.put(gradientKey(w, m.uid, VERSION), encodeGradient(m, SCHEMA));
+      const out = await blender.outgoing({ ...message(w, 4, 4, []), meta: meta(4) }, uploadContext({ window: w, uid: 4, deadlineInMs: 1500, buckets }).ctx);
+      assert.ok(out !== null);
+      assert.deepEqual([out.msg.uid, out.msg.nullRound, decodeMeta(out.msg.meta).samples], [4, false, 16]);
+      const norm = (x: Float32Array) => Math.hypot(...x);
+      const blend = meanUpdate(victims).map((m, i) => {
+        const [a, b] = [norm(m.data), norm(own[i].data)];
+        return { ...m, data: m.data.map((x, j) => (weight * x) / a + own[i].data[j] / b) };
+      });
+      assert.deepEqual(out.msg.tensors, compressAtNorm(blend, victimNorms(victims), CFG));
     });
-    assert.deepEqual(out.msg.tensors, compressAtNorm(blend, victimNorms(victims), CFG));
-  });
+  }
 });

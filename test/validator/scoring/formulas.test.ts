@@ -35,8 +35,11 @@ describe('scoring params', () => {
       { overlapHighThreshold: 0.7 },
       { syncPower: Number.NaN },
       { excludeNegativePeers: 'yes' as unknown as boolean },
+      { derivedShareThreshold: 0 },
+      { derivedShareThreshold: 1.5 },
     ];
     for (const o of bad) assert.throws(() => resolveScoringParams(o), (e) => isScoringError(e, 'InvalidParams'), JSON.stringify(o));
+    assert.throws(() => resolveScoringParams({ derivedShareThreshold: -1 }), /derivedShareThreshold/);
     assert.throws(() => resolveScoringParams({ bogus: 1 } as Partial<ScoringParams>), (e) => isScoringError(e, 'InvalidParams'));
   });
 });
