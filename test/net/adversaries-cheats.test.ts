@@ -44,7 +44,9 @@ describe('lazy, wrong-data, mixer, blender and thin-blender miners against one v
       assert.ok(new Set(copied.map((e) => e.from)).size >= 3, `${name} copied from ${JSON.stringify(copied)}`);
     }
     const derived = (u: number) => v.flagged(u, (f) => f.kind === 'reset' && f.reason === 'derivedCopy');
-    for (const kind of ['mixer', 'blender', 'thin-blender'] as const) assert.ok(derived(cheat.get(kind)!), `${kind} never reset as a derived copy`);
+    for (const kind of ['blender', 'thin-blender'] as const) assert.ok(derived(cheat.get(kind)!), `${kind} never reset as a derived copy`);
+    // the mixer's mean of few victims can overlap one of them enough for the index-overlap check to take it first
+    assert.ok(v.flagged(cheat.get('mixer')!, (f) => f.kind === 'reset' && /^(derivedCopy|overlapMax|overlapMega)$/.test(f.reason ?? '')), 'mixer never reset as a copy');
     for (const h of honest) assert.ok(!derived(h), `honest uid ${h} reset as a derived copy`);
     const afterWarmup = v.windows.filter((e) => e.warmup === false);
     for (const kind of ['mixer', 'blender'] as const) {

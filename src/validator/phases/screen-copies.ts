@@ -35,8 +35,10 @@ export function screenCopies(input: ScreenCopiesInput): ScreenCopiesResult {
     })),
     params,
   );
-  const derived = checkDerivedCopies(ok.map((g) => ({ uid: g.uid, uploadedAt: g.uploadedAt, tensors: g.payload.message.tensors })), params);
+  const overlapCopiers = new Set(overlap.offenders.filter((f) => f.level !== 'high').map((f) => f.uid));
+  const report = checkDerivedCopies(ok.map((g) => ({ uid: g.uid, uploadedAt: g.uploadedAt, tensors: g.payload.message.tensors })), params);
+  // a copy the overlap check already caught is its offender alone (one reset, one reason)
+  const derived = { ...report, offenders: report.offenders.filter((f) => !overlapCopiers.has(f.uid)) };
   if (globalStep < params.overlapMinGlobalStep) return { overlap, derived, copiers: new Set() };
-  const copiers = new Set([...overlap.offenders.filter((f) => f.level !== 'high').map((f) => f.uid), ...derived.offenders.map((f) => f.uid)]);
-  return { overlap, derived, copiers };
+  return { overlap, derived, copiers: new Set([...overlapCopiers, ...derived.offenders.map((f) => f.uid)]) };
 }
