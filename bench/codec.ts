@@ -62,6 +62,17 @@ function fullModelSizes(model: string, cfg: SparseLoCoConfig) {
   };
 }
 
+function log2Binomial(n: number, k: number): number {
+  let s = 0;
+  for (let i = 0; i < k; i++) s += Math.log2(n - i) - Math.log2(i + 1);
+  return s;
+}
+
+function sameCompressed(a: CompressedTensor, b: CompressedTensor): boolean {
+  const eq = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => Object.is(v, y[i]));
+  return eq(a.indices, b.indices) && eq(a.codes, b.codes) && Object.is(a.quant.shift, b.quant.shift) && Object.is(a.quant.scale, b.quant.scale) && eq(a.quant.lookup, b.quant.lookup);
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   const cfg: SparseLoCoConfig = { ...DEFAULT_SPARSELOCO, chunkTarget1d: args.chunk1d };
@@ -69,6 +80,7 @@ function main(): void {
   const layerPrefixes = Array.from({ length: Math.min(args.layers, config.nLayers) }, (_, i) => `model.layers.${i}.`);
   const specs: ParamSpec[] = paramSpecs(config).filter((s) => layerPrefixes.some((p) => s.name.startsWith(p)));
   const schema = createGradientSchema(specs, cfg);
+  const schemaV2 = createGradientSchema(specs, cfg, 2);
   const totalParams = specs.reduce((s, p) => s + numel(p.shape), 0);
   const fp32Bytes = 4 * totalParams;
 
@@ -82,8 +94,10 @@ function main(): void {
   });
   const dense = specs.map((s) => new Float32Array(numel(s.shape)));
 
-  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[], outer: [] as number[] };
+  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[], outer: [] as number[], serializeV2: [] as number[], parseV2: [] as number[] };
   let wireBytes = 0;
+  let wireBytesV2 = 0;
+  let v2Identical = true;
   let lastPayload: Uint8Array = new Uint8Array(0);
   for (let run = 0; run < args.runs; run++) {
     let t0 = performance.now();
@@ -102,6 +116,15 @@ function main(): void {
     t2 = performance.now();
     t.parse.push(t1 - t0);
     t.decompress.push(t2 - t1);
+    t0 = performance.now();
+    const bytesV2 = encodeGradient({ uid: 7, window: 1000 + run, globalStep: run, nullRound: false, meta: new Uint8Array(0), tensors }, schemaV2);
+    t1 = performance.now();
+    const msgV2 = decodeGradient(bytesV2, schemaV2, { expectUid: 7 });
+    t2 = performance.now();
+    t.serializeV2.push(t1 - t0);
+    t.parseV2.push(t2 - t1);
+    wireBytesV2 = bytesV2.length;
+    v2Identical &&= msgV2.tensors.every((ct, i) => sameCompressed(ct, msg.tensors[i]));
   }
   // Error-feedback round (e ← βe + Δ, compress, subtract what was sent) on the same tensors.
   // One untimed warm-up round first (it pays for first-touching the EF buffers).
@@ -138,14 +161,23 @@ function main(): void {
     compressionRatioVsFp32: round(fp32Bytes / wireBytes, 2),
     compressionRatioVsBf16: round((2 * totalParams) / wireBytes, 2),
     idealRatioVsFp32: round((32 * 4096) / (64 * (2 + 12)), 2),
+    wireBytesV2,
+    compressionRatioVsFp32V2: round(fp32Bytes / wireBytesV2, 2),
+    /** Entropy of a uniform top-64 of 4,096 (log2 C(4096, 64) bits) plus 2-bit values, per chunk. */
+    entropyRatioVsFp32: round((32 * 4096) / (log2Binomial(4096, 64) + 2 * 64), 2),
+    v2DecodesIdentical: v2Identical,
     encodeMBps: mbps(median(enc)),
     decodeMBps: mbps(median(dec)),
+    encodeMBpsV2: mbps(median(t.compress.map((c, i) => c + t.serializeV2[i]))),
+    decodeMBpsV2: mbps(median(t.parseV2.map((p, i) => p + t.decompress[i]))),
     stagesMBps: {
       compress: mbps(median(t.compress)),
       serialize: mbps(median(t.serialize)),
       parseValidate: mbps(median(t.parse)),
       decompressDense: mbps(median(t.decompress)),
       errorFeedbackStep: mbps(median(t.ef)),
+      serializeV2: mbps(median(t.serializeV2)),
+      parseValidateV2: mbps(median(t.parseV2)),
     },
     medianMs: { encode: round(median(enc)), decode: round(median(dec)), outerStep20Peers: round(median(t.outer)) },
     fullModel: {

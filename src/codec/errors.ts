@@ -30,6 +30,8 @@ export type CodecErrorCode =
   | 'DuplicateIndex'
   /** Indices within a chunk are not ascending (the canonical order). */
   | 'IndexOrder'
+  /** Format 2 index coding: a mode, Golomb parameter or code the format does not allow, or not the canonical one. */
+  | 'BadIndexCoding'
   /** Unused bits after a bit-packed array are not zero. */
   | 'BadPadding'
   /** A stored float is NaN or ±Inf where only finite values are allowed. */

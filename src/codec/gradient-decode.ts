@@ -9,13 +9,14 @@ import type { CompressedTensor } from '../optim/sparseloco/index.ts';
 import { MAX_SCALE, MIN_SCALE } from '../optim/sparseloco/index.ts';
 import { packedByteLength, unpackBits } from './bitpack.ts';
 import { ByteReader } from './bytes.ts';
+import { readIndexStream } from './index-coding.ts';
 import { CodecError } from './errors.ts';
 import { KNOWN_FLAGS, FLAG_NULL_ROUND, type GradientMessage } from './gradient-message.ts';
 import {
   CHECKSUM_BYTES,
-  encodedSize,
-  GRADIENT_FORMAT_VERSION,
+  GRADIENT_FORMAT_VERSIONS,
   GRADIENT_HEADER_BYTES,
+  maxEncodedSize,
   GRADIENT_MAGIC,
   indexBits,
   type GradientSchema,
@@ -26,7 +27,7 @@ export const DEFAULT_MAX_META_BYTES = 4096;
 export interface DecodeGradientOptions {
   /** Metadata larger than this is TooLarge (default 4096). */
   readonly maxMetaBytes?: number;
-  /** Inputs larger than this are TooLarge before anything is parsed (default: the exact size with maxMetaBytes). */
+  /** Inputs larger than this are TooLarge before anything is parsed (default: the largest size of either format with maxMetaBytes). */
   readonly maxBytes?: number;
   /** When set, a payload for another window / uid is HeaderMismatch. */
   readonly expectWindow?: number;
@@ -41,7 +42,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): CompressedTensor {
+function decodeTensor(r: ByteReader, schema: GradientSchema, i: number, version: number): CompressedTensor {
   const spec = schema.specs[i];
   const layout = schema.layouts[i];
   const name = schema.names[i];
@@ -72,13 +73,18 @@ function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): Compres
 
   const n = layout.numChunks * k;
   const iBits = indexBits(layout);
-  const idxBytes = packedByteLength(n, iBits);
   const codeBytes = packedByteLength(n, schema.codeBits);
-  r.need(idxBytes, `${where} indices`);
-  const indices = new Uint16Array(n);
-  if (iBits === 0) {
+  let indices: Uint16Array = new Uint16Array(n);
+  if (iBits !== 0 && version === 2) {
+    const m = r.u16(`${where} Golomb parameter`);
+    const read = readIndexStream(r.bytes, r.pos, r.end, layout, m, where);
+    indices = read.indices;
+    r.pos = read.end;
+  } else if (iBits === 0) {
     for (let p = 0; p < n; p++) indices[p] = p % k;
   } else {
+    const idxBytes = packedByteLength(n, iBits);
+    r.need(idxBytes, `${where} indices`);
     const padOk = unpackBits(r.bytes, r.pos, n, iBits, indices);
     r.pos += idxBytes;
     const chunkLen = layout.chunkLen;
@@ -104,7 +110,7 @@ function decodeTensor(r: ByteReader, schema: GradientSchema, i: number): Compres
 
 export function decodeGradient(bytes: Uint8Array, schema: GradientSchema, options: DecodeGradientOptions = {}): GradientMessage {
   const maxMeta = options.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
-  const maxBytes = options.maxBytes ?? encodedSize(schema, maxMeta);
+  const maxBytes = options.maxBytes ?? maxEncodedSize(schema, maxMeta);
   if (bytes.length > maxBytes) throw new CodecError('TooLarge', `payload of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
   if (bytes.length < GRADIENT_MAGIC.length || !equalBytes(bytes.subarray(0, GRADIENT_MAGIC.length), GRADIENT_MAGIC)) {
     if (bytes.length < GRADIENT_MAGIC.length) throw new CodecError('Truncated', `payload of ${bytes.length} bytes has no magic`);
@@ -113,7 +119,9 @@ export function decodeGradient(bytes: Uint8Array, schema: GradientSchema, option
   if (bytes.length < GRADIENT_HEADER_BYTES + 4 + CHECKSUM_BYTES) throw new CodecError('Truncated', `payload of ${bytes.length} bytes is shorter than a header`);
   const head = new ByteReader(bytes, GRADIENT_MAGIC.length, bytes.length - CHECKSUM_BYTES);
   const version = head.u16('version');
-  if (version !== GRADIENT_FORMAT_VERSION) throw new CodecError('UnsupportedVersion', `format version ${version}, supported ${GRADIENT_FORMAT_VERSION}`);
+  if (!(GRADIENT_FORMAT_VERSIONS as readonly number[]).includes(version)) {
+    throw new CodecError('UnsupportedVersion', `format version ${version}, supported ${GRADIENT_FORMAT_VERSIONS.join(', ')}`);
+  }
   const bodyEnd = bytes.length - CHECKSUM_BYTES;
   if (options.verifyChecksum ?? true) {
     const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyEnd, CHECKSUM_BYTES).getUint32(0, true);
@@ -139,7 +147,7 @@ export function decodeGradient(bytes: Uint8Array, schema: GradientSchema, option
   const count = r.u32('tensor count');
   if (count !== schema.specs.length) throw new CodecError('TensorCount', `${count} tensors, expected ${schema.specs.length}`);
   const tensors: CompressedTensor[] = [];
-  for (let i = 0; i < count; i++) tensors.push(decodeTensor(r, schema, i));
+  for (let i = 0; i < count; i++) tensors.push(decodeTensor(r, schema, i, version));
   if (r.pos !== bodyEnd) throw new CodecError('TrailingBytes', `${bodyEnd - r.pos} unexpected bytes after the last tensor`);
   return { uid, window, globalStep, nullRound: (flags & FLAG_NULL_ROUND) !== 0, meta, tensors };
 }

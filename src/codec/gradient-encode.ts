@@ -1,11 +1,13 @@
 /**
  * Gradient payload encoder. Layout (all integers little-endian; see gradient-schema.ts for the constants):
  *
- *   header   magic "TSLC" | u16 version=1 | u16 flags (bit0 null round) | u64 window | u64 globalStep | u32 uid
+ *   header   magic "TSLC" | u16 version (1 or 2) | u16 flags (bit0 null round) | u64 window | u64 globalStep | u32 uid
  *            | u16 quantBins | u16 reserved=0 | 32 B layout hash | u32 metaLen | meta[metaLen] | u32 tensorCount
  *   tensor×  u16 nameLen | name (UTF-8) | u8 rank | u32 dims[rank] | u32 chunkRows | u32 chunkCols | u32 k
  *            | f32 shift | f32 scale | f32 lookup[quantBins]
- *            | indices: numChunks·k × ceil(log2 chunkLen) bits, LSB-first, zero-padded to a byte (absent when k = chunkLen)
+ *            | indices, absent when k = chunkLen:
+ *                format 1: numChunks·k × ceil(log2 chunkLen) bits, LSB-first, zero-padded to a byte
+ *                format 2: u16 Golomb parameter | the index stream of index-coding.ts, zero-padded to a byte
  *            | codes:   numChunks·k × log2(quantBins) bits, LSB-first, zero-padded to a byte
  *   trailer  u32 CRC-32 (zlib) of every preceding byte
  *
@@ -17,13 +19,14 @@ import type { CompressedTensor } from '../optim/sparseloco/index.ts';
 import { sameLayout } from '../optim/sparseloco/index.ts';
 import { packBits } from './bitpack.ts';
 import { ByteWriter } from './bytes.ts';
+import { tensorGolombParameter, writeIndexStream } from './index-coding.ts';
 import { CodecError } from './errors.ts';
 import { FLAG_NULL_ROUND, type GradientMessage } from './gradient-message.ts';
 import {
   CHECKSUM_BYTES,
   encodedSize,
-  GRADIENT_FORMAT_VERSION,
   GRADIENT_MAGIC,
+  maxEncodedSize,
   indexBits,
   type GradientSchema,
 } from './gradient-schema.ts';
@@ -66,11 +69,12 @@ export function encodeGradient(msg: GradientMessage, schema: GradientSchema): Ui
     throw new CodecError('InvalidInput', `${msg.tensors.length} tensors, schema has ${schema.specs.length}`);
   }
   msg.tensors.forEach((t, i) => checkTensor(schema, i, t));
-  const total = encodedSize(schema, msg.meta.length);
+  const v1 = schema.formatVersion === 1;
+  const total = v1 ? encodedSize(schema, msg.meta.length) : maxEncodedSize(schema, msg.meta.length);
   const bytes = new Uint8Array(total);
   const w = new ByteWriter(bytes);
   w.raw(GRADIENT_MAGIC);
-  w.u16(GRADIENT_FORMAT_VERSION);
+  w.u16(schema.formatVersion);
   w.u16(msg.nullRound ? FLAG_NULL_ROUND : 0);
   w.u64(msg.window);
   w.u64(msg.globalStep);
@@ -94,10 +98,16 @@ export function encodeGradient(msg: GradientMessage, schema: GradientSchema): Ui
     w.f32(t.quant.scale);
     for (const x of t.quant.lookup) w.f32(x);
     const n = layout.numChunks * layout.k;
-    w.pos += packBits(t.indices, n, indexBits(layout), bytes, w.pos);
+    if (v1 || indexBits(layout) === 0) {
+      w.pos += packBits(t.indices, n, indexBits(layout), bytes, w.pos);
+    } else {
+      const m = tensorGolombParameter(t.indices, layout);
+      w.u16(m);
+      w.pos = writeIndexStream(t.indices, layout, m, bytes, w.pos);
+    }
     w.pos += packBits(t.codes, n, schema.codeBits, bytes, w.pos);
   });
-  if (w.pos !== total - CHECKSUM_BYTES) throw new CodecError('InvalidInput', `internal size mismatch ${w.pos} vs ${total - CHECKSUM_BYTES}`);
+  if (v1 && w.pos !== total - CHECKSUM_BYTES) throw new CodecError('InvalidInput', `internal size mismatch ${w.pos} vs ${total - CHECKSUM_BYTES}`);
   w.u32(crc32(bytes.subarray(0, w.pos)));
-  return bytes;
+  return v1 ? bytes : bytes.slice(0, w.pos);
 }

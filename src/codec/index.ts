@@ -6,3 +6,4 @@ export * from './gradient-encode.ts';
 export * from './gradient-decode.ts';
 export * from './ef-state.ts';
 export * from './peer-payloads.ts';
+export * from './index-coding.ts';

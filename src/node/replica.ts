@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { paramSpecs, type ModelConfig } from '../model/config.ts';
 import { createModel, type LlamaModel } from '../model/llama.ts';
-import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, encodedSize, payloadDigest, type GradientMessage, type GradientSchema, type PeerPayload } from '../codec/index.ts';
+import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, maxEncodedSize, payloadDigest, type GradientMessage, type GradientSchema, type PeerPayload } from '../codec/index.ts';
 import { applyOuterStep, outerStepOptions } from '../optim/sparseloco/index.ts';
 import {
   aggregatorKey,
@@ -118,8 +118,8 @@ export class Replica {
     this.config = modelOf(net);
     this.model = createModel(this.config, { seed: net.modelSeed, threads: 1 });
     this.params = this.model.parameters();
-    this.schema = createGradientSchema(paramSpecs(this.config), net.sparseloco);
-    this.maxPayloadBytes = encodedSize(this.schema, DEFAULT_MAX_META_BYTES);
+    this.schema = createGradientSchema(paramSpecs(this.config), net.sparseloco, net.protocol.gradientFormat);
+    this.maxPayloadBytes = maxEncodedSize(this.schema, DEFAULT_MAX_META_BYTES);
     this.lastApplied = startWindow - 1;
   }
 

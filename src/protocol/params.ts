@@ -59,6 +59,11 @@ export interface ProtocolParams {
    * delta, so the leader can gather and post within its slot; the takeover delay when the leader is gone.
    */
   readonly leaderSlotBlocks: number;
+  /**
+   * Wire format of the gradient payloads miners write (src/codec): 1 packs each top-k index in 12 bits (Templar),
+   * 2 codes them per chunk near their entropy (Golomb gaps, fixed width or a bitmap). Every node decodes both.
+   */
+  readonly gradientFormat: 1 | 2;
 }
 
 /** Templar's final hparams (blocks of 12 s, 115-block windows ≈ 23 min, 70 s upload window). */
@@ -85,6 +90,7 @@ export const TEMPLAR_PROTOCOL: ProtocolParams = Object.freeze({
   staleRetentionWindows: 100,
   maxMinerStake: 20_000,
   leaderSlotBlocks: 30,
+  gradientFormat: 1,
 });
 
 /**
@@ -102,6 +108,7 @@ export const LOCAL_PROTOCOL: ProtocolParams = Object.freeze({
   burnRate: 0,
   maxMinerStake: Number.POSITIVE_INFINITY,
   leaderSlotBlocks: 20,
+  gradientFormat: 2,
 });
 
 export const DEFAULT_PROTOCOL = LOCAL_PROTOCOL;
@@ -156,6 +163,7 @@ export function validateProtocolParams(p: ProtocolParams): ProtocolParams {
     bad('timeWindowDeltaMs', `(${p.timeWindowDeltaMs}) must be shorter than a window (${p.blocksPerWindow * p.blockTimeMs} ms)`);
   }
   int(p, 'leaderSlotBlocks', 1);
+  if (p.gradientFormat !== 1 && p.gradientFormat !== 2) bad('gradientFormat', `must be 1 or 2, got ${JSON.stringify(p.gradientFormat)}`);
   if (p.leaderSlotBlocks * p.blockTimeMs <= p.timeWindowDeltaMs) {
     bad('leaderSlotBlocks', `(${p.leaderSlotBlocks} blocks = ${p.leaderSlotBlocks * p.blockTimeMs} ms) must be longer than the upload delta timeWindowDeltaMs (${p.timeWindowDeltaMs} ms): the leader posts after it`);
   }

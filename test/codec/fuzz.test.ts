@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, decodeGradient, encodeGradient, type GradientSchema } from '../../src/codec/index.ts';
+import { CodecError, decodeGradient, encodeGradient, type GradientFormatVersion, type GradientSchema } from '../../src/codec/index.ts';
 import { DEFAULT_COMPRESSION } from '../../src/optim/sparseloco/index.ts';
 import { Rng } from '../../src/tensor/rng.ts';
 import { encoded, fixCrc, MIXED_SPECS } from './helpers.ts';
@@ -54,8 +54,9 @@ function mutateRandomly(base: Uint8Array, rng: Rng): Uint8Array {
 function check(bytes: Uint8Array, schema: GradientSchema, verifyChecksum: boolean, counts: Map<string, number>): void {
   try {
     const msg = decodeGradient(bytes, schema, { verifyChecksum });
-    // Anything accepted is a well-formed message, and the encoding is canonical.
-    const again = encodeGradient(msg, schema);
+    // Anything accepted is a well-formed message, and the encoding is canonical (in the format it came in).
+    const version = new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true) as GradientFormatVersion;
+    const again = encodeGradient(msg, { ...schema, formatVersion: version });
     if (verifyChecksum) assert.deepEqual(again, bytes);
     else assert.deepEqual(again.subarray(0, again.length - 4), bytes.subarray(0, bytes.length - 4));
     counts.set('ok', (counts.get('ok') ?? 0) + 1);
@@ -70,6 +71,8 @@ describe('gradient decoder fuzz (seeded)', () => {
     encoded(MIXED_SPECS),
     encoded([{ name: 'a', shape: [10, 10] }, { name: 'b', shape: [7] }], { ...DEFAULT_COMPRESSION, topk: 3 }, 4),
     encoded(MIXED_SPECS, { ...DEFAULT_COMPRESSION, quantBins: 16, chunkTarget: 16 }, 5, { nullRound: true, meta: new Uint8Array(0) }),
+    encoded(MIXED_SPECS, DEFAULT_COMPRESSION, 6, {}, 2),
+    encoded([{ name: 'a', shape: [16, 16] }, { name: 'b', shape: [128, 64] }], { ...DEFAULT_COMPRESSION, topk: 12, chunkTarget: 16 }, 7, {}, 2),
   ];
 
   test(`${ITERATIONS} mutations with the CRC fixed up: every outcome is a valid decode or a CodecError`, () => {

@@ -5,6 +5,7 @@ import {
   createGradientSchema,
   decodeGradient,
   encodedSize,
+  maxEncodedSize,
   encodeGradient,
   GRADIENT_HEADER_BYTES,
   indexBits,
@@ -131,7 +132,7 @@ describe('gradient decoder rejects every malformed input with a typed error', ()
 
   test('TooLarge: over maxBytes, and oversized metadata', () => {
     rejects(bytes, schema, 'TooLarge', { maxBytes: bytes.length - 1 });
-    rejects(new Uint8Array(encodedSize(schema, 4096) + 1), schema, 'TooLarge');
+    rejects(new Uint8Array(maxEncodedSize(schema, 4096) + 1), schema, 'TooLarge');
     rejects(bytes, schema, 'TooLarge', { maxMetaBytes: metaLen - 1 });
   });
 
@@ -150,7 +151,8 @@ describe('gradient decoder rejects every malformed input with a typed error', ()
 
   test('BadMagic, UnsupportedVersion, BadChecksum', () => {
     rejects(mutate(bytes, (_, b) => (b[0] = 0x50)), schema, 'BadMagic');
-    rejects(mutate(bytes, (v) => v.setUint16(4, 2, true)), schema, 'UnsupportedVersion');
+    rejects(mutate(bytes, (v) => v.setUint16(4, 3, true)), schema, 'UnsupportedVersion');
+    rejects(mutate(bytes, (v) => v.setUint16(4, 0, true)), schema, 'UnsupportedVersion');
     const flipped = bytes.slice();
     flipped[bytes.length - 10] ^= 1;
     rejects(flipped, schema, 'BadChecksum');

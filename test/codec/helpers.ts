@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { createGradientSchema, encodeGradient, type GradientMessage, type GradientSchema } from '../../src/codec/index.ts';
+import { createGradientSchema, encodeGradient, type GradientFormatVersion, type GradientMessage, type GradientSchema } from '../../src/codec/index.ts';
 import { DEFAULT_COMPRESSION, ErrorFeedback, type CompressionConfig } from '../../src/optim/sparseloco/index.ts';
 import type { ParamSpec } from '../../src/model/config.ts';
 import { randomParams } from '../optim/sparseloco/helpers.ts';
@@ -25,12 +25,18 @@ export function makeMessage(specs: readonly ParamSpec[], cfg: CompressionConfig,
   };
 }
 
-export function encoded(specs: readonly ParamSpec[], cfg: CompressionConfig = DEFAULT_COMPRESSION, seed = 1, extra: Partial<GradientMessage> = {}): {
+export function encoded(
+  specs: readonly ParamSpec[],
+  cfg: CompressionConfig = DEFAULT_COMPRESSION,
+  seed = 1,
+  extra: Partial<GradientMessage> = {},
+  format: GradientFormatVersion = 1,
+): {
   schema: GradientSchema;
   msg: GradientMessage;
   bytes: Uint8Array;
 } {
-  const schema = createGradientSchema(specs, cfg);
+  const schema = createGradientSchema(specs, cfg, format);
   const msg = makeMessage(specs, cfg, seed, extra);
   return { schema, msg, bytes: encodeGradient(msg, schema) };
 }

@@ -67,6 +67,7 @@ describe('network.json', () => {
     assert.equal(net.model, 'tiny');
     assert.equal(net.protocol.blocksPerWindow, 24);
     assert.equal(net.protocol.maxMinerStake, 5000);
+    assert.equal(net.protocol.gradientFormat, 1, 'networks from before gradientFormat wrote format 1');
     assert.equal(net.sparseloco.aggregation, 'selected-mean');
     assert.deepEqual(net.train, { batchSize: 4, seqLen: 32, lr: 0.003, warmupSteps: 4, cosineSteps: 2000, weightDecay: 0.01 });
     assert.deepEqual(net.scoring, { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10 });
@@ -128,6 +129,8 @@ describe('network.json', () => {
       ['protocol.innerSteps', 'four'],
       ['protocol.burnRate', 2],
       ['protocol.maxMinerStake', -1],
+      ['protocol.gradientFormat', 3],
+      ['protocol.gradientFormat', '2'],
       ['protocol.timeWindowDeltaMs', 6_000_000, 'timeWindowDeltaMs'],
       ['sparseloco.quantBins', 3],
       ['sparseloco.chunkTarget', 1000],

@@ -37,6 +37,7 @@ test('templar preset: Templar\'s training, SparseLoCo, evaluation, scoring and p
     const p = net.protocol;
     assert.deepEqual([p.gatherPeerCount, p.reservePeerCount, p.burnRate, p.windowsPerWeights, p.innerSteps], [20, 10, 0.5, 3, 30]);
     assert.deepEqual([p.peerReplacementFrequency, p.checkpointFrequency, p.version], [2, 10, '2.1.28']);
+    assert.equal(p.gradientFormat, 1, "Templar's 12-bit index packing");
     assert.equal(p.burnUid, 0, 'validator-0 stands in for the subnet owner');
     assert.deepEqual([p.blockTimeMs, p.blocksPerWindow], [250, 48], 'local timing');
 

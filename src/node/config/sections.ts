@@ -72,7 +72,7 @@ const PROTOCOL_INTS = [
 
 /** Protocol fields by type; their ranges are src/protocol's, checked when the parameters are resolved. */
 function readProtocolFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<ProtocolParams, Absent> {
-  f.allowedKeys(['version', ...PROTOCOL_INTS, 'burnRate', 'maxMinerStake']);
+  f.allowedKeys(['version', ...PROTOCOL_INTS, 'burnRate', 'maxMinerStake', 'gradientFormat']);
   const int = (key: (typeof PROTOCOL_INTS)[number]) => mode.take(f, key, (k) => f.int(k, 0));
   return {
     version: mode.take(f, 'version', (k) => f.text(k)),
@@ -97,7 +97,14 @@ function readProtocolFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): S
     staleRetentionWindows: int('staleRetentionWindows'),
     maxMinerStake: mode.take(f, 'maxMinerStake', (k) => nonNegativeOrInfinity(f, k)),
     leaderSlotBlocks: int('leaderSlotBlocks'),
+    gradientFormat: mode.take(f, 'gradientFormat', (k) => gradientFormat(f, k)),
   };
+}
+
+function gradientFormat(f: ConfigFields, key: string): 1 | 2 {
+  const v = f.obj[key];
+  if (v !== 1 && v !== 2) f.failField(key, `must be 1 or 2, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** JSON has no Infinity (network.json stores an unlimited stake cap as 1e308); settings built in memory may hold it. */
@@ -131,6 +138,8 @@ export function resolveProtocolSection(f: ConfigFields, overrides: Partial<Proto
 
 /** A complete protocol section, every field required and checked. */
 export function readProtocolParams(f: ConfigFields): ProtocolParams {
+  // network.json files written before gradientFormat existed describe networks whose miners write format 1
+  if (!f.has('gradientFormat')) f.obj.gradientFormat = 1;
   const p = readProtocolFields(f, REQUIRED);
   return resolveProtocolSection(f, p, p);
 }
