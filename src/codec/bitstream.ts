@@ -40,6 +40,7 @@ export class BitWriter {
 }
 
 export class BitReader {
+  /** Up to 32 unread bits, the next one lowest. */
   private acc = 0;
   private accBits = 0;
   pos: number;
@@ -59,45 +60,77 @@ export class BitReader {
     return (this.pos - this.start) * 8 - this.accBits;
   }
 
-  private refill(n: number): void {
-    while (this.accBits < n) {
-      if (this.pos >= this.end) throw new CodecError('Truncated', `${this.what}: the bit stream ends at offset ${this.pos}`);
-      this.acc |= this.src[this.pos++] << this.accBits;
+  /** Tops the window up to at least 25 bits, or to the end of the stream. */
+  private refill(): void {
+    while (this.accBits <= 24 && this.pos < this.end) {
+      this.acc = (this.acc | (this.src[this.pos++] << this.accBits)) >>> 0;
       this.accBits += 8;
     }
   }
 
+  private truncated(): never {
+    throw new CodecError('Truncated', `${this.what}: the bit stream ends at offset ${this.pos}`);
+  }
+
   /** Reads `n` bits (0 ≤ n ≤ 16). */
   bits(n: number): number {
-    if (n === 0) return 0;
-    this.refill(n);
+    if (this.accBits < n) {
+      this.refill();
+      if (this.accBits < n) this.truncated();
+    }
     const v = this.acc & ((1 << n) - 1);
     this.acc >>>= n;
     this.accBits -= n;
     return v;
   }
 
-  /** Counts one-bits up to the next zero; more than `max` ones is BadIndexCoding. */
+  /** The next `n` bits (n ≤ 16) without consuming them; bits past the end of the stream read as 0. */
+  peek(n: number): number {
+    if (this.accBits < n) this.refill();
+    return this.acc & ((1 << n) - 1);
+  }
+
+  /** Consumes `n` bits (n ≤ 16) that peek showed. */
+  skip(n: number): void {
+    if (this.accBits < n) this.truncated();
+    this.acc >>>= n;
+    this.accBits -= n;
+  }
+
+  /** Counts one-bits up to the next zero (consumed); more than `max` ones is BadIndexCoding. */
   unary(max: number): number {
     let q = 0;
     for (;;) {
-      this.refill(1);
-      const ones = Math.min(this.accBits, countTrailingOnes(this.acc));
-      q += ones;
-      if (q > max) throw new CodecError('BadIndexCoding', `${this.what}: a unary run longer than ${max}`);
-      this.acc >>>= ones;
-      this.accBits -= ones;
-      if (this.accBits > 0) {
-        this.acc >>>= 1;
-        this.accBits -= 1;
+      if (this.accBits === 0) {
+        this.refill();
+        if (this.accBits === 0) this.truncated();
+      }
+      const ones = countTrailingOnes(this.acc);
+      if (ones < this.accBits) {
+        q += ones;
+        if (q > max) break;
+        const used = ones + 1;
+        this.acc = used >= 32 ? 0 : this.acc >>> used;
+        this.accBits -= used;
         return q;
       }
+      q += this.accBits;
+      if (q > max) break;
+      this.acc = 0;
+      this.accBits = 0;
     }
+    throw new CodecError('BadIndexCoding', `${this.what}: a unary run longer than ${max}`);
   }
 
-  /** True when the bits left in the current byte are zero; drops them. */
+  /**
+   * Ends the stream at the byte holding its last consumed bit: true when that byte's remaining bits are zero. Whole
+   * bytes read ahead are given back (`pos` is the offset after the stream).
+   */
   finishPadded(): boolean {
-    const ok = this.acc === 0;
+    const used = this.bitsRead;
+    const pad = (8 - (used % 8)) % 8;
+    const ok = (this.acc & ((1 << pad) - 1)) === 0;
+    this.pos = this.start + Math.ceil(used / 8);
     this.acc = 0;
     this.accBits = 0;
     return ok;

@@ -90,6 +90,40 @@ function readGolomb(r: BitReader, g: Golomb, maxQuotient: number): number {
   return q * g.m + rem;
 }
 
+/** Codes of at most TABLE_BITS bits decode with one lookup of the next TABLE_BITS bits. */
+const TABLE_BITS = 12;
+const tables = new Map<number, Int32Array>();
+
+/** For each TABLE_BITS-bit window: (gap << 4) | code length, or 0 when the code is longer than the window. */
+function golombTable(g: Golomb): Int32Array {
+  const cached = tables.get(g.m);
+  if (cached !== undefined) return cached;
+  const table = new Int32Array(1 << TABLE_BITS);
+  for (let x = 0; x < table.length; x++) {
+    let q = 0;
+    while (q < TABLE_BITS && ((x >> q) & 1) === 1) q++;
+    let len = q + 1;
+    if (len > TABLE_BITS) continue;
+    let rem = 0;
+    if (g.b > 0) {
+      if (len + g.b - 1 > TABLE_BITS) continue;
+      const low = (x >> len) & ((1 << (g.b - 1)) - 1);
+      len += g.b - 1;
+      if (low < g.cut) {
+        rem = low;
+      } else {
+        if (len + 1 > TABLE_BITS) continue;
+        rem = low + ((x >> len) & 1) * g.half;
+        len += 1;
+      }
+    }
+    table[x] = ((q * g.m + rem) << 4) | len;
+  }
+  if (tables.size >= 64) tables.clear();
+  tables.set(g.m, table);
+  return table;
+}
+
 /** Bits of one chunk in each mode. */
 function chunkCosts(indices: Uint16Array, at: number, k: number, chunkLen: number, g: Golomb): [number, number, number] {
   let golombTotal = 0;
@@ -153,6 +187,7 @@ export function readIndexStream(src: Uint8Array, offset: number, end: number, la
   const g = golomb(m);
   const fixedBits = fixedIndexBits(chunkLen);
   const maxQuotient = Math.floor((chunkLen - k) / m);
+  const table = golombTable(g);
   const r = new BitReader(src, offset, end, `${where} indices`);
   const indices = new Uint16Array(numChunks * k);
   for (let c = 0; c < numChunks; c++) {
@@ -170,7 +205,16 @@ export function readIndexStream(src: Uint8Array, offset: number, end: number, la
       const from = r.bitsRead;
       let prev = -1;
       for (let p = at; p < at + k; p++) {
-        const idx = prev + 1 + readGolomb(r, g, maxQuotient);
+        const e = table[r.peek(TABLE_BITS)];
+        let gap: number;
+        if (e !== 0) {
+          r.skip(e & 15);
+          gap = e >>> 4;
+        } else {
+          gap = readGolomb(r, g, maxQuotient);
+        }
+        if (gap > chunkLen - k) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: gap ${gap} > ${chunkLen - k}`);
+        const idx = prev + 1 + gap;
         if (idx >= chunkLen) throw new CodecError('IndexOutOfRange', `${where} chunk ${c}: index ${idx} ≥ ${chunkLen}`);
         indices[p] = prev = idx;
       }
