@@ -164,8 +164,12 @@ export function validateProtocolParams(p: ProtocolParams): ProtocolParams {
   }
   int(p, 'leaderSlotBlocks', 1);
   if (p.gradientFormat !== 1 && p.gradientFormat !== 2) bad('gradientFormat', `must be 1 or 2, got ${JSON.stringify(p.gradientFormat)}`);
-  if (p.leaderSlotBlocks * p.blockTimeMs <= p.timeWindowDeltaMs) {
-    bad('leaderSlotBlocks', `(${p.leaderSlotBlocks} blocks = ${p.leaderSlotBlocks * p.blockTimeMs} ms) must be longer than the upload delta timeWindowDeltaMs (${p.timeWindowDeltaMs} ms): the leader posts after it`);
+  // slot boundaries are truncated to the LastModified resolution, which can end slot 0 up to one resolution early
+  if (p.leaderSlotBlocks * p.blockTimeMs <= p.timeWindowDeltaMs + p.lastModifiedResolutionMs) {
+    bad(
+      'leaderSlotBlocks',
+      `(${p.leaderSlotBlocks} blocks = ${p.leaderSlotBlocks * p.blockTimeMs} ms) must be longer than timeWindowDeltaMs + lastModifiedResolutionMs (${p.timeWindowDeltaMs + p.lastModifiedResolutionMs} ms): the leader posts after the upload delta, and a slot's end is truncated to the resolution`,
+    );
   }
   return p;
 }

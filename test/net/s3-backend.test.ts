@@ -92,8 +92,9 @@ test('network on real S3 (Ceph RGW): gradients, manifests, peer lists and checkp
       miners: 3,
       validators: 1,
       s3: { buckets, peerEndpoint: rgw.endpoint },
-      // 6 s windows; S3 stamps Last-Modified to the second
-      plan: { protocol: { blocksPerWindow: 24, timeWindowDeltaMs: 2_500, lastModifiedResolutionMs: 1_000, checkpointFrequency: 3 } },
+      // 6 s windows; S3 stamps Last-Modified to the second, so a manifest slot must outlast the upload delta by more
+      // than that second (slot boundaries are truncated to it): 5.5 s slots
+      plan: { protocol: { blocksPerWindow: 24, timeWindowDeltaMs: 2_500, lastModifiedResolutionMs: 1_000, leaderSlotBlocks: 22, checkpointFrequency: 3 } },
     });
     // meanwhile, a node whose read key is wrong must refuse to start (before committing anything)
     const badRun = runCli(
@@ -119,7 +120,8 @@ test('network on real S3 (Ceph RGW): gradients, manifests, peer lists and checkp
 
     // windows aggregated from the miners' gradients, fetched from their RGW buckets
     const aggregated = ws.filter((e) => (e.aggregated as number[]).length >= 2);
-    assert.ok(aggregated.length >= 3, `windows aggregated: ${JSON.stringify(ws.map((e) => [e.window, e.aggregated, e.gathered]))}`);
+    const slotEvents = NODES.flatMap((n) => readEvents(net!.runDir, n).filter((e) => e.kind === 'manifestIgnored' || e.kind === 'skippedWindow' || e.kind === 'manifest'));
+    assert.ok(aggregated.length >= 3, `windows aggregated: ${JSON.stringify(ws.map((e) => [e.window, e.aggregated, e.gathered]))}; manifests: ${JSON.stringify(slotEvents)}`);
     for (const e of aggregated) {
       const gathered = e.gathered as Record<string, string>;
       for (const u of e.aggregated as number[]) assert.equal(gathered[u], 'ok');

@@ -10,7 +10,7 @@ import { MemoryStore } from '../../src/storage/index.ts';
 import { offerManifest } from '../../src/validator/phases/lead.ts';
 import { RecordedEvents } from './recorded-events.ts';
 
-const P = resolveProtocolParams({ blocksPerWindow: 10, blockTimeMs: 1000, timeWindowDeltaMs: 3000, leaderSlotBlocks: 4, lastModifiedResolutionMs: 1000 });
+const P = resolveProtocolParams({ blocksPerWindow: 10, blockTimeMs: 1000, timeWindowDeltaMs: 2000, leaderSlotBlocks: 4, lastModifiedResolutionMs: 1000 });
 const W = 5; // boundary block 60: slot 0 = blocks 60..63 (uid 1), slot 1 = 64..67 (uid 2)
 const T0 = 1_700_000_000_000;
 const ts = (block: number) => T0 + block * 1000;

@@ -158,9 +158,14 @@ describe('manifest slots', () => {
   });
 
   test('leaderSlotBlocks is validated, naming the field', () => {
-    for (const bad of [{ leaderSlotBlocks: 0 }, { leaderSlotBlocks: 1.5 }, { leaderSlotBlocks: 12 }]) {
+    // DEFAULT_PROTOCOL: 500 ms blocks, 6 s upload delta, 1 s LastModified resolution
+    for (const bad of [{ leaderSlotBlocks: 0 }, { leaderSlotBlocks: 1.5 }, { leaderSlotBlocks: 12 }, { leaderSlotBlocks: 14 }]) {
       assert.throws(() => resolveProtocolParams(bad), (e) => isProtocolError(e, 'InvalidParams') && e.message.includes('leaderSlotBlocks'), JSON.stringify(bad));
     }
-    assert.equal(resolveProtocolParams({ leaderSlotBlocks: 13 }).leaderSlotBlocks, 13);
+    assert.equal(resolveProtocolParams({ leaderSlotBlocks: 15 }).leaderSlotBlocks, 15);
+    // a slot's end is truncated to the LastModified resolution: 14 × 250 ms does not outlast 2.5 s + 1 s, 15 does
+    const s3 = { blockTimeMs: 250, blocksPerWindow: 24, timeWindowDeltaMs: 2_500, lastModifiedResolutionMs: 1_000 };
+    assert.throws(() => resolveProtocolParams({ ...s3, leaderSlotBlocks: 14 }), (e) => isProtocolError(e, 'InvalidParams') && /lastModifiedResolutionMs/.test(e.message));
+    assert.equal(resolveProtocolParams({ ...s3, leaderSlotBlocks: 15 }).leaderSlotBlocks, 15);
   });
 });
