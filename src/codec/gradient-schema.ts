@@ -7,7 +7,7 @@ import type { ParamSpec } from '../model/config.ts';
 import { chunkLayout, codeBits, validateCompressionConfig, type ChunkLayout, type CompressionConfig } from '../optim/sparseloco/index.ts';
 import { packedByteLength } from './bitpack.ts';
 import { CodecError } from './errors.ts';
-import { maxIndexStreamBytes } from './index-coding.ts';
+import { fixedIndexBits, maxIndexStreamBytes } from './index-coding.ts';
 
 export interface GradientSchema {
   readonly specs: readonly ParamSpec[];
@@ -61,8 +61,7 @@ export const CHECKSUM_BYTES = 4;
 
 /** Bits per chunk-local index: ceil(log2(chunkLen)); 0 when the chunk is sent densely (indices implied). */
 export function indexBits(layout: ChunkLayout): number {
-  if (layout.k === layout.chunkLen) return 0;
-  return 32 - Math.clz32(layout.chunkLen - 1);
+  return layout.k === layout.chunkLen ? 0 : fixedIndexBits(layout.chunkLen);
 }
 
 /** Bytes of one tensor's section: name, shape, chunking, quant params, packed indices, packed codes. */
