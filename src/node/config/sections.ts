@@ -97,14 +97,9 @@ function readProtocolFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): S
     staleRetentionWindows: int('staleRetentionWindows'),
     maxMinerStake: mode.take(f, 'maxMinerStake', (k) => nonNegativeOrInfinity(f, k)),
     leaderSlotBlocks: int('leaderSlotBlocks'),
-    gradientFormat: mode.take(f, 'gradientFormat', (k) => gradientFormat(f, k)),
+    // an integer here; 1 or 2 is src/protocol's rule, checked when the parameters are resolved
+    gradientFormat: mode.take(f, 'gradientFormat', (k) => f.int(k, 0) as ProtocolParams['gradientFormat']),
   };
-}
-
-function gradientFormat(f: ConfigFields, key: string): 1 | 2 {
-  const v = f.obj[key];
-  if (v !== 1 && v !== 2) f.failField(key, `must be 1 or 2, got ${JSON.stringify(v)}`);
-  return v;
 }
 
 /** JSON has no Infinity (network.json stores an unlimited stake cap as 1e308); settings built in memory may hold it. */
