@@ -1150,3 +1150,188 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, gscale: f3
     store<f32>(p + o, load<f32>(p + o) * decay - stepSize * (mv / den));
   }
 }
+
+// ---------------------------------------------------------------- SparseLoCo error feedback + chunked top-k
+// Keys are |x| as IEEE-754 bit patterns (x & 0x7fffffff): monotonic in |x|, and ≥ 0x7f800000 exactly for NaN/Inf.
+// Element x_i ranks above x_j iff key_i > key_j, or key_i = key_j and i < j (src/optim/sparseloco/topk.ts).
+
+const NON_FINITE_KEY: i32 = 0x7f800000;
+const RADIX_BINS: i32 = 256;
+
+// Count of NaN/Inf in x: thread tid writes its count to counts[tid] (i32).
+export function countNonFinite(counts: usize, x: usize, n: i32, tid: i32, nt: i32): void {
+  const s = vecStart(n, tid, nt);
+  const e = vecStart(n, tid + 1, nt);
+  const absMask = i32x4.splat(0x7fffffff);
+  const inf = i32x4.splat(NON_FINITE_KEY - 1);
+  let acc = i32x4.splat(0);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const k = v128.and(v128.load(x + (<usize>i << 2)), absMask);
+    acc = i32x4.sub(acc, i32x4.gt_s(k, inf));
+  }
+  let c = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; i < e; i++) if ((load<i32>(x + (<usize>i << 2)) & 0x7fffffff) >= NON_FINITE_KEY) c++;
+  store<i32>(counts + (<usize>tid << 2), c);
+}
+
+// Radix select over the keys of the listed elements (`list` holds m element numbers, ascending; `keys` is indexed by
+// element number). Finds the threshold (tKey, tIdx) of the k-th best: an element is in the top k iff
+// key > tKey, or key = tKey and its number ≤ tIdx. `sub` (m i32s) and `hist` (RADIX_BINS i32s) are scratch.
+// Writes tKey and tIdx to out[0], out[1].
+function radixThreshold(keys: usize, list: usize, m: i32, k: i32, sub: usize, hist: usize, out: usize, noIdx: i32): void {
+  let need = k;
+  let src = list;
+  let n = m;
+  let prefix: i32 = 0;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    memory.fill(hist, 0, <usize>RADIX_BINS << 2);
+    for (let i = 0; i < n; i++) {
+      const key = load<i32>(keys + (<usize>load<i32>(src + (<usize>i << 2)) << 2));
+      const h = hist + (<usize>((key >>> shift) & 255) << 2);
+      store<i32>(h, load<i32>(h) + 1);
+    }
+    let d = RADIX_BINS - 1;
+    while (load<i32>(hist + (<usize>d << 2)) < need) need -= load<i32>(hist + (<usize>(d--) << 2));
+    prefix |= d << shift;
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const j = load<i32>(src + (<usize>i << 2));
+      if (((load<i32>(keys + (<usize>j << 2)) >>> shift) & 255) == d) store<i32>(sub + (<usize>(w++) << 2), j);
+    }
+    n = w;
+    src = sub;
+    if (n == need) {
+      store<i32>(out, prefix);
+      store<i32>(out, noIdx, 4);
+      return;
+    }
+  }
+  // every remaining element has key = prefix: the lower numbers win
+  store<i32>(out, prefix);
+  store<i32>(out, load<i32>(sub + (<usize>(need - 1) << 2)), 4);
+}
+
+// Per-thread scratch of efTopK for chunks of up to maxLen elements and chunkRows ≤ maxLen.
+export function efTopKScratchBytes(maxLen: i32): i32 {
+  return (5 * maxLen + RADIX_BINS + 16) * 4;
+}
+
+// One tensor viewed as [rows, cols], cut into chunkRows × chunkCols chunks numbered row-major (chunking.ts).
+// When delta != 0 first e ← fl32(fl32(beta·e) + delta) over the chunk. Then the chunk's k best elements by |e|
+// go to outIdx (u16 in-chunk numbers, ascending) and outVals (their e) at [c·k, (c+1)·k).
+// A chunk holding NaN/Inf gets no output; status[tid] (i32) = the lowest such chunk of this thread, or -1.
+// Threads take fixed ranges of chunks. scratch + tid·scratchStride holds efTopKScratchBytes(chunkRows·chunkCols).
+export function efTopK(
+  e: usize, delta: usize, beta: f32, rows: i32, cols: i32, chunkRows: i32, chunkCols: i32, k: i32,
+  outIdx: usize, outVals: usize, status: usize, scratch: usize, scratchStride: i32, tid: i32, nt: i32,
+): void {
+  const gridCols = cols / chunkCols;
+  const numChunks = (rows / chunkRows) * gridCols;
+  const len = chunkRows * chunkCols;
+  const c0 = part(numChunks, tid, nt);
+  const c1 = part(numChunks, tid + 1, nt);
+  const base_ = scratch + <usize>tid * <usize>scratchStride;
+  const keys = base_;
+  const cand = keys + (<usize>len << 2);
+  const sub = cand + (<usize>len << 2);
+  const gkeys = sub + (<usize>len << 2);
+  const glist = gkeys + (<usize>len << 2);
+  const hist = glist + (<usize>len << 2);
+  const thr = hist + (<usize>RADIX_BINS << 2);
+  const absMask = i32x4.splat(0x7fffffff);
+  const vb = f32x4.splat(beta);
+  let firstBad = -1;
+  for (let c = c0; c < c1; c++) {
+    const gy = c / gridCols;
+    const gx = c - gy * gridCols;
+    const chunkBase = <usize>gy * <usize>chunkRows * <usize>cols + <usize>gx * <usize>chunkCols;
+    let chunkMax = i32x4.splat(0);
+    for (let r = 0; r < chunkRows; r++) {
+      const rowOff = (chunkBase + <usize>r * <usize>cols) << 2;
+      const ep = e + rowOff;
+      const kp = keys + (<usize>(r * chunkCols) << 2);
+      let rowMax = i32x4.splat(0);
+      let col = 0;
+      if (delta != 0) {
+        const dp = delta + rowOff;
+        for (; col + 4 <= chunkCols; col += 4) {
+          const o = <usize>col << 2;
+          const v = f32x4.add(f32x4.mul(vb, v128.load(ep + o)), v128.load(dp + o));
+          v128.store(ep + o, v);
+          const key = v128.and(v, absMask);
+          v128.store(kp + o, key);
+          rowMax = i32x4.max_s(rowMax, key);
+        }
+      } else {
+        for (; col + 4 <= chunkCols; col += 4) {
+          const o = <usize>col << 2;
+          const key = v128.and(v128.load(ep + o), absMask);
+          v128.store(kp + o, key);
+          rowMax = i32x4.max_s(rowMax, key);
+        }
+      }
+      let m = max(max(i32x4.extract_lane(rowMax, 0), i32x4.extract_lane(rowMax, 1)), max(i32x4.extract_lane(rowMax, 2), i32x4.extract_lane(rowMax, 3)));
+      for (; col < chunkCols; col++) {
+        const o = <usize>col << 2;
+        let v = load<f32>(ep + o);
+        if (delta != 0) {
+          v = beta * v + load<f32>(delta + rowOff + o);
+          store<f32>(ep + o, v);
+        }
+        const key = reinterpret<i32>(v) & 0x7fffffff;
+        store<i32>(kp + o, key);
+        if (key > m) m = key;
+      }
+      store<i32>(gkeys + (<usize>r << 2), m);
+      chunkMax = i32x4.max_s(chunkMax, i32x4.splat(m));
+    }
+    if (i32x4.extract_lane(chunkMax, 0) >= NON_FINITE_KEY) {
+      if (firstBad < 0) firstBad = c;
+      continue;
+    }
+    const oi = outIdx + (<usize>c * <usize>k << 1);
+    const ov = outVals + (<usize>c * <usize>k << 2);
+    if (k == len) {
+      for (let j = 0; j < len; j++) {
+        const r = j / chunkCols;
+        store<u16>(oi + (<usize>j << 1), <u16>j);
+        store<f32>(ov + (<usize>j << 2), load<f32>(e + ((chunkBase + <usize>r * <usize>cols + <usize>(j - r * chunkCols)) << 2)));
+      }
+      continue;
+    }
+    // Lower bound of the threshold: with ≥ k rows, the k-th largest row maximum (k rows reach it).
+    let floorKey = 0;
+    if (chunkRows >= k) {
+      for (let r = 0; r < chunkRows; r++) store<i32>(glist + (<usize>r << 2), r);
+      radixThreshold(gkeys, glist, chunkRows, k, sub, hist, thr, 0);
+      floorKey = load<i32>(thr);
+    }
+    let m = 0;
+    const vf = i32x4.splat(floorKey - 1);
+    let j = 0;
+    for (; j + 4 <= len; j += 4) {
+      let mask = i32x4.bitmask(i32x4.gt_s(v128.load(keys + (<usize>j << 2)), vf));
+      while (mask != 0) {
+        store<i32>(cand + (<usize>(m++) << 2), j + ctz<i32>(mask));
+        mask &= mask - 1;
+      }
+    }
+    for (; j < len; j++) if (load<i32>(keys + (<usize>j << 2)) >= floorKey) store<i32>(cand + (<usize>(m++) << 2), j);
+    radixThreshold(keys, cand, m, k, sub, hist, thr, len);
+    const tKey = load<i32>(thr);
+    const tIdx = load<i32>(thr, 4);
+    let o = 0;
+    for (let i = 0; i < m; i++) {
+      const jj = load<i32>(cand + (<usize>i << 2));
+      const key = load<i32>(keys + (<usize>jj << 2));
+      if (key > tKey || (key == tKey && jj <= tIdx)) {
+        const r = jj / chunkCols;
+        store<u16>(oi + (<usize>o << 1), <u16>jj);
+        store<f32>(ov + (<usize>o << 2), load<f32>(e + ((chunkBase + <usize>r * <usize>cols + <usize>(jj - r * chunkCols)) << 2)));
+        o++;
+      }
+    }
+  }
+  store<i32>(status + (<usize>tid << 2), firstBad);
+}

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs on a fresh machine (idempotent; needs root + apt).
+# With --bench also what the benchmarks compare against: Debian's PyTorch on OpenBLAS (`npm run bench:setup`).
 set -euo pipefail
 need=()
+if [ "${1:-}" = --bench ]; then
+  /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || need+=(python3-torch)
+  # Debian's torch links libblas.so.3, which is the netlib reference BLAS unless OpenBLAS provides it
+  [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || [ -e /usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3 ] \
+    || need+=(libopenblas0-pthread)
+fi
 # Local S3 for the storage tests and bench:store (scripts/rgw/start.sh): Ceph mon + OSD + RADOS Gateway.
 for bin in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool; do
   if ! command -v "$bin" >/dev/null 2>&1; then need+=(radosgw ceph-mon ceph-osd ceph-common); break; fi

@@ -1,6 +1,7 @@
 """Times full training steps (forward + backward + clip 1.0 + AdamW) of llama_ref.Llama on CPU and prints
 one JSON object: {"torch": version, "threads": n, "stepMs": [...], "losses": [...]}.
-Usage: /usr/bin/python3 scripts/torch/bench_train.py --config '<ModelConfig JSON>' --batch 8 --seq 256 --steps 3 --warmup 1 --threads 2"""
+Usage: /usr/bin/python3 scripts/torch/bench_train.py --config '<ModelConfig JSON>' --batch 8 --seq 256 --steps 3 --warmup 1 --threads 2
+       /usr/bin/python3 scripts/torch/bench_train.py --probe   (only {"torch", "threads", "blas"}: which BLAS torch runs on)"""
 import argparse
 import json
 import os
@@ -26,7 +27,8 @@ def blas_libraries():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", required=True)
+    ap.add_argument("--probe", action="store_true")
+    ap.add_argument("--config")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=256)
     ap.add_argument("--steps", type=int, default=3)
@@ -35,6 +37,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.probe:
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries()}))
+        return
+    if a.config is None:
+        ap.error("--config is required")
     torch.manual_seed(a.seed)
     cfg = json.loads(a.config)
     model = Llama(cfg)

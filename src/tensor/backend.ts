@@ -110,3 +110,28 @@ export interface Backend {
   /** One torch-semantics AdamW update of p with gradient g and moments m, v (all the same length). */
   adamw(p: Buf, g: Buf, m: Buf, v: Buf, args: AdamWArgs): void;
 }
+
+/** A tensor viewed as a [rows, cols] matrix cut into chunkRows × chunkCols chunks, k kept per chunk. */
+export interface ChunkGeom {
+  readonly rows: number;
+  readonly cols: number;
+  readonly chunkRows: number;
+  readonly chunkCols: number;
+  readonly k: number;
+}
+
+/**
+ * The SparseLoCo encoder's hot loops (error feedback and chunked top-k), for backends that run them faster than
+ * the plain-JS reference in optim/sparseloco, with the same results bit for bit.
+ */
+export interface SparseKernels {
+  /** Number of NaN/±Inf elements of x. */
+  countNonFinite(x: Buf): number;
+  /**
+   * When delta is given, e ← fl32(fl32(β·e) + delta) first. Then per chunk (numbered row-major) the k elements of
+   * largest |e| (ties: the lower in-chunk number wins) go to outIdx as u16 in-chunk numbers, ascending (outIdx
+   * holds numChunks·k u16, two per int), and their values of e to outVals, both at [c·k, (c+1)·k).
+   * Returns the lowest chunk holding NaN/Inf (which gets no output), or -1.
+   */
+  efTopK(e: Buf, delta: Buf | null, beta: number, g: ChunkGeom, outIdx: IntBuf, outVals: Buf): number;
+}

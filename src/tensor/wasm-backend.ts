@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { AdamWArgs, AttentionGeom, Backend, Buf, FloatArray, IntBuf } from './backend.ts';
+import type { AdamWArgs, AttentionGeom, Backend, Buf, ChunkGeom, FloatArray, IntBuf, SparseKernels } from './backend.ts';
 import { TensorError } from './errors.ts';
 import { Heap } from './heap.ts';
 import { ThreadPool } from './thread-pool.ts';
@@ -55,7 +55,7 @@ export interface WasmBackendOptions {
   maxMemoryMB?: number;
 }
 
-export class WasmBackend implements Backend {
+export class WasmBackend implements Backend, SparseKernels {
   readonly name = 'wasm-simd';
   readonly dtype = 'float32' as const;
   readonly threads: number;
@@ -68,6 +68,8 @@ export class WasmBackend implements Backend {
   private partials: WasmBuf | null = null;
   private readonly matmulScratch: number;
   private readonly attnScratchFn: (t: number, hd: number) => number;
+  private readonly efTopKScratchFn: (maxLen: number) => number;
+  private status: WasmBuf | null = null;
   private disposed = false;
   /** bytes currently allocated (not counting freed blocks kept for reuse) */
   liveBytes = 0;
@@ -86,6 +88,7 @@ export class WasmBackend implements Backend {
     const ex = instance.exports;
     this.matmulScratch = (ex.matmulScratchBytes as () => number)();
     this.attnScratchFn = ex.attentionScratchBytes as (t: number, hd: number) => number;
+    this.efTopKScratchFn = ex.efTopKScratchBytes as (maxLen: number) => number;
     this.pool = new ThreadPool(module, this.memory, instance, threads);
   }
 
@@ -332,6 +335,37 @@ export class WasmBackend implements Backend {
     ]);
   }
 
+  countNonFinite(x: Buf): number {
+    const st = this.statusBuf();
+    this.run('countNonFinite', [st.ptr, this.p(x, 0), x.length]);
+    const counts = st.ints(this.memory);
+    let n = 0;
+    for (let t = 0; t < this.threads; t++) n += counts[t];
+    return n;
+  }
+  efTopK(e: Buf, delta: Buf | null, beta: number, g: ChunkGeom, outIdx: IntBuf, outVals: Buf): number {
+    const { rows, cols, chunkRows, chunkCols, k } = g;
+    const len = chunkRows * chunkCols;
+    if (rows % chunkRows !== 0 || cols % chunkCols !== 0 || !(k >= 1 && k <= len) || len > 65536) {
+      throw new TensorError('InvalidArgument', `chunks of ${chunkRows}x${chunkCols} (k ${k}) do not tile [${rows}, ${cols}]`);
+    }
+    const n = rows * cols;
+    const kept = (n / len) * k;
+    this.ensureScratch(this.efTopKScratchFn(len));
+    const st = this.statusBuf();
+    this.run('efTopK', [
+      this.p(e, n), delta === null ? 0 : this.p(delta, n), Math.fround(beta), rows, cols, chunkRows, chunkCols, k,
+      this.p(outIdx, Math.ceil(kept / 2)), this.p(outVals, kept), st.ptr, this.scratch!.ptr, this.scratchStride,
+    ]);
+    const bad = st.ints(this.memory);
+    let first = -1;
+    for (let t = 0; t < this.threads; t++) if (bad[t] >= 0 && (first < 0 || bad[t] < first)) first = bad[t];
+    return first;
+  }
+  private statusBuf(): WasmBuf {
+    if (this.status === null) this.status = this.make(this.threads, 4);
+    return this.status;
+  }
   adamw(p: Buf, g: Buf, m: Buf, v: Buf, a: AdamWArgs): void {
     const n = p.length;
     const stepSize = a.lr / (1 - a.beta1 ** a.step);
