@@ -1175,46 +1175,68 @@ export function countNonFinite(counts: usize, x: usize, n: i32, tid: i32, nt: i3
   store<i32>(counts + (<usize>tid << 2), c);
 }
 
-// Radix select over the keys of the listed elements (`list` holds m element numbers, ascending; `keys` is indexed by
-// element number). Finds the threshold (tKey, tIdx) of the k-th best: an element is in the top k iff
-// key > tKey, or key = tKey and its number ≤ tIdx. `sub` (m i32s) and `hist` (RADIX_BINS i32s) are scratch.
-// Writes tKey and tIdx to out[0], out[1].
-function radixThreshold(keys: usize, list: usize, m: i32, k: i32, sub: usize, hist: usize, out: usize, noIdx: i32): void {
+// Radix select over m (key, number) pairs, numbers ascending: finds the threshold (tKey, tIdx) of the k-th best, so
+// an element is in the top k iff key > tKey, or key = tKey and its number ≤ tIdx (noIdx when every element with
+// key = tKey is in). Each level bins the highest ≤ 8 bits on which the remaining keys still differ.
+// subKeys/subIdx (m i32s each, may alias keys/idx) and hist (RADIX_BINS i32s) are scratch. Writes out[0], out[1].
+function radixThreshold(keys: usize, idx: usize, m: i32, k: i32, subKeys: usize, subIdx: usize, hist: usize, out: usize, noIdx: i32): void {
   let need = k;
-  let src = list;
+  let kp = keys;
+  let ip = idx;
   let n = m;
-  let prefix: i32 = 0;
-  for (let shift = 24; shift >= 0; shift -= 8) {
-    memory.fill(hist, 0, <usize>RADIX_BINS << 2);
+  let mn: i32 = 0x7fffffff;
+  let mx: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const key = load<i32>(kp + (<usize>i << 2));
+    if (key < mn) mn = key;
+    if (key > mx) mx = key;
+  }
+  for (;;) {
+    if (mn == mx) {
+      // every remaining element has this key: the lower numbers win
+      store<i32>(out, mn);
+      store<i32>(out, load<i32>(ip + (<usize>(need - 1) << 2)), 4);
+      return;
+    }
+    const hi = 32 - clz<i32>(mn ^ mx);
+    const lo = hi > 8 ? hi - 8 : 0;
+    const binMask = (1 << (hi - lo)) - 1;
+    const common = mx & ~((1 << hi) - 1);
+    memory.fill(hist, 0, <usize>(binMask + 1) << 2);
     for (let i = 0; i < n; i++) {
-      const key = load<i32>(keys + (<usize>load<i32>(src + (<usize>i << 2)) << 2));
-      const h = hist + (<usize>((key >>> shift) & 255) << 2);
+      const h = hist + (<usize>((load<i32>(kp + (<usize>i << 2)) >>> lo) & binMask) << 2);
       store<i32>(h, load<i32>(h) + 1);
     }
-    let d = RADIX_BINS - 1;
+    let d = binMask;
     while (load<i32>(hist + (<usize>d << 2)) < need) need -= load<i32>(hist + (<usize>(d--) << 2));
-    prefix |= d << shift;
-    let w = 0;
-    for (let i = 0; i < n; i++) {
-      const j = load<i32>(src + (<usize>i << 2));
-      if (((load<i32>(keys + (<usize>j << 2)) >>> shift) & 255) == d) store<i32>(sub + (<usize>(w++) << 2), j);
-    }
-    n = w;
-    src = sub;
-    if (n == need) {
+    const prefix = common | (d << lo);
+    if (load<i32>(hist + (<usize>d << 2)) == need) {
       store<i32>(out, prefix);
       store<i32>(out, noIdx, 4);
       return;
     }
+    let w = 0;
+    mn = 0x7fffffff;
+    mx = 0;
+    for (let i = 0; i < n; i++) {
+      const key = load<i32>(kp + (<usize>i << 2));
+      if (((key >>> lo) & binMask) == d) {
+        store<i32>(subKeys + (<usize>w << 2), key);
+        store<i32>(subIdx + (<usize>w << 2), load<i32>(ip + (<usize>i << 2)));
+        w++;
+        if (key < mn) mn = key;
+        if (key > mx) mx = key;
+      }
+    }
+    n = w;
+    kp = subKeys;
+    ip = subIdx;
   }
-  // every remaining element has key = prefix: the lower numbers win
-  store<i32>(out, prefix);
-  store<i32>(out, load<i32>(sub + (<usize>(need - 1) << 2)), 4);
 }
 
 // Per-thread scratch of efTopK for chunks of up to maxLen elements and chunkRows ≤ maxLen.
 export function efTopKScratchBytes(maxLen: i32): i32 {
-  return (5 * maxLen + RADIX_BINS + 16) * 4;
+  return (7 * maxLen + RADIX_BINS + 16) * 4;
 }
 
 // One tensor viewed as [rows, cols], cut into chunkRows × chunkCols chunks numbered row-major (chunking.ts).
@@ -1233,8 +1255,10 @@ export function efTopK(
   const c1 = part(numChunks, tid + 1, nt);
   const base_ = scratch + <usize>tid * <usize>scratchStride;
   const keys = base_;
-  const cand = keys + (<usize>len << 2);
-  const sub = cand + (<usize>len << 2);
+  const candKeys = keys + (<usize>len << 2);
+  const cand = candKeys + (<usize>len << 2);
+  const subKeys = cand + (<usize>len << 2);
+  const sub = subKeys + (<usize>len << 2);
   const gkeys = sub + (<usize>len << 2);
   const glist = gkeys + (<usize>len << 2);
   const hist = glist + (<usize>len << 2);
@@ -1245,6 +1269,26 @@ export function efTopK(
   for (let c = c0; c < c1; c++) {
     const gy = c / gridCols;
     const gx = c - gy * gridCols;
+    if (delta != 0 && (c == c0 || gx == 0)) {
+      // the error-feedback update of this thread's part of the band, row by row (sequential memory)
+      const gxEnd = imin(gridCols, gx + (c1 - c));
+      const from = <usize>gx * <usize>chunkCols;
+      const width = (gxEnd - gx) * chunkCols;
+      for (let r = 0; r < chunkRows; r++) {
+        const rowOff = ((<usize>gy * <usize>chunkRows + <usize>r) * <usize>cols + from) << 2;
+        const ep = e + rowOff;
+        const dp = delta + rowOff;
+        let col = 0;
+        for (; col + 4 <= width; col += 4) {
+          const o = <usize>col << 2;
+          v128.store(ep + o, f32x4.add(f32x4.mul(vb, v128.load(ep + o)), v128.load(dp + o)));
+        }
+        for (; col < width; col++) {
+          const o = <usize>col << 2;
+          store<f32>(ep + o, beta * load<f32>(ep + o) + load<f32>(dp + o));
+        }
+      }
+    }
     const chunkBase = <usize>gy * <usize>chunkRows * <usize>cols + <usize>gx * <usize>chunkCols;
     let chunkMax = i32x4.splat(0);
     for (let r = 0; r < chunkRows; r++) {
@@ -1253,34 +1297,17 @@ export function efTopK(
       const kp = keys + (<usize>(r * chunkCols) << 2);
       let rowMax = i32x4.splat(0);
       let col = 0;
-      if (delta != 0) {
-        const dp = delta + rowOff;
-        for (; col + 4 <= chunkCols; col += 4) {
-          const o = <usize>col << 2;
-          const v = f32x4.add(f32x4.mul(vb, v128.load(ep + o)), v128.load(dp + o));
-          v128.store(ep + o, v);
-          const key = v128.and(v, absMask);
-          v128.store(kp + o, key);
-          rowMax = i32x4.max_s(rowMax, key);
-        }
-      } else {
-        for (; col + 4 <= chunkCols; col += 4) {
-          const o = <usize>col << 2;
-          const key = v128.and(v128.load(ep + o), absMask);
-          v128.store(kp + o, key);
-          rowMax = i32x4.max_s(rowMax, key);
-        }
+      for (; col + 4 <= chunkCols; col += 4) {
+        const o = <usize>col << 2;
+        const key = v128.and(v128.load(ep + o), absMask);
+        v128.store(kp + o, key);
+        rowMax = i32x4.max_s(rowMax, key);
       }
       let m = max(max(i32x4.extract_lane(rowMax, 0), i32x4.extract_lane(rowMax, 1)), max(i32x4.extract_lane(rowMax, 2), i32x4.extract_lane(rowMax, 3)));
       for (; col < chunkCols; col++) {
-        const o = <usize>col << 2;
-        let v = load<f32>(ep + o);
-        if (delta != 0) {
-          v = beta * v + load<f32>(delta + rowOff + o);
-          store<f32>(ep + o, v);
-        }
+        const v = load<f32>(ep + (<usize>col << 2));
         const key = reinterpret<i32>(v) & 0x7fffffff;
-        store<i32>(kp + o, key);
+        store<i32>(kp + (<usize>col << 2), key);
         if (key > m) m = key;
       }
       store<i32>(gkeys + (<usize>r << 2), m);
@@ -1302,29 +1329,43 @@ export function efTopK(
     }
     // Lower bound of the threshold: with ≥ k rows, the k-th largest row maximum (k rows reach it).
     let floorKey = 0;
-    if (chunkRows >= k) {
+    if (chunkRows == k) {
+      floorKey = 0x7fffffff;
+      for (let r = 0; r < chunkRows; r++) floorKey = min(floorKey, load<i32>(gkeys + (<usize>r << 2)));
+    } else if (chunkRows > k) {
       for (let r = 0; r < chunkRows; r++) store<i32>(glist + (<usize>r << 2), r);
-      radixThreshold(gkeys, glist, chunkRows, k, sub, hist, thr, 0);
+      radixThreshold(gkeys, glist, chunkRows, k, subKeys, sub, hist, thr, 0);
       floorKey = load<i32>(thr);
     }
     let m = 0;
     const vf = i32x4.splat(floorKey - 1);
     let j = 0;
     for (; j + 4 <= len; j += 4) {
-      let mask = i32x4.bitmask(i32x4.gt_s(v128.load(keys + (<usize>j << 2)), vf));
+      const kv = v128.load(keys + (<usize>j << 2));
+      let mask = i32x4.bitmask(i32x4.gt_s(kv, vf));
       while (mask != 0) {
-        store<i32>(cand + (<usize>(m++) << 2), j + ctz<i32>(mask));
+        const jj = j + ctz<i32>(mask);
+        store<i32>(cand + (<usize>m << 2), jj);
+        store<i32>(candKeys + (<usize>m << 2), load<i32>(keys + (<usize>jj << 2)));
+        m++;
         mask &= mask - 1;
       }
     }
-    for (; j < len; j++) if (load<i32>(keys + (<usize>j << 2)) >= floorKey) store<i32>(cand + (<usize>(m++) << 2), j);
-    radixThreshold(keys, cand, m, k, sub, hist, thr, len);
+    for (; j < len; j++) {
+      const key = load<i32>(keys + (<usize>j << 2));
+      if (key >= floorKey) {
+        store<i32>(cand + (<usize>m << 2), j);
+        store<i32>(candKeys + (<usize>m << 2), key);
+        m++;
+      }
+    }
+    radixThreshold(candKeys, cand, m, k, subKeys, sub, hist, thr, len);
     const tKey = load<i32>(thr);
     const tIdx = load<i32>(thr, 4);
     let o = 0;
     for (let i = 0; i < m; i++) {
       const jj = load<i32>(cand + (<usize>i << 2));
-      const key = load<i32>(keys + (<usize>jj << 2));
+      const key = load<i32>(candKeys + (<usize>i << 2));
       if (key > tKey || (key == tKey && jj <= tIdx)) {
         const r = jj / chunkCols;
         store<u16>(oi + (<usize>o << 1), <u16>jj);

@@ -1,8 +1,9 @@
 // SparseLoCo codec throughput and compression ratio on a LLaMA-shaped tensor set.
-// encode = fp32 pseudo-gradient → wire bytes (chunked top-k + 2-bit quantization + bit packing + CRC);
-// decode = wire bytes → validated message → dense fp32 reconstruction. Single thread; medians over --runs.
+// encode = fp32 pseudo-gradient → wire bytes: the miner's error-feedback round (e ← βe + Δ, chunked top-k,
+// 2-bit quantization, e −= sent) on the wasm kernels with --threads threads, then bit packing + CRC;
+// decode = wire bytes → validated message → dense fp32 reconstruction. Medians over --runs.
 // Ratios for whole models are exact: the wire size depends only on shapes, names and the config.
-// Usage: npm run bench:codec -- [--json] [--runs N] [--model llama-8b] [--layers 1] [--chunk-1d 64]
+// Usage: npm run bench:codec -- [--json] [--runs N] [--model llama-8b] [--layers 1] [--chunk-1d 64] [--threads N]
 import { getModelConfig, paramSpecs, type ParamSpec } from '../src/model/config.ts';
 import {
   applyOuterStep,
@@ -14,8 +15,10 @@ import {
   type SparseLoCoConfig,
 } from '../src/optim/sparseloco/index.ts';
 import { createGradientSchema, decodeGradient, encodedSize, encodeGradient } from '../src/codec/index.ts';
+import { availableParallelism } from 'node:os';
 import { numel, type ParamTensor } from '../src/tensor/params.ts';
 import { Rng } from '../src/tensor/rng.ts';
+import { WasmBackend } from '../src/tensor/wasm-backend.ts';
 import { median, round } from './args.ts';
 
 interface Args {
@@ -24,10 +27,11 @@ interface Args {
   model: string;
   layers: number;
   chunk1d: number;
+  threads: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, runs: 5, model: 'llama-8b', layers: 1, chunk1d: DEFAULT_SPARSELOCO.chunkTarget1d };
+  const args: Args = { json: false, runs: 5, model: 'llama-8b', layers: 1, chunk1d: DEFAULT_SPARSELOCO.chunkTarget1d, threads: availableParallelism() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -40,10 +44,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--model') args.model = value();
     else if (a === '--layers') args.layers = Number(value());
     else if (a === '--chunk-1d') args.chunk1d = Number(value());
+    else if (a === '--threads') args.threads = Number(value());
     else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(args.runs) || args.runs < 1) throw new Error('--runs must be a positive integer');
   if (!Number.isInteger(args.layers) || args.layers < 1) throw new Error('--layers must be a positive integer');
+  if (!Number.isInteger(args.threads) || args.threads < 1) throw new Error('--threads must be a positive integer');
   return args;
 }
 
@@ -94,7 +100,7 @@ function main(): void {
   });
   const dense = specs.map((s) => new Float32Array(numel(s.shape)));
 
-  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[], outer: [] as number[], serializeV2: [] as number[], parseV2: [] as number[] };
+  const t = { compress: [] as number[], serialize: [] as number[], parse: [] as number[], decompress: [] as number[], ef: [] as number[], outer: [] as number[], serializeV2: [] as number[], parseV2: [] as number[], efKernels: [] as number[], efSerialize: [] as number[], efSerializeV2: [] as number[] };
   let wireBytes = 0;
   let wireBytesV2 = 0;
   let v2Identical = true;
@@ -126,8 +132,10 @@ function main(): void {
     wireBytesV2 = bytesV2.length;
     v2Identical &&= msgV2.tensors.every((ct, i) => sameCompressed(ct, msg.tensors[i]));
   }
-  // Error-feedback round (e ← βe + Δ, compress, subtract what was sent) on the same tensors.
-  // One untimed warm-up round first (it pays for first-touching the EF buffers).
+  // Error-feedback round (e ← βe + Δ, compress, subtract what was sent) on the same tensors: the plain-JS
+  // reference (one thread), then the wasm kernels, whose updates must be the same bit for bit. Δ arrives as plain
+  // arrays, so the kernels' rounds include copying it into wasm memory. One untimed warm-up round each first
+  // (it pays for first-touching the buffers).
   const ef = ErrorFeedback.zeros(specs);
   ef.step(inputs, cfg);
   for (let run = 0; run < Math.min(args.runs, 3); run++) {
@@ -135,6 +143,28 @@ function main(): void {
     ef.step(inputs, cfg);
     t.ef.push(performance.now() - t0);
   }
+  const backend = new WasmBackend({ threads: args.threads });
+  const efk = ErrorFeedback.zeros(specs, backend);
+  const efRef = ErrorFeedback.zeros(specs);
+  let kernelsIdentical = true;
+  for (let run = 0; run < args.runs + 1; run++) {
+    const t0 = performance.now();
+    const tensors = efk.step(inputs, cfg);
+    const t1 = performance.now();
+    const header = { uid: 7, window: 2000 + run, globalStep: run, nullRound: false, meta: new Uint8Array(0), tensors };
+    encodeGradient(header, schema);
+    const t2 = performance.now();
+    encodeGradient(header, schemaV2);
+    const t3 = performance.now();
+    if (run > 0) {
+      t.efKernels.push(t1 - t0);
+      t.efSerialize.push(t2 - t1);
+      t.efSerializeV2.push(t3 - t2);
+    }
+    if (run < 2) kernelsIdentical &&= efRef.step(inputs, cfg).every((ct, i) => sameCompressed(ct, tensors[i]));
+  }
+  efk.dispose();
+  backend.dispose();
 
   // Outer step from 20 peers (aggregate with median clipping + SGD) on the same tensors. The peers are the same
   // decoded payload under 20 uids, so every coordinate a peer selects is hit 20 times: the same number of scatter
@@ -148,7 +178,9 @@ function main(): void {
   }
 
   const mbps = (ms: number): number => round(fp32Bytes / MB / (ms / 1000));
-  const enc = t.compress.map((c, i) => c + t.serialize[i]);
+  const enc = t.efKernels.map((c, i) => c + t.efSerialize[i]);
+  const encV2 = t.efKernels.map((c, i) => c + t.efSerializeV2[i]);
+  const encJs = t.compress.map((c, i) => c + t.serialize[i]);
   const dec = t.parse.map((p, i) => p + t.decompress[i]);
   const result = {
     bench: 'codec',
@@ -166,20 +198,26 @@ function main(): void {
     /** Entropy of a uniform top-64 of 4,096 (log2 C(4096, 64) bits) plus 2-bit values, per chunk. */
     entropyRatioVsFp32: round((32 * 4096) / (log2Binomial(4096, 64) + 2 * 64), 2),
     v2DecodesIdentical: v2Identical,
+    encodeThreads: args.threads,
     encodeMBps: mbps(median(enc)),
     decodeMBps: mbps(median(dec)),
-    encodeMBpsV2: mbps(median(t.compress.map((c, i) => c + t.serializeV2[i]))),
+    encodeMBpsV2: mbps(median(encV2)),
+    /** The kernels' error-feedback rounds equal the plain-JS reference's, bit for bit. */
+    encodeKernelsIdentical: kernelsIdentical,
+    /** Without error feedback: compress (JS, one thread) + serialize, as encodeMBps measured before. */
+    encodeMBpsJsNoEf: mbps(median(encJs)),
     decodeMBpsV2: mbps(median(t.parseV2.map((p, i) => p + t.decompress[i]))),
     stagesMBps: {
       compress: mbps(median(t.compress)),
       serialize: mbps(median(t.serialize)),
       parseValidate: mbps(median(t.parse)),
       decompressDense: mbps(median(t.decompress)),
-      errorFeedbackStep: mbps(median(t.ef)),
+      errorFeedbackStepJs: mbps(median(t.ef)),
+      errorFeedbackStepKernels: mbps(median(t.efKernels)),
       serializeV2: mbps(median(t.serializeV2)),
       parseValidateV2: mbps(median(t.parseV2)),
     },
-    medianMs: { encode: round(median(enc)), decode: round(median(dec)), outerStep20Peers: round(median(t.outer)) },
+    medianMs: { encode: round(median(enc)), encodeV2: round(median(encV2)), decode: round(median(dec)), outerStep20Peers: round(median(t.outer)) },
     fullModel: {
       'llama-8b': fullModelSizes('llama-8b', cfg),
       'llama-70b': fullModelSizes('llama-70b', cfg),

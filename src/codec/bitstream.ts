@@ -13,7 +13,7 @@ export class BitWriter {
     this.pos = start;
   }
 
-  /** Writes the low `n` bits of v (0 ≤ n ≤ 16). */
+  /** Writes the low `n` bits of v (0 ≤ n ≤ 24). */
   bits(v: number, n: number): void {
     this.acc |= (v & ((1 << n) - 1)) << this.accBits;
     this.accBits += n;
@@ -40,9 +40,12 @@ export class BitWriter {
 }
 
 export class BitReader {
-  /** Up to 32 unread bits, the next one lowest. */
-  private acc = 0;
-  private accBits = 0;
+  /**
+   * Up to 32 unread bits, the next one lowest, and their count. Public for decoders' inner loops, which copy
+   * acc, accBits and pos into locals and write them back before calling a method.
+   */
+  acc = 0;
+  accBits = 0;
   pos: number;
 
   constructor(

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import type { ParamSpec } from '../model/config.ts';
-import { ErrorFeedback } from '../optim/sparseloco/index.ts';
+import { ErrorFeedback, type EncoderBackend } from '../optim/sparseloco/index.ts';
 import { numel, type ParamTensor } from '../tensor/params.ts';
 import { ByteReader, ByteWriter, LITTLE_ENDIAN_HOST } from './bytes.ts';
 import { CodecError } from './errors.ts';
@@ -56,8 +56,8 @@ export function encodeErrorFeedback(ef: ErrorFeedback): Uint8Array {
   return bytes;
 }
 
-/** Restores buffers saved by encodeErrorFeedback for exactly these parameter specs. */
-export function decodeErrorFeedback(bytes: Uint8Array, specs: readonly ParamSpec[]): ErrorFeedback {
+/** Restores buffers saved by encodeErrorFeedback for exactly these parameter specs (into `backend` when given). */
+export function decodeErrorFeedback(bytes: Uint8Array, specs: readonly ParamSpec[], backend?: EncoderBackend): ErrorFeedback {
   const expected = errorFeedbackStateSize(specs);
   if (bytes.length > expected) throw new CodecError('TooLarge', `state of ${bytes.length} bytes, expected ${expected}`);
   if (bytes.length < EF_MAGIC.length) throw new CodecError('Truncated', 'state has no magic');
@@ -94,5 +94,5 @@ export function decodeErrorFeedback(bytes: Uint8Array, specs: readonly ParamSpec
     return { name: s.name, shape: [...s.shape], data };
   });
   if (r.pos !== bodyEnd) throw new CodecError('TrailingBytes', `${bodyEnd - r.pos} unexpected bytes`);
-  return ErrorFeedback.fromBuffers(buffers);
+  return ErrorFeedback.fromBuffers(buffers, backend);
 }

@@ -92,6 +92,7 @@ function readGolomb(r: BitReader, g: Golomb, maxQuotient: number): number {
 
 /** Codes of at most TABLE_BITS bits decode with one lookup of the next TABLE_BITS bits. */
 const TABLE_BITS = 12;
+const TABLE_MASK = (1 << TABLE_BITS) - 1;
 const tables = new Map<number, Int32Array>();
 
 /** For each TABLE_BITS-bit window: (gap << 4) | code length, or 0 when the code is longer than the window. */
@@ -124,12 +125,56 @@ function golombTable(g: Golomb): Int32Array {
   return table;
 }
 
+/** Longest code written from the table in one go (BitWriter.bits takes up to 24 bits). */
+const MAX_TABLE_CODE = 24;
+
+/** Every gap's Golomb code: its length, and its bits when the length is at most MAX_TABLE_CODE (else -1). */
+interface GolombCodes {
+  readonly len: Int32Array;
+  readonly bits: Int32Array;
+}
+const codeTables = new Map<string, GolombCodes>();
+
+function golombCodes(g: Golomb, maxGap: number): GolombCodes {
+  const key = `${g.m}/${maxGap}`;
+  const cached = codeTables.get(key);
+  if (cached !== undefined) return cached;
+  const len = new Int32Array(maxGap + 1);
+  const bits = new Int32Array(maxGap + 1);
+  for (let gap = 0; gap <= maxGap; gap++) {
+    const n = golombBits(gap, g);
+    len[gap] = n;
+    if (n > MAX_TABLE_CODE) {
+      bits[gap] = -1;
+      continue;
+    }
+    const q = Math.floor(gap / g.m);
+    const r = gap - q * g.m;
+    let v = (1 << q) - 1;
+    const at = q + 1;
+    if (g.b > 0) {
+      if (r < g.cut) v |= r << at;
+      else {
+        const x = r - g.cut;
+        v |= (g.cut + (x % g.half)) << at;
+        v |= Math.floor(x / g.half) << (at + g.b - 1);
+      }
+    }
+    bits[gap] = v;
+  }
+  if (codeTables.size >= 64) codeTables.clear();
+  codeTables.set(key, { len, bits });
+  return { len, bits };
+}
+
 /** Bits of one chunk in each mode. */
-function chunkCosts(indices: Uint16Array, at: number, k: number, chunkLen: number, g: Golomb): [number, number, number] {
+function chunkCosts(indices: Uint16Array, at: number, k: number, chunkLen: number, codes: GolombCodes): [number, number, number] {
+  const len = codes.len;
   let golombTotal = 0;
   let prev = -1;
   for (let p = at; p < at + k; p++) {
-    golombTotal += golombBits(indices[p] - prev - 1, g);
+    const gap = indices[p] - prev - 1;
+    golombTotal += len[gap];
     prev = indices[p];
   }
   return [k * fixedIndexBits(chunkLen), golombTotal, chunkLen];
@@ -151,18 +196,22 @@ export function maxIndexStreamBytes(layout: ChunkLayout): number {
 export function writeIndexStream(indices: Uint16Array, layout: ChunkLayout, m: number, out: Uint8Array, offset: number): number {
   const { k, numChunks, chunkLen } = layout;
   const g = golomb(m);
+  const codes = golombCodes(g, chunkLen - k);
   const fixedBits = fixedIndexBits(chunkLen);
   const w = new BitWriter(out, offset);
   for (let c = 0; c < numChunks; c++) {
     const at = c * k;
-    const mode = cheapest(chunkCosts(indices, at, k, chunkLen, g));
+    const mode = cheapest(chunkCosts(indices, at, k, chunkLen, codes));
     w.bits(mode, INDEX_MODE_BITS);
     if (mode === FIXED) {
       for (let p = at; p < at + k; p++) w.bits(indices[p], fixedBits);
     } else if (mode === GOLOMB) {
       let prev = -1;
       for (let p = at; p < at + k; p++) {
-        writeGolomb(w, indices[p] - prev - 1, g);
+        const gap = indices[p] - prev - 1;
+        const code = codes.bits[gap];
+        if (code >= 0) w.bits(code, codes.len[gap]);
+        else writeGolomb(w, gap, g);
         prev = indices[p];
       }
     } else {
@@ -177,6 +226,48 @@ export function writeIndexStream(indices: Uint16Array, layout: ChunkLayout, m: n
   return w.finish();
 }
 
+/** Decodes chunk c's k Golomb-coded gaps into indices[at, at + k), checking each index. */
+function readGolombChunk(
+  r: BitReader, src: Uint8Array, end: number, table: Int32Array, g: Golomb, maxQuotient: number,
+  indices: Uint16Array, at: number, k: number, chunkLen: number, where: string, c: number,
+): void {
+  const maxGap = chunkLen - k;
+  let prev = -1;
+  let acc = r.acc;
+  let accBits = r.accBits;
+  let pos = r.pos;
+  for (let p = at; p < at + k; p++) {
+    // at most 31 bits, so acc stays a non-negative int32 here
+    while (accBits <= 23 && pos < end) {
+      acc |= src[pos++] << accBits;
+      accBits += 8;
+    }
+    const e = table[acc & TABLE_MASK];
+    const len = e & 15;
+    let gap: number;
+    if (e !== 0 && len <= accBits) {
+      acc >>>= len;
+      accBits -= len;
+      gap = e >>> 4;
+    } else {
+      r.acc = acc;
+      r.accBits = accBits;
+      r.pos = pos;
+      gap = readGolomb(r, g, maxQuotient);
+      acc = r.acc;
+      accBits = r.accBits;
+      pos = r.pos;
+    }
+    if (gap > maxGap) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: gap ${gap} > ${maxGap}`);
+    const idx = prev + 1 + gap;
+    if (idx >= chunkLen) throw new CodecError('IndexOutOfRange', `${where} chunk ${c}: index ${idx} ≥ ${chunkLen}`);
+    indices[p] = prev = idx;
+  }
+  r.acc = acc;
+  r.accBits = accBits;
+  r.pos = pos;
+}
+
 /**
  * Reads a tensor's index stream from `offset` (no byte at or after `end`), checking every index, the modes and
  * padding; returns the indices and the offset after the stream.
@@ -188,6 +279,7 @@ export function readIndexStream(src: Uint8Array, offset: number, end: number, la
   const fixedBits = fixedIndexBits(chunkLen);
   const maxQuotient = Math.floor((chunkLen - k) / m);
   const table = golombTable(g);
+  const codes = golombCodes(g, chunkLen - k);
   const r = new BitReader(src, offset, end, `${where} indices`);
   const indices = new Uint16Array(numChunks * k);
   for (let c = 0; c < numChunks; c++) {
@@ -203,21 +295,7 @@ export function readIndexStream(src: Uint8Array, offset: number, end: number, la
       }
     } else if (mode === GOLOMB) {
       const from = r.bitsRead;
-      let prev = -1;
-      for (let p = at; p < at + k; p++) {
-        const e = table[r.peek(TABLE_BITS)];
-        let gap: number;
-        if (e !== 0) {
-          r.skip(e & 15);
-          gap = e >>> 4;
-        } else {
-          gap = readGolomb(r, g, maxQuotient);
-        }
-        if (gap > chunkLen - k) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: gap ${gap} > ${chunkLen - k}`);
-        const idx = prev + 1 + gap;
-        if (idx >= chunkLen) throw new CodecError('IndexOutOfRange', `${where} chunk ${c}: index ${idx} ≥ ${chunkLen}`);
-        indices[p] = prev = idx;
-      }
+      readGolombChunk(r, src, end, table, g, maxQuotient, indices, at, k, chunkLen, where, c);
       const bits = r.bitsRead - from;
       if (!(bits < k * fixedBits && bits <= chunkLen)) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: mode ${mode} is not the smallest`);
       continue;
@@ -237,7 +315,7 @@ export function readIndexStream(src: Uint8Array, offset: number, end: number, la
     } else {
       throw new CodecError('BadIndexCoding', `${where} chunk ${c}: unknown index mode ${mode}`);
     }
-    if (cheapest(chunkCosts(indices, at, k, chunkLen, g)) !== mode) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: mode ${mode} is not the smallest`);
+    if (cheapest(chunkCosts(indices, at, k, chunkLen, codes)) !== mode) throw new CodecError('BadIndexCoding', `${where} chunk ${c}: mode ${mode} is not the smallest`);
   }
   if (!r.finishPadded()) throw new CodecError('BadPadding', `${where}: non-zero padding after the index stream`);
   if (tensorGolombParameter(indices, layout) !== m) throw new CodecError('BadIndexCoding', `${where}: Golomb parameter ${m} is not the canonical ${tensorGolombParameter(indices, layout)}`);

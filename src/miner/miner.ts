@@ -26,6 +26,7 @@ import {
   windowStartBlock,
 } from '../protocol/index.ts';
 import { isCodecError } from '../codec/errors.ts';
+import { hasSparseKernels } from '../tensor/backend.ts';
 import { cloneParams } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
@@ -104,18 +105,21 @@ export class Miner implements StopSignal {
     this.startWindow = await waitForStartWindow(this.access, this.p.version);
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
     const specs = paramSpecs(this.replica.config);
-    this.ef = ErrorFeedback.zeros(specs);
+    const modelBackend = this.replica.model.backend;
+    const encoder = hasSparseKernels(modelBackend) ? modelBackend : undefined;
+    this.ef = ErrorFeedback.zeros(specs, encoder);
     const saved = this.replica.loadLocal(this.o.nodeDir);
     if (saved !== null) {
       const efPath = join(this.o.nodeDir, 'ef.bin');
       const efBytes = readFileIfExists(efPath);
       if (efBytes !== null && saved.efWindow === saved.lastApplied) {
         try {
-          this.ef = decodeErrorFeedback(efBytes, specs);
+          const restored = decodeErrorFeedback(efBytes, specs, encoder);
+          this.ef.dispose();
+          this.ef = restored;
         } catch (err) {
           if (!isCodecError(err)) throw err;
           this.o.events.emit('efDiscarded', { path: efPath, reason: err.message });
-          this.ef = ErrorFeedback.zeros(specs);
         }
       }
       this.lastUploaded = typeof saved.lastUploaded === 'number' ? saved.lastUploaded : -1;

@@ -135,3 +135,7 @@ export interface SparseKernels {
    */
   efTopK(e: Buf, delta: Buf | null, beta: number, g: ChunkGeom, outIdx: IntBuf, outVals: Buf): number;
 }
+
+export function hasSparseKernels(b: Backend): b is Backend & SparseKernels {
+  return typeof (b as Partial<SparseKernels>).efTopK === 'function' && typeof (b as Partial<SparseKernels>).countNonFinite === 'function';
+}

@@ -62,6 +62,20 @@ describe('ErrorFeedback on the wasm kernels', () => {
     }
   });
 
+  test('other top-k sizes (fewer and more kept than a chunk has rows) match the reference too', () => {
+    for (const topk of [1, 16, 100, 4096]) {
+      const c = { ...cfg, topk };
+      const ref = ErrorFeedback.zeros(SPECS);
+      const ef = ErrorFeedback.zeros(SPECS, backends[1]);
+      for (let round = 0; round < 2; round++) {
+        const delta = round === 0 ? randomParams(SPECS, 40 + topk, 1e-3) : tiedParams(SPECS, 41 + topk);
+        assertSameUpdate(ref.step(delta, c), ef.step(delta, c), `topk ${topk} round ${round}`);
+        assertSameBuffers(ref, ef, `topk ${topk} round ${round}`);
+      }
+      ef.dispose();
+    }
+  });
+
   test('Δ written into deltaViews() is used in place', () => {
     const be = backends[1];
     const ref = ErrorFeedback.zeros(SPECS);
