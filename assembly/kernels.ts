@@ -1376,3 +1376,70 @@ export function efTopK(
   }
   store<i32>(status + (<usize>tid << 2), firstBad);
 }
+
+// Per-thread scratch of sparseApply for chunks of up to maxLen elements.
+export function sparseApplyScratchBytes(maxLen: i32): i32 {
+  return maxLen * 12 + 64;
+}
+
+// SparseLoCo aggregation + outer step over one tensor (src/optim/sparseloco/aggregate.ts): R peers, each with
+// numChunks·k u16 in-chunk indices (peer r at idx + r·kept·2), u8 codes (codes + r·kept) and a float32 value table
+// of `bins` entries (tables + r·bins·4), in the order their contributions are summed. Per selected coordinate:
+// sum = float32 sum over peers in order, g = fl32(sum / count) (selectedMean) or fl32(sum / R); with apply != 0,
+// θ ← fl32(θ − fl32(lr·g)). Thread tid writes to counts[tid] how many g were NaN/Inf.
+export function sparseApply(
+  theta: usize, rows: i32, cols: i32, chunkRows: i32, chunkCols: i32, k: i32, R: i32, idx: usize, codes: usize,
+  tables: usize, bins: i32, lr: f32, selectedMean: i32, apply: i32, counts: usize, scratch: usize, scratchStride: i32,
+  tid: i32, nt: i32,
+): void {
+  const gridCols = cols / chunkCols;
+  const numChunks = (rows / chunkRows) * gridCols;
+  const len = chunkRows * chunkCols;
+  const kept = <usize>numChunks * <usize>k;
+  const c0 = part(numChunks, tid, nt);
+  const c1 = part(numChunks, tid + 1, nt);
+  const base_ = scratch + <usize>tid * <usize>scratchStride;
+  const sum = base_;
+  const count = sum + (<usize>len << 2);
+  const touched = count + (<usize>len << 2);
+  memory.fill(sum, 0, <usize>len << 3);
+  const fR = <f32>R;
+  let bad = 0;
+  for (let c = c0; c < c1; c++) {
+    let n = 0;
+    const p0 = <usize>c * <usize>k;
+    for (let r = 0; r < R; r++) {
+      const ip = idx + ((<usize>r * kept + p0) << 1);
+      const cp = codes + <usize>r * kept + p0;
+      const tp = tables + (<usize>(r * bins) << 2);
+      for (let p = 0; p < k; p++) {
+        const j = <usize>load<u16>(ip + (<usize>p << 1));
+        const cj = count + (j << 2);
+        const cnt = load<i32>(cj);
+        if (cnt == 0) store<i32>(touched + (<usize>(n++) << 2), <i32>j);
+        store<i32>(cj, cnt + 1);
+        const sj = sum + (j << 2);
+        store<f32>(sj, load<f32>(sj) + load<f32>(tp + (<usize>load<u8>(cp + <usize>p) << 2)));
+      }
+    }
+    const gy = c / gridCols;
+    const gx = c - gy * gridCols;
+    const chunkBase = <usize>gy * <usize>chunkRows * <usize>cols + <usize>gx * <usize>chunkCols;
+    for (let i = 0; i < n; i++) {
+      const j = load<i32>(touched + (<usize>i << 2));
+      const sj = sum + (<usize>j << 2);
+      const cj = count + (<usize>j << 2);
+      const s = load<f32>(sj);
+      const g: f32 = selectedMean ? s / <f32>load<i32>(cj) : s / fR;
+      store<f32>(sj, 0);
+      store<i32>(cj, 0);
+      if ((reinterpret<i32>(g) & 0x7fffffff) >= NON_FINITE_KEY) bad++;
+      if (apply) {
+        const r = j / chunkCols;
+        const tp = theta + ((chunkBase + <usize>r * <usize>cols + <usize>(j - r * chunkCols)) << 2);
+        store<f32>(tp, load<f32>(tp) - lr * g);
+      }
+    }
+  }
+  store<i32>(counts + (<usize>tid << 2), bad);
+}

@@ -164,18 +164,31 @@ function main(): void {
     if (run < 2) kernelsIdentical &&= efRef.step(inputs, cfg).every((ct, i) => sameCompressed(ct, tensors[i]));
   }
   efk.dispose();
-  backend.dispose();
 
   // Outer step from 20 peers (aggregate with median clipping + SGD) on the same tensors. The peers are the same
   // decoded payload under 20 uids, so every coordinate a peer selects is hit 20 times: the same number of scatter
-  // adds as 20 distinct peers, with more cache reuse.
+  // adds as 20 distinct peers, with more cache reuse. θ lives in the backend's memory as a model's parameters do,
+  // so the kernels run it; the plain-JS aggregation on plain arrays is timed alongside, and must agree bit for bit.
   const decoded = decodeGradient(lastPayload, schema);
   const peers = Array.from({ length: 20 }, (_, uid) => ({ uid, tensors: decoded.tensors }));
+  const outerOpts = { lr: cfg.outerLr, mode: cfg.aggregation, clipToMedianNorm: cfg.clipToMedianNorm };
+  const thetaJs = inputs.map((p) => ({ ...p, data: p.data.slice() }));
+  const theta = inputs.map((p) => {
+    const data = backend.view(backend.alloc(p.data.length)) as Float32Array;
+    data.set(p.data);
+    return { ...p, data };
+  });
+  const outerJs: number[] = [];
   for (let run = 0; run < Math.min(args.runs, 3); run++) {
-    const t0 = performance.now();
-    applyOuterStep(inputs, peers, { lr: cfg.outerLr, mode: cfg.aggregation, clipToMedianNorm: cfg.clipToMedianNorm });
+    let t0 = performance.now();
+    applyOuterStep(theta, peers, outerOpts, backend);
     t.outer.push(performance.now() - t0);
+    t0 = performance.now();
+    applyOuterStep(thetaJs, peers, outerOpts);
+    outerJs.push(performance.now() - t0);
   }
+  const outerIdentical = theta.every((p, i) => Buffer.compare(Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength), Buffer.from(thetaJs[i].data.buffer)) === 0);
+  backend.dispose();
 
   const mbps = (ms: number): number => round(fp32Bytes / MB / (ms / 1000));
   const enc = t.efKernels.map((c, i) => c + t.efSerialize[i]);
@@ -217,7 +230,12 @@ function main(): void {
       serializeV2: mbps(median(t.serializeV2)),
       parseValidateV2: mbps(median(t.parseV2)),
     },
-    medianMs: { encode: round(median(enc)), encodeV2: round(median(encV2)), decode: round(median(dec)), outerStep20Peers: round(median(t.outer)) },
+    medianMs: {
+      encode: round(median(enc)), encodeV2: round(median(encV2)), decode: round(median(dec)),
+      outerStep20Peers: round(median(t.outer)), outerStep20PeersJs: round(median(outerJs)),
+    },
+    outerStepThreads: args.threads,
+    outerStepKernelsIdentical: outerIdentical,
     fullModel: {
       'llama-8b': fullModelSizes('llama-8b', cfg),
       'llama-70b': fullModelSizes('llama-70b', cfg),

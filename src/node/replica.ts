@@ -24,6 +24,7 @@ import {
   type AggregatorManifest,
 } from '../protocol/index.ts';
 import { isStoreError, type ObjectStore } from '../storage/index.ts';
+import { hasSparseKernels } from '../tensor/backend.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import type { ChainAccess } from './chain-access.ts';
@@ -185,7 +186,8 @@ export class Replica {
   applyPayloads(w: number, payloads: readonly PeerPayload[]): { uids: number[]; rejected: number[] } {
     if (w !== this.lastApplied + 1) throw new BehindError(`cannot apply window ${w} on top of ${this.lastApplied}`);
     const decoded = decodePeerPayloads(payloads, this.schema, { expectWindow: w, maxBytes: this.maxPayloadBytes });
-    const r = applyOuterStep(this.params, decoded.accepted, outerStepOptions(this.net.sparseloco));
+    const be = this.model.backend;
+    const r = applyOuterStep(this.params, decoded.accepted, outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
     this.lastApplied = w;
     this.globalStep += 1;
     return { uids: r.uids, rejected: decoded.rejected.map((x) => x.uid) };

@@ -134,8 +134,22 @@ export interface SparseKernels {
    * Returns the lowest chunk holding NaN/Inf (which gets no output), or -1.
    */
   efTopK(e: Buf, delta: Buf | null, beta: number, g: ChunkGeom, outIdx: IntBuf, outVals: Buf): number;
+  /**
+   * Aggregation and outer step of one tensor from `peers` sparse updates (optim/sparseloco/aggregate.ts): peer r has
+   * numChunks·k u16 in-chunk indices at [r·kept, (r+1)·kept) of idx (two per int), as many u8 codes in codes (four
+   * per int) and a float32 value table of `bins` entries at [r·bins, (r+1)·bins) of tables. Per selected coordinate
+   * the values are summed in float32 in peer order and divided by the count of peers that selected it
+   * (selectedMean) or by `peers`, giving g; with `apply`, θ ← fl32(θ − fl32(lr·g)). Returns how many g are NaN/Inf.
+   */
+  sparseApply(
+    theta: Buf, g: ChunkGeom, peers: number, idx: IntBuf, codes: IntBuf, tables: Buf, bins: number, lr: number,
+    selectedMean: boolean, apply: boolean,
+  ): number;
+  /** The storage a Float32Array view of this backend's memory covers (a view, never freed), or null. */
+  bufOf(view: Float32Array): Buf | null;
 }
 
 export function hasSparseKernels(b: Backend): b is Backend & SparseKernels {
-  return typeof (b as Partial<SparseKernels>).efTopK === 'function' && typeof (b as Partial<SparseKernels>).countNonFinite === 'function';
+  const k = b as Partial<SparseKernels>;
+  return typeof k.efTopK === 'function' && typeof k.countNonFinite === 'function' && typeof k.sparseApply === 'function' && typeof k.bufOf === 'function';
 }

@@ -69,6 +69,9 @@ export class WasmBackend implements Backend, SparseKernels {
   private readonly matmulScratch: number;
   private readonly attnScratchFn: (t: number, hd: number) => number;
   private readonly efTopKScratchFn: (maxLen: number) => number;
+  private readonly sparseApplyScratchFn: (maxLen: number) => number;
+  /** Every SharedArrayBuffer the memory has exposed (a new one after each grow); views over them are ours. */
+  private readonly exposed = new WeakSet<SharedArrayBuffer>();
   private status: WasmBuf | null = null;
   private disposed = false;
   /** bytes currently allocated (not counting freed blocks kept for reuse) */
@@ -89,6 +92,8 @@ export class WasmBackend implements Backend, SparseKernels {
     this.matmulScratch = (ex.matmulScratchBytes as () => number)();
     this.attnScratchFn = ex.attentionScratchBytes as (t: number, hd: number) => number;
     this.efTopKScratchFn = ex.efTopKScratchBytes as (maxLen: number) => number;
+    this.sparseApplyScratchFn = ex.sparseApplyScratchBytes as (maxLen: number) => number;
+    this.exposed.add(this.memory.buffer);
     this.pool = new ThreadPool(module, this.memory, instance, threads);
   }
 
@@ -111,6 +116,7 @@ export class WasmBackend implements Backend, SparseKernels {
     // grow geometrically to limit the number of grow calls
     const target = Math.min(this.maxPages, Math.max(needPages, Math.ceil(cur * 1.25)));
     this.memory.grow(target - cur);
+    this.exposed.add(this.memory.buffer);
   }
 
   private make(n: number, bytesPer: number): WasmBuf {
@@ -361,6 +367,33 @@ export class WasmBackend implements Backend, SparseKernels {
     let first = -1;
     for (let t = 0; t < this.threads; t++) if (bad[t] >= 0 && (first < 0 || bad[t] < first)) first = bad[t];
     return first;
+  }
+  sparseApply(
+    theta: Buf, g: ChunkGeom, peers: number, idx: IntBuf, codes: IntBuf, tables: Buf, bins: number, lr: number,
+    selectedMean: boolean, apply: boolean,
+  ): number {
+    const { rows, cols, chunkRows, chunkCols, k } = g;
+    const len = chunkRows * chunkCols;
+    if (rows % chunkRows !== 0 || cols % chunkCols !== 0 || !(k >= 1 && k <= len) || len > 65536 || !(peers >= 1)) {
+      throw new TensorError('InvalidArgument', `sparseApply: chunks of ${chunkRows}x${chunkCols} (k ${k}) over [${rows}, ${cols}], ${peers} peers`);
+    }
+    const n = rows * cols;
+    const kept = (n / len) * k;
+    this.ensureScratch(this.sparseApplyScratchFn(len));
+    const st = this.statusBuf();
+    this.run('sparseApply', [
+      this.p(theta, n), rows, cols, chunkRows, chunkCols, k, peers, this.p(idx, Math.ceil((peers * kept) / 2)),
+      this.p(codes, Math.ceil((peers * kept) / 4)), this.p(tables, peers * bins), bins, Math.fround(lr), selectedMean ? 1 : 0,
+      apply ? 1 : 0, st.ptr, this.scratch!.ptr, this.scratchStride,
+    ]);
+    const counts = st.ints(this.memory);
+    let bad = 0;
+    for (let t = 0; t < this.threads; t++) bad += counts[t];
+    return bad;
+  }
+  bufOf(view: Float32Array): Buf | null {
+    if (this.disposed || !(view.buffer instanceof SharedArrayBuffer) || !this.exposed.has(view.buffer)) return null;
+    return new WasmBuf(view.byteOffset, view.length, 0, this);
   }
   private statusBuf(): WasmBuf {
     if (this.status === null) this.status = this.make(this.threads, 4);

@@ -11,6 +11,7 @@
  * All float32 steps are done as float64 ops rounded once to float32, which equals IEEE float32 arithmetic for
  * +, −, ×, ÷ of float32 operands; no step depends on evaluation order beyond the uid order fixed above.
  */
+import type { Backend, Buf, IntBuf, SparseKernels } from '../../tensor/backend.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { chunkBase, inChunkOffsets, sameLayout, type ChunkLayout } from './chunking.ts';
 import type { CompressedTensor, PeerUpdate } from './compress.ts';
@@ -123,6 +124,7 @@ class TensorAggregator {
   readonly layout: ChunkLayout;
   /** True when no sum can overflow, so results are finite without checking. */
   readonly bounded: boolean;
+  readonly selectedMeanMode: boolean;
   private readonly sum: Float32Array;
   private readonly count: Uint16Array;
   private readonly touched: Int32Array;
@@ -133,6 +135,7 @@ class TensorAggregator {
   constructor(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions) {
     const clip = options.clipToMedianNorm ?? true;
     this.selectedMean = (options.mode ?? 'selected-mean') === 'selected-mean';
+    this.selectedMeanMode = this.selectedMean;
     this.R = sorted.length;
     const tensors = sorted.map((p) => p.tensors[ti]);
     this.layout = tensors[0].layout;
@@ -220,6 +223,71 @@ export function applyAggregatedTensor(sorted: readonly PeerUpdate[], ti: number,
     theta[flat] = theta[flat] - Math.fround(lr32 * g);
   }, false);
   return true;
+}
+
+/** Staging buffers in a backend's memory for the peers' indices, codes and value tables of one tensor at a time. */
+export class SparseApplyStaging {
+  private idx: IntBuf | null = null;
+  private codes: IntBuf | null = null;
+  private tables: Buf | null = null;
+  private capacity = 0;
+  private tableCapacity = 0;
+
+  constructor(readonly backend: Backend & SparseKernels) {}
+
+  /**
+   * applyAggregatedTensor on the backend's kernels (all threads): same result bit for bit. `theta` must be storage
+   * of the backend (see SparseKernels.bufOf).
+   */
+  apply(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions, theta: Buf, lr32: number): boolean {
+    if (sorted.length === 0) return true;
+    const agg = new TensorAggregator(sorted, ti, options);
+    const { layout, views } = agg;
+    const R = views.length;
+    const kept = layout.numChunks * layout.k;
+    const bins = views[0].table.length;
+    this.reserve(R * kept, R * bins);
+    const be = this.backend;
+    const iv = be.intView(this.idx!);
+    const idx = new Uint16Array(iv.buffer, iv.byteOffset, R * kept);
+    const cv = be.intView(this.codes!);
+    const codes = new Uint8Array(cv.buffer, cv.byteOffset, R * kept);
+    const tables = be.view(this.tables!);
+    views.forEach((v, r) => {
+      if (v.table.length !== bins) throw new SparseLoCoError('ShapeMismatch', `peer ${sorted[r].uid}: ${v.table.length} quantization bins, expected ${bins}`);
+      idx.set(v.indices, r * kept);
+      codes.set(v.codes, r * kept);
+      tables.set(v.table, r * bins);
+    });
+    const run = (apply: boolean): number =>
+      be.sparseApply(theta, layout, R, this.idx!, this.codes!, this.tables!, bins, lr32, agg.selectedMeanMode, apply);
+    if (!agg.bounded && run(false) > 0) return false;
+    run(true);
+    return true;
+  }
+
+  private reserve(entries: number, tableEntries: number): void {
+    const be = this.backend;
+    if (entries > this.capacity) {
+      if (this.idx !== null) be.free(this.idx);
+      if (this.codes !== null) be.free(this.codes);
+      this.idx = be.allocInt(Math.ceil(entries / 2));
+      this.codes = be.allocInt(Math.ceil(entries / 4));
+      this.capacity = entries;
+    }
+    if (tableEntries > this.tableCapacity) {
+      if (this.tables !== null) be.free(this.tables);
+      this.tables = be.allocUninit(tableEntries);
+      this.tableCapacity = tableEntries;
+    }
+  }
+
+  dispose(): void {
+    for (const b of [this.idx, this.codes, this.tables]) if (b !== null) this.backend.free(b);
+    this.idx = this.codes = null;
+    this.tables = null;
+    this.capacity = this.tableCapacity = 0;
+  }
 }
 
 export interface AggregateResult {

@@ -2,8 +2,9 @@
  * The outer optimizer: plain SGD, no momentum, no weight decay (Templar: SGD(lr = 0.4)).
  *   θ ← fl32(θ − fl32(fl32(lr)·g))
  */
+import type { Backend, Buf, SparseKernels } from '../../tensor/backend.ts';
 import { numel, type ParamTensor } from '../../tensor/params.ts';
-import { applyAggregatedTensor, sortPeers, type AggregateOptions } from './aggregate.ts';
+import { applyAggregatedTensor, SparseApplyStaging, sortPeers, type AggregateOptions } from './aggregate.ts';
 import type { PeerUpdate } from './compress.ts';
 import type { SparseLoCoConfig } from './config.ts';
 import { SparseLoCoError } from './errors.ts';
@@ -51,9 +52,15 @@ export interface OuterStepResult {
  * Aggregates the peers and applies the outer step one parameter at a time, touching only coordinates some peer
  * selected (scratch: a few chunk-sized buffers). `params` must be in the same order as the peers' tensors.
  * With no peers nothing changes. Bit-identical for the same peer set in any arrival order, and bit-identical to
- * outerStep(params, aggregate(peers).grads, lr).
+ * outerStep(params, aggregate(peers).grads, lr). Given a backend with SparseKernels whose memory holds every
+ * parameter (a model's own parameters), the aggregation runs on its kernels, with the same result.
  */
-export function applyOuterStep(params: readonly ParamTensor[], peers: readonly PeerUpdate[], options: OuterStepOptions): OuterStepResult {
+export function applyOuterStep(
+  params: readonly ParamTensor[],
+  peers: readonly PeerUpdate[],
+  options: OuterStepOptions,
+  backend?: Backend & SparseKernels,
+): OuterStepResult {
   const lr32 = checkLr(options.lr);
   const sorted = sortPeers(peers);
   if (sorted.length === 0) return { uids: [], applied: [], skipped: [] };
@@ -70,9 +77,22 @@ export function applyOuterStep(params: readonly ParamTensor[], peers: readonly P
   });
   const applied: string[] = [];
   const skipped: string[] = [];
-  params.forEach((p, ti) => {
-    if (applyAggregatedTensor(sorted, ti, options, p.data, lr32)) applied.push(p.name);
-    else skipped.push(p.name);
-  });
+  const thetas = backend === undefined ? null : params.map((p) => backend.bufOf(p.data));
+  if (backend !== undefined && thetas !== null && thetas.every((b): b is Buf => b !== null)) {
+    const staging = new SparseApplyStaging(backend);
+    try {
+      params.forEach((p, ti) => {
+        if (staging.apply(sorted, ti, options, thetas[ti], lr32)) applied.push(p.name);
+        else skipped.push(p.name);
+      });
+    } finally {
+      staging.dispose();
+    }
+  } else {
+    params.forEach((p, ti) => {
+      if (applyAggregatedTensor(sorted, ti, options, p.data, lr32)) applied.push(p.name);
+      else skipped.push(p.name);
+    });
+  }
   return { uids: sorted.map((p) => p.uid), applied, skipped };
 }
