@@ -1158,6 +1158,18 @@ export function adamw(p: usize, g: usize, m: usize, v: usize, n: i32, gscale: f3
 const NON_FINITE_KEY: i32 = 0x7f800000;
 const RADIX_BINS: i32 = 256;
 
+// Flat offset of chunk c's first element (chunks numbered row-major over a grid of gridCols chunk columns).
+@inline function chunkOrigin(c: i32, gridCols: i32, chunkRows: i32, chunkCols: i32, cols: i32): usize {
+  const gy = c / gridCols;
+  return <usize>gy * <usize>chunkRows * <usize>cols + <usize>(c - gy * gridCols) * <usize>chunkCols;
+}
+
+// Flat offset of in-chunk element j (row-major inside the chunk) of the chunk at `origin`.
+@inline function chunkElement(origin: usize, j: i32, chunkCols: i32, cols: i32): usize {
+  const r = j / chunkCols;
+  return origin + <usize>r * <usize>cols + <usize>(j - r * chunkCols);
+}
+
 // Count of NaN/Inf in x: thread tid writes its count to counts[tid] (i32).
 export function countNonFinite(counts: usize, x: usize, n: i32, tid: i32, nt: i32): void {
   const s = vecStart(n, tid, nt);
@@ -1289,7 +1301,7 @@ export function efTopK(
         }
       }
     }
-    const chunkBase = <usize>gy * <usize>chunkRows * <usize>cols + <usize>gx * <usize>chunkCols;
+    const chunkBase = chunkOrigin(c, gridCols, chunkRows, chunkCols, cols);
     let chunkMax = i32x4.splat(0);
     for (let r = 0; r < chunkRows; r++) {
       const rowOff = (chunkBase + <usize>r * <usize>cols) << 2;
@@ -1321,9 +1333,8 @@ export function efTopK(
     const ov = outVals + (<usize>c * <usize>k << 2);
     if (k == len) {
       for (let j = 0; j < len; j++) {
-        const r = j / chunkCols;
         store<u16>(oi + (<usize>j << 1), <u16>j);
-        store<f32>(ov + (<usize>j << 2), load<f32>(e + ((chunkBase + <usize>r * <usize>cols + <usize>(j - r * chunkCols)) << 2)));
+        store<f32>(ov + (<usize>j << 2), load<f32>(e + (chunkElement(chunkBase, j, chunkCols, cols) << 2)));
       }
       continue;
     }
@@ -1367,9 +1378,8 @@ export function efTopK(
       const jj = load<i32>(cand + (<usize>i << 2));
       const key = load<i32>(candKeys + (<usize>i << 2));
       if (key > tKey || (key == tKey && jj <= tIdx)) {
-        const r = jj / chunkCols;
         store<u16>(oi + (<usize>o << 1), <u16>jj);
-        store<f32>(ov + (<usize>o << 2), load<f32>(e + ((chunkBase + <usize>r * <usize>cols + <usize>(jj - r * chunkCols)) << 2)));
+        store<f32>(ov + (<usize>o << 2), load<f32>(e + (chunkElement(chunkBase, jj, chunkCols, cols) << 2)));
         o++;
       }
     }
@@ -1422,9 +1432,7 @@ export function sparseApply(
         store<f32>(sj, load<f32>(sj) + load<f32>(tp + (<usize>load<u8>(cp + <usize>p) << 2)));
       }
     }
-    const gy = c / gridCols;
-    const gx = c - gy * gridCols;
-    const chunkBase = <usize>gy * <usize>chunkRows * <usize>cols + <usize>gx * <usize>chunkCols;
+    const chunkBase = chunkOrigin(c, gridCols, chunkRows, chunkCols, cols);
     for (let i = 0; i < n; i++) {
       const j = load<i32>(touched + (<usize>i << 2));
       const sj = sum + (<usize>j << 2);
@@ -1435,8 +1443,7 @@ export function sparseApply(
       store<i32>(cj, 0);
       if ((reinterpret<i32>(g) & 0x7fffffff) >= NON_FINITE_KEY) bad++;
       if (apply) {
-        const r = j / chunkCols;
-        const tp = theta + ((chunkBase + <usize>r * <usize>cols + <usize>(j - r * chunkCols)) << 2);
+        const tp = theta + (chunkElement(chunkBase, j, chunkCols, cols) << 2);
         store<f32>(tp, load<f32>(tp) - lr * g);
       }
     }

@@ -128,7 +128,10 @@ function golombTable(g: Golomb): Int32Array {
 /** Longest code written from the table in one go (BitWriter.bits takes up to 24 bits). */
 const MAX_TABLE_CODE = 24;
 
-/** Every gap's Golomb code: its length, and its bits when the length is at most MAX_TABLE_CODE (else -1). */
+/**
+ * Every gap's Golomb code: its length, and its bits when the length is at most MAX_TABLE_CODE (else -1), as
+ * writeGolomb writes them.
+ */
 interface GolombCodes {
   readonly len: Int32Array;
   readonly bits: Int32Array;
@@ -141,6 +144,7 @@ function golombCodes(g: Golomb, maxGap: number): GolombCodes {
   if (cached !== undefined) return cached;
   const len = new Int32Array(maxGap + 1);
   const bits = new Int32Array(maxGap + 1);
+  const scratch = new Uint8Array(4);
   for (let gap = 0; gap <= maxGap; gap++) {
     const n = golombBits(gap, g);
     len[gap] = n;
@@ -148,23 +152,16 @@ function golombCodes(g: Golomb, maxGap: number): GolombCodes {
       bits[gap] = -1;
       continue;
     }
-    const q = Math.floor(gap / g.m);
-    const r = gap - q * g.m;
-    let v = (1 << q) - 1;
-    const at = q + 1;
-    if (g.b > 0) {
-      if (r < g.cut) v |= r << at;
-      else {
-        const x = r - g.cut;
-        v |= (g.cut + (x % g.half)) << at;
-        v |= Math.floor(x / g.half) << (at + g.b - 1);
-      }
-    }
-    bits[gap] = v;
+    scratch.fill(0);
+    const w = new BitWriter(scratch, 0);
+    writeGolomb(w, gap, g);
+    w.finish();
+    bits[gap] = scratch[0] | (scratch[1] << 8) | (scratch[2] << 16);
   }
   if (codeTables.size >= 64) codeTables.clear();
-  codeTables.set(key, { len, bits });
-  return { len, bits };
+  const codes = { len, bits };
+  codeTables.set(key, codes);
+  return codes;
 }
 
 /** Bits of one chunk in each mode. */

@@ -124,18 +124,16 @@ class TensorAggregator {
   readonly layout: ChunkLayout;
   /** True when no sum can overflow, so results are finite without checking. */
   readonly bounded: boolean;
-  readonly selectedMeanMode: boolean;
+  readonly selectedMean: boolean;
   private readonly sum: Float32Array;
   private readonly count: Uint16Array;
   private readonly touched: Int32Array;
   private readonly offsets: Int32Array;
-  private readonly selectedMean: boolean;
   private readonly R: number;
 
   constructor(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions) {
     const clip = options.clipToMedianNorm ?? true;
     this.selectedMean = (options.mode ?? 'selected-mean') === 'selected-mean';
-    this.selectedMeanMode = this.selectedMean;
     this.R = sorted.length;
     const tensors = sorted.map((p) => p.tensors[ti]);
     this.layout = tensors[0].layout;
@@ -260,7 +258,7 @@ export class SparseApplyStaging {
       tables.set(v.table, r * bins);
     });
     const run = (apply: boolean): number =>
-      be.sparseApply(theta, layout, R, this.idx!, this.codes!, this.tables!, bins, lr32, agg.selectedMeanMode, apply);
+      be.sparseApply(theta, layout, R, this.idx!, this.codes!, this.tables!, bins, lr32, agg.selectedMean, apply);
     if (!agg.bounded && run(false) > 0) return false;
     run(true);
     return true;

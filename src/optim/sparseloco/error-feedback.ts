@@ -184,7 +184,7 @@ export class ErrorFeedback {
     delta.forEach((d, t) => {
       if (ks.backend.countNonFinite(ks.deltaBufs[t]) > 0) throw new SparseLoCoError('NonFinite', `pseudo-gradient ${d.name} holds NaN or Inf`);
     });
-    return this.tensors.map((buf, t) => this.subtractSent(t, this.compressWithKernels(ks, t, cfg, beta, true)));
+    return this.tensors.map((_, t) => this.subtractSent(t, this.compressWithKernels(ks, t, cfg, beta, true)));
   }
 
   private compressWithKernels(ks: KernelState, t: number, cfg: CompressionConfig, beta: number, withDelta: boolean): CompressedTensor {
