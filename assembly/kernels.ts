@@ -365,11 +365,12 @@ export function matmul(
   sAi: i32, sAk: i32, sBk: i32, sBj: i32, acc: i32, scratch: usize, scratchStride: i32,
   tid: i32, nt: i32,
 ): void {
-  // partition: whole NR panels of N, or whole MR panels of M (fixed by shape and nt only)
+  // partition: whole NR panels of N, or whole MR panels of M (fixed by shape and nt only). Every thread packs all of
+  // the operand whose dimension is not split, so split the larger one: that halves the larger packing.
   const pN = (N + NR - 1) / NR;
   const pM = (M + MR - 1) / MR;
   let i0 = 0, i1 = M, j0 = 0, j1 = N;
-  if (pN >= pM || pN >= 4 * nt) {
+  if (N >= M || pM < nt) {
     j0 = imin(part(pN, tid, nt) * NR, N);
     j1 = imin(part(pN, tid + 1, nt) * NR, N);
   } else {

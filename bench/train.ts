@@ -5,10 +5,12 @@
  * Also model GFLOP/s (src/model/flops.ts) of both, and the best GFLOP/s our matmul kernel reaches on this
  * machine (`peakGflops`), so the distance to the hardware shows.
  * Usage: npm run bench:train -- [--json] [--config small] [--batch 8] [--seq 256] [--rounds 3] [--steps 3]
- *        [--threads N] [--torch-threads 2] [--no-torch] [--any-blas] [--torch-lib-dir DIR]
- * Torch must run on OpenBLAS (`npm run bench:setup` installs python3-torch and libopenblas0-pthread); on any
- * other BLAS the bench stops with exit 1 unless --any-blas. --torch-lib-dir prepends DIR to the torch child's
- * LD_LIBRARY_PATH (an unpacked libopenblas0-pthread where nothing can be installed).
+ *        [--threads N] [--torch-threads 2] [--no-torch] [--any-blas] [--system-malloc] [--torch-lib-dir DIR]
+ * Torch runs in its strongest configuration here: OpenBLAS and tcmalloc (`npm run bench:setup` installs
+ * python3-torch, libopenblas0-pthread and libtcmalloc-minimal4), OpenMP workers that sleep between ops, and
+ * OpenBLAS threads that stop spinning soon. On any other BLAS, or without tcmalloc, the bench stops with exit 1
+ * unless --any-blas / --system-malloc. --torch-lib-dir prepends DIR to the torch child's LD_LIBRARY_PATH (an
+ * unpacked libopenblas0-pthread where nothing can be installed).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,25 +26,37 @@ import { arg, flag, median } from './args.ts';
 
 const PYTHON = '/usr/bin/python3';
 /**
- * Torch's fastest setting here: its OpenMP workers otherwise spin between ops while OpenBLAS's own threads compute,
- * and on 2 cores that contention doubles its step time (median 2.5 s vs 1.3 s for `small`, measured side by side).
+ * Torch's fastest setting here (`small`, 2 cores, medians of 10 warm steps): OpenMP workers that spin between ops
+ * fight OpenBLAS's own threads (2.5 s → 1.3 s with PASSIVE), glibc malloc returns every large activation to the
+ * kernel and faults it back in next step (1.0–2.4 s, bimodal → 0.91 s with tcmalloc, as PyTorch's CPU tuning guide
+ * recommends), and OpenBLAS threads spinning 2^4 instead of 2^28 cycles after each call free the cores for the
+ * elementwise ops (0.95 → 0.91 s).
  */
-const TORCH_ENV = { OMP_WAIT_POLICY: 'PASSIVE' } as const;
+const TORCH_ENV = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' } as const;
+const TCMALLOC_CANDIDATES = [
+  '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4',
+  '/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4',
+] as const;
 const TORCH_SCRIPT = fileURLToPath(new URL('../scripts/torch/bench_train.py', import.meta.url));
 
 interface TorchProbe {
   torch: string;
   threads: number;
   blas: string[];
+  allocator: string[];
 }
 
 interface TorchRound extends TorchProbe {
   stepMs: number[];
 }
 
-function runTorch<T>(args: string[], threads: number, libDir: string): T | { error: string } {
+function torchEnv(threads: number, tcmalloc: string | null): Record<string, string> {
+  return { ...TORCH_ENV, OPENBLAS_NUM_THREADS: String(threads), ...(tcmalloc === null ? {} : { LD_PRELOAD: tcmalloc }) };
+}
+
+function runTorch<T>(args: string[], threads: number, libDir: string, tcmalloc: string | null): T | { error: string } {
   if (!existsSync(PYTHON)) return { error: `${PYTHON} not found (npm run bench:setup installs python3-torch)` };
-  const env: NodeJS.ProcessEnv = { ...process.env, ...TORCH_ENV, OPENBLAS_NUM_THREADS: String(threads) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...torchEnv(threads, tcmalloc) };
   if (libDir !== '') env.LD_LIBRARY_PATH = [libDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   const r = spawnSync(PYTHON, [TORCH_SCRIPT, ...args, '--threads', String(threads)], {
     encoding: 'utf8', maxBuffer: 1 << 20, timeout: 600_000, env,
@@ -60,6 +74,7 @@ function runTorch<T>(args: string[], threads: number, libDir: string): T | { err
 }
 
 const isOpenBlas = (libs: readonly string[]): boolean => libs.some((l) => /openblas/i.test(l));
+const isTcmalloc = (libs: readonly string[]): boolean => libs.some((l) => /tcmalloc/i.test(l));
 
 /** Best GFLOP/s of our matmul over a few shapes (fastest of `reps` calls each: a peak, not a typical rate), all threads. */
 function measurePeakGflops(threads: number, reps: number): { gflops: number; shape: string } {
@@ -103,6 +118,8 @@ function main(): void {
   const withTorch = !flag('no-torch');
   const torchLibDir = arg('torch-lib-dir', '');
   const anyBlas = flag('any-blas');
+  const systemMalloc = flag('system-malloc');
+  const tcmalloc = systemMalloc ? null : (TCMALLOC_CANDIDATES.find((p) => existsSync(p)) ?? null);
   const json = flag('json');
   const tokensPerStep = batchSize * seqLen;
   const log = (s: string): void => {
@@ -112,10 +129,12 @@ function main(): void {
   let torchInfo: TorchProbe | null = null;
   let torchError: string | null = withTorch ? null : 'skipped (--no-torch)';
   if (withTorch) {
-    const probe = runTorch<TorchProbe>(['--probe'], torchThreads, torchLibDir);
+    const probe = runTorch<TorchProbe>(['--probe'], torchThreads, torchLibDir, tcmalloc);
     if ('error' in probe) torchError = probe.error;
     else if (!isOpenBlas(probe.blas) && !anyBlas) {
       torchError = `torch runs on ${probe.blas.join(', ') || 'no BLAS library'}, not OpenBLAS: the baseline would be too slow to mean anything (npm run bench:setup installs libopenblas0-pthread; --any-blas to measure anyway)`;
+    } else if (!isTcmalloc(probe.allocator) && !systemMalloc) {
+      torchError = 'torch would run on glibc malloc, which faults its activations back in every step (npm run bench:setup installs libtcmalloc-minimal4; --system-malloc to measure anyway)';
     } else torchInfo = probe;
     if (torchError !== null) {
       console.error(`bench:train: ${torchError}`);
@@ -148,8 +167,8 @@ function main(): void {
     log(`round ${r + 1}: tessera ${ours.slice(-steps).map((x) => x.toFixed(0)).join(', ')} ms/step`);
     if (withTorch && torchError === null) {
       const t = runTorch<TorchRound>([
-        '--config', JSON.stringify(config), '--batch', String(batchSize), '--seq', String(seqLen), '--steps', String(steps), '--warmup', '1',
-      ], torchThreads, torchLibDir);
+        '--config', JSON.stringify(config), '--batch', String(batchSize), '--seq', String(seqLen), '--steps', String(steps), '--warmup', '2',
+      ], torchThreads, torchLibDir, tcmalloc);
       if ('error' in t) torchError = t.error;
       else {
         theirs.push(...t.stepMs);
@@ -198,8 +217,9 @@ function main(): void {
     torchGflops: torchStepMs === null ? null : Number((flopsPerStep / (torchStepMs * 1e6)).toFixed(2)),
     torchVersion: torchInfo?.torch ?? null,
     torchThreads: torchInfo?.threads ?? null,
-    torchEnv: { ...TORCH_ENV, OPENBLAS_NUM_THREADS: String(torchThreads) },
+    torchEnv: torchEnv(torchThreads, tcmalloc),
     torchBlas: torchInfo?.blas ?? null,
+    torchAllocator: torchInfo?.allocator ?? null,
     torchError,
     ratio: torchTokensPerSec === null ? null : Number((tokensPerSec / torchTokensPerSec).toFixed(3)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

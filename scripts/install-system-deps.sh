@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs on a fresh machine (idempotent; needs root + apt).
-# With --bench also what the benchmarks compare against: Debian's PyTorch on OpenBLAS (`npm run bench:setup`).
+# With --bench also what the benchmarks compare against: Debian's PyTorch on OpenBLAS and tcmalloc (`npm run bench:setup`).
 set -euo pipefail
 need=()
 if [ "${1:-}" = --bench ]; then
@@ -8,6 +8,10 @@ if [ "${1:-}" = --bench ]; then
   # Debian's torch links libblas.so.3, which is the netlib reference BLAS unless OpenBLAS provides it
   [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || [ -e /usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3 ] \
     || need+=(libopenblas0-pthread)
+  # bench:train preloads tcmalloc into torch, as PyTorch's CPU tuning guide recommends (glibc malloc refaults its
+  # activations every step)
+  [ -e /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 ] || [ -e /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4 ] \
+    || need+=(libtcmalloc-minimal4)
 fi
 # Local S3 for the storage tests and bench:store (scripts/rgw/start.sh): Ceph mon + OSD + RADOS Gateway.
 for bin in radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool; do

@@ -1,7 +1,8 @@
 """Times full training steps (forward + backward + clip 1.0 + AdamW) of llama_ref.Llama on CPU and prints
 one JSON object: {"torch": version, "threads": n, "stepMs": [...], "losses": [...]}.
 Usage: /usr/bin/python3 scripts/torch/bench_train.py --config '<ModelConfig JSON>' --batch 8 --seq 256 --steps 3 --warmup 1 --threads 2
-       /usr/bin/python3 scripts/torch/bench_train.py --probe   (only {"torch", "threads", "blas"}: which BLAS torch runs on)"""
+       /usr/bin/python3 scripts/torch/bench_train.py --probe   (only {"torch", "threads", "blas", "allocator"}: which BLAS
+   and malloc torch runs on)"""
 import argparse
 import json
 import os
@@ -14,15 +15,25 @@ sys.path.insert(0, os.path.dirname(__file__))
 from llama_ref import Llama, make_optimizer  # noqa: E402
 
 
-def blas_libraries():
-    """Shared objects providing BLAS in this process (Debian's default libblas3 is the netlib reference)."""
+def mapped_libraries(fragment):
+    """Shared objects mapped in this process whose file name contains `fragment`."""
     libs = set()
     with open("/proc/self/maps") as f:
         for line in f:
             path = line.split()[-1]
-            if "blas" in os.path.basename(path):
+            if fragment in os.path.basename(path):
                 libs.add(os.path.realpath(path))
     return sorted(libs)
+
+
+def blas_libraries():
+    """BLAS in this process (Debian's default libblas3 is the netlib reference)."""
+    return mapped_libraries("blas")
+
+
+def allocator_libraries():
+    """A malloc replacement in this process (tcmalloc when the bench preloads it), else [] for glibc's."""
+    return mapped_libraries("tcmalloc") + mapped_libraries("jemalloc")
 
 
 def main():
@@ -38,7 +49,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.probe:
-        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries()}))
+        print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries(),
+                          "allocator": allocator_libraries()}))
         return
     if a.config is None:
         ap.error("--config is required")
@@ -66,7 +78,7 @@ def main():
             step_ms.append(dt)
             losses.append(loss.item())
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries(),
-                      "stepMs": step_ms, "losses": losses}))
+                      "allocator": allocator_libraries(), "stepMs": step_ms, "losses": losses}))
 
 
 if __name__ == "__main__":
