@@ -33,8 +33,11 @@
   const lo = f32x4.splat(-87.33654);
   const hi = f32x4.splat(88.72283);
   const under = f32x4.lt(x, lo);
-  const xc = f32x4.min(f32x4.max(x, lo), hi);
-  const n = f32x4.nearest(f32x4.mul(xc, f32x4.splat(1.44269504)));
+  // pmin/pmax are single instructions on x86 (min/max are ~7: NaN and -0 handling); NaN in still gives NaN out
+  const xc = f32x4.pmin(f32x4.pmax(x, lo), hi);
+  // n = round-half-even(xc * log2 e): adding 1.5 * 2^23 rounds it into the low mantissa bits, which are n itself
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(1.44269504)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
   let r = f32x4.sub(xc, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -46,7 +49,7 @@
   const r2 = f32x4.mul(r, r);
   p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
   // scale by 2^n in two halves so n = 128 (x near 88.7) does not overflow the exponent field
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const ni = i32x4.sub(t, f32x4.splat(12582912.0));
   const n1 = i32x4.shr_s(ni, 1);
   const n2 = i32x4.sub(ni, n1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
@@ -690,7 +693,8 @@ let lastMax: f32 = 0;
 @inline function expRow(out: usize, x: usize, n: i32): f32 {
   let mv = f32x4.splat(-Infinity);
   let c = 0;
-  for (; c + 4 <= n; c += 4) mv = f32x4.max(mv, v128.load(x + (<usize>c << 2)));
+  // pmax drops a NaN from the max, but the NaN still reaches the sum below
+  for (; c + 4 <= n; c += 4) mv = f32x4.pmax(mv, v128.load(x + (<usize>c << 2)));
   let m = hmax(mv);
   for (; c < n; c++) m = max(m, load<f32>(x + (<usize>c << 2)));
   const msp = f32x4.splat(m);
@@ -818,12 +822,13 @@ export function crossEntropyBwd(dx: usize, x: usize, lse: usize, tgt: usize, row
 // out rows: nq*hd. lse: [B, nq, T]. Work unit = (batch, kv head); the nq/nkv query heads of the group are
 // processed in order inside the unit, so dK/dV accumulate in a fixed order.
 
-// Query rows are processed in blocks of 4 so every K/V load feeds 4 rows. Work unit = (batch, kv head).
+// Query rows are processed in blocks of 4 so every K/V load feeds 4 rows (the backward pass groups 4 such blocks
+// for its dK/dV updates). Work unit = (batch, kv head).
 
 export function attentionScratchBytes(T: i32, hd: i32): i32 {
   const T8 = (T + 7) & ~7;
-  // KT, VT: hd x T8;  Vp/Kp, dK, dV: T x hd;  P, dS: 4 x T8;  Qs, dOs: 4 x hd
-  return (2 * hd * T8 + 3 * T * hd + 8 * T8 + 8 * hd + 64) * 4;
+  // KT, VT: hd x T8;  Vp/Kp, dK, dV: T x hd;  P, dS: BWD_ROWS x T8;  Qs, dOs: BWD_ROWS x hd
+  return (2 * hd * T8 + 3 * T * hd + 2 * BWD_ROWS * T8 + 2 * BWD_ROWS * hd + 64) * 4;
 }
 
 // KT[d][j] = qkv[b, j, off + d] (zero padded to T8 columns)
@@ -940,39 +945,76 @@ function mixBlock(Out: usize, outStride: usize, rows: i32, W: usize, T8: i32, n:
   }
 }
 
-// G[j][d] += sum_{r<4} W[r][j] * X[r][d] for j < n (X: 4 x hd; W rows T8 apart; G rows hd apart)
-function rank4Update(G: usize, W: usize, T8: i32, n: i32, X: usize, hd: i32): void {
-  const wRow = <usize>T8 << 2;
-  const xRow = <usize>hd << 2;
-  for (let j = 0; j < n; j++) {
-    const wp = W + (<usize>j << 2);
-    const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp + wRow), w2 = v128.load32_splat(wp + 2 * wRow), w3 = v128.load32_splat(wp + 3 * wRow);
-    const g = G + <usize>j * xRow;
-    let d = 0;
-    for (; d + 4 <= hd; d += 4) {
-      const o = <usize>d << 2;
-      let acc = v128.load(g + o);
-      acc = f32x4.add(acc, f32x4.mul(w0, v128.load(X + o)));
-      acc = f32x4.add(acc, f32x4.mul(w1, v128.load(X + xRow + o)));
-      acc = f32x4.add(acc, f32x4.mul(w2, v128.load(X + 2 * xRow + o)));
-      acc = f32x4.add(acc, f32x4.mul(w3, v128.load(X + 3 * xRow + o)));
-      v128.store(g + o, acc);
-    }
-    for (; d < hd; d++) {
-      const o = <usize>d << 2;
-      let acc = load<f32>(g + o);
-      for (let r = 0; r < 4; r++) acc += load<f32>(wp + <usize>r * wRow) * load<f32>(X + <usize>r * xRow + o);
-      store<f32>(g + o, acc);
+// dst[r][d] = src row (i0 + r) [d] * s for r < valid, 0 for valid <= r < rows
+function loadRows(dst: usize, src: usize, srcStride: usize, valid: i32, rows: i32, hd: i32, s: f32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0; d < hd; d++) {
+      const v: f32 = r < valid ? load<f32>(src + <usize>r * srcStride + (<usize>d << 2)) * s : 0;
+      store<f32>(dst + ((<usize>r * hd + d) << 2), v);
     }
   }
 }
 
-// dst[r][d] = src row (i0 + r) [d] * s for valid rows, 0 for rows past T
-function loadRows(dst: usize, src: usize, srcStride: usize, valid: i32, hd: i32, s: f32): void {
-  for (let r = 0; r < 4; r++) {
-    for (let d = 0; d < hd; d++) {
-      const v: f32 = r < valid ? load<f32>(src + <usize>r * srcStride + (<usize>d << 2)) * s : 0;
-      store<f32>(dst + ((<usize>r * hd + d) << 2), v);
+// G[j][d] += sum_{r<BWD_ROWS} W[r][j] * X[r][d] for j < n, adding the rows' terms in order r = 0, 1, ... (X:
+// BWD_ROWS x hd; W rows T8 apart with columns up to n rounded to 4 readable; G rows hd apart). A 4 x 8 tile of G
+// stays in registers across all rows, so G is read and written once per BWD_ROWS rows instead of once per 4.
+function rankUpdate(G: usize, W: usize, T8: i32, n: i32, X: usize, hd: i32): void {
+  const wRow = <usize>T8 << 2;
+  const xRow = <usize>hd << 2;
+  const gRow = xRow;
+  let d = 0;
+  for (; d + 8 <= hd; d += 8) {
+    const xd = X + (<usize>d << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const g = G + <usize>j * gRow + (<usize>d << 2);
+      let a00 = v128.load(g), a01 = v128.load(g, 16);
+      let a10 = v128.load(g + gRow), a11 = v128.load(g + gRow, 16);
+      let a20 = v128.load(g + 2 * gRow), a21 = v128.load(g + 2 * gRow, 16);
+      let a30 = v128.load(g + 3 * gRow), a31 = v128.load(g + 3 * gRow, 16);
+      let wp = W + (<usize>j << 2);
+      let xp = xd;
+      for (let r = 0; r < BWD_ROWS; r++) {
+        const x0 = v128.load(xp);
+        const x1 = v128.load(xp, 16);
+        let w = v128.load32_splat(wp);
+        a00 = f32x4.add(a00, f32x4.mul(w, x0));
+        a01 = f32x4.add(a01, f32x4.mul(w, x1));
+        w = v128.load32_splat(wp, 4);
+        a10 = f32x4.add(a10, f32x4.mul(w, x0));
+        a11 = f32x4.add(a11, f32x4.mul(w, x1));
+        w = v128.load32_splat(wp, 8);
+        a20 = f32x4.add(a20, f32x4.mul(w, x0));
+        a21 = f32x4.add(a21, f32x4.mul(w, x1));
+        w = v128.load32_splat(wp, 12);
+        a30 = f32x4.add(a30, f32x4.mul(w, x0));
+        a31 = f32x4.add(a31, f32x4.mul(w, x1));
+        wp += wRow;
+        xp += xRow;
+      }
+      v128.store(g, a00); v128.store(g, a01, 16);
+      v128.store(g + gRow, a10); v128.store(g + gRow, a11, 16);
+      v128.store(g + 2 * gRow, a20); v128.store(g + 2 * gRow, a21, 16);
+      v128.store(g + 3 * gRow, a30); v128.store(g + 3 * gRow, a31, 16);
+    }
+    for (; j < n; j++) {
+      const g = G + <usize>j * gRow + (<usize>d << 2);
+      let a0 = v128.load(g), a1 = v128.load(g, 16);
+      for (let r = 0; r < BWD_ROWS; r++) {
+        const w = v128.load32_splat(W + <usize>r * wRow + (<usize>j << 2));
+        const xp = xd + <usize>r * xRow;
+        a0 = f32x4.add(a0, f32x4.mul(w, v128.load(xp)));
+        a1 = f32x4.add(a1, f32x4.mul(w, v128.load(xp, 16)));
+      }
+      v128.store(g, a0); v128.store(g, a1, 16);
+    }
+  }
+  for (; d < hd; d++) {
+    for (let j = 0; j < n; j++) {
+      const o = <usize>j * gRow + (<usize>d << 2);
+      let acc = load<f32>(G + o);
+      for (let r = 0; r < BWD_ROWS; r++) acc += load<f32>(W + <usize>r * wRow + (<usize>j << 2)) * load<f32>(X + <usize>r * xRow + (<usize>d << 2));
+      store<f32>(G + o, acc);
     }
   }
 }
@@ -1004,7 +1046,7 @@ export function attentionFwd(out: usize, lse: usize, qkv: usize, B: i32, T: i32,
       for (let i0 = 0; i0 < T; i0 += 4) {
         const valid = imin(4, T - i0);
         const nmax = i0 + valid;
-        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, hd, scl);
+        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, 4, hd, scl);
         scoreBlock(S, Qs, KT, T8, (nmax + 7) & ~7, hd);
         for (let r = 0; r < 4; r++) {
           const Sr = S + <usize>r * sRow;
@@ -1026,7 +1068,10 @@ export function attentionFwd(out: usize, lse: usize, qkv: usize, B: i32, T: i32,
   }
 }
 
-// dqkv (written, not accumulated) from dout; recomputes probabilities from lse.
+// dqkv (written, not accumulated) from dout; recomputes probabilities from lse. Query rows go in blocks of
+// BWD_ROWS: scores and dQ per 4 rows, the dK and dV updates once per block.
+const BWD_ROWS: i32 = 16;
+
 export function attentionBwd(dqkv: usize, qkv: usize, out: usize, dout: usize, lse: usize, B: i32, T: i32, nq: i32, nkv: i32, hd: i32, scl: f32, scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
   const units = B * nkv;
   const u0 = part(units, tid, nt);
@@ -1041,10 +1086,10 @@ export function attentionBwd(dqkv: usize, qkv: usize, out: usize, dout: usize, l
   const dK = Kp + ((<usize>T * hd) << 2);
   const dV = dK + ((<usize>T * hd) << 2);
   const P = dV + ((<usize>T * hd) << 2);
-  const dS = P + ((<usize>4 * T8) << 2);
-  const Qs = dS + ((<usize>4 * T8) << 2);
-  const dOs = Qs + ((<usize>4 * hd) << 2);
-  const scv = dOs + ((<usize>4 * hd) << 2);
+  const dS = P + ((<usize>BWD_ROWS * T8) << 2);
+  const Qs = dS + ((<usize>BWD_ROWS * T8) << 2);
+  const dOs = Qs + ((<usize>BWD_ROWS * hd) << 2);
+  const scv = dOs + ((<usize>BWD_ROWS * hd) << 2);
   const hdBytes = <usize>hd << 2;
   const rowBytes = <usize>width << 2;
   const oStride = (<usize>nq * hd) << 2;
@@ -1063,53 +1108,69 @@ export function attentionBwd(dqkv: usize, qkv: usize, out: usize, dout: usize, l
     memory.fill(dV, 0, <usize>T * hdBytes);
     for (let hq = g * group; hq < (g + 1) * group; hq++) {
       const qOff = (<usize>hq * hd) << 2;
-      for (let i0 = 0; i0 < T; i0 += 4) {
-        const valid = imin(4, T - i0);
+      for (let i0 = 0; i0 < T; i0 += BWD_ROWS) {
+        const valid = imin(BWD_ROWS, T - i0);
         const nmax = i0 + valid;
         const n8 = (nmax + 7) & ~7;
-        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, hd, scl);
+        loadRows(Qs, rowBase + <usize>i0 * rowBytes + qOff, rowBytes, valid, BWD_ROWS, hd, scl);
         const doBase = dout + ((<usize>(b * T + i0) * nq * hd) << 2) + qOff;
         const oBase = out + ((<usize>(b * T + i0) * nq * hd) << 2) + qOff;
-        loadRows(dOs, doBase, oStride, valid, hd, 1);
-        scoreBlock(P, Qs, KT, T8, n8, hd);
-        scoreBlock(dS, dOs, VT, T8, n8, hd);
-        for (let r = 0; r < 4; r++) {
-          const Pr = P + <usize>r * sRow;
-          const dSr = dS + <usize>r * sRow;
-          if (r >= valid) {
-            memory.fill(Pr, 0, <usize>n8 << 2);
-            memory.fill(dSr, 0, <usize>n8 << 2);
+        loadRows(dOs, doBase, oStride, valid, BWD_ROWS, hd, 1);
+        for (let s0 = 0; s0 < BWD_ROWS; s0 += 4) {
+          const Ps = P + <usize>s0 * sRow;
+          const dSs = dS + <usize>s0 * sRow;
+          const sValid = imin(4, valid - s0);
+          if (sValid <= 0) {
+            memory.fill(Ps, 0, (<usize>4 * sRow));
+            memory.fill(dSs, 0, (<usize>4 * sRow));
             continue;
           }
-          const i = i0 + r;
-          const n = i + 1;
-          // D = dO . O
-          const orow = oBase + <usize>r * oStride;
-          const dorow = dOs + <usize>r * hdBytes;
-          let Dv = f32x4.splat(0);
-          let d = 0;
-          for (; d + 4 <= hd; d += 4) Dv = f32x4.add(Dv, f32x4.mul(v128.load(dorow + (<usize>d << 2)), v128.load(orow + (<usize>d << 2))));
-          let D = hsum(Dv);
-          for (; d < hd; d++) D += load<f32>(dorow + (<usize>d << 2)) * load<f32>(orow + (<usize>d << 2));
-          const L = f32x4.splat(load<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2)));
-          const Dsp = f32x4.splat(D);
-          for (let j = 0; j < n8; j += 4) {
-            const o = <usize>j << 2;
-            let pv = vexp(f32x4.sub(v128.load(Pr + o), L));
-            if (j + 4 > n) {
-              const idx = i32x4(j, j + 1, j + 2, j + 3);
-              pv = v128.and(pv, i32x4.lt_s(idx, i32x4.splat(n)));
+          const sMax = i0 + s0 + sValid;
+          const s8 = (sMax + 7) & ~7;
+          scoreBlock(Ps, Qs + <usize>s0 * hdBytes, KT, T8, s8, hd);
+          scoreBlock(dSs, dOs + <usize>s0 * hdBytes, VT, T8, s8, hd);
+          for (let r = 0; r < 4; r++) {
+            const Pr = Ps + <usize>r * sRow;
+            const dSr = dSs + <usize>r * sRow;
+            if (r >= sValid) {
+              memory.fill(Pr, 0, <usize>n8 << 2);
+              memory.fill(dSr, 0, <usize>n8 << 2);
+              continue;
             }
-            v128.store(Pr + o, pv);
-            v128.store(dSr + o, f32x4.mul(pv, f32x4.sub(v128.load(dSr + o), Dsp)));
+            const i = i0 + s0 + r;
+            const n = i + 1;
+            // D = dO . O
+            const orow = oBase + <usize>(s0 + r) * oStride;
+            const dorow = dOs + <usize>(s0 + r) * hdBytes;
+            let Dv = f32x4.splat(0);
+            let d = 0;
+            for (; d + 4 <= hd; d += 4) Dv = f32x4.add(Dv, f32x4.mul(v128.load(dorow + (<usize>d << 2)), v128.load(orow + (<usize>d << 2))));
+            let D = hsum(Dv);
+            for (; d < hd; d++) D += load<f32>(dorow + (<usize>d << 2)) * load<f32>(orow + (<usize>d << 2));
+            const L = f32x4.splat(load<f32>(lse + ((<usize>((b * nq + hq) * T + i)) << 2)));
+            const Dsp = f32x4.splat(D);
+            for (let j = 0; j < s8; j += 4) {
+              const o = <usize>j << 2;
+              let pv = vexp(f32x4.sub(v128.load(Pr + o), L));
+              if (j + 4 > n) {
+                const idx = i32x4(j, j + 1, j + 2, j + 3);
+                pv = v128.and(pv, i32x4.lt_s(idx, i32x4.splat(n)));
+              }
+              v128.store(Pr + o, pv);
+              v128.store(dSr + o, f32x4.mul(pv, f32x4.sub(v128.load(dSr + o), Dsp)));
+            }
+            if (s8 < n8) {
+              memory.fill(Pr + (<usize>s8 << 2), 0, <usize>(n8 - s8) << 2);
+              memory.fill(dSr + (<usize>s8 << 2), 0, <usize>(n8 - s8) << 2);
+            }
           }
+          // dQ rows = scl * dS · K
+          const dqBase = dqkv + ((<usize>(b * T + i0 + s0) * width) << 2) + qOff;
+          mixBlock(dqBase, rowBytes, sValid, dSs, T8, sMax, Kp, hd, scv);
         }
-        // dQ rows = scl * dS · K
-        const dqBase = dqkv + ((<usize>(b * T + i0) * width) << 2) + qOff;
-        mixBlock(dqBase, rowBytes, valid, dS, T8, nmax, Kp, hd, scv);
         // dK += dS^T · Qs ;  dV += P^T · dO
-        rank4Update(dK, dS, T8, nmax, Qs, hd);
-        rank4Update(dV, P, T8, nmax, dOs, hd);
+        rankUpdate(dK, dS, T8, nmax, Qs, hd);
+        rankUpdate(dV, P, T8, nmax, dOs, hd);
       }
     }
     for (let j = 0; j < T; j++) {

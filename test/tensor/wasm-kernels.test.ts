@@ -156,6 +156,8 @@ describe('wasm kernels vs JS reference (float32)', () => {
     { batch: 2, seqLen: 7, nHeads: 4, nKvHeads: 2, headDim: 6, scale: 1 / Math.sqrt(6) },
     { batch: 3, seqLen: 33, nHeads: 4, nKvHeads: 1, headDim: 16, scale: 0.25 },
     { batch: 1, seqLen: 1, nHeads: 2, nKvHeads: 2, headDim: 4, scale: 0.5 },
+    // two full 16-row backward blocks and a partial one; head dim 8 + a 4-wide tail
+    { batch: 2, seqLen: 41, nHeads: 2, nKvHeads: 1, headDim: 12, scale: 0.3 },
   ]) {
     const rows = g.batch * g.seqLen;
     const width = (g.nHeads + 2 * g.nKvHeads) * g.headDim;
