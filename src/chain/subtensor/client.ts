@@ -11,6 +11,35 @@ import type { ProviderInterface } from './recorded-provider.ts';
 import type { KeySigner } from './signer.ts';
 import { SubmissionQueue, signAndSubmit, type Inclusion, type SubmitOptions } from './submit.ts';
 import { weightsToU16 } from './weights.ts';
+import {
+  COMMIT_REVEAL_VERSION,
+  encodeWeightsTlockPayload,
+  QUICKNET,
+  revealRound,
+  timelockEncrypt,
+  type BeaconInfo,
+} from '../timelock/index.ts';
+
+/** `MAX_CRV3_COMMIT_SIZE_BYTES`: the longest timelocked commit subtensor stores. */
+export const MAX_TIMELOCKED_COMMIT_BYTES = 5000;
+/** Seconds per block on subtensor (the reveal-round estimate's block time, as the Python SDK's). */
+const BLOCK_TIME_SECONDS = 12;
+
+/** A CRv4 (timelocked) weight commit as submitted; the chain reveals it itself once the round's pulse is in. */
+export interface TimelockedWeightCommit {
+  netuid: number;
+  hotkey: string;
+  /** The drand round the commit is encrypted to. */
+  revealRound: number;
+  /** `commit_reveal_version` sent (the runtime's `CommitRevealWeightsVersion`). */
+  version: number;
+  uids: number[];
+  values: number[];
+  versionKey: bigint;
+  /** The `TLECiphertext` bytes submitted as `commit`. */
+  commit: Uint8Array;
+  blockHash: string;
+}
 
 export interface SubtensorMetagraph extends Metagraph {
   neurons: SubtensorNeuronInfo[];
@@ -48,6 +77,12 @@ export interface SubtensorChain extends Chain {
   commitWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint, options?: { salt?: number[] }): Promise<WeightCommit>;
   /** CR-v2 reveal; must land in epoch `commit_epoch + RevealPeriodEpochs` (else `RevealTooEarly` / `ExpiredWeightCommit`). */
   revealWeights(hotkey: HotkeySigner, commit: WeightCommit): Promise<void>;
+  /**
+   * CRv4: the weights (normalised as `setWeights` does) encrypted to the drand round that comes out about three
+   * blocks into epoch `current + commit_reveal_period`, sent with `commit_timelocked_weights`; the chain decrypts
+   * and sets them itself then.
+   */
+  commitTimelockedWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint): Promise<TimelockedWeightCommit>;
   subscribeBlocks(onBlock: (header: BlockHeader) => void, onError?: (err: SubtensorError) => void): Promise<() => void>;
   disconnect(): Promise<void>;
 }
@@ -57,6 +92,8 @@ export interface SubtensorClientOptions extends SubmitOptions {
   coldkeys?: KeySigner[];
   /** Deadline for the initial connection (connect/create only); default 60 s. */
   connectTimeoutMs?: number;
+  /** The beacon timelocked commits are encrypted to; default drand quicknet, which subtensor follows. */
+  beacon?: BeaconInfo;
 }
 
 type ApiAt = Awaited<ReturnType<ApiPromise['at']>>;
@@ -93,6 +130,7 @@ export class SubtensorClient implements SubtensorChain {
   readonly #submit: SubmitOptions;
   readonly #queue = new SubmissionQueue();
   readonly #coldkeys = new Map<string, KeySigner>();
+  readonly #beacon: BeaconInfo;
 
   constructor(api: ApiPromise, netuid: number, options: SubtensorClientOptions = {}) {
     if (!Number.isInteger(netuid) || netuid < 0 || netuid > 65535) {
@@ -101,6 +139,7 @@ export class SubtensorClient implements SubtensorChain {
     this.api = api;
     this.netuid = netuid;
     this.#submit = { waitFor: options.waitFor, timeoutMs: options.timeoutMs, eraPeriod: options.eraPeriod };
+    this.#beacon = options.beacon ?? QUICKNET;
     for (const c of options.coldkeys ?? []) this.addColdkey(c);
   }
 
@@ -284,10 +323,50 @@ export class SubtensorClient implements SubtensorChain {
     await this.#send(tx, hotkey);
   }
 
+  /**
+   * Sets weights the way the subnet takes them: plain `set_weights`, or, while the subnet has commit-reveal on
+   * (where plain weights fail with `CommitRevealEnabled`), a timelocked commit the chain reveals itself.
+   */
   async setWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint): Promise<void> {
+    if ((await this.hyperparams()).commitRevealEnabled) {
+      await this.commitTimelockedWeights(hotkey, uids, weights, versionKey);
+      return;
+    }
     const { uids: dests, values } = weightsToU16(uids, weights);
     const tx = this.api.tx.subtensorModule.setWeights(this.netuid, dests, values, toU64(versionKey, 'version key'));
     await this.#send(tx, hotkey);
+  }
+
+  async commitTimelockedWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint): Promise<TimelockedWeightCommit> {
+    const { uids: dests, values } = weightsToU16(uids, weights);
+    const version = toU64(versionKey, 'version key');
+    if (u8aToHex(hotkey.publicKey) !== publicKeyHex(hotkey.address)) {
+      throw new SubtensorError('InvalidArgument', `hotkey publicKey does not match its address ${hotkey.address}`);
+    }
+    const commitTx = this.api.tx.subtensorModule.commitTimelockedWeights;
+    if (commitTx === undefined) throw new SubtensorError('Decode', 'runtime has no SubtensorModule.commit_timelocked_weights');
+    const { number, hash, at } = await this.#head();
+    const hyper = await this.hyperparams();
+    const nowMs = await this.#timestampAt(at, hash);
+    const crVersion = at.query.subtensorModule.commitRevealWeightsVersion === undefined
+      ? COMMIT_REVEAL_VERSION
+      : Number(bigintOf(await rpc('reading CommitRevealWeightsVersion', () => at.query.subtensorModule.commitRevealWeightsVersion()), 'CommitRevealWeightsVersion'));
+    const round = revealRound(this.#beacon, {
+      currentBlock: number,
+      netuidIndex: netuidIndex(this.netuid),
+      tempo: hyper.tempo,
+      revealPeriodEpochs: hyper.commitRevealPeriod,
+      blockTimeSeconds: BLOCK_TIME_SECONDS,
+      nowSeconds: nowMs / 1000,
+    });
+    const payload = encodeWeightsTlockPayload({ hotkey: hotkey.publicKey, uids: dests, values, versionKey: version });
+    const commit = timelockEncrypt(payload, round, this.#beacon);
+    if (commit.length > MAX_TIMELOCKED_COMMIT_BYTES) {
+      throw new SubtensorError('InvalidWeights', `${dests.length} weights make a ${commit.length}-byte commit; subtensor takes at most ${MAX_TIMELOCKED_COMMIT_BYTES}`);
+    }
+    // as hex: polkadot.js reads a Uint8Array given for `Bytes` as already length-prefixed
+    const inclusion = await this.#send(commitTx(this.netuid, u8aToHex(commit), round, crVersion), hotkey);
+    return { netuid: this.netuid, hotkey: hotkey.address, revealRound: round, version: crVersion, uids: dests, values, versionKey: version, commit, blockHash: inclusion.blockHash };
   }
 
   async commitWeights(

@@ -14,6 +14,7 @@ import { SubtensorClient, type WeightCommit } from '../../../src/chain/subtensor
 import { weightCommitHash } from '../../../src/chain/subtensor/commit-hash.ts';
 import { SubtensorDispatchError, isDispatchError, isSubtensorError } from '../../../src/chain/subtensor/errors.ts';
 import { RecordedProvider } from '../../../src/chain/subtensor/recorded-provider.ts';
+import { decodeWeightsTlockPayload, LocalBeacon, parseTimelockCiphertext, revealRound, timelockDecrypt } from '../../../src/chain/timelock/index.ts';
 import { FinneyHarness, type Submitted } from './finney-harness.ts';
 import {
   FINNEY_GENESIS,
@@ -40,6 +41,7 @@ before(async () => {
   coldPair = keyring.addFromUri('//tessera/coldkey');
   hot = { address: hotPair.address, publicKey: hotPair.publicKey, sign: (m) => hotPair.sign(m) };
   h = await FinneyHarness.start();
+  h.serveHyperparams(NETUID);
   client = h.client;
 });
 
@@ -301,6 +303,34 @@ describe('writes (signed, submitted, decoded back from the captured bytes)', () 
     assert.equal(h.submitted.length, count, 'nothing submitted for a bad reveal');
   });
 
+  test('commit-reveal on: set_weights becomes a timelocked commit (CRv4) that the round\'s pulse opens to the SDK payload', async () => {
+    const CR_NETUID = 2;
+    h.serveHyperparams(CR_NETUID, { commitRevealWeightsEnabled: true, commitRevealPeriod: 2, tempo: 360 });
+    h.serveStorage(h.api.query.subtensorModule.commitRevealWeightsVersion.key(), null);
+    const beacon = new LocalBeacon(new TextEncoder().encode('test beacon'), Math.floor(Number(HEAD_TIMESTAMP_MS) / 1000) - 30 * 24 * 3600, 3);
+    const cr = new SubtensorClient(h.api, CR_NETUID, { beacon });
+    await cr.setWeights(hot, [4, 2, 9], [0.2, 0.4, 0.1], 10002000);
+    const s = lastSubmitted();
+    assert.equal(s.extrinsic.method.method, 'commitTimelockedWeights');
+    const [netuid, commitHex, round, version] = args(s) as [number, string, number, number];
+    assert.equal(netuid, CR_NETUID);
+    assert.equal(version, 4, 'CommitRevealWeightsVersion defaults to 4 in the recorded metadata');
+    assert.equal(round, revealRound(beacon, { currentBlock: HEAD_NUMBER, netuidIndex: CR_NETUID, tempo: 360, revealPeriodEpochs: 2, blockTimeSeconds: 12, nowSeconds: Number(HEAD_TIMESTAMP_MS) / 1000 }));
+    const commit = hexToU8a(commitHex);
+    parseTimelockCiphertext(commit);
+    // SubtensorModule (7), commit_timelocked_weights (113), netuid u16, commit as Bytes (compact length), round u64, version u16
+    const roundLe = new Uint8Array(8);
+    new DataView(roundLe.buffer).setBigUint64(0, BigInt(round), true);
+    assert.equal(u8aToHex(s.extrinsic.method.toU8a()), u8aToHex(u8aConcat([7, 113, CR_NETUID, 0], compactToU8a(commit.length), commit, roundLe, [4, 0])));
+    assert.equal(commit.length, 1 + 32 + 1 + 3 * 2 + 1 + 3 * 2 + 8 + 244, 'SCALE payload (32-byte hotkey, 3 weights) + 244 bytes of timelock');
+    const payload = decodeWeightsTlockPayload(timelockDecrypt(commit, beacon.sign(round)));
+    assert.deepEqual(payload.hotkey, hot.publicKey);
+    assert.deepEqual(payload.uids, [4, 2, 9]);
+    assert.deepEqual(payload.values, [32768, 65535, 16384]);
+    assert.equal(payload.versionKey, 10002000n);
+    verifySignedBytes(s, hot.address, s.extrinsic.method.toU8a());
+  });
+
   test('set_commitment stores Templar’s 128-char string as Raw128 (enum index 129)', async () => {
     const data = `${'0123456789abcdef'.repeat(2)}${'ABCDEFGHIJKLMNOP'.repeat(2)}${'secret/+'.repeat(8)}`;
     await client.setCommitment(hot, data);
@@ -390,6 +420,7 @@ describe('failures are typed', () => {
 
   test('without subscriptions reads work and writes say why they cannot', async () => {
     const provider = new RecordedProvider([...recordedAnswers(), ...synthesizedAnswers()], { subscriptions: false });
+    provider.record(...h.hyperparamsAnswer(NETUID));
     const plain = await SubtensorClient.create(provider, NETUID);
     try {
       assert.equal((await plain.metagraph()).neurons.length, 1024);

@@ -112,6 +112,25 @@ export class FinneyHarness {
     if (keys.length > 0) this.provider.record('state_queryStorageAt', [keys, HEAD_HASH], [{ block: HEAD_HASH, changes: pairs }]);
   }
 
+  /**
+   * Serves `get_subnet_hyperparams_v2(netuid)` at the head: the recorded netuid-23 answer with `overrides`
+   * (field names as polkadot.js decodes them, e.g. `{ commitRevealWeightsEnabled: true }`).
+   */
+  serveHyperparams(netuid: number, overrides: Record<string, unknown> = {}): void {
+    this.provider.record(...this.hyperparamsAnswer(netuid, overrides));
+  }
+
+  /** The `get_subnet_hyperparams_v2(netuid)` request and answer `serveHyperparams` serves, for another provider. */
+  hyperparamsAnswer(netuid: number, overrides: Record<string, unknown> = {}): [string, string[], string] {
+    const type = 'Option<PalletSubtensorRpcInfoSubnetInfoSubnetHyperparamsV2>';
+    const recorded = this.api.registry.createType(type, hexToU8a(this.#hyperAnswer)) as unknown as { unwrap(): { entries(): [string, unknown][] } };
+    const fields: Record<string, unknown> = Object.fromEntries(recorded.unwrap().entries());
+    const answer = u8aToHex(this.api.registry.createType(type, { ...fields, ...overrides }).toU8a());
+    return ['state_call', ['SubnetInfoRuntimeApi_get_subnet_hyperparams_v2', u8aToHex(this.api.registry.createType('u16', netuid).toU8a()), HEAD_HASH], answer];
+  }
+
+  #hyperAnswer = '0x00';
+
   /** Netuid of the recorded hyperparameters answer. */
   static readonly HYPER_NETUID = 23;
 
@@ -129,6 +148,7 @@ export class FinneyHarness {
       new Uint8Array([1, 1, 0, 0]),
     );
     const answer = u8aToHex(u8aConcat(new Uint8Array([1]), v1, tail));
+    this.#hyperAnswer = answer;
     this.provider.record('state_call', ['SubnetInfoRuntimeApi_get_subnet_hyperparams_v2', recorded.params[1], HEAD_HASH], answer);
   }
 
