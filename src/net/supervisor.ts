@@ -47,6 +47,8 @@ export interface LocalNetworkOptions {
   readonly s3?: { readonly buckets: Readonly<Record<string, NodeBucket>>; readonly peerEndpoint?: string };
   /** Slow peers: node name → the most latency (ms) added to each of its store requests. */
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
+  /** The subnet takes weights only as timelocked commits, revealed by the chain an epoch later (new run dirs only). */
+  readonly commitReveal?: boolean;
 }
 
 const MAX_EVENTS_FILE_BYTES = 1 << 30;
@@ -120,7 +122,7 @@ export class LocalNetwork {
       validatorStake: LOCAL_VALIDATOR_STAKE,
       miners,
       registerMiners: this.o.registerMiners === true,
-      params: subnetParams(this.net.protocol, validators),
+      params: { ...subnetParams(this.net.protocol, validators), ...(this.o.commitReveal === true ? { commitRevealEnabled: true } : {}) },
     });
     // devNetworkGenesis names validators validator-<i> and miners miner-<i>, as the nodes do
     this.chain = await startEmbeddedChain({ dir: join(this.runDir, 'chain'), blockTimeMs: this.net.protocol.blockTimeMs, genesis: dev.genesis, persistEveryBlocks: 4, durable: false });

@@ -2,14 +2,15 @@
 // An honest network (3 miners, 1 validator) whose every store request fails 10 % of the time: it trains (held-out
 // loss falls), every node holds bit-identical parameters after each applied window, weights reach the chain, and a
 // miner killed with SIGKILL and restarted WITHOUT its local state comes back through the leader's checkpoint plus
-// the manifests since, bit-identical to the network.
+// the manifests since, bit-identical to the network. The subnet has commit-reveal on, so the weights reach the chain
+// as timelocked commits that the chain reveals an epoch later.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents } from '../../src/net/supervisor.ts';
 import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows, windowEvents, crashWipeAndRejoin } from './helpers.ts';
 
 test('honest network under 10% store faults: trains, stays bit-identical, sets weights, restarted miner catches up', { timeout: 240_000 }, async () => {
-  const net = await startNetwork({ miners: 3, validators: 1, faultRate: 0.1, plan: { protocol: { blocksPerWindow: 20, checkpointFrequency: 3 } } });
+  const net = await startNetwork({ miners: 3, validators: 1, faultRate: 0.1, commitReveal: true, plan: { protocol: { blocksPerWindow: 20, checkpointFrequency: 3 } } });
   try {
     await waitForWindows(net, 4, 120_000);
     // crash miner-1 and wipe its local state: it must rejoin from the checkpoint + manifests
@@ -17,6 +18,7 @@ test('honest network under 10% store faults: trains, stays bit-identical, sets w
     const ws = windowEvents(net);
     const client = net.client();
     const weights = await client.weights();
+    const hyperparams = await client.hyperparams();
     await stopNetwork(net, true);
 
     // bit-identical replicas: every node that applied window w holds the same parameters
@@ -42,7 +44,9 @@ test('honest network under 10% store faults: trains, stays bit-identical, sets w
     assert.ok(losses.length >= 4);
     assert.ok(losses.at(-1)! < losses[0] - 0.2, `held-out loss ${losses[0]} -> ${losses.at(-1)}`);
 
-    // weights on chain: the validator's row names the honest miners
+    // weights on chain, through commit-reveal: the validator's row names the honest miners
+    assert.equal(hyperparams.commitRevealEnabled, true);
+    assert.ok(!readEvents(net.runDir, 'validator-0').some((e) => e.kind === 'setWeightsFailed'), 'every timelocked commit was accepted');
     const ids = uids(net);
     const row = weights[ids.get('validator-0')!] ?? [];
     const weighted = new Set(row.filter(([, v]) => v > 0).map(([u]) => u));

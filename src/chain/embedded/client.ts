@@ -9,6 +9,7 @@ import { EmbeddedChainError, isErrorCode } from './errors.ts';
 import { parseJsonObject, parseJsonValue, type JsonErrorFactory } from '../../core/json.ts';
 import { RAO_PER_TOKEN } from './params.ts';
 import { signTx, type Call } from './tx.ts';
+import { COMMIT_REVEAL_VERSION, encodeWeightsTlockPayload, REVEAL_SAFETY_BLOCKS, roundAt, timelockEncrypt, type BeaconInfo } from '../timelock/index.ts';
 import type { WireAccount, WireHyperparams, WireMetagraph, WireSubnetSummary } from './views.ts';
 
 /** Larger answers are refused (a metagraph of 4096 neurons is a few MiB). */
@@ -60,6 +61,16 @@ export interface ChainInfo {
   blockTimeMs: number;
   issuanceRao: bigint;
   subnets: WireSubnetSummary[];
+  /** The chain's randomness beacon, which timelocked weight commits are encrypted to. */
+  beacon: BeaconInfo;
+}
+
+/** A timelocked commit as submitted. */
+export interface EmbeddedTimelockedCommit {
+  revealRound: number;
+  uids: number[];
+  values: number[];
+  commit: Uint8Array;
 }
 
 export interface EmbeddedChainClientOptions {
@@ -294,11 +305,36 @@ export class EmbeddedChainClient implements Chain {
     return new Map(Object.entries(await this.request<Record<string, { data: string; block: number }>>('GET', this.subnetPath('commitments'))));
   }
 
+  /** Sets weights directly, or as a timelocked commit while the subnet has commit-reveal on. */
   async setWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number): Promise<void> {
     if (!Number.isSafeInteger(versionKey) || versionKey < 0) throw new EmbeddedChainError('InvalidWeights', `version key ${versionKey} is not a non-negative integer`);
-    const { maxWeightsLimit } = await this.hyperparams();
-    const u16 = weightsForChain(uids, weights, maxWeightsLimit);
-    await this.setWeightsU16(hotkey, u16.uids, u16.values, versionKey);
+    const hp = await this.hyperparams();
+    const u16 = weightsForChain(uids, weights, hp.maxWeightsLimit);
+    if (hp.commitRevealEnabled) await this.commitTimelockedWeightsU16(hotkey, u16.uids, u16.values, versionKey, hp);
+    else await this.setWeightsU16(hotkey, u16.uids, u16.values, versionKey);
+  }
+
+  /**
+   * Encrypts u16 weights to the beacon round due a few blocks into the reveal epoch (the epoch
+   * `commitRevealPeriod` after the current one) and commits them; the chain reveals them then.
+   */
+  async commitTimelockedWeightsU16(hotkey: HotkeySigner, uids: number[], values: number[], versionKey: number, hp?: EmbeddedHyperparams): Promise<EmbeddedTimelockedCommit> {
+    const params = hp ?? (await this.hyperparams());
+    const info = await this.info();
+    const head = info.head;
+    // The chain reveals in the blocks of the reveal epoch: from the block after the epoch that starts it, for
+    // `tempo` blocks. Aim a few blocks in, never past the window's last block, at the round out by then.
+    const firstRevealBlock = params.nextEpochBlock + (params.commitRevealPeriod - 1) * params.tempo + 1;
+    const targetBlock = Math.min(firstRevealBlock + REVEAL_SAFETY_BLOCKS, firstRevealBlock + params.tempo - 2);
+    const targetMs = head.timestampMs + Math.max(0, targetBlock - head.number) * info.blockTimeMs;
+    const revealRound = Math.max(1, roundAt(info.beacon, targetMs / 1000));
+    const payload = encodeWeightsTlockPayload({ hotkey: hotkey.publicKey, uids, values, versionKey: BigInt(versionKey) });
+    const commit = timelockEncrypt(payload, revealRound, info.beacon);
+    await this.submit(hotkey, {
+      call: 'commit_timelocked_weights',
+      args: { netuid: this.netuid, commit: `0x${Buffer.from(commit).toString('hex')}`, revealRound, version: COMMIT_REVEAL_VERSION },
+    });
+    return { revealRound, uids, values, commit };
   }
 
   /** Sends u16 values as they are (no SDK normalisation); the chain still max-upscales them. */
@@ -309,8 +345,14 @@ export class EmbeddedChainClient implements Chain {
   // ---------- beyond Chain ----------
 
   async info(): Promise<ChainInfo> {
-    const i = await this.request<{ genesisHash: string; head: BlockHeader; blockTimeMs: number; issuanceRao: string; subnets: WireSubnetSummary[] }>('GET', '/v1/info');
-    return { genesisHash: i.genesisHash, head: i.head, blockTimeMs: i.blockTimeMs, issuanceRao: BigInt(i.issuanceRao), subnets: i.subnets };
+    const i = await this.request<{
+      genesisHash: string; head: BlockHeader; blockTimeMs: number; issuanceRao: string; subnets: WireSubnetSummary[];
+      beacon: { publicKey: string; genesisTime: number; period: number };
+    }>('GET', '/v1/info');
+    return {
+      genesisHash: i.genesisHash, head: i.head, blockTimeMs: i.blockTimeMs, issuanceRao: BigInt(i.issuanceRao), subnets: i.subnets,
+      beacon: { publicKey: Uint8Array.from(Buffer.from(i.beacon.publicKey, 'hex')), genesisTime: i.beacon.genesisTime, period: i.beacon.period },
+    };
   }
 
   async account(address: string): Promise<AccountInfo> {

@@ -11,6 +11,7 @@ import { runYumaEpoch, shareOf } from '../yuma/index.ts';
 import { activityCutoffBlocks } from './params.ts';
 import { isOwnerHotkey } from './registration.ts';
 import { EPOCH_HISTORY, type ChainState, type EpochRecord, type SubnetState } from './state.ts';
+import { revealTimelockedCommits } from './timelocked-weights.ts';
 
 /** Epochs are forced after this many blocks without one, whatever the tempo (`MAX_TEMPO`). */
 const MAX_BLOCKS_WITHOUT_EPOCH = 50_400;
@@ -132,6 +133,7 @@ export function beginBlock(state: ChainState, block: number): EpochRecord[] {
     subnet.registrationsThisBlock = 0;
     emitBlock(state, subnet, block);
     subnet.blocksSinceLastStep += 1;
+    revealTimelockedCommits(state, subnet, block, state.head.timestampMs);
     if (shouldRunEpoch(subnet, block)) epochs.push(runEpoch(state, subnet, block));
   }
   return epochs;

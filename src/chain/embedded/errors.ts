@@ -32,6 +32,12 @@ export const DISPATCH_ERRORS = [
   'SubnetLimitReached',
   'CannotAffordLockCost',
   'InvalidHyperparameter',
+  'CommitRevealEnabled',
+  'CommitRevealDisabled',
+  'IncorrectCommitRevealVersion',
+  'CommittingWeightsTooFast',
+  'TooManyUnrevealedCommits',
+  'CommitTooLarge',
 ] as const;
 export type DispatchErrorCode = (typeof DISPATCH_ERRORS)[number];
 

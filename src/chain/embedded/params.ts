@@ -1,8 +1,8 @@
 /**
  * Per-subnet hyperparameters of the embedded chain, in subtensor's storage units (u16 ratios, parts per million,
  * rao). Defaults are subtensor's for a new subnet (`init_new_network` on main), except where a local network
- * needs otherwise: commit-reveal is off (the embedded chain has no drand), burn is 0 and more registrations fit in
- * a block. Tempo and rate limits are usually lowered further for fast local runs.
+ * needs otherwise: commit-reveal is off (turn it on with `commitRevealEnabled`; the chain's own beacon stands in
+ * for drand), burn is 0 and more registrations fit in a block. Tempo and rate limits are usually lowered further for fast local runs.
  */
 import type { YumaParams } from '../yuma/index.ts';
 import { EmbeddedChainError } from './errors.ts';
@@ -32,6 +32,10 @@ export interface SubnetParams extends YumaParams {
   emissionPerBlock: bigint;
   /** Commitment bytes a hotkey may use per epoch (each call counts at least 100). */
   commitmentMaxSpace: number;
+  /** Weights only as timelocked commits, revealed by the chain `commitRevealPeriod` epochs later. */
+  commitRevealEnabled: boolean;
+  /** Epochs from a timelocked commit to its reveal (`RevealPeriodEpochs`). */
+  commitRevealPeriod: number;
 }
 
 export const DEFAULT_PARAMS: Readonly<SubnetParams> = Object.freeze({
@@ -59,6 +63,8 @@ export const DEFAULT_PARAMS: Readonly<SubnetParams> = Object.freeze({
   ownerCut: 11796,
   emissionPerBlock: RAO_PER_TOKEN,
   commitmentMaxSpace: 3100,
+  commitRevealEnabled: false,
+  commitRevealPeriod: 1,
 });
 
 type Spec = { kind: 'int'; min: number; max: number } | { kind: 'bool' } | { kind: 'rao'; max: bigint };
@@ -89,7 +95,12 @@ const SPEC: Record<keyof SubnetParams, Spec> = {
   ownerCut: U16,
   emissionPerBlock: { kind: 'rao', max: 10n ** 15n },
   commitmentMaxSpace: { kind: 'int', min: 100, max: 1_000_000 },
+  commitRevealEnabled: { kind: 'bool' },
+  commitRevealPeriod: { kind: 'int', min: 1, max: 100 },
 };
+
+/** Parameters added after state files were first written: a stored state without them takes the default. */
+const LATER_KEYS: ReadonlySet<keyof SubnetParams> = new Set(['commitRevealEnabled', 'commitRevealPeriod']);
 
 export const PARAM_KEYS = Object.keys(SPEC) as Array<keyof SubnetParams>;
 
@@ -142,7 +153,7 @@ export function paramsToJson(p: Readonly<SubnetParams>): Record<string, number |
 
 export function paramsFromJson(json: unknown): SubnetParams {
   if (typeof json !== 'object' || json === null) throw bad('params must be an object');
-  for (const key of PARAM_KEYS) if (!(key in json)) throw bad(`params lack ${key}`);
+  for (const key of PARAM_KEYS) if (!(key in json) && !LATER_KEYS.has(key)) throw bad(`params lack ${key}`);
   return applyParams(DEFAULT_PARAMS, json);
 }
 

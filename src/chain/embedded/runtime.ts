@@ -12,6 +12,7 @@ import { createSubnet, register, subnetOf } from './registration.ts';
 import { addStake, removeStake, transfer } from './staking.ts';
 import { genesisState, type ChainState, type EpochRecord, type GenesisConfig } from './state.ts';
 import { MORTALITY, type VerifiedTx } from './tx.ts';
+import { commitTimelockedWeights } from './timelocked-weights.ts';
 import { setWeights } from './weights.ts';
 
 export interface TxOutcome {
@@ -74,8 +75,19 @@ export class ChainRuntime {
         });
         return { block, uid };
       }
-      case 'set_weights':
-        setWeights(subnetOf(this.state, c.args.netuid), block, { hotkey: signer, uids: c.args.uids, values: c.args.values, versionKey: c.args.versionKey });
+      case 'set_weights': {
+        const subnet = subnetOf(this.state, c.args.netuid);
+        if (subnet.params.commitRevealEnabled) throw new EmbeddedChainError('CommitRevealEnabled', `subnet ${subnet.netuid} takes weights only as timelocked commits`);
+        setWeights(subnet, block, { hotkey: signer, uids: c.args.uids, values: c.args.values, versionKey: c.args.versionKey });
+        return { block };
+      }
+      case 'commit_timelocked_weights':
+        commitTimelockedWeights(subnetOf(this.state, c.args.netuid), block, {
+          hotkey: signer,
+          commit: Buffer.from(c.args.commit.slice(2), 'hex'),
+          revealRound: c.args.revealRound,
+          version: c.args.version,
+        });
         return { block };
       case 'set_commitment':
         setCommitment(subnetOf(this.state, c.args.netuid), block, signer, c.args.data);

@@ -1,7 +1,7 @@
 /**
  * HTTP/JSON front of an embedded chain (node:http, 127.0.0.1 by default).
  *
- *   GET  /v1/info                              genesis hash, head, block time, issuance, subnets
+ *   GET  /v1/info                              genesis hash, head, block time, issuance, subnets, beacon
  *   GET  /v1/head                              latest block header
  *   GET  /v1/blocks/:n                         header of block n (404 BlockNotFound)
  *   GET  /v1/blocks/stream?from=N              server-sent events, one `block` event per block (backlog from N)
@@ -22,6 +22,7 @@ import { parseJsonObject, type JsonErrorFactory } from '../../core/json.ts';
 import { ChainNode, type ChainNodeOptions } from './node.ts';
 import { checkAddress } from './state.ts';
 import { accountView, chainInfoView, commitmentsView, epochsView, hyperparamsView, matrixView, metagraphView, requireNetuid } from './views.ts';
+import { embeddedBeacon } from './timelocked-weights.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Blocks a stream sends from its `from` before going live. */
@@ -132,7 +133,11 @@ function streamBlocks(node: ChainNode, req: IncomingMessage, res: ServerResponse
 function routeGet(node: ChainNode, path: string[], query: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
   const state = node.runtime.state;
   const [a, b, c] = path;
-  if (a === 'info' && path.length === 1) return send(res, 200, { ...chainInfoView(state), blockTimeMs: node.blockTimeMs });
+  if (a === 'info' && path.length === 1) {
+    const beacon = embeddedBeacon(state);
+    const beaconView = { publicKey: Buffer.from(beacon.publicKey).toString('hex'), genesisTime: beacon.genesisTime, period: beacon.period };
+    return send(res, 200, { ...chainInfoView(state), blockTimeMs: node.blockTimeMs, beacon: beaconView });
+  }
   if (a === 'head' && path.length === 1) return send(res, 200, node.head);
   if (a === 'blocks' && b === 'stream' && path.length === 2) {
     const raw = query.get('from');

@@ -53,6 +53,16 @@ export interface Commitment {
   block: number;
 }
 
+export interface TimelockedCommit {
+  hotkey: string;
+  block: number;
+  /** `epochIndex` of the subnet when the commit was made. */
+  epoch: number;
+  revealRound: number;
+  /** The TLECiphertext, 0x-hex. */
+  commit: string;
+}
+
 export interface SubnetState {
   netuid: number;
   ownerColdkey: string;
@@ -77,6 +87,8 @@ export interface SubnetState {
   burned: bigint;
   recycled: bigint;
   epochs: EpochRecord[];
+  /** Unrevealed timelocked weight commits, oldest first. */
+  timelockedCommits: TimelockedCommit[];
 }
 
 export interface ChainState {
@@ -165,6 +177,7 @@ export function newSubnet(netuid: number, ownerColdkey: string, ownerHotkey: str
     burned: 0n,
     recycled: 0n,
     epochs: [],
+    timelockedCommits: [],
   };
   return subnet;
 }
@@ -343,6 +356,7 @@ function subnetToJson(s: SubnetState): Json {
     burned: s.burned.toString(),
     recycled: s.recycled.toString(),
     epochs: s.epochs.map(epochToJson),
+    timelockedCommits: s.timelockedCommits.map((c) => ({ ...c })),
   };
 }
 
@@ -493,6 +507,14 @@ function parseSubnet(r: Reader, v: unknown, at: string): SubnetState {
     burned: r.rao(o.burned, `${at}.burned`),
     recycled: r.rao(o.recycled, `${at}.recycled`),
     epochs: r.arr(o.epochs, `${at}.epochs`).map((e, i) => parseEpoch(r, e, `${at}.epochs[${i}]`)),
+    // absent in state files written before timelocked commits existed
+    timelockedCommits: o.timelockedCommits === undefined ? [] : r.arr(o.timelockedCommits, `${at}.timelockedCommits`).map((x, i) => {
+      const a = `${at}.timelockedCommits[${i}]`;
+      const c = r.obj(x, a);
+      const commit = r.str(c.commit, `${a}.commit`);
+      if (!/^0x([0-9a-f]{2})*$/.test(commit)) r.fail(`${a}.commit`);
+      return { hotkey: r.str(c.hotkey, `${a}.hotkey`), block: r.int(c.block, `${a}.block`), epoch: r.int(c.epoch, `${a}.epoch`), revealRound: r.int(c.revealRound, `${a}.revealRound`), commit };
+    }),
   };
 }
 

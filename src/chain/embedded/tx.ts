@@ -25,6 +25,8 @@ export type Call =
   | { call: 'register'; args: { netuid: number; coldkey: string } }
   | { call: 'set_weights'; args: { netuid: number; uids: number[]; values: number[]; versionKey: number } }
   | { call: 'set_commitment'; args: { netuid: number; data: string } }
+  /** `commit` is the TLECiphertext as 0x-hex. */
+  | { call: 'commit_timelocked_weights'; args: { netuid: number; commit: string; revealRound: number; version: number } }
   | { call: 'add_stake'; args: { netuid: number; hotkey: string; amount: bigint } }
   | { call: 'remove_stake'; args: { netuid: number; hotkey: string; amount: bigint } }
   | { call: 'transfer'; args: { dest: string; amount: bigint } }
@@ -181,6 +183,16 @@ export function parseCall(name: unknown, args: unknown): Call {
         call: 'set_weights',
         args: { netuid: netuid(a.netuid), uids: u16List(a.uids, 'uids'), values: u16List(a.values, 'values'), versionKey: a.versionKey },
       };
+    }
+    case 'commit_timelocked_weights': {
+      onlyKeys(a, ['netuid', 'commit', 'revealRound', 'version'], 'commit_timelocked_weights args');
+      // 5000 bytes (MAX_CRV3_COMMIT_SIZE_BYTES) as hex, with headroom for the chain to name the size it refuses
+      if (typeof a.commit !== 'string' || !/^0x([0-9a-f]{2})*$/.test(a.commit) || a.commit.length > 2 + 2 * 8192) {
+        throw bad('commit must be lower-case 0x-hex of at most 8192 bytes');
+      }
+      if (typeof a.revealRound !== 'number' || !Number.isSafeInteger(a.revealRound) || a.revealRound < 1) throw bad('revealRound must be a positive safe integer');
+      if (typeof a.version !== 'number' || !Number.isInteger(a.version) || a.version < 0 || a.version > 65535) throw bad('version must be a u16');
+      return { call: 'commit_timelocked_weights', args: { netuid: netuid(a.netuid), commit: a.commit, revealRound: a.revealRound, version: a.version } };
     }
     case 'set_commitment':
       onlyKeys(a, ['netuid', 'data'], 'set_commitment args');

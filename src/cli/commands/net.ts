@@ -21,6 +21,7 @@ interface NetUpOptions {
   seed: string;
   dashboard: boolean;
   dashboardPort: string;
+  commitReveal?: boolean;
 }
 
 export function register(program: Command): void {
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'network seed (dev keys)', 'local')
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
+    .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -54,6 +56,7 @@ export function register(program: Command): void {
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
         plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
+        commitReveal: o.commitReveal === true,
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
