@@ -228,8 +228,10 @@ async function main(): Promise<void> {
       await put(leader, aggregatorKey(w, v), pl.manifest(w));
       if (w % p.peerReplacementFrequency === 0) await put(leader, peersKey(w + p.peerListWindowMargin, v), pl.peers(w));
       if (w % p.checkpointFrequency === 0) {
-        await put(leader, checkpointModelKey(w, v), pl.checkpoint(w));
-        await put(leader, checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: w, uid: LEADER_UID }));
+        const body = pl.checkpoint(w);
+        await put(leader, checkpointModelKey(w, v), body);
+        const sha256 = createHash('sha256').update(body).digest('hex');
+        await put(leader, checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: w, uid: LEADER_UID, sha256 }));
         await put(leader, checkpointLatestKey(v), encodeLatestPointer(w));
       }
       if (w % CRASH_EVERY === CRASH_PHASE) {

@@ -20,6 +20,7 @@ import {
   parseAggregatorManifest,
   parseCheckpointMeta,
   parseLatestPointer,
+  ProtocolError,
   sampleParams,
   type AggregatorManifest,
 } from '../protocol/index.ts';
@@ -225,37 +226,45 @@ export class Replica {
   }
 
   /**
-   * Loads the newest checkpoint among the ranked validators' (whoever led last published it) if it is ahead of this
-   * replica; ties go to the higher-ranked validator. Returns whether it did.
+   * Bootstraps from the highest-stake validator whose newest checkpoint is ahead of this replica, falling back to
+   * the next validator when that checkpoint is missing, unreadable, not the body its metadata hashes (sha256) or
+   * not this model's shapes (each refusal is a `checkpointRejected` event). Stake order, not recency, picks: a
+   * low-stake validator cannot steer bootstraps with a checkpoint that claims a later window. Returns whether it
+   * loaded one.
    */
   async loadLatestCheckpoint(access: ReplicaNetwork): Promise<boolean> {
     const v = this.net.protocol.version;
-    let best: { uid: number; store: ObjectStore; window: number } | null = null;
+    const maxBody = this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20);
     for (const b of await access.rankedBuckets()) {
-      let latest: number;
+      let window = -1;
       try {
-        latest = parseLatestPointer(await b.store.get(checkpointLatestKey(v), { maxBytes: 4096 }));
+        window = parseLatestPointer(await b.store.get(checkpointLatestKey(v), { maxBytes: 4096 }));
+        if (window <= this.lastApplied) continue;
+        const meta = parseCheckpointMeta(await b.store.get(checkpointMetaKey(window, v), { maxBytes: 16_384 }), { expected: { window, version: v } });
+        const body = await b.store.get(checkpointModelKey(window, v), { maxBytes: maxBody });
+        const digest = createHash('sha256').update(body).digest('hex');
+        if (digest !== meta.sha256) throw new ProtocolError('InvalidCheckpoint', `model.safetensors hashes to ${digest}, its metadata says ${meta.sha256}`);
+        loadCheckpointInto(body, this.config, this.params);
+        this.lastApplied = meta.window;
+        this.globalStep = meta.globalStep;
+        this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: b.uid, hash: this.hash() });
+        return true;
       } catch (err) {
-        if (isStoreError(err, 'NotFound')) continue;
-        throw err;
+        if (isStoreError(err, 'NotFound') && window < 0) continue; // this validator has no checkpoint
+        if (!isStoreError(err) && !isCheckpointError(err) && !(err instanceof ProtocolError)) throw err;
+        this.events.emit('checkpointRejected', { from: b.uid, window, reason: (err as Error).message });
       }
-      if (best === null || latest > best.window) best = { ...b, window: latest };
     }
-    if (best === null || best.window <= this.lastApplied) return false;
-    const meta = parseCheckpointMeta(await best.store.get(checkpointMetaKey(best.window, v), { maxBytes: 16_384 }), { expected: { window: best.window, version: v } });
-    const body = await best.store.get(checkpointModelKey(best.window, v), { maxBytes: this.params.reduce((s, p) => s + p.data.byteLength, 0) + (1 << 20) });
-    loadCheckpointInto(body, this.config, this.params);
-    this.lastApplied = meta.window;
-    this.globalStep = meta.globalStep;
-    this.events.emit('checkpointLoaded', { window: meta.window, globalStep: meta.globalStep, from: best.uid, hash: this.hash() });
-    return true;
+    return false;
   }
 
   async saveCheckpoint(store: ObjectStore, uid: number): Promise<void> {
     const v = this.net.protocol.version;
     const w = this.lastApplied;
-    await store.put(checkpointModelKey(w, v), encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep }));
-    await store.put(checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: this.globalStep, uid }));
+    const body = encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep });
+    await store.put(checkpointModelKey(w, v), body);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    await store.put(checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: this.globalStep, uid, sha256 }));
     await store.put(checkpointLatestKey(v), encodeLatestPointer(w));
     this.events.emit('checkpointSaved', { window: w, globalStep: this.globalStep, hash: this.hash() });
   }
@@ -263,7 +272,7 @@ export class Replica {
   /** Saves parameters + replica state atomically (params first; state names the params hash it belongs to). */
   saveLocal(dir: string, extra: Record<string, unknown> = {}): void {
     writeFileAtomic(join(dir, 'params.safetensors'), encodeCheckpoint(this.params, this.config, { window: Math.max(0, this.lastApplied), globalStep: this.globalStep }));
-    const state = { lastApplied: this.lastApplied, globalStep: this.globalStep, paramsHash: this.hash(), ...extra };
+    const state = { lastApplied: this.lastApplied, globalStep: this.globalStep, paramsHash: this.hash(), protocolVersion: this.net.protocol.version, ...extra };
     writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state) + '\n');
   }
 
@@ -283,6 +292,10 @@ export class Replica {
     } catch (err) {
       if (!isLocalStateError(err)) throw err;
       return discard(err.message);
+    }
+    // after a protocol version bump the saved parameters belong to another network: bootstrap from its checkpoints
+    if (state.protocolVersion !== undefined && state.protocolVersion !== this.net.protocol.version) {
+      return discard(`saved under protocol version ${String(state.protocolVersion)}; the network runs ${this.net.protocol.version}`);
     }
     const backup = this.params.map((p) => p.data.slice());
     try {

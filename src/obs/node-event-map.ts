@@ -110,6 +110,8 @@ export interface NodeEventMap {
   /** A manifest for the window that does not count (posted outside its poster's slot, or by an unranked neuron). */
   manifestIgnored: { readonly window: number; readonly uid: number; readonly slot: number | null; readonly owner: number | null; readonly reason: string };
   checkpointLoaded: { readonly window: number; readonly globalStep: number; readonly from: number; readonly hash: string };
+  /** A validator's checkpoint refused while bootstrapping (window −1: its pointer was unreadable); the next validator's is tried. */
+  checkpointRejected: { readonly from: number; readonly window: number; readonly reason: string };
   checkpointSaved: { readonly window: number; readonly globalStep: number; readonly hash: string };
   /**
    * One pass of the node's retention sweeper (node/retention.ts) over its own bucket: objects listed and deleted (with
@@ -231,6 +233,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   applied: object<NodeEventMap['applied']>({ window: int, uids, rejected: uids, globalStep: int, hash: str, downloadMs: num, applyMs: num, bytes: num, holder: optional(int), slot: optional(int) }),
   manifestIgnored: object({ window: int, uid: int, slot: nullable(int), owner: nullable(int), reason: str }),
   checkpointLoaded: object({ window: int, globalStep: int, from: int, hash: str }),
+  checkpointRejected: object({ from: int, window: int, reason: str }),
   checkpointSaved: object({ window: int, globalStep: int, hash: str }),
   retentionSwept: object({ window: int, listed: int, deleted: int, bytesFreed: num, abortedUploads: int, truncated: bool, ms: num }),
   retentionFailed: object({ window: int, stage: str, error: str }),

@@ -1,7 +1,7 @@
 /**
  * Checkpoint documents next to `checkpoints/{ver}/{window}/model.safetensors`:
  *   checkpoints/{ver}/_LATEST.json         { "latest_window": int }
- *   checkpoints/{ver}/{window}/meta.json   { "version", "window", "sync_window", "global_step", "uid" }
+ *   checkpoints/{ver}/{window}/meta.json   { "version", "window", "sync_window", "global_step", "uid", "sha256" }
  */
 import { ProtocolError } from './errors.ts';
 import { DocReader, encodeDoc, readObject, type JsonInput, type ParseDocOptions } from './json-doc.ts';
@@ -27,9 +27,11 @@ export interface CheckpointMeta {
   readonly globalStep: number;
   /** The validator that saved it. */
   readonly uid: number;
+  /** sha256 (hex) of model.safetensors: a reader refuses a body that does not match. */
+  readonly sha256: string;
 }
 
-const META_FIELDS = ['version', 'window', 'sync_window', 'global_step', 'uid'] as const;
+const META_FIELDS = ['version', 'window', 'sync_window', 'global_step', 'uid', 'sha256'] as const;
 
 function readMeta(r: DocReader): CheckpointMeta {
   const version = r.string('version');
@@ -40,11 +42,12 @@ function readMeta(r: DocReader): CheckpointMeta {
     syncWindow: r.int('sync_window'),
     globalStep: r.int('global_step'),
     uid: r.int('uid', 0, MAX_UID),
+    sha256: r.string('sha256', /^[0-9a-f]{64}$/),
   });
 }
 
 export function encodeCheckpointMeta(meta: CheckpointMeta): Uint8Array {
-  const doc = { version: meta.version, window: meta.window, sync_window: meta.syncWindow, global_step: meta.globalStep, uid: meta.uid };
+  const doc = { version: meta.version, window: meta.window, sync_window: meta.syncWindow, global_step: meta.globalStep, uid: meta.uid, sha256: meta.sha256 };
   readMeta(new DocReader(doc, 'InvalidCheckpoint', 'checkpoint metadata'));
   return encodeDoc(doc);
 }

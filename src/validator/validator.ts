@@ -36,7 +36,7 @@ import { gatherWindow } from './phases/gather.ts';
 import { buildManifest, readPeerList } from './phases/manifest.ts';
 import { offerManifest } from './phases/lead.ts';
 import type { AggregatorManifest } from '../protocol/index.ts';
-import { publishLeaderDocuments, publishWeights } from './phases/publish.ts';
+import { publishLeaderDocuments, publishWeights, saveCheckpointIfDue } from './phases/publish.ts';
 import { scoreWindow } from './phases/score.ts';
 import { screenCopies } from './phases/screen-copies.ts';
 import { RetentionSweeper } from '../node/retention.ts';
@@ -307,13 +307,16 @@ export class Validator implements StopSignal {
         excludedUids: [...this.scorer.selectionExclusions(w), this.id.uid],
         chain: this.access,
         store: this.id.store,
-        applied,
-        globalStep: this.replica.globalStep,
-        saveCheckpoint: () => this.replica.saveCheckpoint(this.id.store, this.id.uid),
         events: this.o.events,
       });
       if (published.peerList !== null) this.lastPeerListWindow = w;
     }
+    await saveCheckpointIfDue({
+      params: p,
+      applied,
+      globalStep: this.replica.globalStep,
+      saveCheckpoint: () => this.replica.saveCheckpoint(this.id.store, this.id.uid),
+    });
 
     this.lastProcessed = w;
     this.saveState();

@@ -23,6 +23,7 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   applied: [{ window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096, holder: 1, slot: 1 }, { window: 7, uids: [2, 3], rejected: [4], globalStep: 3, hash: 'a1', downloadMs: 12, applyMs: 3, bytes: 4096 }],
   manifestIgnored: [{ window: 7, uid: 1, slot: 0, owner: 0, reason: 'notSlotOwner' }, { window: 7, uid: 1, slot: null, owner: null, reason: 'beforeFirstSlot' }],
   checkpointLoaded: [{ window: 20, globalStep: 14, from: 1, hash: 'b2' }],
+  checkpointRejected: [{ from: 2, window: 20, reason: 'model.safetensors hashes to …' }],
   checkpointSaved: [{ window: 20, globalStep: 14, hash: 'b2' }],
   retentionSwept: [{ window: 120, listed: 240, deleted: 3, bytesFreed: 3_145_728, abortedUploads: 1, truncated: false, ms: 12 }],
   retentionFailed: [{ window: 120, stage: 'delete', error: 'delete "gradient-19-3-v0.1.0": Transient' }],

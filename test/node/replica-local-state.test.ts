@@ -61,3 +61,23 @@ test('parseReplicaState names the bad field', () => {
   const bytes = new TextEncoder().encode(JSON.stringify({ lastApplied: 'x', globalStep: 0, paramsHash: 'ab' }));
   assert.throws(() => parseReplicaState(bytes, 'state.json'), (err: unknown) => isLocalStateError(err, 'Malformed') && /lastApplied/.test(err.message));
 });
+
+test('after a protocol version bump the saved state is discarded, so the node bootstraps from the new network', () => {
+  withReplica((replica, _events, dir) => {
+    replica.lastApplied = 9;
+    replica.saveLocal(dir);
+    const events = new RecordedEvents();
+    const bumped = new Replica(buildNetworkConfig({ model: 'tiny', networkSeed: 'replica-state', storeRoot: join(dir, 'store'), protocol: { version: '0.2.0' } }, ''), 0, events);
+    try {
+      assert.notEqual(bumped.net.protocol.version, replica.net.protocol.version);
+      assert.equal(bumped.loadLocal(dir), null);
+      assert.equal(bumped.lastApplied, -1);
+      assert.deepEqual(events.seen.map((e) => e.kind), ['localStateDiscarded']);
+      assert.match(String(events.seen[0].fields.reason), new RegExp(`protocol version ${replica.net.protocol.version}; the network runs 0\\.2\\.0`));
+      // the same version still resumes
+      assert.notEqual(replica.loadLocal(dir), null);
+    } finally {
+      bumped.dispose();
+    }
+  });
+});

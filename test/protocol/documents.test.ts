@@ -84,13 +84,17 @@ describe('start window and checkpoint documents', () => {
     assert.equal(text(encodeLatestPointer(70)), '{"latest_window":70}');
     assert.equal(parseLatestPointer(encodeLatestPointer(70)), 70);
     assert.throws(() => parseLatestPointer('{"latest":70}'), (e) => isProtocolError(e, 'InvalidCheckpoint'));
-    const meta = { version: '0.1.0', window: 70, syncWindow: 69, globalStep: 40, uid: 2 };
+    const sha256 = 'ab'.repeat(32);
+    const meta = { version: '0.1.0', window: 70, syncWindow: 69, globalStep: 40, uid: 2, sha256 };
     const bytes = encodeCheckpointMeta(meta);
-    assert.deepEqual(JSON.parse(text(bytes)), { version: '0.1.0', window: 70, sync_window: 69, global_step: 40, uid: 2 });
+    assert.deepEqual(JSON.parse(text(bytes)), { version: '0.1.0', window: 70, sync_window: 69, global_step: 40, uid: 2, sha256 });
     assert.deepEqual(parseCheckpointMeta(bytes, { expected: { window: 70, version: '0.1.0' } }), meta);
     assert.throws(() => parseCheckpointMeta(bytes, { expected: { window: 71, version: '0.1.0' } }), (e) => isProtocolError(e, 'InvalidCheckpoint'));
     assert.throws(() => encodeCheckpointMeta({ ...meta, version: 'x' }), (e) => isProtocolError(e, 'InvalidCheckpoint'));
     assert.throws(() => encodeCheckpointMeta({ ...meta, uid: 70000 }), (e) => isProtocolError(e, 'InvalidCheckpoint'));
+    assert.throws(() => encodeCheckpointMeta({ ...meta, sha256: 'AB'.repeat(32) }), (e) => isProtocolError(e, 'InvalidCheckpoint'));
+    // metadata without the body's hash (written before it was required) is refused
+    assert.throws(() => parseCheckpointMeta('{"version":"0.1.0","window":70,"sync_window":69,"global_step":40,"uid":2}'), (e) => isProtocolError(e, 'InvalidCheckpoint'));
   });
 });
 

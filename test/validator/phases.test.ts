@@ -33,7 +33,7 @@ import { buildManifest, readPeerList } from '../../src/validator/phases/manifest
 import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
 import { scoreWindow } from '../../src/validator/phases/score.ts';
 import { advanceReplica } from '../../src/validator/phases/advance.ts';
-import { publishLeaderDocuments, publishWeights } from '../../src/validator/phases/publish.ts';
+import { publishLeaderDocuments, saveCheckpointIfDue, publishWeights } from '../../src/validator/phases/publish.ts';
 import { randomParams } from '../optim/sparseloco/helpers.ts';
 
 const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'phases-test', storeRoot: '/nonexistent' }, 'embedded');
@@ -501,31 +501,29 @@ describe('publish phase', () => {
     assert.deepEqual(events.seen, [['setWeightsFailed', { window: 4, error: 'rate limited' }]]);
   });
 
-  test('the leader posts a peer list when due and a checkpoint at checkpoint steps', async () => {
+  test('the leader posts a peer list when due; every validator checkpoints at checkpoint steps of applied windows', async () => {
     const neuron = (uid: number, stake: number) => ({ uid, hotkey: `hk${uid}`, stake, incentive: uid / 10 }) as NeuronInfo;
     const metagraph: Metagraph = { netuid: 1, block: 0, neurons: [neuron(0, 10_000), neuron(1, 1), neuron(2, 1), neuron(3, 1)] };
     const store = new MemoryStore();
-    let checkpoints = 0;
     const base = {
       params: p, activeUids: [1, 2, 3], weights: weightsOf, excludedUids: [0, 3], store, events: silent,
       chain: { metagraph: async () => metagraph, window: async () => 10 },
-      saveCheckpoint: async () => void checkpoints++,
     };
-    const due = await publishLeaderDocuments({ ...base, window: 10, lastPeerListWindow: null, applied: true, globalStep: 5 });
+    const due = await publishLeaderDocuments({ ...base, window: 10, lastPeerListWindow: null });
     assert.ok(due.peerList !== null);
     assert.deepEqual(due.peerList.peers, [2, 1]);
     assert.equal(due.peerList.firstEffectiveWindow, 10 + p.peerListWindowMargin);
     assert.deepEqual(parsePeerList(await store.get(peersKey(due.peerList.firstEffectiveWindow, p.version))), due.peerList);
-    assert.equal(due.checkpointSaved, true);
-    assert.equal(checkpoints, 1);
-
-    const notDue = await publishLeaderDocuments({ ...base, window: 11, lastPeerListWindow: 10, applied: true, globalStep: 6 });
+    const notDue = await publishLeaderDocuments({ ...base, window: 11, lastPeerListWindow: 10 });
     assert.equal(notDue.peerList, null);
-    assert.equal(notDue.checkpointSaved, false);
-    const notApplied = await publishLeaderDocuments({ ...base, window: 12, lastPeerListWindow: 11, applied: false, globalStep: 10 });
-    assert.equal(notApplied.checkpointSaved, false);
-    assert.equal(checkpoints, 1);
     assert.equal((await store.list('')).objects.length, 1);
+
+    let checkpoints = 0;
+    const saveCheckpoint = async () => void checkpoints++;
+    assert.equal(await saveCheckpointIfDue({ params: p, applied: true, globalStep: 5, saveCheckpoint }), true);
+    assert.equal(await saveCheckpointIfDue({ params: p, applied: true, globalStep: 6, saveCheckpoint }), false);
+    assert.equal(await saveCheckpointIfDue({ params: p, applied: false, globalStep: 10, saveCheckpoint }), false);
+    assert.equal(checkpoints, 1);
   });
 
   test('later peer lists rank by the validator\'s current weights, also on non-weights windows (Templar\'s select_next_peers)', async () => {

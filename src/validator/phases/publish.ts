@@ -61,25 +61,28 @@ export interface PublishLeaderInput {
   readonly chain: PeerListChain;
   /** The leader's own bucket. */
   readonly store: Pick<ObjectStore, 'put'>;
-  /** The outer step of the window was applied in this window. */
-  readonly applied: boolean;
-  readonly globalStep: number;
-  readonly saveCheckpoint: () => Promise<void>;
   readonly events: NodeEvents;
 }
 
 export interface PublishLeaderResult {
   /** The peer list posted in this window, if any. */
   readonly peerList: PeerList | null;
-  readonly checkpointSaved: boolean;
 }
 
 export async function publishLeaderDocuments(input: PublishLeaderInput): Promise<PublishLeaderResult> {
   const { window: w, params: p } = input;
   const peerList = isPeerReplacementDue(w, input.lastPeerListWindow, p) ? await postPeerList(input) : null;
-  const checkpointSaved = input.applied && isCheckpointStep(input.globalStep, p);
-  if (checkpointSaved) await input.saveCheckpoint();
-  return { peerList, checkpointSaved };
+  return { peerList };
+}
+
+/**
+ * Every validator checkpoints at checkpoint steps (not only the leader), so a node that bootstraps can fall back
+ * from the highest-stake validator's checkpoint to the next one's. Returns whether it saved.
+ */
+export async function saveCheckpointIfDue(input: { readonly params: ProtocolParams; readonly applied: boolean; readonly globalStep: number; readonly saveCheckpoint: () => Promise<void> }): Promise<boolean> {
+  const due = input.applied && isCheckpointStep(input.globalStep, input.params);
+  if (due) await input.saveCheckpoint();
+  return due;
 }
 
 async function postPeerList(input: PublishLeaderInput): Promise<PeerList | null> {
