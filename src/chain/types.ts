@@ -76,6 +76,9 @@ export interface Chain {
   setCommitment(hotkey: HotkeySigner, data: string): Promise<void>;
   /** Every current commitment of the subnet, by hotkey SS58 address. */
   commitments(): Promise<Map<string, string>>;
-  /** Weights as non-negative floats; the implementation normalises to u16 as subtensor does. */
+  /**
+   * Weights as non-negative floats; the implementation normalises to u16 as subtensor does, and sends them as a
+   * timelocked commit (revealed by the chain `commitRevealPeriod` epochs later) when the subnet has commit-reveal on.
+   */
   setWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number): Promise<void>;
 }

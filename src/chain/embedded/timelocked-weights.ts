@@ -10,13 +10,11 @@
  */
 import { decodeAddress } from '@polkadot/util-crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { COMMIT_REVEAL_VERSION, decodeWeightsTlockPayload, LocalBeacon, roundTime, timelockDecrypt } from '../timelock/index.ts';
+import { COMMIT_REVEAL_VERSION, decodeWeightsTlockPayload, LocalBeacon, MAX_TIMELOCKED_COMMIT_BYTES, roundTime, timelockDecrypt } from '../timelock/index.ts';
 import { EmbeddedChainError } from './errors.ts';
 import type { ChainState, SubnetState, TimelockedCommit } from './state.ts';
 import { setWeights } from './weights.ts';
 
-/** `MAX_CRV3_COMMIT_SIZE_BYTES`. */
-export const MAX_TIMELOCKED_COMMIT_BYTES = 5000;
 /** Unrevealed commits a hotkey may hold per subnet (subtensor's limit). */
 export const MAX_UNREVEALED_COMMITS = 10;
 /** Seconds between beacon rounds; round 1 is at the Unix epoch, so round = floor(t) + 1. */

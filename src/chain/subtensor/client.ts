@@ -14,14 +14,13 @@ import { weightsToU16 } from './weights.ts';
 import {
   COMMIT_REVEAL_VERSION,
   encodeWeightsTlockPayload,
+  MAX_TIMELOCKED_COMMIT_BYTES,
   QUICKNET,
   revealRound,
   timelockEncrypt,
   type BeaconInfo,
 } from '../timelock/index.ts';
 
-/** `MAX_CRV3_COMMIT_SIZE_BYTES`: the longest timelocked commit subtensor stores. */
-export const MAX_TIMELOCKED_COMMIT_BYTES = 5000;
 /** Seconds per block on subtensor (the reveal-round estimate's block time, as the Python SDK's). */
 const BLOCK_TIME_SECONDS = 12;
 

@@ -13,6 +13,8 @@ const U64_MAX = (1n << 64n) - 1n;
 export const REVEAL_SAFETY_BLOCKS = 3;
 /** `CommitRevealWeightsVersion` of current runtimes: the version a timelocked commit must state. */
 export const COMMIT_REVEAL_VERSION = 4;
+/** `MAX_CRV3_COMMIT_SIZE_BYTES`: the longest timelocked commit subtensor stores. */
+export const MAX_TIMELOCKED_COMMIT_BYTES = 5000;
 
 export interface WeightsTlockPayload {
   /** The committing hotkey's 32-byte public key; the chain drops a reveal whose hotkey is not the signer. */
