@@ -6,6 +6,7 @@
  *   body = Vec (AES-GCM ciphertext ‖ 16-byte tag) | Vec nonce (12)
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { u8aConcat } from '@polkadot/util';
 import { type BeaconInfo, checkRound, roundIdentityPoint } from './beacon.ts';
 import { TimelockError } from './errors.ts';
 import { ibeDecrypt, ibeEncrypt, type IbeCiphertext } from './ibe.ts';
@@ -44,25 +45,15 @@ function vec(bytes: Uint8Array): Uint8Array[] {
   return [u64le(bytes.length), bytes];
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** Encrypts `message` so that only round `round`'s signature of `beacon` opens it; returns the wire bytes. */
 export function timelockEncrypt(message: Uint8Array, round: bigint | number, beacon: BeaconInfo, randomness?: TimelockRandomness): Uint8Array {
   const rnd = randomness ?? { key: randomBytes(32), sigma: randomBytes(32), nonce: randomBytes(NONCE_BYTES) };
   if (rnd.nonce.length !== NONCE_BYTES) throw new TimelockError('BadCiphertext', `AES-GCM nonce must be ${NONCE_BYTES} bytes`);
   const header = ibeEncrypt(beacon.publicKey, roundIdentityPoint(checkRound(round)), rnd.key, rnd.sigma);
   const cipher = createCipheriv('aes-256-gcm', rnd.key, rnd.nonce);
-  const aes = concat([cipher.update(message), cipher.final(), cipher.getAuthTag()]);
-  const body = concat([...vec(aes), ...vec(rnd.nonce)]);
-  return concat([header.u, ...vec(header.v), ...vec(header.w), ...vec(body), ...vec(CIPHER_SUITE)]);
+  const aes = u8aConcat(cipher.update(message), cipher.final(), cipher.getAuthTag());
+  const body = u8aConcat(...vec(aes), ...vec(rnd.nonce));
+  return u8aConcat(header.u, ...vec(header.v), ...vec(header.w), ...vec(body), ...vec(CIPHER_SUITE));
 }
 
 class Reader {
@@ -116,7 +107,7 @@ export function timelockDecrypt(bytes: Uint8Array, signature: Uint8Array, what?:
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, ct.nonce);
     decipher.setAuthTag(ct.aesCiphertext.subarray(n));
-    return concat([decipher.update(ct.aesCiphertext.subarray(0, n)), decipher.final()]);
+    return u8aConcat(decipher.update(ct.aesCiphertext.subarray(0, n)), decipher.final());
   } catch (err) {
     throw new TimelockError('DecryptionFailed', `${what ?? 'timelock ciphertext'}: AES-GCM tag check failed`, { cause: err });
   }

@@ -71,3 +71,14 @@ export async function rejectsAsync(code: EmbeddedChainErrorCode, p: Promise<unkn
     return true;
   });
 }
+
+/** Polls `f` every `pollMs` until it returns a value, failing after `timeoutMs`. */
+export async function until<T>(what: string, f: () => Promise<T | undefined>, pollMs: number, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

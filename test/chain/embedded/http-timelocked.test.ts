@@ -13,20 +13,12 @@ import { initKeys } from '../../../src/chain/keys.ts';
 import { devNetworkGenesis, EmbeddedChainClient, startEmbeddedChain, type DevNetwork, type EmbeddedChainServer } from '../../../src/chain/embedded/index.ts';
 import { verifyRoundSignature } from '../../../src/chain/timelock/index.ts';
 import { embeddedBeacon } from '../../../src/chain/embedded/timelocked-weights.ts';
-import { rejectsAsync } from './helpers.ts';
+import { rejectsAsync, until as pollUntil } from './helpers.ts';
 
 const BLOCK_MS = 50;
 const TEMPO = 20;
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, BLOCK_MS));
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> => pollUntil(what, f, BLOCK_MS, timeoutMs);
 
 describe('timelocked weights over HTTP', () => {
   let dir: string;

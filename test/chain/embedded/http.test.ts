@@ -20,22 +20,14 @@ import {
   type EmbeddedChainServer,
 } from '../../../src/chain/embedded/index.ts';
 import type { BlockHeader } from '../../../src/chain/types.ts';
-import { rejectsAsync } from './helpers.ts';
+import { rejectsAsync, until as pollUntil } from './helpers.ts';
 import { serializeState } from '../../../src/chain/embedded/state.ts';
 import { metagraphView } from '../../../src/chain/embedded/views.ts';
 
 const BLOCK_MS = 50;
 const BUCKET = 'a'.repeat(32) + 'K'.repeat(32) + 's'.repeat(64);
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, BLOCK_MS));
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> => pollUntil(what, f, BLOCK_MS, timeoutMs);
 
 describe('embedded chain over HTTP', () => {
   let dir: string;
