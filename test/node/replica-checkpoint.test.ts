@@ -82,6 +82,19 @@ test('bootstrap falls back through missing, tampered and misshapen checkpoints t
     const n = events.seen.length;
     assert.equal(await fresh.loadLatestCheckpoint(network([{ uid: 6, store: stores[5] }])), false);
     assert.equal(events.seen.length, n);
+    // the cheat: a lower-stake validator publishes a valid checkpoint of other parameters claiming a later window;
+    // the bootstrap still takes the higher-stake validator's
+    const rogue = new Replica(net, 0, new RecordedEvents());
+    for (const p of rogue.params) p.data.fill(0.5);
+    rogue.lastApplied = 500;
+    const rogueStore = new MemoryStore();
+    await rogue.saveCheckpoint(rogueStore, 9);
+    rogue.dispose();
+    const joiner = new Replica(net, 0, new RecordedEvents());
+    assert.equal(await joiner.loadLatestCheckpoint(network([{ uid: 6, store: stores[5] }, { uid: 9, store: rogueStore }])), true);
+    assert.equal(joiner.hash(), source.hash());
+    assert.equal(joiner.lastApplied, 12);
+    joiner.dispose();
     // every checkpoint refused: stays as it was
     const alone = new Replica(net, 0, new RecordedEvents());
     const h = alone.hash();
