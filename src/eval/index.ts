@@ -5,3 +5,4 @@ export * from './multiple-choice.ts';
 export * from './perplexity.ts';
 export * from './checkpoint-source.ts';
 export * from './model-card.ts';
+export * from './task-runner.ts';
