@@ -12,7 +12,7 @@ import { BpeTokenizer, parseBpe } from './bpe.ts';
 import { loadBrownCorpus } from './corpus.ts';
 import { DataError } from './errors.ts';
 import { sampleDigest } from './sampler.ts';
-import { readShardFile, writeShardFile, type TokenShard } from './shard.ts';
+import { readShardFile, writeShardFile, type TokenArray, type TokenShard } from './shard.ts';
 
 export type Split = 'train' | 'validation';
 
@@ -41,8 +41,11 @@ export interface SampleSource {
   sampleId(index: number): bigint;
 }
 
-/** Templar's sample id: uint64 (little-endian) of blake2b-64 over the sample's uint16 LE token bytes. */
-export function sampleIdOfTokens(tokens: Uint16Array): bigint {
+/**
+ * Templar's sample id: uint64 (little-endian) of blake2b-64 over the sample's token bytes as stored (uint16 LE
+ * for vocabularies up to 65,536, uint32 LE above).
+ */
+export function sampleIdOfTokens(tokens: TokenArray): bigint {
   const digest = blake2AsU8a(new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength), 64);
   return new DataView(digest.buffer, digest.byteOffset, 8).getBigUint64(0, true);
 }
@@ -72,7 +75,7 @@ export class Dataset {
     return Math.max(0, Math.floor((this.shards[split].tokens.length - 1) / seqLen));
   }
 
-  sampleTokens(split: Split, index: number, seqLen: number): Uint16Array {
+  sampleTokens(split: Split, index: number, seqLen: number): TokenArray {
     const n = this.numSamples(split, seqLen);
     if (!Number.isInteger(index) || index < 0 || index >= n) {
       throw new DataError('InvalidArgument', `sample ${index} out of range [0, ${n}) for ${split} at seqLen ${seqLen}`);

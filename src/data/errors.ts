@@ -5,6 +5,7 @@ export type DataErrorCode =
   | 'ShardTruncated'
   | 'ShardCorrupt'
   | 'ShardInvalid'
+  | 'ManifestInvalid'
   | 'InvalidArgument';
 
 /** Every failure of the data layer: a bad shard, tokenizer file or argument. */

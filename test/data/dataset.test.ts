@@ -31,7 +31,7 @@ test('shard round-trip; truncation, corruption and bad headers are typed errors'
     return b;
   };
   assert.throws(() => decodeShard(edit((v) => v.setUint32(0, 0, true))), isDataError('ShardInvalid'));
-  assert.throws(() => decodeShard(edit((v) => v.setUint32(4, 2, true))), isDataError('ShardInvalid'));
+  assert.throws(() => decodeShard(edit((v) => v.setUint32(4, 3, true))), isDataError('ShardInvalid'));
   assert.throws(() => decodeShard(edit((v) => v.setUint32(8, 70000, true))), isDataError('ShardInvalid'));
   assert.throws(() => decodeShard(edit((v) => v.setFloat64(16, 2 ** 40, true))), isDataError('ShardTruncated'));
   assert.throws(() => decodeShard(edit((v) => v.setFloat64(16, 2 ** 60, true))), isDataError('ShardInvalid'));
