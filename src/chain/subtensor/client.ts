@@ -11,6 +11,7 @@ import type { ProviderInterface } from './recorded-provider.ts';
 import type { KeySigner } from './signer.ts';
 import { SubmissionQueue, signAndSubmit, type Inclusion, type SubmitOptions } from './submit.ts';
 import { weightsToU16 } from './weights.ts';
+import { chooseWeightsMode, PendingReveals, revealTiming, type OnChainCommitWindow, type WeightsMode } from './weights-mode.ts';
 import {
   COMMIT_REVEAL_VERSION,
   encodeWeightsTlockPayload,
@@ -76,6 +77,10 @@ export interface SubtensorChain extends Chain {
   commitWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint, options?: { salt?: number[] }): Promise<WeightCommit>;
   /** CR-v2 reveal; must land in epoch `commit_epoch + RevealPeriodEpochs` (else `RevealTooEarly` / `ExpiredWeightCommit`). */
   revealWeights(hotkey: HotkeySigner, commit: WeightCommit): Promise<void>;
+  /** How this subnet takes weights now: plain, CR-v2 hash commits, or timelocked commits (from its hyperparameters and runtime). */
+  weightsMode(): Promise<WeightsMode>;
+  /** Reveals every CR-v2 commit of `hotkey` whose reveal window is open on chain; drops those past it. */
+  revealDueWeights(hotkey: HotkeySigner): Promise<RevealOutcome>;
   /**
    * CRv4: the weights (normalised as `setWeights` does) encrypted to the drand round that comes out about three
    * blocks into epoch `current + commit_reveal_period`, sent with `commit_timelocked_weights`; the chain decrypts
@@ -93,6 +98,17 @@ export interface SubtensorClientOptions extends SubmitOptions {
   connectTimeoutMs?: number;
   /** The beacon timelocked commits are encrypted to; default drand quicknet, which subtensor follows. */
   beacon?: BeaconInfo;
+  /** Where CR-v2 commits wait for their reveal epoch across restarts; without it they live in memory only. */
+  pendingRevealsPath?: string;
+}
+
+/** What `revealDueWeights` did with each CR-v2 commit it holds, by commit hash. */
+export interface RevealOutcome {
+  revealed: string[];
+  /** not yet in their reveal window */
+  waiting: string[];
+  /** past their window, or no longer on chain: dropped */
+  expired: string[];
 }
 
 type ApiAt = Awaited<ReturnType<ApiPromise['at']>>;
@@ -130,6 +146,7 @@ export class SubtensorClient implements SubtensorChain {
   readonly #queue = new SubmissionQueue();
   readonly #coldkeys = new Map<string, KeySigner>();
   readonly #beacon: BeaconInfo;
+  readonly #pending: PendingReveals;
 
   constructor(api: ApiPromise, netuid: number, options: SubtensorClientOptions = {}) {
     if (!Number.isInteger(netuid) || netuid < 0 || netuid > 65535) {
@@ -139,6 +156,7 @@ export class SubtensorClient implements SubtensorChain {
     this.netuid = netuid;
     this.#submit = { waitFor: options.waitFor, timeoutMs: options.timeoutMs, eraPeriod: options.eraPeriod };
     this.#beacon = options.beacon ?? QUICKNET;
+    this.#pending = new PendingReveals(options.pendingRevealsPath);
     for (const c of options.coldkeys ?? []) this.addColdkey(c);
   }
 
@@ -323,17 +341,90 @@ export class SubtensorClient implements SubtensorChain {
   }
 
   /**
-   * Sets weights the way the subnet takes them: plain `set_weights`, or, while the subnet has commit-reveal on
-   * (where plain weights fail with `CommitRevealEnabled`), a timelocked commit the chain reveals itself.
+   * Sets weights the way the subnet takes them (`weightsMode`): plain `set_weights`; a timelocked commit the
+   * chain reveals itself; or, on runtimes with only hash commit-reveal, the reveal of any earlier commit whose
+   * window is open followed by a new commit, revealed by a later call in its reveal epoch.
    */
   async setWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint): Promise<void> {
-    if ((await this.hyperparams()).commitRevealEnabled) {
+    const mode = await this.weightsMode();
+    if (mode === 'timelocked') {
       await this.commitTimelockedWeights(hotkey, uids, weights, versionKey);
+      return;
+    }
+    if (mode === 'commit-reveal-v2') {
+      await this.revealDueWeights(hotkey);
+      await this.commitWeights(hotkey, uids, weights, versionKey);
       return;
     }
     const { uids: dests, values } = weightsToU16(uids, weights);
     const tx = this.api.tx.subtensorModule.setWeights(this.netuid, dests, values, toU64(versionKey, 'version key'));
     await this.#send(tx, hotkey);
+  }
+
+  async weightsMode(): Promise<WeightsMode> {
+    const hyper = await this.hyperparams();
+    if (!hyper.commitRevealEnabled) return 'plain';
+    const { at } = await this.#head();
+    return chooseWeightsMode({
+      commitRevealEnabled: true,
+      commitRevealVersion: await this.#commitRevealVersion(at),
+      hasTimelockedCommit: this.api.tx.subtensorModule.commitTimelockedWeights !== undefined,
+      hasHashCommit: this.api.tx.subtensorModule.commitWeights !== undefined && this.api.tx.subtensorModule.revealWeights !== undefined,
+    });
+  }
+
+  async #commitRevealVersion(at: ApiAt): Promise<number> {
+    if (at.query.subtensorModule.commitRevealWeightsVersion === undefined) return COMMIT_REVEAL_VERSION;
+    const raw = await rpc('reading CommitRevealWeightsVersion', () => at.query.subtensorModule.commitRevealWeightsVersion());
+    return Number(bigintOf(raw, 'CommitRevealWeightsVersion'));
+  }
+
+  async revealDueWeights(hotkey: HotkeySigner): Promise<RevealOutcome> {
+    const outcome: RevealOutcome = { revealed: [], waiting: [], expired: [] };
+    const pending = this.#pending.list(this.netuid, hotkey.address);
+    if (pending.length === 0) return outcome;
+    const { number, at } = await this.#head();
+    const onChain = await this.#weightCommitWindows(at, hotkey.address);
+    const epochIndex = at.query.subtensorModule.subnetEpochIndex;
+    const now = {
+      block: number,
+      epoch: epochIndex === undefined ? undefined : Number(bigintOf(await rpc('reading SubnetEpochIndex', () => epochIndex(this.netuid)), 'SubnetEpochIndex')),
+      revealPeriodEpochs: (await this.hyperparams()).commitRevealPeriod,
+    };
+    for (const commit of pending) {
+      const window = onChain.find((w) => w.hash === commit.hash);
+      const timing = window === undefined ? 'expired' : revealTiming(window, now);
+      if (timing === 'early') {
+        outcome.waiting.push(commit.hash);
+      } else if (timing === 'expired') {
+        this.#pending.remove(commit.hash);
+        outcome.expired.push(commit.hash);
+      } else {
+        await this.revealWeights(hotkey, { ...commit, uids: [...commit.uids], values: [...commit.values], salt: [...commit.salt], blockHash: '' });
+        outcome.revealed.push(commit.hash);
+      }
+    }
+    return outcome;
+  }
+
+  /** `WeightCommits(netuid index, hotkey)` in whichever layout this runtime stores it. */
+  async #weightCommitWindows(at: ApiAt, hotkeyAddress: string): Promise<OnChainCommitWindow[]> {
+    const query = at.query.subtensorModule.weightCommits;
+    if (query === undefined) throw new SubtensorError('Decode', 'runtime has no SubtensorModule.WeightCommits');
+    const raw = await rpc('reading WeightCommits', () => query(netuidIndex(this.netuid), hotkeyAddress));
+    type Field = { toHex(): string };
+    const option = raw as unknown as { isNone?: boolean; unwrap?: () => unknown };
+    const list = option.isNone === true ? [] : ((typeof option.unwrap === 'function' ? option.unwrap() : raw) as unknown);
+    if (!Array.isArray(list)) throw new SubtensorError('Decode', 'WeightCommits is not a list');
+    const byEpoch = at.query.subtensorModule.subnetEpochIndex !== undefined;
+    return (list as unknown[]).map((e, i): OnChainCommitWindow => {
+      if (!Array.isArray(e) || e.length !== 4) throw new SubtensorError('Decode', `WeightCommits[${i}] is not (H256, u64, u64, u64)`);
+      const [hash, a, b, c] = e as Field[];
+      const n = (v: Field, k: number): number => Number(bigintOf(v, `WeightCommits[${i}].${k}`));
+      return byEpoch
+        ? { kind: 'epoch', hash: hash.toHex(), commitEpoch: n(a, 1) }
+        : { kind: 'blocks', hash: hash.toHex(), firstRevealBlock: n(b, 2), lastRevealBlock: n(c, 3) };
+    });
   }
 
   async commitTimelockedWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint): Promise<TimelockedWeightCommit> {
@@ -347,9 +438,7 @@ export class SubtensorClient implements SubtensorChain {
     const { number, hash, at } = await this.#head();
     const hyper = await this.hyperparams();
     const nowMs = await this.#timestampAt(at, hash);
-    const crVersion = at.query.subtensorModule.commitRevealWeightsVersion === undefined
-      ? COMMIT_REVEAL_VERSION
-      : Number(bigintOf(await rpc('reading CommitRevealWeightsVersion', () => at.query.subtensorModule.commitRevealWeightsVersion()), 'CommitRevealWeightsVersion'));
+    const crVersion = await this.#commitRevealVersion(at);
     const round = revealRound(this.#beacon, {
       currentBlock: number,
       netuidIndex: netuidIndex(this.netuid),
@@ -390,7 +479,9 @@ export class SubtensorClient implements SubtensorChain {
       versionKey: version,
     });
     const inclusion = await this.#send(this.api.tx.subtensorModule.commitWeights(this.netuid, hash), hotkey);
-    return { netuid: this.netuid, hotkey: hotkey.address, hash, uids: dests, values, salt, versionKey: version, blockHash: inclusion.blockHash };
+    const commit = { netuid: this.netuid, hotkey: hotkey.address, hash, uids: dests, values, salt, versionKey: version, blockHash: inclusion.blockHash };
+    this.#pending.add(commit);
+    return commit;
   }
 
   async revealWeights(hotkey: HotkeySigner, commit: WeightCommit): Promise<void> {
@@ -411,5 +502,6 @@ export class SubtensorClient implements SubtensorChain {
     if (hash !== commit.hash) throw new SubtensorError('InvalidWeights', `commit contents do not hash to ${commit.hash}`);
     const tx = this.api.tx.subtensorModule.revealWeights(this.netuid, commit.uids, commit.values, commit.salt, commit.versionKey);
     await this.#send(tx, hotkey);
+    this.#pending.remove(commit.hash);
   }
 }

@@ -1,4 +1,4 @@
-export { SubtensorClient, type SubtensorChain, type SubtensorClientOptions, type SubtensorMetagraph, type WeightCommit } from './client.ts';
+export { SubtensorClient, type SubtensorChain, type SubtensorClientOptions, type SubtensorMetagraph, type WeightCommit, type RevealOutcome } from './client.ts';
 export { createSubtensorApi, connectSubtensorApi, SUBTENSOR_SIGNED_EXTENSIONS } from './api.ts';
 export { RecordedProvider, requestKey, type ProviderInterface, type RecordedAnswer, type RecordedRequest } from './recorded-provider.ts';
 export { SubtensorError, SubtensorDispatchError, isSubtensorError, isDispatchError, type SubtensorErrorCode } from './errors.ts';
@@ -8,3 +8,4 @@ export { rawCommitmentField, commitmentFieldText, MAX_RAW_BYTES } from './commit
 export { decodeNeuronLite, decodeHyperparamsV2, type SubtensorNeuronInfo, type SubtensorHyperparams, type AxonInfo } from './decode.ts';
 export { payloadSigner, type KeySigner } from './signer.ts';
 export { signAndSubmit, decodeDispatchError, SubmissionQueue, type SubmitOptions, type Inclusion } from './submit.ts';
+export { chooseWeightsMode, revealTiming, PendingReveals, TIMELOCKED_MIN_VERSION, type WeightsMode, type PendingReveal, type OnChainCommitWindow, type RevealTiming } from './weights-mode.ts';

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 /**
  * Options shared by `tessera miner` and `tessera validator`: the run directory and node name, the chain
  * (`http://` embedded chain or `ws(s)://` subtensor), the wallet, the node's own S3 bucket and peers' endpoint.
@@ -58,10 +59,10 @@ export function addNodeOptions(cmd: Command): Command {
 }
 
 /** A subtensor client; a node that cannot be reached is an error, not endless reconnect attempts. */
-async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySigner[]): Promise<SubtensorClient> {
+async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySigner[], pendingRevealsPath: string): Promise<SubtensorClient> {
   const provider = new WsProvider(url, 2_500);
   try {
-    return await SubtensorClient.create(provider, netuid, { coldkeys, connectTimeoutMs: 60_000 });
+    return await SubtensorClient.create(provider, netuid, { coldkeys, connectTimeoutMs: 60_000, pendingRevealsPath });
   } catch (err) {
     await provider.disconnect().catch(() => undefined);
     const detail = err instanceof SubtensorError && !err.message.includes('[object') ? `: ${err.message}` : '';
@@ -88,7 +89,10 @@ export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
   if (chainKind === 'subtensor') {
     const keys = backend?.keys;
-    const chain = await connectSubtensor(net.chainUrl, net.netuid, keys?.coldkey === undefined ? [] : [keys.coldkey]);
+    mkdirSync(nodeDir, { recursive: true });
+    // CR-v2 commits wait here for their reveal epoch, so a restarted validator still reveals them
+    const pendingReveals = join(nodeDir, 'pending-weight-reveals.json');
+    const chain = await connectSubtensor(net.chainUrl, net.netuid, keys?.coldkey === undefined ? [] : [keys.coldkey], pendingReveals);
     return { net, chain, backend, nodeDir, close: () => chain.disconnect() };
   }
   const chain = new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 30_000 });

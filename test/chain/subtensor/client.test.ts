@@ -4,6 +4,9 @@
  * decoder (Python) over the same fixture bytes; submitted extrinsics are captured as bytes and checked by hand.
  */
 import { after, before, describe, test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import type { KeyringPair } from '@polkadot/keyring/types';
@@ -329,6 +332,76 @@ describe('writes (signed, submitted, decoded back from the captured bytes)', () 
     assert.deepEqual(payload.values, [32768, 65535, 16384]);
     assert.equal(payload.versionKey, 10002000n);
     verifySignedBytes(s, hot.address, s.extrinsic.method.toU8a());
+  });
+
+  test('the weights mode follows the subnet: plain with commit-reveal off, timelocked at version 4, hash commit-reveal below it', async () => {
+    h.serveHyperparams(4, { commitRevealWeightsEnabled: false });
+    assert.equal(await new SubtensorClient(h.api, 4).weightsMode(), 'plain');
+    h.serveHyperparams(4, { commitRevealWeightsEnabled: true, commitRevealPeriod: 1, tempo: 99 });
+    h.serveStorage(h.api.query.subtensorModule.commitRevealWeightsVersion.key(), '0x0400');
+    assert.equal(await new SubtensorClient(h.api, 4).weightsMode(), 'timelocked');
+    h.serveStorage(h.api.query.subtensorModule.commitRevealWeightsVersion.key(), '0x0200');
+    assert.equal(await new SubtensorClient(h.api, 4).weightsMode(), 'commit-reveal-v2');
+    h.serveStorage(h.api.query.subtensorModule.commitRevealWeightsVersion.key(), null);
+  });
+
+  test('CR-v2: set_weights commits a hash, keeps the secrets on disk, and after a restart reveals them in their window', async () => {
+    const V2_NETUID = 5;
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-reveals-'));
+    const pendingRevealsPath = join(dir, 'pending.json');
+    const version = h.api.query.subtensorModule.commitRevealWeightsVersion.key();
+    const commitsKey = h.api.query.subtensorModule.weightCommits.key(V2_NETUID, hot.address);
+    const serveWindows = (windows: [string, number, number, number][]): void =>
+      h.serveStorage(commitsKey, h.api.registry.createType('Option<Vec<(H256,u64,u64,u64)>>', windows).toHex());
+    try {
+      h.serveHyperparams(V2_NETUID, { commitRevealWeightsEnabled: true, commitRevealPeriod: 1, tempo: 99 });
+      h.serveStorage(version, '0x0200');
+      serveWindows([]);
+      const first = new SubtensorClient(h.api, V2_NETUID, { pendingRevealsPath });
+      await first.setWeights(hot, [4, 2, 9], [0.2, 0.4, 0.1], 7);
+      const commitTx = lastSubmitted();
+      assert.equal(commitTx.extrinsic.method.method, 'commitWeights');
+      const [netuid, hash] = args(commitTx) as [number, string];
+      assert.equal(netuid, V2_NETUID);
+      const saved = JSON.parse(readFileSync(pendingRevealsPath, 'utf8')) as { commits: { hash: string; salt: number[]; values: number[] }[] };
+      assert.equal(saved.commits.length, 1);
+      assert.equal(saved.commits[0].hash, hash);
+      assert.deepEqual(saved.commits[0].values, [32768, 65535, 16384]);
+      assert.equal(
+        weightCommitHash({ hotkeyPublicKey: hot.publicKey, netuidIndex: V2_NETUID, uids: [4, 2, 9], values: saved.commits[0].values, salt: saved.commits[0].salt, versionKey: 7n }),
+        hash,
+      );
+
+      // the window has not opened: nothing is revealed, the commit waits
+      serveWindows([[hash, HEAD_NUMBER, HEAD_NUMBER + 50, HEAD_NUMBER + 149]]);
+      const count = h.submitted.length;
+      assert.deepEqual(await first.revealDueWeights(hot), { revealed: [], waiting: [hash], expired: [] });
+      assert.equal(h.submitted.length, count);
+
+      // a restarted validator reads the secrets back and reveals once the chain says the window is open
+      serveWindows([[hash, HEAD_NUMBER - 100, HEAD_NUMBER - 10, HEAD_NUMBER + 89]]);
+      const restarted = new SubtensorClient(h.api, V2_NETUID, { pendingRevealsPath });
+      await restarted.setWeights(hot, [1], [1], 8);
+      const [reveal, nextCommit] = h.submitted.slice(-2);
+      assert.equal(reveal.extrinsic.method.method, 'revealWeights');
+      assert.deepEqual(args(reveal), [V2_NETUID, [4, 2, 9], [32768, 65535, 16384], saved.commits[0].salt, 7]);
+      assert.equal(nextCommit.extrinsic.method.method, 'commitWeights');
+      const after = JSON.parse(readFileSync(pendingRevealsPath, 'utf8')) as { commits: { hash: string }[] };
+      assert.deepEqual(after.commits.map((c) => c.hash), [args(nextCommit)[1]]);
+
+      // a commit the chain no longer holds (expired, or revealed elsewhere) is dropped without a transaction
+      serveWindows([]);
+      const before = h.submitted.length;
+      assert.deepEqual(await restarted.revealDueWeights(hot), { revealed: [], waiting: [], expired: [args(nextCommit)[1]] });
+      assert.equal(h.submitted.length, before);
+      assert.deepEqual(JSON.parse(readFileSync(pendingRevealsPath, 'utf8')), { commits: [] });
+
+      writeFileSync(pendingRevealsPath, '{"commits":[{"netuid":5}]}');
+      assert.throws(() => new SubtensorClient(h.api, V2_NETUID, { pendingRevealsPath }), (e: unknown) => isSubtensorError(e, 'InvalidArgument') && /pending\.json commits\[0\]/.test((e as Error).message));
+    } finally {
+      h.serveStorage(version, null);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('set_commitment stores Templar’s 128-char string as Raw128 (enum index 129)', async () => {
