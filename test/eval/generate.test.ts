@@ -6,6 +6,8 @@ import type { ModelConfig } from '../../src/model/config.ts';
 import { MODEL_CONFIGS } from '../../src/model/config.ts';
 import { createModel, type LlamaModel } from '../../src/model/llama.ts';
 import { Rng } from '../../src/tensor/rng.ts';
+import { loadTokenizer } from '../../src/data/dataset.ts';
+import { memorizingModel } from './memorize.ts';
 
 const micro: ModelConfig = {
   name: 'micro', vocabSize: 23, dim: 12, nLayers: 2, nHeads: 3, nKvHeads: 1, ffnDim: 10, maxSeqLen: 8,
@@ -148,4 +150,21 @@ test('bad options and prompts are typed EvalErrors', () => {
   bad({}, []);
   bad({}, [300]);
   assert.equal(m.appended.length, 0, 'nothing ran');
+});
+
+test('a model trained briefly on a repeated sentence continues it greedily (an untrained one does not)', () => {
+  const tok = loadTokenizer();
+  const trained = memorizingModel();
+  const untrained = createModel(MODEL_CONFIGS.tiny, { seed: 1, threads: 2 });
+  try {
+    const streamed: string[] = [];
+    const g = generate(trained, tok, 'the quick brown', { temperature: 0, maxNewTokens: 20, onText: (d) => streamed.push(d) });
+    assert.match(g.text, /^ fox jumps over the lazy dog\. the quick brown fox/);
+    assert.equal(streamed.join(''), g.text);
+    assert.ok(streamed.length > 5, 'streamed token by token');
+    assert.doesNotMatch(generate(untrained, tok, 'the quick brown', { temperature: 0, maxNewTokens: 20 }).text, /fox jumps/);
+  } finally {
+    trained.dispose();
+    untrained.dispose();
+  }
 });
