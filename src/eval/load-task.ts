@@ -85,7 +85,7 @@ export async function loadEvalTask(path: string, o: LoadEvalTaskOptions = {}): P
 }
 
 /** The kind the first line of a JSONL file says (null when it is not a JSON object: the full read reports that). */
-function firstLineKind(path: string): EvalTaskKind | null {
+export function firstLineKind(path: string): EvalTaskKind | null {
   const line = readEvalFile(path).toString('utf8').split('\n').find((l) => l.trim() !== '');
   if (line === undefined) return null;
   try {
