@@ -3,12 +3,14 @@
  * every example of the shipped tasks (assets/eval), each choice a context+continuation row, scored batched
  * (--batch rows per forward) and one choice per forward, interleaved run by run so both see the same machine
  * load. Reports medians over --runs timed runs after one warm-up.
- * Usage: npm run bench:eval -- [--json] [--config small] [--batch 16] [--runs 5] [--threads N] [--no-single]
+ * Generation (`tessera generate`): greedy tokens/s on the KV cache vs a full recompute of the context per token.
+ * Usage: npm run bench:eval -- [--json] [--config small] [--batch 16] [--runs 5] [--threads N] [--no-single] [--gen-tokens 64]
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SHIPPED_TASK_DIR, resolveTasks } from '../src/cli/commands/eval.ts';
 import { loadTokenizer } from '../src/data/dataset.ts';
+import { generate, greedyToken } from '../src/eval/generate.ts';
 import { choiceRequest, scoreMultipleChoice } from '../src/eval/multiple-choice.ts';
 import type { MultipleChoiceTask } from '../src/eval/tasks.ts';
 import { countParams, getModelConfig } from '../src/model/config.ts';
@@ -39,7 +41,32 @@ function main(): void {
     for (const task of tasks) scoreMultipleChoice(model, tokenizer, task, { batchSize: bs });
     return (performance.now() - t0) / 1000;
   };
+  const genTokens = Number(arg('gen-tokens', '64'));
+  const prompt = tokenizer.encode(tasks[0].examples[0].context).slice(0, Math.floor(config.maxSeqLen / 4));
+  const genKv = (): number => {
+    const t0 = performance.now();
+    generate(model, tokenizer, prompt, { temperature: 0, maxNewTokens: genTokens, stopAtEos: false });
+    return (performance.now() - t0) / 1000;
+  };
+  const genRecompute = (): number => {
+    const t0 = performance.now();
+    const ctx = [...prompt];
+    for (let i = 0; i < genTokens; i++) ctx.push(greedyToken(model.nextTokenLogits(ctx)));
+    return (performance.now() - t0) / 1000;
+  };
   try {
+    genKv();
+    const kv: number[] = [];
+    const full: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      kv.push(genKv());
+      full.push(genRecompute());
+      log(`run ${r + 1}: generation ${(genTokens / kv[r]).toFixed(1)} tokens/s with the KV cache, ${(genTokens / full[r]).toFixed(1)} recomputing`);
+    }
+    const generation = {
+      promptTokens: prompt.length, newTokens: genTokens,
+      kvCacheTokensPerSec: genTokens / median(kv), recomputeTokensPerSec: genTokens / median(full), speedupKvCache: median(full) / median(kv),
+    };
     runOnce(batchSize);
     if (withSingle) runOnce(1);
     const batched: number[] = [];
@@ -68,6 +95,7 @@ function main(): void {
       batched: { batchSize, examplesPerSec: eps, secondsPerRun: batched },
       oneChoicePerForward: withSingle ? { batchSize: 1, examplesPerSec: singleEps, secondsPerRun: single } : null,
       speedupBatched: singleEps === null ? null : eps / singleEps,
+      generation,
     };
     if (json) console.log(JSON.stringify(result));
     else log(`median: ${eps.toFixed(1)} examples/s batched${singleEps === null ? '' : `, ${singleEps.toFixed(1)} one at a time (x${(eps / singleEps).toFixed(2)})`}`);

@@ -7,6 +7,7 @@ import { register as registerKeys } from './commands/keys.ts';
 import { register as registerExperiment } from './commands/experiment.ts';
 import { register as registerData } from './commands/data.ts';
 import { register as registerEval } from './commands/eval.ts';
+import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerDashboard } from './commands/dashboard.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerExperiment(program);
   registerData(program);
   registerEval(program);
+  registerGenerate(program);
   registerDashboard(program);
   return program;
 }

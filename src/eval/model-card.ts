@@ -2,6 +2,7 @@
 import type { ModelConfig } from '../model/config.ts';
 import type { MultipleChoiceResult } from './multiple-choice.ts';
 import type { PerplexityResult } from './perplexity.ts';
+import type { TaskScore } from './task-runner.ts';
 
 export interface EvalReport {
   readonly model: { readonly config: ModelConfig; readonly params: number };
@@ -15,6 +16,8 @@ export interface EvalReport {
   } | null;
   readonly perplexity: PerplexityResult | null;
   readonly tasks: readonly MultipleChoiceResult[];
+  /** tasks run as EvalTaskRunners (MMLU, GSM8K, IFEval files) */
+  readonly scores?: readonly TaskScore[];
   readonly settings: { readonly threads: number; readonly batchSize: number; readonly limit: number | null };
   readonly seconds: number;
 }
@@ -57,6 +60,19 @@ export function renderModelCard(r: EvalReport): string {
     lines.push('acc: argmax of summed log-likelihood; acc_norm: per UTF-8 byte of the choice (lm-eval); acc_norm_tokens: per token. ± is the standard error.');
     const cut = r.tasks.filter((t) => t.truncated > 0);
     if (cut.length > 0) lines.push(`Contexts cut to the model's ${c.maxSeqLen}-token window: ${cut.map((t) => `${t.task} ${t.truncated}`).join(', ')}.`);
+  }
+  if (r.scores !== undefined && r.scores.length > 0) {
+    lines.push('| task | kind | n | metric | value |', '|---|---|---:|---|---:|');
+    for (const t of r.scores) {
+      const names = [t.primary, ...Object.keys(t.metrics).filter((k) => k !== t.primary)];
+      const show = (v: number): string => (t.kind === 'perplexity' ? v.toFixed(3) : `${pct(v)}%`);
+      names.forEach((k, i) => {
+        const m = t.metrics[k];
+        const value = `${show(m.value)} ${t.kind === 'perplexity' ? '' : se(m.stderr)}`.trim();
+        lines.push(i === 0 ? `| ${t.task} | ${t.kind} | ${t.n} | **${k}** | **${value}** |` : `| | | | ${k} | ${value} |`);
+      });
+    }
+    lines.push('');
   }
   lines.push(`Evaluated in ${r.seconds.toFixed(1)} s (${r.settings.threads} threads, batch ${r.settings.batchSize}${r.settings.limit !== null ? `, first ${r.settings.limit} examples per task` : ''}).`);
   return lines.join('\n') + '\n';

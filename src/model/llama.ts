@@ -21,6 +21,7 @@ import { WasmBackend } from '../tensor/wasm-backend.ts';
 import { splitBatch } from './batch.ts';
 import type { Batch } from './batch.ts';
 import { headDim, paramSpecs, validateModelConfig } from './config.ts';
+import { KvDecoder } from './decode.ts';
 import type { ModelConfig } from './config.ts';
 import { TesseraError } from '../core/errors.ts';
 
@@ -205,6 +206,33 @@ export class LlamaModel implements Model {
       });
     } finally {
       this.ctx.releaseAll();
+    }
+  }
+
+  /**
+   * A KV-cache decoder over this model's live weights (for sampling): append a prompt, then one token at a
+   * time. Dispose it before the model.
+   */
+  decoder(): KvDecoder {
+    this.check();
+    const t = this.tables();
+    return new KvDecoder(this.config, this.backend, {
+      embed: this.embed.buf,
+      layers: this.layers.map((l) => ({ attnNorm: l.attnNorm.buf, qkv: l.qkv.buf, o: l.o.buf, mlpNorm: l.mlpNorm.buf, gateUp: l.gateUp.buf, down: l.down.buf })),
+      finalNorm: this.finalNorm.buf,
+      lmHead: this.lmHead.buf,
+      cos: t.cos.buf,
+      sin: t.sin.buf,
+    });
+  }
+
+  /** Logits (vocabSize values) for the token after `tokens`, forward only; longer contexts keep their last maxSeqLen tokens. */
+  nextTokenLogits(tokens: readonly number[]): Float32Array {
+    const d = this.decoder();
+    try {
+      return d.append(tokens.slice(Math.max(0, tokens.length - this.config.maxSeqLen)));
+    } finally {
+      d.dispose();
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { renderModelCard, type EvalReport } from '../../eval/model-card.ts';
 import { scoreMultipleChoice, type MultipleChoiceResult } from '../../eval/multiple-choice.ts';
 import { validationPerplexity, type PerplexityResult } from '../../eval/perplexity.ts';
 import { loadTaskFile, type MultipleChoiceTask } from '../../eval/tasks.ts';
+import { firstLineKind, loadEvalTask } from '../../eval/load-task.ts';
+import type { EvalTaskRunner, TaskScore } from '../../eval/task-runner.ts';
 import { ensureDatasetWithProgress } from '../dataset-progress.ts';
 import { createProgress } from '../progress.ts';
 
@@ -33,6 +35,15 @@ interface EvalFlags {
   threads?: string;
   dataRoot?: string;
   json?: boolean;
+  numFewshot?: string;
+  fewshotFile?: string;
+  genTokens?: string;
+}
+
+function nonNegativeInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new EvalError('InvalidArgument', `${flag} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return n;
 }
 
 function positiveInt(flag: string, text: string): number {
@@ -41,26 +52,63 @@ function positiveInt(flag: string, text: string): number {
   return n;
 }
 
-/** Shipped task names (assets/eval/<name>.jsonl) or paths to JSONL files; default: every shipped task. */
-export function resolveTasks(list: string | undefined): MultipleChoiceTask[] {
-  const entries = list === undefined
+function taskEntries(list: string | undefined): string[] {
+  return list === undefined
     ? readdirSync(SHIPPED_TASK_DIR).filter((n) => n.endsWith('.jsonl')).sort().map((n) => join(SHIPPED_TASK_DIR, n))
     : list.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map((s) => {
       const shipped = join(SHIPPED_TASK_DIR, `${s}.jsonl`);
       return !s.includes('/') && !s.endsWith('.jsonl') && existsSync(shipped) ? shipped : resolve(s);
     });
-  return entries.map((path) => {
+}
+
+/** A tessera multiple-choice JSONL (assets/eval layout), scored into the model card's multiple-choice table. */
+function isTesseraTask(path: string): boolean {
+  return path.endsWith('.jsonl') && existsSync(path) && statSync(path).isFile() && firstLineKind(path) === 'multiple-choice';
+}
+
+function notFound(e: unknown): never {
+  if (!(e instanceof EvalError && e.code === 'TaskNotFound')) throw e;
+  const shipped = readdirSync(SHIPPED_TASK_DIR).filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -6));
+  throw new EvalError('TaskNotFound', `${e.message} (shipped tasks: ${shipped.join(', ')})`);
+}
+
+/** Shipped task names (assets/eval/<name>.jsonl) or paths to JSONL files; default: every shipped task. */
+export function resolveTasks(list: string | undefined): MultipleChoiceTask[] {
+  return taskEntries(list).map((path) => {
     try {
       return loadTaskFile(path);
     } catch (e) {
-      if (!(e instanceof EvalError && e.code === 'TaskNotFound')) throw e;
-      const shipped = readdirSync(SHIPPED_TASK_DIR).filter((n) => n.endsWith('.jsonl')).map((n) => n.slice(0, -6));
-      throw new EvalError('TaskNotFound', `${e.message} (shipped tasks: ${shipped.join(', ')})`);
+      return notFound(e);
     }
   });
 }
 
-function run(f: EvalFlags): void {
+export interface TaskOptions {
+  readonly fewShot?: number;
+  readonly fewShotPath?: string;
+  readonly maxNewTokens?: number;
+}
+
+/**
+ * The `--tasks` entries: tessera multiple-choice JSONL files (shipped names included) as before, and any other
+ * evaluation file or directory `loadEvalTask` reads (MMLU CSV/JSONL/Parquet, GSM8K, IFEval) as runners.
+ * Everything is loaded and validated before a model is.
+ */
+export async function resolveTaskRunners(list: string | undefined, o: TaskOptions = {}): Promise<{ tasks: MultipleChoiceTask[]; runners: EvalTaskRunner[] }> {
+  const tasks: MultipleChoiceTask[] = [];
+  const runners: EvalTaskRunner[] = [];
+  for (const path of taskEntries(list)) {
+    try {
+      if (!existsSync(path) || isTesseraTask(path)) tasks.push(loadTaskFile(path));
+      else runners.push(await loadEvalTask(path, { ...o, skipUnsupported: true }));
+    } catch (e) {
+      notFound(e);
+    }
+  }
+  return { tasks, runners };
+}
+
+async function run(f: EvalFlags): Promise<void> {
   const t0 = performance.now();
   const threads = f.threads === undefined ? availableParallelism() : positiveInt('--threads', f.threads);
   const batchSize = positiveInt('--batch-size', f.batchSize);
@@ -68,7 +116,15 @@ function run(f: EvalFlags): void {
   const maxTokens = positiveInt('--max-tokens', f.maxTokens);
   const sources = [f.checkpoint, f.runDir, f.model].filter((x) => x !== undefined).length;
   if (sources !== 1) throw new EvalError('InvalidArgument', 'give exactly one of --checkpoint <file>, --run-dir <dir> or --model <name> (untrained weights)');
-  const tasks = resolveTasks(f.tasks);
+  const { tasks, runners } = await resolveTaskRunners(f.tasks, {
+    fewShot: f.numFewshot === undefined ? undefined : nonNegativeInt('--num-fewshot', f.numFewshot),
+    fewShotPath: f.fewshotFile === undefined ? undefined : resolve(f.fewshotFile),
+    maxNewTokens: f.genTokens === undefined ? undefined : positiveInt('--gen-tokens', f.genTokens),
+  });
+  for (const r of runners) {
+    const skipped = (r as { skipped?: number }).skipped ?? 0;
+    if (skipped > 0) process.stderr.write(`${r.name}: ${skipped} prompts left out (their instructions cannot be checked here)\n`);
+  }
   const tokenizer = loadTokenizer();
 
   let model: LlamaModel;
@@ -110,11 +166,19 @@ function run(f: EvalFlags): void {
       bar.finish(`acc ${(100 * result.acc.value).toFixed(1)}%`);
       results.push(result);
     }
+    const scores: TaskScore[] = [];
+    for (const runner of runners) {
+      const bar = createProgress({ label: runner.name, unit: 'examples' });
+      const score = await runner.run(model, tokenizer, { batchSize, limit: limit ?? undefined, onProgress: (d, t) => bar.update(d, t) });
+      bar.finish(`${score.primary} ${(100 * score.metrics[score.primary].value).toFixed(1)}%`);
+      scores.push(score);
+    }
     const report: EvalReport = {
       model: { config, params: countParams(config) },
       checkpoint,
       perplexity,
       tasks: results,
+      scores,
       settings: { threads, batchSize, limit },
       seconds: (performance.now() - t0) / 1000,
     };
@@ -131,7 +195,10 @@ export function register(program: Command): void {
     .option('--checkpoint <file>', 'a checkpoint file (model.safetensors from a store, or a node\'s params.safetensors)')
     .option('--run-dir <dir>', 'a network run directory: its newest published checkpoint')
     .option('--model <name>', 'evaluate untrained weights of this config instead (a baseline)')
-    .option('--tasks <list>', 'comma-separated shipped task names (assets/eval) or JSONL paths (default: all shipped)')
+    .option('--tasks <list>', 'comma-separated shipped task names (assets/eval) or paths: tessera JSONL, MMLU (CSV file/dir, JSONL, Parquet), GSM8K, IFEval (default: all shipped)')
+    .option('--num-fewshot <n>', 'MMLU dev questions / GSM8K solved examples before each question (default 0)')
+    .option('--fewshot-file <path>', 'where few-shot examples come from (MMLU dev split, GSM8K train split)')
+    .option('--gen-tokens <n>', 'generation tasks (GSM8K, IFEval): new tokens per response (default 256)')
     .option('--no-perplexity', 'skip held-out perplexity')
     .option('--max-tokens <n>', 'validation tokens scored for perplexity', '32768')
     .option('--seq-len <n>', 'perplexity sequence length (default: min(256, the model\'s context))')
@@ -140,9 +207,9 @@ export function register(program: Command): void {
     .option('--threads <n>', 'compute threads (default: all cores)')
     .option('--data-root <dir>', 'prepared data root (default: $TESSERA_DATA_DIR or .tessera/data)')
     .option('--json', 'print the report as JSON instead of a markdown model card')
-    .action((f: EvalFlags) => {
+    .action(async (f: EvalFlags) => {
       try {
-        run(f);
+        await run(f);
       } catch (e) {
         if (!(e instanceof EvalError || e instanceof CheckpointError || e instanceof DataError || e instanceof BatchError)) throw e;
         process.stderr.write(`error: ${e.name} ${e.code}: ${e.message}\n`);
