@@ -8,6 +8,7 @@ import { register as registerExperiment } from './commands/experiment.ts';
 import { register as registerData } from './commands/data.ts';
 import { register as registerEval } from './commands/eval.ts';
 import { register as registerDashboard } from './commands/dashboard.ts';
+import { register as registerEvaluator } from './commands/evaluator.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerData(program);
   registerEval(program);
   registerDashboard(program);
+  registerEvaluator(program);
   return program;
 }
 

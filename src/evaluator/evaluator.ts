@@ -114,6 +114,7 @@ export class Evaluator {
       counts[outcome]++;
       if (outcome === 'skipped') postponed.add(`${next.ref.bucket}\n${next.ref.key}`);
       if (o.relist === true) queue = (await this.pending()).filter((c) => !postponed.has(`${c.ref.bucket}\n${c.ref.key}`));
+      else this.o.metrics?.setPending(queue.length);
     }
     return counts;
   }
