@@ -3,3 +3,4 @@ export * from './history.ts';
 export * from './sources.ts';
 export * from './metrics.ts';
 export * from './evaluator.ts';
+export * from './quality.ts';
