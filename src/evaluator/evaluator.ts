@@ -90,7 +90,7 @@ export class Evaluator {
         for (const c of await listPublished(b)) if (this.o.history.find(c.ref) === undefined) out.push(c);
       } catch (e) {
         if (!isStoreError(e)) throw e;
-        this.o.log.warn({ kind: 'listFailed', bucket: b.name, node: b.node, code: e.code }, `cannot list ${b.node ?? b.name}: ${e.message}`);
+        this.o.log.warn({ kind: 'listFailed', bucket: b.name, validator: b.node, code: e.code }, `cannot list ${b.node ?? b.name}: ${e.message}`);
       }
     }
     out.sort(newestFirst);
@@ -159,7 +159,7 @@ export class Evaluator {
       this.record(record);
       const headline = Object.fromEntries(record.tasks.map((t) => [t.task, t.metrics[t.primary]?.value]));
       this.o.log.info(
-        { kind: 'checkpointEvaluated', window: ref.window, bucket: ref.bucket, node: ref.node, seconds: round(record.seconds), scores: headline, reusedFrom: record.reusedFrom ?? undefined, failed: record.failed.length || undefined },
+        { kind: 'checkpointEvaluated', window: ref.window, bucket: ref.bucket, validator: ref.node, seconds: round(record.seconds), scores: headline, reusedFrom: record.reusedFrom ?? undefined, failed: record.failed.length || undefined },
         `evaluated ${label(ref)} (window ${ref.window})`,
       );
       return 'evaluated';
@@ -171,7 +171,7 @@ export class Evaluator {
       }
       if (!(e instanceof Refused)) throw e;
       this.record({ v: 1, kind: 'error', checkpoint: ref, sha256: e.sha256, at: this.now().toISOString(), error: e.info });
-      this.o.log.warn({ kind: 'checkpointRefused', window: ref.window, bucket: ref.bucket, node: ref.node, code: e.info.code }, `refused ${label(ref)}: ${e.info.name} ${e.info.code}: ${e.info.message}`);
+      this.o.log.warn({ kind: 'checkpointRefused', window: ref.window, bucket: ref.bucket, validator: ref.node, code: e.info.code }, `refused ${label(ref)}: ${e.info.name} ${e.info.code}: ${e.info.message}`);
       return 'refused';
     }
   }

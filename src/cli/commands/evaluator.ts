@@ -63,9 +63,6 @@ export function taskRunners(list: string | undefined, o: { maxTokens: number; da
 }
 
 function openSource(f: EvaluatorFlags): CheckpointSource {
-  if ((f.runDir === undefined) === (f.store === undefined)) {
-    throw new EvaluatorError('InvalidArgument', 'give exactly one of --run-dir <dir> or --store <dir|http(s)://endpoint|s3://bucket> with --bucket <name>');
-  }
   if (f.runDir !== undefined) {
     if (f.bucket.length > 0 || f.region !== undefined) throw new EvaluatorError('InvalidArgument', '--bucket and --region go with --store, not --run-dir');
     return new RunDirSource(f.runDir);
@@ -94,9 +91,11 @@ async function run(f: EvaluatorFlags): Promise<void> {
       throw new EvaluatorError('InvalidArgument', `--metrics-port must be a port number (0 = any free port), got ${JSON.stringify(f.metricsPort)}`);
     }
   }
+  if ((f.runDir === undefined) === (f.store === undefined)) {
+    throw new EvaluatorError('InvalidArgument', 'give exactly one of --run-dir <dir> or --store <dir|http(s)://endpoint|s3://bucket> with --bucket <name>');
+  }
   const historyPath = f.history !== undefined ? resolve(f.history) : f.runDir !== undefined ? defaultHistoryPath(f.runDir) : null;
   if (historyPath === null) throw new EvaluatorError('InvalidArgument', '--store needs --history <file> (where the results go)');
-
   const source = openSource(f);
   let server: MetricsServer | null = null;
   try {
