@@ -18,8 +18,11 @@
   const time = (t) => (t ? new Date(t).toLocaleTimeString() : '–');
   const minerLabel = (m) => (m ? `${m.name ?? 'uid ' + m.uid}${m.adversary ? ' (' + m.adversary + ')' : ''}` : '');
 
-  /** Creates or updates a uPlot chart; recreated when its series change. `logY`: a log-scaled y axis. */
-  function plot(id, seriesNames, data, yLabel, logY = false) {
+  /**
+   * Creates or updates a uPlot chart; recreated when its series change. `y`: 'log' for a log-scaled axis, 'unit' for
+   * one that always shows [0, 1] (accuracies), default automatic.
+   */
+  function plot(id, seriesNames, data, yLabel, y = 'auto') {
     const el = document.getElementById(id);
     el.dataset.points = String(data.length > 1 ? data.slice(1).reduce((s, ys) => s + ys.filter((y) => y !== null).length, 0) : 0);
     const key = seriesNames.join('|');
@@ -33,7 +36,10 @@
       const opts = {
         width,
         height: 240,
-        scales: logY ? { x: { time: false }, y: { distr: 3 } } : { x: { time: false } },
+        scales: {
+          x: { time: false },
+          ...(y === 'log' ? { y: { distr: 3 } } : y === 'unit' ? { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1)] } } : {}),
+        },
         axes: [
           { label: 'window', stroke: '#8b93a1', grid: { stroke: '#252a33' }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
           { label: yLabel, stroke: '#8b93a1', grid: { stroke: '#252a33' }, size: 60 },
@@ -145,8 +151,8 @@
     const series = (tasks) => tasks.map((t) => (w) => byW.get(w)[t.task]);
     const scored = q.tasks.filter((t) => t.kind !== 'perplexity');
     const ppl = q.tasks.filter((t) => t.kind === 'perplexity');
-    plot('quality-chart', scored.map((t) => `${t.task} (${t.primary})`), columns(windows, series(scored)), 'score');
-    plot('ppl-chart', ppl.map((t) => t.task), columns(windows, series(ppl)), 'perplexity', true);
+    plot('quality-chart', scored.map((t) => `${t.task} (${t.primary})`), columns(windows, series(scored)), 'score', 'unit');
+    plot('ppl-chart', ppl.map((t) => t.task), columns(windows, series(ppl)), 'perplexity', 'log');
     const note = $('#eval-note');
     if (q.evaluated === 0 && q.refused === 0) {
       note.textContent = 'no evaluations yet (run: tessera evaluator --run-dir <this run>)';
