@@ -25,6 +25,7 @@ const RANK: Record<string, number> = {
   experiment: 8,
   miner: 9,
   validator: 9,
+  evaluator: 9,
   net: 10,
   dashboard: 10,
   cli: 11,

@@ -9,6 +9,7 @@ import { register as registerData } from './commands/data.ts';
 import { register as registerEval } from './commands/eval.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerDashboard } from './commands/dashboard.ts';
+import { register as registerEvaluator } from './commands/evaluator.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerGenerate(program);
   registerDashboard(program);
+  registerEvaluator(program);
   return program;
 }
 

@@ -1,12 +1,16 @@
 /**
  * The dashboard's web server: the page (src/dashboard/assets, plain HTML/JS/CSS), uPlot from node_modules, the run
  * snapshot as JSON (`/api/snapshot`) and live as Server-Sent Events (`/api/events`: an `snapshot` event whenever the
- * run changed, polled every `pollMs`). Follows the run directory of a running or finished run.
+ * run changed, polled every `pollMs`). Follows the run directory of a running or finished run, and the continuous
+ * evaluator's history in it (`/api/eval`: quality over windows, see evaluator/quality.ts).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { HistoryFollower } from '../evaluator/history.ts';
+import { qualityView } from '../evaluator/quality.ts';
 import { RunFollower, type MetagraphSource } from '../obs/run-follower.ts';
 import { DashboardError } from './errors.ts';
 
@@ -24,6 +28,8 @@ export interface DashboardOptions {
   readonly maxClients?: number;
   /** When `port` is taken, listen on any free port instead of failing. */
   readonly anyPortIfTaken?: boolean;
+  /** The evaluator's history (default `<runDir>/eval/history.jsonl`). */
+  readonly evalHistory?: string;
 }
 
 export interface Dashboard {
@@ -57,6 +63,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const clients = new Set<ServerResponse>();
   const maxClients = o.maxClients ?? 32;
   let body = JSON.stringify(follower.snapshot());
+  const history = new HistoryFollower(o.evalHistory ?? join(resolve(o.runDir), 'eval', 'history.jsonl'));
+  let evalBody: string | null = null;
+  const evalJson = (): string => {
+    if (history.poll() || evalBody === null) evalBody = JSON.stringify(qualityView(history.view()));
+    return evalBody;
+  };
 
   const send = (res: ServerResponse) => res.write(`event: snapshot\ndata: ${body}\n\n`);
   const tick = () => {
@@ -91,6 +103,17 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     }
     if (path === '/api/snapshot') {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+      return;
+    }
+    if (path === '/api/eval') {
+      let json: string;
+      try {
+        json = evalJson();
+      } catch (err) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`reading the evaluation history failed: ${(err as Error).message}\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(json);
       return;
     }
     if (path === '/api/events') {

@@ -20,6 +20,20 @@ const MAX_HEADER_BYTES = 4 * 1024 * 1024;
 
 const NUMBER_FIELDS = ['vocabSize', 'dim', 'nLayers', 'nHeads', 'nKvHeads', 'ffnDim', 'maxSeqLen', 'ropeTheta', 'normEps'] as const;
 
+function metadataOfHeader(json: Uint8Array, what: string): Record<string, unknown> {
+  const header = parseJsonObject(json, `${what}: header`, malformedCheckpoint, { maxBytes: MAX_HEADER_BYTES });
+  const md = header.__metadata__;
+  if (md === null || typeof md !== 'object') throw new CheckpointError('Malformed', `${what}: no checkpoint metadata (not a tessera checkpoint)`);
+  return md as Record<string, unknown>;
+}
+
+function headerLength(head: Buffer, size: number, what: string): number {
+  if (size < 8) throw new CheckpointError('Truncated', `${what}: ${size} bytes is too short for a safetensors file`);
+  const n = head.readBigUInt64LE(0);
+  if (n > BigInt(MAX_HEADER_BYTES) || Number(n) + 8 > size) throw new CheckpointError('Malformed', `${what}: header length ${n} does not fit the file (${size} bytes)`);
+  return Number(n);
+}
+
 function readHeaderMetadata(path: string): Record<string, unknown> {
   let fd: number;
   try {
@@ -31,14 +45,9 @@ function readHeaderMetadata(path: string): Record<string, unknown> {
     const size = statSync(path).size;
     const head = Buffer.alloc(8);
     if (size < 8 || readSync(fd, head, 0, 8, 0) !== 8) throw new CheckpointError('Truncated', `${path}: ${size} bytes is too short for a safetensors file`);
-    const n = head.readBigUInt64LE(0);
-    if (n > BigInt(MAX_HEADER_BYTES) || Number(n) + 8 > size) throw new CheckpointError('Malformed', `${path}: header length ${n} does not fit the file (${size} bytes)`);
-    const json = Buffer.alloc(Number(n));
+    const json = Buffer.alloc(headerLength(head, size, path));
     readSync(fd, json, 0, json.length, 8);
-    const header = parseJsonObject(json, `${path}: header`, malformedCheckpoint, { maxBytes: MAX_HEADER_BYTES });
-    const md = header.__metadata__;
-    if (md === null || typeof md !== 'object') throw new CheckpointError('Malformed', `${path}: no checkpoint metadata (not a tessera checkpoint)`);
-    return md as Record<string, unknown>;
+    return metadataOfHeader(json, path);
   } finally {
     closeSync(fd);
   }
@@ -46,7 +55,17 @@ function readHeaderMetadata(path: string): Record<string, unknown> {
 
 /** The model config a checkpoint file was written for (validated; a named config must match its registered shape). */
 export function checkpointConfig(path: string): ModelConfig {
-  const md = readHeaderMetadata(path);
+  return configOfMetadata(readHeaderMetadata(path), path);
+}
+
+/** `checkpointConfig` of a checkpoint in memory (`what` names it in errors). */
+export function checkpointConfigOf(bytes: Uint8Array, what: string): ModelConfig {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = headerLength(buf, buf.length, what);
+  return configOfMetadata(metadataOfHeader(buf.subarray(8, 8 + n), what), what);
+}
+
+function configOfMetadata(md: Record<string, unknown>, path: string): ModelConfig {
   const name = md.config_name;
   if (typeof name !== 'string' || typeof md.config !== 'string') throw new CheckpointError('Malformed', `${path}: metadata lacks config_name/config`);
   if (isModelConfigName(name)) return getModelConfig(name);
@@ -119,6 +138,31 @@ export function loadCheckpointModel(path: string, opts: { threads?: number } = {
   const size = statSync(path).size;
   if (size > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${path}: ${size} bytes is more than a ${config.name} checkpoint can be`);
   const bytes = readFileSync(path);
+  const { model, meta } = modelOfCheckpoint(bytes, config, opts);
+  return { model, config, meta, path, bytes: size, fileSha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/**
+ * A fresh model of the config a checkpoint in memory names, holding its parameters; the whole checkpoint is verified
+ * (size bound, shapes, payload digest) before a model is created. `expected`: refuse (WrongModel) any other config.
+ */
+export function modelFromCheckpointBytes(
+  bytes: Uint8Array, what: string, opts: { threads?: number; expected?: ModelConfig } = {},
+): { model: LlamaModel; config: ModelConfig; meta: CheckpointMeta } {
+  const config = checkpointConfigOf(bytes, what);
+  if (opts.expected !== undefined && config.name !== opts.expected.name) {
+    throw new CheckpointError('WrongModel', `${what}: a ${config.name} checkpoint, the network trains ${opts.expected.name}`);
+  }
+  if (bytes.length > checkpointByteBound(config)) throw new CheckpointError('Malformed', `${what}: ${bytes.length} bytes is more than a ${config.name} checkpoint can be`);
+  try {
+    return { ...modelOfCheckpoint(bytes, opts.expected ?? config, opts), config: opts.expected ?? config };
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CheckpointError(e.code, `${what}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+function modelOfCheckpoint(bytes: Uint8Array, config: ModelConfig, opts: { threads?: number }): { model: LlamaModel; meta: CheckpointMeta } {
   const decoded = decodeCheckpoint(bytes, config);
   const model = createModel(config, { threads: opts.threads });
   try {
@@ -128,7 +172,5 @@ export function loadCheckpointModel(path: string, opts: { threads?: number } = {
     model.dispose();
     throw e;
   }
-  return {
-    model, config, meta: decoded.meta, path, bytes: size, fileSha256: createHash('sha256').update(bytes).digest('hex'),
-  };
+  return { model, meta: decoded.meta };
 }

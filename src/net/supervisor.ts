@@ -49,6 +49,11 @@ export interface LocalNetworkOptions {
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
   /** The subnet takes weights only as timelocked commits, revealed by the chain an epoch later (new run dirs only). */
   readonly commitReveal?: boolean;
+  /**
+   * Also run `tessera evaluator --run-dir <runDir>` with these extra arguments, evaluating every published checkpoint
+   * into `<runDir>/eval/history.jsonl` (log: `<runDir>/eval/evaluator.log`).
+   */
+  readonly evaluator?: { readonly args: readonly string[] };
 }
 
 const MAX_EVENTS_FILE_BYTES = 1 << 30;
@@ -73,6 +78,7 @@ export class LocalNetwork {
   private chain: EmbeddedChainServer | null = null;
   private readonly children = new Map<string, ChildProcess>();
   private readonly exits = new Map<string, Promise<number | null>>();
+  private evaluator: { child: ChildProcess; exit: Promise<number | null> } | null = null;
 
   constructor(private readonly o: LocalNetworkOptions) {
     this.runDir = resolve(o.runDir);
@@ -129,6 +135,16 @@ export class LocalNetwork {
     this.net = { ...this.net, chainUrl: this.chain.url };
     saveNetworkConfig(netPath, this.net);
     for (const n of this.nodes) this.spawnNode(n);
+    if (this.o.evaluator !== undefined) this.spawnEvaluator(this.o.evaluator.args);
+  }
+
+  private spawnEvaluator(extra: readonly string[]): void {
+    const dir = join(this.runDir, 'eval');
+    mkdirSync(dir, { recursive: true });
+    const log = openSync(join(dir, 'evaluator.log'), 'a');
+    const child = spawn(process.execPath, [BIN, 'evaluator', '--run-dir', this.runDir, ...extra], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.evaluator = { child, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
   }
 
   spawnNode(n: NodeSpec): ChildProcess {
@@ -187,10 +203,15 @@ export class LocalNetwork {
   async stop(graceMs = 15_000): Promise<void> {
     const running = [...this.children.keys()].filter((n) => this.isRunning(n));
     for (const n of running) this.children.get(n)!.kill('SIGTERM');
+    const evaluator = this.evaluator;
+    this.evaluator = null;
+    const evaluatorRunning = evaluator !== null && evaluator.child.exitCode === null && evaluator.child.signalCode === null;
+    if (evaluatorRunning) evaluator.child.kill('SIGTERM');
     const timer = setTimeout(() => {
       for (const n of running) if (this.isRunning(n)) this.children.get(n)!.kill('SIGKILL');
+      if (evaluatorRunning && evaluator.child.exitCode === null) evaluator.child.kill('SIGKILL');
     }, graceMs);
-    await Promise.all(running.map((n) => this.exits.get(n)));
+    await Promise.all([...running.map((n) => this.exits.get(n)), evaluatorRunning ? evaluator.exit : null]);
     clearTimeout(timer);
     if (this.chain !== null) await this.chain.close();
     this.chain = null;

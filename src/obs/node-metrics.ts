@@ -163,13 +163,19 @@ export class MeteredEvents {
   }
 }
 
+/** What `serveMetrics` serves: a registry's text exposition (a node's metrics, the evaluator's, ...). */
+export interface MetricsSource {
+  readonly registry: Registry;
+  text(): Promise<string>;
+}
+
 export interface MetricsServer {
   readonly url: string;
   close(): Promise<void>;
 }
 
 /** Serves `GET /metrics` (anything else: 404). Port 0 picks a free one; the address is in `url`. */
-export async function serveMetrics(metrics: NodeMetrics, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+export async function serveMetrics(metrics: MetricsSource, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');

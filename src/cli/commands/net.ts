@@ -22,6 +22,17 @@ interface NetUpOptions {
   dashboard: boolean;
   dashboardPort: string;
   commitReveal?: boolean;
+  evaluator?: boolean;
+  evaluatorTasks?: string;
+  evaluatorLimit?: string;
+}
+
+/** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
+function evaluatorArgs(o: NetUpOptions): string[] {
+  const args = ['--threads', '1', '--interval', '10'];
+  if (o.evaluatorTasks !== undefined) args.push('--tasks', o.evaluatorTasks);
+  if (o.evaluatorLimit !== undefined) args.push('--limit', String(parseIntFlag('--evaluator-limit', o.evaluatorLimit, 1)));
+  return args;
 }
 
 export function register(program: Command): void {
@@ -41,6 +52,9 @@ export function register(program: Command): void {
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
+    .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
+    .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
+    .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -57,9 +71,11 @@ export function register(program: Command): void {
         adversaries: adversaries as AdversaryKind[],
         plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
         commitReveal: o.commitReveal === true,
+        evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
+      if (o.evaluator === true) process.stdout.write(`tessera net: evaluator writing ${network.runDir}/eval/history.jsonl (log: eval/evaluator.log)\n`);
       const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;
       if (dashboard !== null) process.stdout.write(`tessera net: dashboard ${dashboard.url}\n`);
       const total = windows ?? null;

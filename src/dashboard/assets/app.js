@@ -18,8 +18,11 @@
   const time = (t) => (t ? new Date(t).toLocaleTimeString() : '–');
   const minerLabel = (m) => (m ? `${m.name ?? 'uid ' + m.uid}${m.adversary ? ' (' + m.adversary + ')' : ''}` : '');
 
-  /** Creates or updates a uPlot chart; recreated when its series change. */
-  function plot(id, seriesNames, data, yLabel) {
+  /**
+   * Creates or updates a uPlot chart; recreated when its series change. `y`: 'log' for a log-scaled axis, 'unit' for
+   * one that always shows [0, 1] (accuracies), default automatic.
+   */
+  function plot(id, seriesNames, data, yLabel, y = 'auto') {
     const el = document.getElementById(id);
     el.dataset.points = String(data.length > 1 ? data.slice(1).reduce((s, ys) => s + ys.filter((y) => y !== null).length, 0) : 0);
     const key = seriesNames.join('|');
@@ -33,7 +36,10 @@
       const opts = {
         width,
         height: 240,
-        scales: { x: { time: false } },
+        scales: {
+          x: { time: false },
+          ...(y === 'log' ? { y: { distr: 3 } } : y === 'unit' ? { y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, max ?? 1)] } } : {}),
+        },
         axes: [
           { label: 'window', stroke: '#8b93a1', grid: { stroke: '#252a33' }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] },
           { label: yLabel, stroke: '#8b93a1', grid: { stroke: '#252a33' }, size: 60 },
@@ -138,6 +144,42 @@
     document.body.dataset.seq = String(s.seq);
   }
 
+  /** The evaluator's quality over windows (/api/eval): headline metrics per task, perplexity on its own chart. */
+  function renderEval(q) {
+    const windows = q.points.map((p) => p.window);
+    const byW = new Map(q.points.map((p) => [p.window, p.scores]));
+    const series = (tasks) => tasks.map((t) => (w) => byW.get(w)[t.task]);
+    const scored = q.tasks.filter((t) => t.kind !== 'perplexity');
+    const ppl = q.tasks.filter((t) => t.kind === 'perplexity');
+    plot('quality-chart', scored.map((t) => `${t.task} (${t.primary})`), columns(windows, series(scored)), 'score', 'unit');
+    plot('ppl-chart', ppl.map((t) => t.task), columns(windows, series(ppl)), 'perplexity', 'log');
+    const note = $('#eval-note');
+    if (q.evaluated === 0 && q.refused === 0) {
+      note.textContent = 'no evaluations yet (run: tessera evaluator --run-dir <this run>)';
+      note.className = 'note';
+      return;
+    }
+    const newest = q.latest ? ` · newest: window ${q.latest.window} (${q.latest.model})` : '';
+    const refused = q.refusals[0] ? ` · last refused: window ${q.refusals[0].window}, ${q.refusals[0].error.code}` : '';
+    note.textContent = `${q.evaluated} checkpoints evaluated, ${q.refused} refused${newest}${refused}`;
+    note.className = q.refused > 0 ? 'note bad' : 'note';
+    note.title = q.refusals.map((r) => `window ${r.window} ${r.node ?? r.bucket}: ${r.error.name} ${r.error.code}: ${r.error.message}`).join('\n');
+  }
+
+  let evalText = '';
+  async function refreshEval() {
+    try {
+      const res = await fetch('/api/eval', { cache: 'no-store' });
+      if (!res.ok) return;
+      const text = await res.text();
+      if (text === evalText) return;
+      evalText = text;
+      renderEval(JSON.parse(text));
+    } catch (err) {
+      console.error('evaluation history failed', err);
+    }
+  }
+
   function connect() {
     const es = new EventSource('/api/events');
     es.addEventListener('open', () => { $('#conn').textContent = 'live'; $('#conn').className = 'conn on'; });
@@ -151,4 +193,6 @@
     for (const [id, { chart }] of charts) chart.setSize({ width: Math.max(300, document.getElementById(id).clientWidth), height: 240 });
   });
   connect();
+  refreshEval();
+  setInterval(refreshEval, 5000);
 })();
