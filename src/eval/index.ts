@@ -6,4 +6,4 @@ export * from './perplexity.ts';
 export * from './checkpoint-source.ts';
 export * from './model-card.ts';
 export * from './task-runner.ts';
-export * from './builtin-tasks.ts';
+export * from './runners.ts';

@@ -1,10 +1,18 @@
-/** The existing scorers as `EvalTaskRunner`s: multiple choice (lm-eval loglikelihood) and held-out perplexity. */
+/**
+ * The existing scorers as `EvalTaskRunner`s: multiple choice (lm-eval loglikelihood) and held-out perplexity.
+ * Any other runner (generation, instruction following, ...) joins them in the same list.
+ */
 import type { Dataset } from '../data/dataset.ts';
-import { scoreMultipleChoice, type MultipleChoiceResult } from './multiple-choice.ts';
+import { scoreMultipleChoice, type Metric, type MultipleChoiceResult } from './multiple-choice.ts';
 import { validationPerplexity } from './perplexity.ts';
 import type { EvalTaskRunner, TaskScore } from './task-runner.ts';
 import type { MultipleChoiceTask } from './tasks.ts';
 import { EvalError } from './errors.ts';
+
+/** Name of the held-out perplexity task in reports, histories and on /metrics. */
+export const PERPLEXITY_TASK = 'perplexity';
+
+const exact = (value: number): Metric => ({ value, stderr: NaN });
 
 /** Examples to score: the first `limit` (a positive integer) of `total`, or all. */
 export function runLimit(limit: number | undefined, total: number): number {
@@ -13,12 +21,16 @@ export function runLimit(limit: number | undefined, total: number): number {
   return Math.min(limit, total);
 }
 
+function checkVocab(what: string, vocabSize: number, modelVocab: number): void {
+  if (vocabSize > modelVocab) throw new EvalError('InvalidArgument', `${what} vocabulary ${vocabSize} exceeds the model's ${modelVocab}`);
+}
+
 export type MultipleChoiceMetric = 'acc' | 'acc_norm' | 'acc_norm_tokens';
 
 export function multipleChoiceScore(r: MultipleChoiceResult, primary: MultipleChoiceMetric): TaskScore {
   return {
     task: r.task, kind: 'multiple-choice', n: r.n, primary,
-    metrics: { acc: r.acc, acc_norm: r.accNorm, acc_norm_tokens: r.accNormTokens },
+    metrics: { acc: r.acc, acc_norm: r.accNorm, acc_norm_tokens: r.accNormTokens, chance: exact(r.chance) },
   };
 }
 
@@ -28,6 +40,7 @@ export function multipleChoiceRunner(task: MultipleChoiceTask, primary: Multiple
     name: task.name,
     kind: 'multiple-choice',
     run: async (model, tokenizer, opts = {}) => {
+      checkVocab('tokenizer', tokenizer.vocabSize, model.config.vocabSize);
       const { result } = scoreMultipleChoice(model, tokenizer, task, {
         batchSize: opts.batchSize, limit: runLimit(opts.limit, task.examples.length), onProgress: opts.onProgress,
       });
@@ -39,26 +52,27 @@ export function multipleChoiceRunner(task: MultipleChoiceTask, primary: Multiple
 export interface PerplexityRunnerOptions {
   /** default min(256, the model's maxSeqLen) */
   readonly seqLen?: number;
-  /** predicted tokens scored (default 32768) */
+  /** predicted tokens scored (default 32768); `limit` does not apply */
   readonly maxTokens?: number;
+  readonly batchSize?: number;
 }
 
-/** Held-out perplexity of the dataset's validation split; n counts tokens, stderr is not estimated (NaN). */
-export function perplexityRunner(dataset: Dataset, o: PerplexityRunnerOptions = {}, name = 'perplexity'): EvalTaskRunner {
+/**
+ * Held-out perplexity of the dataset's validation split (already tokenized, so the tokenizer given to `run` is
+ * not used); n counts tokens, stderr is not estimated (NaN).
+ */
+export function perplexityRunner(dataset: Dataset, o: PerplexityRunnerOptions = {}, name = PERPLEXITY_TASK): EvalTaskRunner {
   return {
     name,
     kind: 'perplexity',
     run: async (model, _tokenizer, opts = {}) => {
+      checkVocab("the dataset's", dataset.vocabSize, model.config.vocabSize);
       const r = validationPerplexity(model, dataset, {
-        seqLen: o.seqLen ?? Math.min(256, model.config.maxSeqLen), maxTokens: o.maxTokens ?? 32768, batchSize: opts.batchSize ?? 8, onProgress: opts.onProgress,
+        seqLen: o.seqLen ?? Math.min(256, model.config.maxSeqLen), maxTokens: o.maxTokens ?? 32768, batchSize: o.batchSize ?? opts.batchSize ?? 8, onProgress: opts.onProgress,
       });
       return {
         task: name, kind: 'perplexity', n: r.tokens, primary: 'perplexity',
-        metrics: {
-          perplexity: { value: r.perplexity, stderr: NaN },
-          nll: { value: r.meanNll, stderr: NaN },
-          bits_per_token: { value: r.bitsPerToken, stderr: NaN },
-        },
+        metrics: { perplexity: exact(r.perplexity), nll: exact(r.meanNll), bits_per_token: exact(r.bitsPerToken) },
       };
     },
   };

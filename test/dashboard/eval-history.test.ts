@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ensureDataset, loadTokenizer } from '../../src/data/dataset.ts';
 import { startDashboard } from '../../src/dashboard/server.ts';
-import { multipleChoiceRunner, perplexityRunner } from '../../src/eval/builtin-tasks.ts';
+import { multipleChoiceRunner, perplexityRunner } from '../../src/eval/runners.ts';
 import { loadTaskFile } from '../../src/eval/tasks.ts';
 import { Evaluator } from '../../src/evaluator/evaluator.ts';
 import { EvalHistory, type EvalRecord } from '../../src/evaluator/history.ts';

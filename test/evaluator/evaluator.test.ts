@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDataset, loadTokenizer } from '../../src/data/dataset.ts';
-import { multipleChoiceRunner, perplexityRunner } from '../../src/eval/builtin-tasks.ts';
+import { multipleChoiceRunner, perplexityRunner } from '../../src/eval/runners.ts';
 import { EvalError } from '../../src/eval/errors.ts';
 import { validationPerplexity } from '../../src/eval/perplexity.ts';
 import { loadTaskFile } from '../../src/eval/tasks.ts';

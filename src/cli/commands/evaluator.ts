@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTesseraError } from '../../core/errors.ts';
 import { loadTokenizer } from '../../data/dataset.ts';
-import { multipleChoiceRunner, PERPLEXITY_TASK, perplexityRunner } from '../../eval/builtin-tasks.ts';
+import { multipleChoiceRunner, PERPLEXITY_TASK, perplexityRunner } from '../../eval/runners.ts';
 import type { EvalTaskRunner } from '../../eval/task-runner.ts';
 import { EvaluatorError } from '../../evaluator/errors.ts';
 import { DEFAULT_MAX_CHECKPOINT_BYTES, Evaluator } from '../../evaluator/evaluator.ts';
@@ -14,7 +14,7 @@ import { getModelConfig, isModelConfigName } from '../../model/config.ts';
 import { createLogger } from '../../obs/logger.ts';
 import { serveMetrics, type MetricsServer } from '../../obs/node-metrics.ts';
 import { ensureDatasetWithProgress } from '../dataset-progress.ts';
-import { resolveTasks } from './eval.ts';
+import { resolveTaskRunners, resolveTasks } from './eval.ts';
 
 interface EvaluatorFlags {
   runDir?: string;
@@ -51,15 +51,25 @@ function positive(flag: string, text: string, integer = true): number {
 }
 
 /**
- * The task runners named by `--tasks`, in the order given: `perplexity` (held-out perplexity), shipped multiple-choice
- * task names (assets/eval) or JSONL paths; default: perplexity, then every shipped task.
+ * The task runners named by `--tasks`, in the order given: `perplexity` (held-out perplexity), shipped
+ * multiple-choice task names (assets/eval), task JSONL paths, or MMLU / GSM8K / IFEval files and folders (as
+ * `tessera eval --tasks` takes them); default: perplexity, then every shipped task.
  */
-export function taskRunners(list: string | undefined, o: { maxTokens: number; dataRoot?: string }): EvalTaskRunner[] {
+export async function taskRunners(list: string | undefined, o: { maxTokens: number; dataRoot?: string }): Promise<EvalTaskRunner[]> {
   const ppl = () => perplexityRunner(ensureDatasetWithProgress({ root: o.dataRoot }), { maxTokens: o.maxTokens });
-  if (list === undefined) return [ppl(), ...resolveTasks(undefined).map(multipleChoiceRunner)];
+  if (list === undefined) return [ppl(), ...resolveTasks(undefined).map((t) => multipleChoiceRunner(t))];
   const names = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new EvaluatorError('InvalidArgument', '--tasks names no task');
-  return names.map((n) => (n === PERPLEXITY_TASK ? ppl() : multipleChoiceRunner(resolveTasks(n)[0])));
+  const runners: EvalTaskRunner[] = [];
+  for (const name of names) {
+    if (name === PERPLEXITY_TASK) {
+      runners.push(ppl());
+      continue;
+    }
+    const { tasks, runners: suites } = await resolveTaskRunners(name);
+    runners.push(...tasks.map((t) => multipleChoiceRunner(t)), ...suites);
+  }
+  return runners;
 }
 
 function openSource(f: EvaluatorFlags): CheckpointSource {
@@ -99,7 +109,7 @@ async function run(f: EvaluatorFlags): Promise<void> {
   const source = openSource(f);
   let server: MetricsServer | null = null;
   try {
-    const runners = taskRunners(f.tasks, { maxTokens, dataRoot: f.dataRoot });
+    const runners = await taskRunners(f.tasks, { maxTokens, dataRoot: f.dataRoot });
     const history = EvalHistory.open(historyPath, { onWarning: (m) => log.warn({ kind: 'historyRepaired' }, m) });
     const metrics = metricsPort === null ? null : new EvaluatorMetrics();
     const evaluator = new Evaluator({
