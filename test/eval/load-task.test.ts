@@ -59,7 +59,7 @@ test('the shipped multiple-choice tasks and held-out perplexity run as EvalTaskR
   assert.equal(s.task, 'agreement');
   assert.equal(s.n, 5);
   assert.equal(s.primary, 'acc_norm');
-  assert.deepEqual(Object.keys(s.metrics), ['acc', 'acc_norm', 'acc_norm_tokens']);
+  assert.deepEqual(Object.keys(s.metrics), ['acc', 'acc_norm', 'acc_norm_tokens', 'chance']);
 
   const tiny = createModel(MODEL_CONFIGS.tiny, { seed: 1, threads: 2 });
   try {
