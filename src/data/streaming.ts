@@ -24,8 +24,8 @@ import type { TokenShard } from './shard.ts';
 export interface ShardFetcher {
   /** Where `file` is read from, for messages: a bucket key or a path. */
   locate(file: string): string;
-  /** The object's bytes; a DataError ('ShardUnavailable') when it cannot be read. */
-  fetch(file: string): Promise<Uint8Array>;
+  /** The object's bytes (refused past `maxBytes`); a DataError ('ShardUnavailable') when it cannot be read. */
+  fetch(file: string, maxBytes?: number): Promise<Uint8Array>;
 }
 
 export type StreamEvent =
@@ -57,6 +57,7 @@ interface Resident {
   lastUsed: number;
 }
 
+const MAX_DATASET_MANIFEST_BYTES = 64 * 1024 * 1024;
 const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
 const FETCH_ATTEMPTS = 2;
 /** Content failures of a fetched shard; worth one more fetch (a torn transfer, a bad cache node). */
@@ -177,7 +178,7 @@ export class StreamingDataset {
       return shard;
     }
     for (let attempt = 1; ; attempt++) {
-      const bytes = await this.o.fetcher.fetch(entry.file);
+      const bytes = await this.o.fetcher.fetch(entry.file, entry.bytes);
       this.stats.fetched++;
       this.stats.fetchedBytes += bytes.length;
       try {
@@ -291,7 +292,7 @@ export class StreamingSampleSource implements SampleSource {
 /** The dataset's manifest through its fetcher; with `sha256`, refused unless its bytes hash to it. */
 export async function fetchDatasetManifest(fetcher: ShardFetcher, sha256?: string): Promise<{ manifest: DatasetManifest; sha256: string }> {
   const where = fetcher.locate(DATASET_MANIFEST_FILE);
-  const bytes = await fetcher.fetch(DATASET_MANIFEST_FILE);
+  const bytes = await fetcher.fetch(DATASET_MANIFEST_FILE, MAX_DATASET_MANIFEST_BYTES);
   const digest = sha256Hex(bytes);
   if (sha256 !== undefined && digest !== sha256) {
     throw new DataError('DatasetMismatch', `${where}: manifest sha256 ${digest} != the network's dataset.manifestSha256 ${sha256}`);
