@@ -5,8 +5,10 @@
  * `storeFetcher` reads the manifest and shards back for a StreamingDataset.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   DATASET_MANIFEST_FILE,
   DataError,
@@ -18,7 +20,8 @@ import {
   type ShardEntry,
   type ShardFetcher,
 } from '../data/index.ts';
-import { isStoreError, validatePrefix, type ObjectStore } from '../storage/index.ts';
+import { createFsBucket, isStoreError, openStore, StoreError, validatePrefix, type BucketCredentials, type ObjectStore } from '../storage/index.ts';
+import type { DatasetSettings } from './config/dataset-section.ts';
 
 /** Reads `<prefix><file>` from the store; a store failure becomes a DataError naming the bucket key. */
 export function storeFetcher(store: ObjectStore, prefix: string): ShardFetcher {
@@ -133,5 +136,36 @@ export async function publishDataset(o: PublishOptions): Promise<PublishResult> 
     uploaded,
     skipped,
     bytes,
+  };
+}
+
+/**
+ * Publishes a prepared folder into a filesystem store's bucket (created with fresh keys when missing) and returns
+ * the network's `dataset` settings naming it, with the bucket's read-only key pair: what `net up --dataset` does
+ * for a local network. An existing bucket needs its write key pair.
+ */
+export async function publishToFsStore(o: { dir: string; root: string; bucket: string; prefix?: string; writeKeys?: { accessKeyId: string; secretAccessKey: string }; onProgress?: (line: string) => void }): Promise<{ result: PublishResult; settings: DatasetSettings }> {
+  const root = resolve(o.root);
+  let write: BucketCredentials;
+  let read: { accessKeyId: string; secretAccessKey: string } | undefined;
+  if (existsSync(join(root, o.bucket))) {
+    if (o.writeKeys === undefined) throw new StoreError('InvalidCredentials', `filesystem bucket ${o.bucket} exists under ${root}: its write key pair is needed`);
+    write = { endpoint: pathToFileURL(root).href, region: 'local', bucket: o.bucket, ...o.writeKeys };
+  } else {
+    const created = await createFsBucket(root, o.bucket);
+    write = created.write;
+    read = { accessKeyId: created.read.accessKeyId, secretAccessKey: created.read.secretAccessKey };
+  }
+  const result = await publishDataset({ dir: o.dir, store: openStore(write), prefix: o.prefix, onProgress: o.onProgress });
+  return { result, settings: datasetSettingsOf(result, { endpoint: write.endpoint, region: write.region, bucket: write.bucket }, read) };
+}
+
+/** The network's `dataset` section for a published dataset (with a read key pair when one is to be shared). */
+export function datasetSettingsOf(result: PublishResult, where: { endpoint?: string; region: string; bucket: string }, read?: { accessKeyId: string; secretAccessKey: string }): DatasetSettings {
+  return {
+    name: result.name,
+    manifestSha256: result.manifestSha256,
+    vocabSize: result.vocabSize,
+    store: { ...(where.endpoint === undefined ? {} : { endpoint: where.endpoint }), region: where.region, bucket: where.bucket, prefix: result.prefix, ...(read ?? {}) },
   };
 }
