@@ -22,6 +22,7 @@ interface NetUpOptions {
   dashboard: boolean;
   dashboardPort: string;
   commitReveal?: boolean;
+  dataset?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'network seed (dev keys)', 'local')
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
+    .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -57,6 +59,7 @@ export function register(program: Command): void {
         adversaries: adversaries as AdversaryKind[],
         plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
         commitReveal: o.commitReveal === true,
+        ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
