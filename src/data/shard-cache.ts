@@ -25,6 +25,8 @@ export interface ShardCacheStats {
   /** Cached files that failed verification (deleted, then fetched again). */
   corrupt: number;
   evictions: number;
+  /** Writes that failed (a full disk): the shard is used from memory all the same, just not cached. */
+  writeErrors: number;
   /** Bytes of shard files in the cache now. */
   bytes: number;
 }
@@ -41,7 +43,7 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 export class ShardCache {
   readonly dir: string;
   readonly maxBytes: number;
-  readonly stats: ShardCacheStats = { hits: 0, misses: 0, corrupt: 0, evictions: 0, bytes: 0 };
+  readonly stats: ShardCacheStats = { hits: 0, misses: 0, corrupt: 0, evictions: 0, writeErrors: 0, bytes: 0 };
   private readonly files = new Map<string, Cached>();
   private readonly pins = new Map<string, number>();
   private clock = 0;
@@ -132,7 +134,13 @@ export class ShardCache {
   /** Stores verified bytes (atomically), then evicts least recently used unpinned files past the bound. */
   async put(entry: ShardEntry, bytes: Uint8Array): Promise<void> {
     if (!this.files.has(entry.sha256)) {
-      await writeFileAtomicAsync(this.pathOf(entry.sha256), bytes, { sync: 'file' });
+      try {
+        await writeFileAtomicAsync(this.pathOf(entry.sha256), bytes, { sync: 'file' });
+      } catch {
+        // the temp file is removed by the write itself; the shard stays usable from memory
+        this.stats.writeErrors++;
+        return;
+      }
       this.add(entry.sha256, bytes.length);
     }
     await this.evict();

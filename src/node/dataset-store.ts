@@ -144,7 +144,7 @@ export async function publishDataset(o: PublishOptions): Promise<PublishResult> 
  * the network's `dataset` settings naming it, with the bucket's read-only key pair: what `net up --dataset` does
  * for a local network. An existing bucket needs its write key pair.
  */
-export async function publishToFsStore(o: { dir: string; root: string; bucket: string; prefix?: string; writeKeys?: { accessKeyId: string; secretAccessKey: string }; onProgress?: (line: string) => void }): Promise<{ result: PublishResult; settings: DatasetSettings }> {
+export async function publishToFsStore(o: { dir: string; root: string; bucket: string; prefix?: string; writeKeys?: { accessKeyId: string; secretAccessKey: string }; onProgress?: (line: string) => void }): Promise<{ result: PublishResult; settings: DatasetSettings; createdWriteKeys?: { accessKeyId: string; secretAccessKey: string } }> {
   const root = resolve(o.root);
   let write: BucketCredentials;
   let read: { accessKeyId: string; secretAccessKey: string } | undefined;
@@ -157,7 +157,8 @@ export async function publishToFsStore(o: { dir: string; root: string; bucket: s
     read = { accessKeyId: created.read.accessKeyId, secretAccessKey: created.read.secretAccessKey };
   }
   const result = await publishDataset({ dir: o.dir, store: openStore(write), prefix: o.prefix, onProgress: o.onProgress });
-  return { result, settings: datasetSettingsOf(result, { endpoint: write.endpoint, region: write.region, bucket: write.bucket }, read) };
+  const settings = datasetSettingsOf(result, { endpoint: write.endpoint, region: write.region, bucket: write.bucket }, read);
+  return read === undefined ? { result, settings } : { result, settings, createdWriteKeys: { accessKeyId: write.accessKeyId, secretAccessKey: write.secretAccessKey } };
 }
 
 /** The network's `dataset` section for a published dataset (with a read key pair when one is to be shared). */

@@ -29,8 +29,9 @@ async function publish(o: PublishOptions): Promise<void> {
   const progress = (line: string) => process.stderr.write(`${line}\n`);
   const dir = resolve(o.dir);
   if (!/^https?:\/\//.test(o.store)) {
-    const { result, settings } = await publishToFsStore({ dir, root: o.store, bucket: o.bucket, prefix: o.prefix, writeKeys: writeKeys(process.env), onProgress: progress });
-    console.log(JSON.stringify({ ...result, dataset: settings }, null, 2));
+    const { result, settings, createdWriteKeys } = await publishToFsStore({ dir, root: o.store, bucket: o.bucket, prefix: o.prefix, writeKeys: writeKeys(process.env), onProgress: progress });
+    // a bucket created now: its write pair is shown once, for later publishes into it (${S3_ENV.writeAccessKey} / _SECRET)
+    console.log(JSON.stringify({ ...result, dataset: settings, ...(createdWriteKeys === undefined ? {} : { writeKeys: createdWriteKeys }) }, null, 2));
     return;
   }
   const keys = writeKeys(process.env);
