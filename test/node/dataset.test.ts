@@ -78,6 +78,8 @@ test('the network names the dataset: vocabSize is the model\'s, the section roun
     const dataset = { name: 'x', manifestSha256: 'a'.repeat(64), vocabSize: VOCAB, store: { endpoint: 'file:///tmp/s', region: 'local', bucket: 'datasets', prefix: 'datasets/x/' } };
     const net = buildNetworkConfig({ model: 'tiny', networkSeed: 't', storeRoot: dir, dataset }, '');
     assert.equal(modelOf(net).vocabSize, VOCAB);
+    assert.equal(modelOf(net).name, 'tiny-vocab5200', 'a checkpoint of it never claims the registered tiny shape');
+    assert.equal(modelOf({ ...net, dataset: { ...dataset, vocabSize: 4096 } }).name, 'tiny');
     assert.equal(modelOf(buildNetworkConfig({ model: 'tiny', networkSeed: 't', storeRoot: dir }, '')).vocabSize, 4096);
     saveNetworkConfig(join(dir, 'network.json'), net);
     assert.deepEqual(loadNetworkConfig(join(dir, 'network.json')).dataset, dataset);

@@ -54,10 +54,14 @@ const NETWORK_KEYS = ['format', 'networkSeed', 'netuid', 'model', 'modelSeed', '
 const MODEL_NAMES = Object.keys(MODEL_CONFIGS) as ModelConfigName[];
 const NO_FAULTS: FaultSettings = Object.freeze({ failureRate: 0, latencyMs: 0 });
 
-/** The model's shape; its vocabulary is the network dataset's tokenizer's when the network names a dataset. */
+/**
+ * The model's shape; its vocabulary is the network dataset's tokenizer's when the network names a dataset (then
+ * the config is named `<model>-vocab<n>`, so a checkpoint's metadata never claims a registered shape it lacks).
+ */
 export function modelOf(cfg: NetworkConfig): ModelConfig {
   const base = getModelConfig(cfg.model);
-  return cfg.dataset === undefined ? base : { ...base, vocabSize: cfg.dataset.vocabSize };
+  const vocabSize = cfg.dataset?.vocabSize ?? base.vocabSize;
+  return vocabSize === base.vocabSize ? base : { ...base, name: `${base.name}-vocab${vocabSize}`, vocabSize };
 }
 
 /** A network settings document; `scoring` and `faults` may be absent (no overrides, no faults). */
