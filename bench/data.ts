@@ -1,7 +1,8 @@
 // Data pipeline and checkpoint speed: corpus load, BPE encoding of the train split (fresh tokenizer, cold word
 // cache), a full `prepare` into an empty folder, reopening prepared shards, drawing and digesting a sample pool,
 // batch assembly, and checkpoint encode/decode (F32) for the tiny and small configs. Medians of --runs.
-// Usage: npm run bench:data -- [--json] [--runs N]
+// Shard read MB/s of the streaming data path (fs store and S3 on a local Ceph RGW, cold and warm cache): data-stream.ts.
+// Usage: npm run bench:data -- [--json] [--runs N] [--skip-s3]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +10,13 @@ import { assignedPool, ensureDataset, loadBrownCorpus, loadTokenizer, poolDigest
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../src/model/config.ts';
 import { median, round } from './args.ts';
+import { benchShardReads } from './data-stream.ts';
 
-function parseArgs(argv: string[]): { json: boolean; runs: number } {
-  const args = { json: false, runs: 3 };
+function parseArgs(argv: string[]): { json: boolean; runs: number; skipS3: boolean } {
+  const args = { json: false, runs: 3, skipS3: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--json') args.json = true;
+    else if (argv[i] === '--skip-s3') args.skipS3 = true;
     else if (argv[i] === '--runs') args.runs = Number(argv[++i]);
     else throw new Error(`unknown argument ${argv[i]}`);
   }
@@ -31,7 +34,7 @@ function timeRuns(runs: number, fn: () => void): number {
   return median(ms);
 }
 
-const { json, runs } = parseArgs(process.argv.slice(2));
+const { json, runs, skipS3 } = parseArgs(process.argv.slice(2));
 const corpusLoadMs = timeRuns(runs, () => loadBrownCorpus());
 const corpus = loadBrownCorpus();
 const trainChars = corpus.train.reduce((s, d) => s + d.length, 0);
@@ -100,5 +103,6 @@ try {
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
+result.shard_reads = await benchShardReads({ runs, skipS3, log: json ? undefined : (line) => console.error(line) });
 if (json) console.log(JSON.stringify(result));
 else console.log(JSON.stringify(result, null, 2));

@@ -33,10 +33,23 @@ export interface DatasetOptions {
   readonly onDocuments?: (split: Split, done: number, total: number) => void;
 }
 
-/** The seam the miner and validator train and evaluate through. */
+/** Holds the shards `SampleSource.prepare` fetched in memory until released (idempotent). */
+export interface SampleLease {
+  release(): void;
+}
+
+/** A lease on data that is always in memory. */
+export const HELD_LEASE: SampleLease = Object.freeze({ release: () => undefined });
+
+/**
+ * The seam the miner and validator train and evaluate through. `batch` and `sampleId` are synchronous: they answer
+ * for samples whose shards are in memory, so a source that streams shards is asked to `prepare` the indices first
+ * (fetch, verify and pin their shards); the lease keeps them until released.
+ */
 export interface SampleSource {
   readonly sampleCount: number;
   readonly seqLen: number;
+  prepare(indices: readonly number[]): Promise<SampleLease>;
   batch(indices: readonly number[]): Batch;
   sampleId(index: number): bigint;
 }
@@ -104,6 +117,7 @@ export class Dataset {
     return {
       sampleCount: this.numSamples(split, seqLen),
       seqLen,
+      prepare: async () => HELD_LEASE,
       batch: (indices) => this.batch(split, indices, seqLen),
       sampleId: (index) => this.sampleId(split, index, seqLen),
     };

@@ -6,6 +6,10 @@ export type DataErrorCode =
   | 'ShardCorrupt'
   | 'ShardInvalid'
   | 'ManifestInvalid'
+  | 'ShardUnavailable'
+  | 'NotPrepared'
+  | 'DatasetMismatch'
+  | 'VocabMismatch'
   | 'InvalidArgument';
 
 /** Every failure of the data layer: a bad shard, tokenizer file or argument. */

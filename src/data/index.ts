@@ -5,3 +5,6 @@ export * from './shard.ts';
 export * from './manifest.ts';
 export * from './sampler.ts';
 export * from './dataset.ts';
+export * from './shard-check.ts';
+export * from './shard-cache.ts';
+export * from './streaming.ts';

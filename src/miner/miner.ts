@@ -35,7 +35,9 @@ import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica } from '../node/replica.ts';
-import { assignedPool, datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import { assignedPool, type NodeSamples, type SampleLease, type SampleSource } from '../node/samples.ts';
+import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
+import { isDataError } from '../data/errors.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta, type TrainOptions } from './gradient-policy.ts';
@@ -51,7 +53,9 @@ export interface MinerOptions {
   readonly policy?: GradientPolicy;
   /** Stop after this window has been uploaded (default: run until stopped). */
   readonly untilWindow?: number;
+  /** Training data (default: the network's dataset, opened with `data`). */
   readonly samples?: NodeSamples;
+  readonly data?: NodeDataOptions;
   /** Real backends (own S3 bucket, peers' endpoint, wallet keys); default the local network's. */
   readonly backend?: NodeBackend;
 }
@@ -60,7 +64,7 @@ export class Miner implements StopSignal {
   stopped = false;
   private readonly net: NetworkConfig;
   private readonly access: ChainAccess;
-  private readonly samples: SampleSource;
+  private samples!: SampleSource;
   private replica!: Replica;
   private trainer!: InnerTrainer;
   private ef!: ErrorFeedback;
@@ -73,7 +77,6 @@ export class Miner implements StopSignal {
   constructor(private readonly o: MinerOptions) {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
-    this.samples = (o.samples ?? datasetSamples(o.net.train.seqLen)).train;
     this.policy = o.policy ?? honestPolicy;
   }
 
@@ -99,6 +102,7 @@ export class Miner implements StopSignal {
   }
 
   private async setUp(): Promise<void> {
+    this.samples = (this.o.samples ?? (await openNodeSamples(this.net, this.o.nodeDir, this.o.events, this.o.data))).train;
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.policy.adversary });
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
@@ -211,24 +215,17 @@ export class Miner implements StopSignal {
   }
 
   private async trainAndUpload(w: number): Promise<void> {
-    const warm = this.isWarmup(w);
-    this.lastCompressMs = 0;
-    this.lastInnerSteps = 0;
-    this.lastLoss = NaN;
     const t0 = performance.now();
-    const tensors = warm ? this.ef.nullRound(this.net.sparseloco) : await this.policy.produce(this.gradientSource(w));
+    const draft = await this.draftOf(w);
+    if (draft === null) {
+      this.lastUploaded = w;
+      return;
+    }
     const loss = this.lastLoss;
     const trainMs = performance.now() - t0;
     this.trainMsTotal += trainMs;
     this.compressMsTotal += this.lastCompressMs;
-    const draft: GradientMessage = {
-      uid: this.id.uid,
-      window: w,
-      globalStep: this.replica.globalStep,
-      nullRound: warm,
-      meta: encodeGradientMeta(gradientMeta(w, this.assignedPool(w), this.samples, this.net.train.batchSize * this.lastInnerSteps)),
-      tensors,
-    };
+    const warm = draft.nullRound;
     // the upload may not land before the boundary block's timestamp
     await this.access.waitForBlock(windowBoundaryBlock(w, this.p));
     const deadline = await fetchUploadDeadline(this.o.chain, w, this.p);
@@ -284,6 +281,37 @@ export class Miner implements StopSignal {
     });
   }
 
+  /**
+   * Window w's message before the upload: trained (or a null round in warm-up), its metadata the digest of the
+   * assigned pool. The pool's shards are fetched and pinned first; when they cannot be read the window is skipped
+   * (null): nothing is trained on data that is missing or disagrees with the dataset manifest.
+   */
+  private async draftOf(w: number): Promise<GradientMessage | null> {
+    const warm = this.isWarmup(w);
+    this.lastCompressMs = 0;
+    this.lastInnerSteps = 0;
+    this.lastLoss = NaN;
+    let lease: SampleLease | null = null;
+    try {
+      lease = await this.samples.prepare(this.assignedPool(w));
+      const tensors = warm ? this.ef.nullRound(this.net.sparseloco) : await this.policy.produce(this.gradientSource(w));
+      return {
+        uid: this.id.uid,
+        window: w,
+        globalStep: this.replica.globalStep,
+        nullRound: warm,
+        meta: encodeGradientMeta(gradientMeta(w, this.assignedPool(w), this.samples, this.net.train.batchSize * this.lastInnerSteps)),
+        tensors,
+      };
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      this.o.events.emit('dataUnavailable', { window: w, reason: err.message });
+      return null;
+    } finally {
+      lease?.release();
+    }
+  }
+
   /** The honest pipeline of window w for the policy; records the loss, steps and compression time it reports. */
   private gradientSource(w: number): GradientSource {
     return {
@@ -293,10 +321,16 @@ export class Miner implements StopSignal {
       innerSteps: this.p.innerSteps,
       pool: this.assignedPool(w),
       train: async (o?: TrainOptions): Promise<TrainedDelta> => {
-        const r = this.train(w, await this.trainingBudgetEnd(w), o);
-        this.lastLoss = r.loss;
-        this.lastInnerSteps = r.steps;
-        return r;
+        // a policy may train on another pool than the assigned one (held by draftOf)
+        const lease = o?.pool === undefined ? null : await this.samples.prepare(o.pool);
+        try {
+          const r = this.train(w, await this.trainingBudgetEnd(w), o);
+          this.lastLoss = r.loss;
+          this.lastInnerSteps = r.steps;
+          return r;
+        } finally {
+          lease?.release();
+        }
       },
       compress: (delta) => {
         const c0 = performance.now();

@@ -21,6 +21,8 @@ import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../nod
 import type { NodeBucket } from '../storage/index.ts';
 import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from '../node/config/local-defaults.ts';
 import { S3_ENV, type NodeConfigFile } from '../node/config/node-file.ts';
+import { publishToFsStore } from '../node/dataset-store.ts';
+import { DataError, fetchDatasetManifest, folderFetcher } from '../data/index.ts';
 
 export interface NodeSpec {
   readonly name: string;
@@ -54,7 +56,16 @@ export interface LocalNetworkOptions {
    * into `<runDir>/eval/history.jsonl` (log: `<runDir>/eval/evaluator.log`).
    */
   readonly evaluator?: { readonly args: readonly string[] };
+  /**
+   * A prepared dataset folder (`tessera data prepare`): published into the run's store (bucket `datasets`) and named
+   * in network.json, so every node streams it and the model takes its tokenizer's vocabulary (new run dirs only;
+   * a resumed run must be given the same dataset or none).
+   */
+  readonly datasetDir?: string;
 }
+
+/** The run store's bucket holding a local network's published dataset. */
+export const LOCAL_DATASET_BUCKET = 'datasets';
 
 const MAX_EVENTS_FILE_BYTES = 1 << 30;
 
@@ -106,8 +117,11 @@ export class LocalNetwork {
     if (resuming) {
       this.net = loadNetworkConfig(netPath);
       this.nodes = readNodeSpecs(nodesPath);
+      if (this.o.datasetDir !== undefined) await this.checkResumedDataset(this.o.datasetDir);
     } else {
-      const plan: NetworkPlan = { model: 'tiny', networkSeed: 'local', ...this.o.plan, storeRoot: join(this.runDir, 'store') };
+      const storeRoot = join(this.runDir, 'store');
+      const dataset = this.o.datasetDir === undefined ? undefined : (await publishToFsStore({ dir: this.o.datasetDir, root: storeRoot, bucket: LOCAL_DATASET_BUCKET })).settings;
+      const plan: NetworkPlan = { model: 'tiny', networkSeed: 'local', ...this.o.plan, ...(dataset === undefined ? {} : { dataset }), storeRoot };
       this.net = buildNetworkConfig(plan, '');
       const adv = this.o.adversaries ?? [];
       if (adv.length > this.o.miners) throw new Error(`${adv.length} adversaries need at least as many miners (got ${this.o.miners})`);
@@ -145,6 +159,15 @@ export class LocalNetwork {
     const child = spawn(process.execPath, [BIN, 'evaluator', '--run-dir', this.runDir, ...extra], { stdio: ['ignore', log, log] });
     closeSync(log);
     this.evaluator = { child, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+  }
+
+  /** A resumed run keeps the dataset it started with: another one (or one where there was none) is refused. */
+  private async checkResumedDataset(dir: string): Promise<void> {
+    const { sha256 } = await fetchDatasetManifest(folderFetcher(resolve(dir)));
+    if (this.net.dataset?.manifestSha256 !== sha256) {
+      const was = this.net.dataset === undefined ? 'the shipped Brown corpus' : `dataset ${this.net.dataset.name} (manifest sha256 ${this.net.dataset.manifestSha256})`;
+      throw new DataError('DatasetMismatch', `--dataset ${dir} (manifest sha256 ${sha256}): run ${this.runDir} trains on ${was}; use a new --run-dir`);
+    }
   }
 
   spawnNode(n: NodeSpec): ChildProcess {

@@ -130,6 +130,14 @@ export interface NodeEventMap {
   retentionFailed: { readonly window: number; readonly stage: string; readonly error: string };
 
   skippedWindow: { readonly window: number; readonly reason: string };
+  /** The node's training data: a prepared dataset's manifest (name, sha256) or the shipped Brown corpus. */
+  datasetOpened: { readonly name: string; readonly manifestSha256: string | null; readonly vocabSize: number; readonly trainSamples: number; readonly source: string };
+  /** A dataset shard read into memory, from the node's disk cache or the store. */
+  shardLoaded: { readonly key: string; readonly bytes: number; readonly ms: number; readonly from: string };
+  /** A fetched shard disagreed with the dataset manifest (attempt 1 is fetched again; attempt 2 fails the window's data). */
+  shardRejected: { readonly key: string; readonly reason: string; readonly attempt: number };
+  /** The window's samples could not be read (a shard missing or refused twice): the miner trains nothing, the validator evaluates nothing. */
+  dataUnavailable: { readonly window: number; readonly reason: string };
   missedDeadline: { readonly window: number; readonly lateByMs: number };
   uploaded: {
     readonly window: number;
@@ -238,6 +246,10 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   retentionSwept: object({ window: int, listed: int, deleted: int, bytesFreed: num, abortedUploads: int, truncated: bool, ms: num }),
   retentionFailed: object({ window: int, stage: str, error: str }),
   skippedWindow: object({ window: int, reason: str }),
+  datasetOpened: object({ name: str, manifestSha256: nullable(str), vocabSize: int, trainSamples: int, source: str }),
+  shardLoaded: object({ key: str, bytes: num, ms: num, from: str }),
+  shardRejected: object({ key: str, reason: str, attempt: int }),
+  dataUnavailable: object({ window: int, reason: str }),
   missedDeadline: object({ window: int, lateByMs: num }),
   uploaded: object<NodeEventMap['uploaded']>({
     window: int,

@@ -25,7 +25,8 @@ import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { Replica } from '../node/replica.ts';
-import { datasetSamples, type NodeSamples, type SampleSource } from '../node/samples.ts';
+import type { NodeSamples, SampleSource } from '../node/samples.ts';
+import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
 import { readStartWindow } from '../node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
 import type { ObjectStore } from '../storage/index.ts';
@@ -50,7 +51,9 @@ export interface ValidatorOptions {
   readonly events: NodeEvents;
   /** Stop after processing this window (default: run until stopped). */
   readonly untilWindow?: number;
+  /** Evaluation data (default: the network's dataset, opened with `data`). */
   readonly samples?: NodeSamples;
+  readonly data?: NodeDataOptions;
   /** Real backends (own S3 bucket, peers' endpoint, wallet keys); default the local network's. */
   readonly backend?: NodeBackend;
 }
@@ -62,7 +65,7 @@ export class Validator implements StopSignal {
   stopped = false;
   private readonly net: NetworkConfig;
   private readonly access: ChainAccess;
-  private readonly samples: SampleSource;
+  private samples!: SampleSource;
   private replica!: Replica;
   private scorer!: GauntletScorer;
   /** Miners whose evaluated updates harmed the model: left out of this validator's manifests (quarantine.ts). */
@@ -76,14 +79,11 @@ export class Validator implements StopSignal {
   private lastHolder: number | null = null;
   /** Manifests this validator built, by window, until the window is applied (it may have to post them in a later slot). */
   private readonly offers = new Map<number, AggregatorManifest>();
-  private readonly heldOut: Batch;
+  private heldOut!: Batch;
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
-    const sources = o.samples ?? datasetSamples(o.net.train.seqLen);
-    this.samples = sources.train;
-    this.heldOut = sources.heldOut(o.net.eval.batchSize);
   }
 
   stop(): void {
@@ -111,6 +111,9 @@ export class Validator implements StopSignal {
   }
 
   private async setUp(): Promise<void> {
+    const sources = this.o.samples ?? (await openNodeSamples(this.net, this.o.nodeDir, this.o.events, this.o.data));
+    this.samples = sources.train;
+    this.heldOut = await sources.heldOut(this.net.eval.batchSize);
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, leader: await this.isLeader() });
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
@@ -261,6 +264,7 @@ export class Validator implements StopSignal {
     } finally {
       await watch.stop();
     }
+    if (evaluation.dataUnavailable !== null) this.o.events.emit('dataUnavailable', { window: w, reason: evaluation.dataUnavailable });
     const { flags } = scoreWindow({
       scorer: this.scorer,
       window: w,

@@ -24,6 +24,7 @@ import { FaultyStore, MemoryStore, type ObjectStore } from '../../src/storage/in
 import { buildNetworkConfig } from '../../src/node/config/index.ts';
 import type { NodeEvents } from '../../src/node/events.ts';
 import { assignedPool, type SampleSource } from '../../src/node/samples.ts';
+import { DataError, HELD_LEASE } from '../../src/data/index.ts';
 import { Replica, type ReplicaNetwork } from '../../src/node/replica.ts';
 import { GauntletScorer, SeededRng, type EvalOutcome, type EvalSelection } from '../../src/validator/scoring/index.ts';
 import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
@@ -267,6 +268,7 @@ describe('manifest phase', () => {
 const samples: SampleSource = {
   sampleCount: 64,
   seqLen: 8,
+  prepare: async () => HELD_LEASE,
   batch(indices: readonly number[]): Batch {
     const tokens = new Int32Array(indices.length * 9);
     indices.forEach((ix, r) => {
@@ -336,6 +338,40 @@ describe('evaluate phase', () => {
     assert.deepEqual(r.details.map((d) => d.uid), [2, 1, 4]);
     assert.deepEqual(r.details[0], { uid: 2, status: 'invalid', detail: 'empty update' });
     assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
+  });
+
+  test('samples that cannot be read: the miner needing them is skipped, not scored; without the random batch nothing is evaluated', async () => {
+    const input = (failOn: (indices: readonly number[]) => boolean) => ({
+      window: W,
+      warmup: false,
+      behind: false,
+      replica: replicaAt(W - 1),
+      heldOut,
+      samples: {
+        ...samples,
+        prepare: async (indices: readonly number[]) => {
+          if (failOn(indices)) throw new DataError('ShardCorrupt', 'bucket/train-00003.shard: sha256 mismatch');
+          return HELD_LEASE;
+        },
+      },
+      gathered,
+      ok: [...gathered.values()].filter((g): g is GatheredOk => g.status === 'ok'),
+      activeUids: [1, 2, 3, 4],
+      copiers: new Set([3]),
+      gatherList: [1, 3],
+      rng: new SeededRng('eval'),
+      select: (): EvalSelection => ({ uids: [2, 1], bin: 0, bins: 1, forced: 0 }),
+      stepsBehind: async (uid: number) => (uid === 1 ? 0.25 : null),
+      settings,
+    });
+    const pool1 = assignedPool(1, W, settings.ownPoolSize, samples.sampleCount);
+    const noPool = await evaluateWindow(input((ix) => ix.length === pool1.length && ix.every((x, i) => x === pool1[i])));
+    assert.deepEqual(noPool.evaluations, [{ uid: 2, status: 'invalid', detail: 'empty update' }], 'uid 1 is neither scored nor penalised');
+    assert.equal(noPool.dataUnavailable, 'bucket/train-00003.shard: sha256 mismatch');
+    const noRandom = await evaluateWindow(input(() => true));
+    assert.deepEqual(noRandom.evaluations, []);
+    assert.deepEqual([...noRandom.sync], [[1, 0.25], [3, null]], 'sync is still checked');
+    assert.match(noRandom.dataUnavailable ?? '', /train-00003/);
   });
 
   test('a sample digest of other samples (here the next window\'s pool) is recorded as a mismatch, nothing more', async () => {

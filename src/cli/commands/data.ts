@@ -5,6 +5,7 @@ import { serializeBpe, trainBpe } from '../../data/bpe.ts';
 import { DEFAULT_TOKENIZER_PATH } from '../../data/dataset.ts';
 import { DataError } from '../../data/errors.ts';
 import { ensureDatasetWithProgress } from '../dataset-progress.ts';
+import { registerPublish } from './data-publish.ts';
 
 /** A data-layer failure becomes one line and exit code 1, not a stack trace. */
 function reportingDataErrors<A extends unknown[]>(action: (...args: A) => void): (...args: A) => void {
@@ -58,4 +59,5 @@ export function register(program: Command): void {
       writeFileAtomic(opts.out, serializeBpe(model));
       console.log(JSON.stringify({ out: opts.out, vocabSize: model.vocabSize, merges: model.merges.length, ms: Date.now() - started }));
     }));
+  registerPublish(data);
 }

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
       const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
-      await runNode(o, async ({ net, chain, backend, nodeDir }) => {
+      await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
           net,
           chain,
@@ -34,6 +34,7 @@ export function register(program: Command): void {
           policy,
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
           backend,
+          data,
         });
         stopOnSignals(miner);
         await miner.run();

@@ -25,6 +25,7 @@ interface NetUpOptions {
   evaluator?: boolean;
   evaluatorTasks?: string;
   evaluatorLimit?: string;
+  dataset?: string;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -51,6 +52,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'network seed (dev keys)', 'local')
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
+    .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
@@ -72,6 +74,7 @@ export function register(program: Command): void {
         plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
+        ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);

@@ -15,12 +15,16 @@ import type { NodeBackend } from '../../node/backend.ts';
 import type { NetworkConfig } from '../../node/config/network.ts';
 import { loadNodeConfigFile, NodeConfigError, resolveNodeConfig, S3_ENV, type NodeConfigOverrides } from '../../node/config/node-file.ts';
 import { parseIntFlag } from '../../node/config/flags.ts';
+import { DEFAULT_DATA_CACHE_BYTES, type NodeDataOptions } from '../../node/dataset.ts';
 
 export interface NodeCliOptions extends NodeConfigOverrides {
   runDir: string;
   name: string;
   config?: string;
   untilWindow?: string;
+  dataset?: string;
+  dataCacheDir?: string;
+  dataCacheBytes?: string;
 }
 
 export interface NodeSetup {
@@ -28,6 +32,8 @@ export interface NodeSetup {
   chain: Chain;
   backend: NodeBackend | undefined;
   nodeDir: string;
+  /** Where the node reads the network's dataset and caches its shards. */
+  data: NodeDataOptions;
   /** Closes the chain connection (a subtensor WebSocket keeps the process alive otherwise). */
   close(): Promise<void>;
 }
@@ -52,6 +58,9 @@ export function addNodeOptions(cmd: Command): Command {
     .option('--s3-create-bucket', 'create the own bucket with the write keys if it does not exist (RGW, MinIO)')
     .option('--peer-s3-endpoint <url>', 'where peers\' committed buckets live: "r2", or a URL that may contain {account} (default: R2 for an R2 bucket, else the own endpoint)')
     .option('--peer-s3-region <region>', 'region for peers\' buckets (default auto)')
+    .option('--dataset <dir>', 'a local copy of the network\'s prepared dataset (checked against its manifest sha256) instead of its store')
+    .option('--data-cache-dir <dir>', 'disk cache of dataset shards fetched from the store (default <run-dir>/nodes/<name>/data-cache)')
+    .option('--data-cache-bytes <n>', `bound of the shard cache in bytes; least recently used shards are evicted past it (default ${DEFAULT_DATA_CACHE_BYTES})`)
     .addHelpText(
       'after',
       `\nBucket keys are read from ${S3_ENV.writeAccessKey}, ${S3_ENV.writeSecret} (write) and ${S3_ENV.readAccessKey}, ${S3_ENV.readSecret} (read; committed on chain).\nSee docs/real-backends.md.`,
@@ -78,6 +87,18 @@ export function checkNodeFlags(o: NodeCliOptions): void {
   }
   if (o.config !== undefined && o.config.trim() === '') throw new NodeConfigError('InvalidField', '--config must not be empty');
   if (o.untilWindow !== undefined) parseIntFlag('--until-window', o.untilWindow);
+  for (const [flag, v] of [['--dataset', o.dataset], ['--data-cache-dir', o.dataCacheDir]] as const) {
+    if (v !== undefined && v.trim() === '') throw new NodeConfigError('InvalidField', `${flag} must not be empty`);
+  }
+}
+
+/** The node's dataset flags. */
+export function nodeDataOptions(o: NodeCliOptions): NodeDataOptions {
+  return {
+    ...(o.dataset === undefined ? {} : { datasetDir: resolve(o.dataset) }),
+    ...(o.dataCacheDir === undefined ? {} : { cacheDir: resolve(o.dataCacheDir) }),
+    ...(o.dataCacheBytes === undefined ? {} : { cacheBytes: parseIntFlag('--data-cache-bytes', o.dataCacheBytes) }),
+  };
 }
 
 /** Resolves the node's configuration and opens its chain. */
@@ -87,16 +108,17 @@ export async function setUpNode(o: NodeCliOptions): Promise<NodeSetup> {
   await initKeys();
   const { net, chainKind, backend } = resolveNodeConfig(o.runDir, file, o);
   const nodeDir = join(resolve(o.runDir), 'nodes', o.name);
+  const data = nodeDataOptions(o);
   if (chainKind === 'subtensor') {
     const keys = backend?.keys;
     mkdirSync(nodeDir, { recursive: true });
     // CR-v2 commits wait here for their reveal epoch, so a restarted validator still reveals them
     const pendingReveals = join(nodeDir, 'pending-weight-reveals.json');
     const chain = await connectSubtensor(net.chainUrl, net.netuid, keys?.coldkey === undefined ? [] : [keys.coldkey], pendingReveals);
-    return { net, chain, backend, nodeDir, close: () => chain.disconnect() };
+    return { net, chain, backend, nodeDir, data, close: () => chain.disconnect() };
   }
   const chain = new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 30_000 });
-  return { net, chain, backend, nodeDir, close: async () => chain.disconnect() };
+  return { net, chain, backend, nodeDir, data, close: async () => chain.disconnect() };
 }
 
 function isTyped(err: unknown): err is Error & { code: string } {

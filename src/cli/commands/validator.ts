@@ -12,7 +12,7 @@ export function register(program: Command): void {
   ))
     .option('--until-window <w>', 'exit after processing this window')
     .action(async (o: NodeCliOptions & TelemetryCliOptions) => {
-      await runNode(o, async ({ net, chain, backend, nodeDir }) => {
+      await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const validator = new Validator({
           net,
           chain,
@@ -21,6 +21,7 @@ export function register(program: Command): void {
           events: await startNodeTelemetry(nodeDir, o.name, 'validator', o),
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
           backend,
+          data,
         });
         stopOnSignals(validator);
         await validator.run();

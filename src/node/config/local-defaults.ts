@@ -4,7 +4,7 @@
  */
 import { LOCAL_PROTOCOL, resolveProtocolParams, type ProtocolParams } from '../../protocol/index.ts';
 import { DEFAULT_SPARSELOCO } from '../../optim/sparseloco/index.ts';
-import { validateNetworkConfig, type NetworkConfig, type TrainSettings, type EvalSettings, type FaultSettings } from './network.ts';
+import { validateNetworkConfig, type DatasetSettings, type NetworkConfig, type TrainSettings, type EvalSettings, type FaultSettings } from './network.ts';
 import type { ScoringParams } from './scoring.ts';
 import { TEMPLAR_EVAL, TEMPLAR_SCORING, TEMPLAR_SPARSELOCO, TEMPLAR_TRAINING, templarLocalProtocol, type PresetName } from './templar-preset.ts';
 
@@ -20,6 +20,8 @@ export interface NetworkPlan {
   eval?: Partial<EvalSettings>;
   scoring?: Partial<ScoringParams>;
   faults?: Partial<FaultSettings>;
+  /** The prepared dataset (absent: the shipped Brown corpus). */
+  dataset?: DatasetSettings;
 }
 
 const TIMING: Record<NetworkPlan['model'], Partial<ProtocolParams>> = {
@@ -89,6 +91,7 @@ export function buildNetworkConfig(plan: NetworkPlan, chainUrl: string): Network
     faults: { failureRate: 0, latencyMs: 0, ...plan.faults },
     storeRoot: plan.storeRoot,
     chainUrl,
+    ...(plan.dataset === undefined ? {} : { dataset: plan.dataset }),
   }, 'local network plan');
 }
 

@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../../core/durable-write.ts';
 import { networkConfigError, NetworkConfigError } from './errors.ts';
 import { ConfigFields, REQUIRED } from './fields.ts';
 import { readScoringOverrides, type ScoringParams } from './scoring.ts';
+import { readDatasetSettings, type DatasetSettings } from './dataset-section.ts';
 import {
   readEvalFields,
   readFaultFields,
@@ -23,6 +24,7 @@ import {
 } from './sections.ts';
 
 export type { EvalSettings, FaultSettings, TrainSettings } from './sections.ts';
+export type { DatasetSettings, DatasetStoreLocation } from './dataset-section.ts';
 
 export const NETWORK_CONFIG_FORMAT = 'tessera.network/1';
 
@@ -44,14 +46,22 @@ export interface NetworkConfig {
   readonly storeRoot: string;
   /** '' until the network's chain is known. */
   readonly chainUrl: string;
+  /** The prepared dataset every node trains on (absent: the shipped Brown corpus, BPE 4096). */
+  readonly dataset?: DatasetSettings;
 }
 
-const NETWORK_KEYS = ['format', 'networkSeed', 'netuid', 'model', 'modelSeed', 'protocol', 'sparseloco', 'train', 'eval', 'scoring', 'faults', 'storeRoot', 'chainUrl'];
+const NETWORK_KEYS = ['format', 'networkSeed', 'netuid', 'model', 'modelSeed', 'protocol', 'sparseloco', 'train', 'eval', 'scoring', 'faults', 'storeRoot', 'chainUrl', 'dataset'];
 const MODEL_NAMES = Object.keys(MODEL_CONFIGS) as ModelConfigName[];
 const NO_FAULTS: FaultSettings = Object.freeze({ failureRate: 0, latencyMs: 0 });
 
+/**
+ * The model's shape; its vocabulary is the network dataset's tokenizer's when the network names a dataset (then
+ * the config is named `<model>-vocab<n>`, so a checkpoint's metadata never claims a registered shape it lacks).
+ */
 export function modelOf(cfg: NetworkConfig): ModelConfig {
-  return getModelConfig(cfg.model);
+  const base = getModelConfig(cfg.model);
+  const vocabSize = cfg.dataset?.vocabSize ?? base.vocabSize;
+  return vocabSize === base.vocabSize ? base : { ...base, name: `${base.name}-vocab${vocabSize}`, vocabSize };
 }
 
 /** A network settings document; `scoring` and `faults` may be absent (no overrides, no faults). */
@@ -80,6 +90,7 @@ export function readNetworkConfig(f: ConfigFields): NetworkConfig {
     faults: f.has('faults') ? readFaultFields(f.object('faults'), REQUIRED) : NO_FAULTS,
     storeRoot: REQUIRED.take(f, 'storeRoot', (k) => f.text(k)),
     chainUrl: REQUIRED.take(f, 'chainUrl', (k) => f.string(k)),
+    ...(f.has('dataset') ? { dataset: readDatasetSettings(f.object('dataset')) } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ import { NodeConfigError, nodeConfigError, type ConfigErrorCode } from './errors
 import { ConfigFields, definedOnly, OPTIONAL, REQUIRED } from './fields.ts';
 import { parseIntFlag } from './flags.ts';
 import { readScoringOverrides, type ScoringParams } from './scoring.ts';
+import { readDatasetSettings, type DatasetSettings } from './dataset-section.ts';
 import { readEvalFields, readProtocolOverrides, readTrainFields, resolveProtocolSection } from './sections.ts';
 
 export { NodeConfigError };
@@ -73,6 +74,8 @@ export interface NetworkSection {
   train?: Partial<TrainSettings>;
   eval?: Partial<EvalSettings>;
   scoring?: Partial<ScoringParams>;
+  /** The prepared dataset every node of the network uses (absent: the shipped Brown corpus). */
+  dataset?: DatasetSettings;
 }
 
 export interface NodeConfigFile {
@@ -138,7 +141,7 @@ function readBucket(f: ConfigFields): BucketConfig {
 }
 
 function readNetworkSection(f: ConfigFields): NetworkSection {
-  f.allowedKeys(['model', 'networkSeed', 'protocolBase', 'protocol', 'train', 'eval', 'scoring']);
+  f.allowedKeys(['model', 'networkSeed', 'protocolBase', 'protocol', 'train', 'eval', 'scoring', 'dataset']);
   const model = REQUIRED.take(f, 'model', (k) => f.oneOf(k, ['tiny', 'small'] as const));
   const protocolBase = OPTIONAL.take(f, 'protocolBase', (k) => f.oneOf(k, ['templar', 'local'] as const));
   const protocol = OPTIONAL.take(f, 'protocol', (k) => {
@@ -161,6 +164,7 @@ function readNetworkSection(f: ConfigFields): NetworkSection {
     }),
     eval: OPTIONAL.take(f, 'eval', (k) => definedOnly<EvalSettings>(readEvalFields(f.object(k), OPTIONAL))),
     scoring: OPTIONAL.take(f, 'scoring', (k) => readScoringOverrides(f.object(k))),
+    dataset: OPTIONAL.take(f, 'dataset', (k) => readDatasetSettings(f.object(k))),
   };
 }
 
@@ -256,6 +260,7 @@ function networkFromSection(s: NetworkSection, netuid: number, storeRoot: string
     train: s.train,
     eval: s.eval,
     scoring: s.scoring,
+    dataset: s.dataset,
   };
   const cfg = buildNetworkConfig(plan, '');
   return s.protocolBase === 'templar' ? { ...cfg, protocol: resolveProtocolParams(s.protocol, TEMPLAR_PROTOCOL) } : cfg;

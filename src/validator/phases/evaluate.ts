@@ -11,7 +11,8 @@ import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
 import { claimedSampleDigest, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
-import { assignedPool, type SampleSource } from '../../node/samples.ts';
+import { assignedPool, type SampleLease, type SampleSource } from '../../node/samples.ts';
+import { isDataError } from '../../data/errors.ts';
 import type { EvalOutcome, EvalSelection, SeededRng } from '../scoring/index.ts';
 import { gatherDetail, type Gathered, type GatheredOk, type PeerBuckets } from '../gather.ts';
 
@@ -61,53 +62,92 @@ export interface EvaluateResult {
   readonly details: WindowEvaluation[];
   /** null when the replica is not at θ_w. */
   readonly heldOutLoss: number | null;
+  /**
+   * Why samples could not be read (a dataset shard missing, or refused twice by its manifest check): the random
+   * batch (nothing evaluated) or a miner's pool (that miner skipped, not scored); null when every read succeeded.
+   */
+  readonly dataUnavailable: string | null;
 }
 
 export async function evaluateWindow(input: EvaluateInput): Promise<EvaluateResult> {
-  const { window: w, replica, gathered, copiers, rng, settings, samples } = input;
-  const evaluations: EvalOutcome[] = [];
+  const { window: w, replica } = input;
   const sync = new Map<number, number | null>();
-  const details: WindowEvaluation[] = [];
   const atThetaW = replica.lastApplied === w - 1;
   const heldOutLoss = atThetaW ? replica.model.loss(input.heldOut) : null;
-  if (input.warmup || input.behind || !atThetaW) return { evaluations, sync, details, heldOutLoss };
+  if (input.warmup || input.behind || !atThetaW) return { evaluations: [], sync, details: [], heldOutLoss, dataUnavailable: null };
 
-  const selection = input.select(input.activeUids.filter((u) => !copiers.has(u)), rng);
-  const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
-  const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
-  const randomBatch = samples.batch(randomIdx);
-  const randomBefore = replica.model.loss(randomBatch);
   const stepsBehind = new Map<number, number | null>();
   const stepsBehindOf = async (uid: number): Promise<number | null> => {
     if (!stepsBehind.has(uid)) stepsBehind.set(uid, await input.stepsBehind(uid));
     return stepsBehind.get(uid)!;
   };
-  for (const uid of selection.uids) {
-    const g: Gathered = gathered.get(uid) ?? { uid, status: 'missing' };
-    if (g.status !== 'ok') {
-      evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
-      details.push({ uid, status: g.status, detail: gatherDetail(g) });
-      continue;
-    }
-    const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
-    const own = samples.batch(rng.shuffled(poolIdx).slice(0, settings.batchSize));
-    const ownBefore = replica.model.loss(own);
-    const applied = applyPeerUpdate(replica.params, g.payload.message, medians.size > 0 ? medians : undefined, settings.lr);
-    let ownAfter: number;
-    let randomAfter: number;
-    try {
-      ownAfter = replica.model.loss(own);
-      randomAfter = replica.model.loss(randomBatch);
-    } finally {
-      applied.undo();
-    }
-    const behind = await stepsBehindOf(uid);
-    evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind: behind });
-    const digestMatch = claimedSampleDigest(g.payload.message.meta) === poolSampleDigest(poolIdx, samples);
-    details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind, digestMatch });
-  }
+  const measured = await evaluateSelected(input, stepsBehindOf);
   for (const uid of input.gatherList) sync.set(uid, await stepsBehindOf(uid));
-  return { evaluations, sync, details, heldOutLoss };
+  return { ...measured, sync, heldOutLoss };
+}
+
+/** Losses of the selected miners' updates on their own and on random data (see the module comment). */
+async function evaluateSelected(
+  input: EvaluateInput,
+  stepsBehindOf: (uid: number) => Promise<number | null>,
+): Promise<Pick<EvaluateResult, 'evaluations' | 'details' | 'dataUnavailable'>> {
+  const { window: w, replica, copiers, rng, settings, samples } = input;
+  const evaluations: EvalOutcome[] = [];
+  const details: WindowEvaluation[] = [];
+  let dataUnavailable: string | null = null;
+  // the samples' shards are fetched and pinned first; a read that fails skips what needs it, never scores it
+  const prepared = async (indices: readonly number[]): Promise<SampleLease | null> => {
+    try {
+      return await samples.prepare(indices);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      dataUnavailable = err.message;
+      return null;
+    }
+  };
+  const selection = input.select(input.activeUids.filter((u) => !copiers.has(u)), rng);
+  const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
+  const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
+  const randomLease = await prepared(randomIdx);
+  if (randomLease === null) return { evaluations, details, dataUnavailable };
+  try {
+    const randomBatch = samples.batch(randomIdx);
+    const randomBefore = replica.model.loss(randomBatch);
+    for (const uid of selection.uids) {
+      const g: Gathered = input.gathered.get(uid) ?? { uid, status: 'missing' };
+      if (g.status !== 'ok') {
+        evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
+        details.push({ uid, status: g.status, detail: gatherDetail(g) });
+        continue;
+      }
+      const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
+      const ownIdx = rng.shuffled(poolIdx).slice(0, settings.batchSize);
+      const poolLease = await prepared(poolIdx);
+      if (poolLease === null) continue;
+      try {
+        const own = samples.batch(ownIdx);
+        const ownBefore = replica.model.loss(own);
+        const applied = applyPeerUpdate(replica.params, g.payload.message, medians.size > 0 ? medians : undefined, settings.lr);
+        let ownAfter: number;
+        let randomAfter: number;
+        try {
+          ownAfter = replica.model.loss(own);
+          randomAfter = replica.model.loss(randomBatch);
+        } finally {
+          applied.undo();
+        }
+        const behind = await stepsBehindOf(uid);
+        evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind: behind });
+        const digestMatch = claimedSampleDigest(g.payload.message.meta) === poolSampleDigest(poolIdx, samples);
+        details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind, digestMatch });
+      } finally {
+        poolLease.release();
+      }
+    }
+  } finally {
+    randomLease.release();
+  }
+  return { evaluations, details, dataUnavailable };
 }
 
 export interface StepsBehindInput {

@@ -1,0 +1,37 @@
+/**
+ * Whether a shard's bytes are the ones a dataset manifest lists: its size, the sha256 of the whole file, a header
+ * and payload that decode, the manifest's vocabulary and token count. Every failure names where the bytes came
+ * from (a file path or bucket key) and the field that disagrees.
+ */
+import { createHash } from 'node:crypto';
+import { DataError } from './errors.ts';
+import type { DatasetManifest, ShardEntry } from './manifest.ts';
+import { decodeShard, type TokenShard } from './shard.ts';
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Size and sha256 only (cheap, no decode): what a cache or a publisher compares first. */
+export function checkShardDigest(bytes: Uint8Array, entry: ShardEntry, where: string): void {
+  if (bytes.length !== entry.bytes) throw new DataError('ShardCorrupt', `${where}: bytes ${bytes.length} != manifest bytes ${entry.bytes}`);
+  const digest = sha256Hex(bytes);
+  if (digest !== entry.sha256) throw new DataError('ShardCorrupt', `${where}: sha256 ${digest} != manifest sha256 ${entry.sha256}`);
+}
+
+/** The decoded shard, once its bytes are exactly those the manifest lists. */
+export function verifyShard(bytes: Uint8Array, entry: ShardEntry, manifest: Pick<DatasetManifest, 'tokenizer'>, where: string): TokenShard {
+  checkShardDigest(bytes, entry, where);
+  let shard: TokenShard;
+  try {
+    shard = decodeShard(bytes);
+  } catch (err) {
+    if (err instanceof DataError) throw new DataError(err.code, `${where}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (shard.vocabSize !== manifest.tokenizer.vocabSize) {
+    throw new DataError('ShardInvalid', `${where}: shard vocab ${shard.vocabSize} != manifest tokenizer.vocabSize ${manifest.tokenizer.vocabSize}`);
+  }
+  if (shard.tokens.length !== entry.tokens) throw new DataError('ShardInvalid', `${where}: shard tokens ${shard.tokens.length} != manifest tokens ${entry.tokens}`);
+  return shard;
+}
