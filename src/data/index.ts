@@ -5,3 +5,5 @@ export * from './shard.ts';
 export * from './manifest.ts';
 export * from './sampler.ts';
 export * from './dataset.ts';
+export * from './tokenizer.ts';
+export * from './tokenizer-json.ts';
