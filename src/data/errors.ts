@@ -6,9 +6,10 @@ export type DataErrorCode =
   | 'ShardCorrupt'
   | 'ShardInvalid'
   | 'ManifestInvalid'
+  | 'InputInvalid'
   | 'InvalidArgument';
 
-/** Every failure of the data layer: a bad shard, tokenizer file or argument. */
+/** Every failure of the data layer: a bad shard, tokenizer file, input document or argument. */
 export class DataError extends TesseraError<DataErrorCode> {
   override readonly name = 'DataError';
 }

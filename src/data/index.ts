@@ -7,3 +7,7 @@ export * from './sampler.ts';
 export * from './dataset.ts';
 export * from './tokenizer.ts';
 export * from './tokenizer-json.ts';
+export * from './inputs/index.ts';
+export * from './shard-writer.ts';
+export * from './prepare.ts';
+export * from './inspect.ts';
