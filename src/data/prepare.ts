@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/durable-write.ts';
 import type { Split } from './dataset.ts';
@@ -15,7 +16,8 @@ import { inputError, listInputFiles, readDocuments, type InputDocument } from '.
 import { DATASET_MANIFEST_FILE, DATASET_MANIFEST_FORMAT, DATASET_MANIFEST_VERSION, serializeDatasetManifest, type DatasetManifest } from './manifest.ts';
 import { ShardSplitWriter } from './shard-writer.ts';
 import { tokenBytesFor } from './shard.ts';
-import type { Tokenizer } from './tokenizer.ts';
+import { TokenizeFailure, TokenizePool, type TokenizedBatch } from './tokenize-pool.ts';
+import { tokenizerSource, type Tokenizer } from './tokenizer.ts';
 
 export const DEFAULT_SHARD_TOKENS = 2 ** 24;
 export const DEFAULT_VALIDATION_EVERY = 100;
@@ -38,6 +40,12 @@ export interface PrepareDatasetOptions {
   readonly recursive?: boolean;
   /** replace `out` when it exists and is not empty */
   readonly force?: boolean;
+  /**
+   * Tokenizer worker threads; 0 tokenizes on this thread, as does a tokenizer not made by `openTokenizer`. The
+   * default is one per CPU (at most 8) for inputs of 16 MB or more, else 0: a worker takes seconds to start (the
+   * LLaMA-3 vocabulary loads in each). The shards are the same either way.
+   */
+  readonly workers?: number;
   /** called about once a second while tokenizing */
   readonly onProgress?: (progress: PrepareProgress) => void;
 }
@@ -106,19 +114,30 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Pr
     let empty = 0;
     let textBytes = 0;
     let lastReport = performance.now();
-    for await (const doc of readDocuments(files, { textField: options.textField })) {
-      if (doc.text.length === 0) {
-        empty++;
-        continue;
-      }
-      const ids = encodeDocument(tok, doc);
+    const eos = [tok.eosId];
+    const add = (doc: DocumentPlace, ids: ArrayLike<number>, bytes: number): void => {
       const split: Split = (docs.train + docs.validation) % every === 0 ? 'validation' : 'train';
       writers[split].push(ids);
+      writers[split].push(eos);
       docs[split]++;
-      textBytes += Buffer.byteLength(doc.text, 'utf8');
+      textBytes += bytes;
       if (options.onProgress !== undefined && performance.now() - lastReport > 1000) {
         lastReport = performance.now();
         options.onProgress({ file: doc.file, documents: docs.train + docs.validation, tokens: writers.train.tokens + writers.validation.tokens, textBytes });
+      }
+    };
+    const documents = nonEmpty(readDocuments(files, { textField: options.textField }), () => empty++);
+    const source = tokenizerSource(tok);
+    const workers = options.workers ?? defaultTokenizeWorkers(files.reduce((sum, f) => sum + statSync(f.path).size, 0));
+    if (workers < 0 || !Number.isInteger(workers)) throw new DataError('InvalidArgument', `workers must be an integer ≥ 0, got ${workers}`);
+    if (workers === 0 || source === undefined) {
+      for await (const doc of documents) add(doc, encodeDocument(tok, doc, false), Buffer.byteLength(doc.text, 'utf8'));
+    } else {
+      const pool = await TokenizePool.open(source, workers);
+      try {
+        await tokenizeInPool(pool, documents, add);
+      } finally {
+        await pool.close();
       }
     }
     if (docs.train === 0) {
@@ -161,8 +180,80 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Pr
   }
 }
 
-/** The document's ids with EOS appended; a tokenizer failure or an id outside the vocabulary names the document. */
-export function encodeDocument(tok: Tokenizer, doc: InputDocument): number[] {
+export const WORKERS_FROM_INPUT_BYTES = 16 * 1024 * 1024;
+
+export function defaultTokenizeWorkers(inputBytes: number): number {
+  return inputBytes < WORKERS_FROM_INPUT_BYTES ? 0 : Math.min(8, availableParallelism());
+}
+
+type DocumentPlace = Pick<InputDocument, 'file' | 'where'>;
+
+async function* nonEmpty(docs: AsyncIterable<InputDocument>, onEmpty: () => void): AsyncGenerator<InputDocument> {
+  for await (const d of docs) {
+    if (d.text.length === 0) onEmpty();
+    else yield d;
+  }
+}
+
+const BATCH_DOCUMENTS = 256;
+const BATCH_CHARS = 1 << 20;
+
+/**
+ * Sends documents to the pool in batches, keeping two batches per worker in flight, and hands each document's
+ * ids to `add` in input order.
+ */
+async function tokenizeInPool(pool: TokenizePool, docs: AsyncIterable<InputDocument>, add: (doc: DocumentPlace, ids: ArrayLike<number>, bytes: number) => void): Promise<void> {
+  type Settled = { readonly batch: TokenizedBatch } | { readonly error: unknown };
+  const inFlight: { readonly places: DocumentPlace[]; readonly bytes: number[]; readonly result: Promise<Settled> }[] = [];
+  let texts: string[] = [];
+  let places: DocumentPlace[] = [];
+  let chars = 0;
+  const submit = (): void => {
+    if (texts.length === 0) return;
+    const result = pool.encode(texts).then((batch) => ({ batch }), (error: unknown) => ({ error }));
+    inFlight.push({ places, bytes: texts.map((t) => Buffer.byteLength(t, 'utf8')), result });
+    texts = [];
+    places = [];
+    chars = 0;
+  };
+  const drainOne = async (): Promise<void> => {
+    const next = inFlight.shift();
+    if (next === undefined) return;
+    const settled = await next.result;
+    if ('error' in settled) {
+      const e = settled.error;
+      if (e instanceof TokenizeFailure) {
+        const at = next.places[e.index];
+        throw inputError(at.file, at.where, e.message, e);
+      }
+      throw e;
+    }
+    const { ids, lengths } = settled.batch;
+    let offset = 0;
+    for (let i = 0; i < lengths.length; i++) {
+      add(next.places[i], ids.subarray(offset, offset + lengths[i]), next.bytes[i]);
+      offset += lengths[i];
+    }
+  };
+  try {
+    for await (const doc of docs) {
+      texts.push(doc.text);
+      places.push({ file: doc.file, where: doc.where });
+      chars += doc.text.length;
+      if (texts.length >= BATCH_DOCUMENTS || chars >= BATCH_CHARS) {
+        submit();
+        while (inFlight.length >= 2 * pool.size) await drainOne();
+      }
+    }
+    submit();
+    while (inFlight.length > 0) await drainOne();
+  } finally {
+    inFlight.length = 0;
+  }
+}
+
+/** The document's ids (EOS appended unless `withEos` is false); a tokenizer failure or an id outside the vocabulary names the document. */
+export function encodeDocument(tok: Tokenizer, doc: InputDocument, withEos = true): number[] {
   let ids: number[];
   try {
     ids = tok.encode(doc.text);
@@ -172,7 +263,7 @@ export function encodeDocument(tok: Tokenizer, doc: InputDocument): number[] {
   for (const id of ids) {
     if (!Number.isInteger(id) || id < 0 || id >= tok.vocabSize) throw inputError(doc.file, doc.where, `${tok.name} gave token id ${id}, outside its vocabulary of ${tok.vocabSize}`);
   }
-  ids.push(tok.eosId);
+  if (withEos) ids.push(tok.eosId);
   return ids;
 }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BpeTokenizer, parseBpe } from './bpe.ts';
 import { DEFAULT_TOKENIZER_PATH } from './dataset.ts';
 import { DataError } from './errors.ts';
@@ -30,6 +31,19 @@ export type BuiltinTokenizerName = (typeof BUILTIN_TOKENIZERS)[number];
 
 export type OpenTokenizerOptions = TokenizerJsonOptions;
 
+/** What `openTokenizer` was called with: enough for a worker thread to open the same tokenizer. */
+export interface TokenizerSource {
+  readonly spec: string;
+  readonly options: OpenTokenizerOptions;
+}
+
+const sources = new WeakMap<Tokenizer, TokenizerSource>();
+
+/** The source of a tokenizer `openTokenizer` made (not of a copy or a hand-made one). */
+export function tokenizerSource(tokenizer: Tokenizer): TokenizerSource | undefined {
+  return sources.get(tokenizer);
+}
+
 export function isBuiltinTokenizer(spec: string): spec is BuiltinTokenizerName {
   return (BUILTIN_TOKENIZERS as readonly string[]).includes(spec);
 }
@@ -39,13 +53,20 @@ export function isBuiltinTokenizer(spec: string): spec is BuiltinTokenizerName {
  * are imported on first use (LLaMA-3's takes about a second), so the default path never pays for them.
  */
 export async function openTokenizer(spec: string, options: OpenTokenizerOptions = {}): Promise<Tokenizer> {
-  if (spec === 'brown') return brownTokenizer();
-  if (spec === 'llama3') return llama3Tokenizer();
-  if (spec === 'gpt2') return gpt2Tokenizer();
-  if (!existsSync(spec)) {
-    throw new DataError('TokenizerInvalid', `tokenizer "${spec}" is neither ${BUILTIN_TOKENIZERS.join(', ')} nor an existing tokenizer.json file`);
+  let tokenizer: Tokenizer;
+  let source: TokenizerSource = { spec, options: {} };
+  if (spec === 'brown') tokenizer = brownTokenizer();
+  else if (spec === 'llama3') tokenizer = await llama3Tokenizer();
+  else if (spec === 'gpt2') tokenizer = await gpt2Tokenizer();
+  else {
+    if (!existsSync(spec)) {
+      throw new DataError('TokenizerInvalid', `tokenizer "${spec}" is neither ${BUILTIN_TOKENIZERS.join(', ')} nor an existing tokenizer.json file`);
+    }
+    tokenizer = loadTokenizerJson(spec, options);
+    source = { spec: resolve(spec), options };
   }
-  return loadTokenizerJson(spec, options);
+  sources.set(tokenizer, source);
+  return tokenizer;
 }
 
 const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');

@@ -174,3 +174,32 @@ test('inspect names the first shard that does not match its manifest', withDir(a
   assert.throws(() => inspectDataset(out), isDataError('ManifestInvalid'));
   assert.throws(() => inspectDataset(join(dir, 'inputs')), isDataError('ManifestInvalid', 'not found'));
 }));
+
+test('tokenizer worker threads write the same bytes as this thread, and a document they cannot encode is named', withDir(async (dir) => {
+  const inputs = writeInputs(dir);
+  const tok = await openTokenizer('gpt2');
+  const here = join(dir, 'here', 'ds');
+  const pooled = join(dir, 'pooled', 'ds');
+  await prepareDataset({ inputs: [inputs], out: here, tokenizer: tok, shardTokens: 200, validationEvery: 4, workers: 0 });
+  const summary = await prepareDataset({ inputs: [inputs], out: pooled, tokenizer: tok, shardTokens: 200, validationEvery: 4, workers: 2 });
+  assert.equal(summary.documents, 40);
+  const files = readdirSync(here).sort();
+  assert.deepEqual(readdirSync(pooled).sort(), files);
+  for (const f of files) assert.ok(readFileSync(join(here, f)).equals(readFileSync(join(pooled, f))), f);
+
+  // a WordPiece whose unk token is not in its vocabulary: it encodes its probe text and known words, not "hex"
+  const words = ['Hello', 'world', '123', '—', 'naïve', 'hello', 'owl'];
+  const wordTok = join(dir, 'words.json');
+  writeFileSync(wordTok, JSON.stringify({
+    added_tokens: [{ id: words.length, content: '</s>', special: true }],
+    normalizer: null, pre_tokenizer: { type: 'WhitespaceSplit' }, post_processor: null, decoder: null,
+    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(words.map((w, i) => [w, i])) },
+  }));
+  const input = join(dir, 'docs.jsonl');
+  writeFileSync(input, ['hello', 'world', 'hex', 'owl'].map((text) => JSON.stringify({ text })).join('\n'));
+  const t = await openTokenizer(wordTok);
+  for (const workers of [0, 1]) {
+    await assert.rejects(prepareDataset({ inputs: [input], out: join(dir, `x${workers}`), tokenizer: t, workers }), isDataError('InputInvalid', input, 'line 3', 'cannot encode'), `workers ${workers}`);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), ['docs.jsonl', 'here', 'inputs', 'pooled', 'words.json']);
+}));
