@@ -2,13 +2,14 @@
 // cache), a full `prepare` into an empty folder, reopening prepared shards, drawing and digesting a sample pool,
 // batch assembly, and checkpoint encode/decode (F32) for the tiny and small configs. Then the real-data pipeline:
 // tokens/s and text MB/s of the brown, gpt2 and llama3 tokenizers alone, and of `prepareDataset` reading the
-// first --docs Brown train documents from a JSONL and a parquet file the bench writes. Medians of --runs.
+// first --docs Brown train documents from a JSONL and a parquet file the bench writes, on this thread and with
+// tokenizer worker threads (one per CPU, at least 2, start-up included). Medians of --runs.
 // Usage: npm run bench:data -- [--json] [--runs N] [--docs N]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
-import { assignedPool, ensureDataset, loadBrownCorpus, loadTokenizer, openTokenizer, poolDigest, prepareDataset, type Tokenizer } from '../src/data/index.ts';
+import { assignedPool, ensureDataset, loadBrownCorpus, loadTokenizer, defaultTokenizeWorkers, openTokenizer, poolDigest, prepareDataset, TokenizePool, type Tokenizer } from '../src/data/index.ts';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/model/checkpoint.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../src/model/config.ts';
 import { median, round } from './args.ts';
@@ -56,6 +57,8 @@ async function realDataPipeline(docs: readonly string[], runs: number): Promise<
     parquetWriteFile({ filename: parquet, columnData: [{ name: 'text', data: [...docs], type: 'STRING' }], rowGroupSize: 32 });
     const textBytes = docs.reduce((s, d) => s + Buffer.byteLength(d), 0);
     const rate = (tokens: number, ms: number) => ({ ms: round(ms), tokens_s: Math.round(tokens / (ms / 1000)), mb_s: round(textBytes / 1e6 / (ms / 1000), 2) });
+    // worker threads: their start-up (seconds: each loads the vocabulary) is inside the timing
+    const workers = Math.max(2, defaultTokenizeWorkers(Infinity));
     const out: Record<string, unknown> = { docs: docs.length, text_mb: round(textBytes / 1e6, 2) };
     for (const name of ['brown', 'gpt2', 'llama3'] as const) {
       let tok: Tokenizer | null = null;
@@ -79,6 +82,16 @@ async function realDataPipeline(docs: readonly string[], runs: number): Promise<
         });
         prepared[format] = rate(n, ms);
       }
+      const pooled = await timeRunsAsync(runs, async () => {
+        const ds = join(dir, `ds-${name}-pool`);
+        try {
+          await prepareDataset({ inputs: [jsonl], out: ds, tokenizer: t, shardTokens: 1 << 18, workers });
+        } finally {
+          rmSync(ds, { recursive: true, force: true });
+        }
+      });
+      const startMs = await timeRunsAsync(1, async () => { await (await TokenizePool.open({ spec: name, options: {} }, workers)).close(); });
+      prepared.jsonl_workers = { workers, start_ms: round(startMs), ...rate(tokens, pooled) };
       out[name] = { vocab: t.vocabSize, load_ms: round(loadMs), tokens, chars_per_token: round(docs.reduce((s, d) => s + d.length, 0) / tokens, 3), encode: rate(tokens, encodeMs), prepare: prepared };
     }
     return out;

@@ -11,3 +11,4 @@ export * from './inputs/index.ts';
 export * from './shard-writer.ts';
 export * from './prepare.ts';
 export * from './inspect.ts';
+export * from './tokenize-pool.ts';

@@ -35,6 +35,7 @@ interface PrepareOptions {
   shardTokens: string;
   validationEvery: string;
   recursive?: boolean;
+  workers?: string;
 }
 
 /** A usage mistake: one line and exit code 2. */
@@ -56,7 +57,8 @@ async function prepareInputs(opts: PrepareOptions & { input: string[] }): Promis
   if (opts.out === undefined) return usage('--input needs --out <dir> for the dataset folder');
   const shardTokens = integerOption(opts.shardTokens, '--shard-tokens', 1);
   const validationEvery = integerOption(opts.validationEvery, '--validation-every', 2);
-  if (shardTokens === null || validationEvery === null) return;
+  const workers = opts.workers === undefined ? undefined : integerOption(opts.workers, '--workers', 0);
+  if (shardTokens === null || validationEvery === null || workers === null) return;
   const tokenizer = await openTokenizer(opts.tokenizer, { eosToken: opts.eosToken });
   const summary = await prepareDataset({
     inputs: opts.input,
@@ -68,6 +70,7 @@ async function prepareInputs(opts: PrepareOptions & { input: string[] }): Promis
     validationEvery,
     recursive: opts.recursive === true,
     force: opts.force === true,
+    workers,
     onProgress: (p) => process.stderr.write(`[data] ${p.documents} documents, ${p.tokens} tokens (${p.file})\n`),
   });
   console.log(JSON.stringify(summary));
@@ -87,6 +90,7 @@ export function register(program: Command): void {
     .option('--shard-tokens <n>', 'tokens per shard file', String(DEFAULT_SHARD_TOKENS))
     .option('--validation-every <k>', 'documents 0, k, 2k, ... go to the validation split', String(DEFAULT_VALIDATION_EVERY))
     .option('--recursive', 'also read input files in subfolders of an input folder')
+    .option('--workers <n>', 'tokenizer threads (0: this thread; default: one per CPU, at most 8, for inputs of 16 MB or more)')
     .option('--root <dir>', 'Brown only: data root (default: $TESSERA_DATA_DIR or .tessera/data)')
     .option('--seq-len <n>', 'Brown only: report sample counts for this sequence length', '256')
     .option('--force', 'rebuild the Brown shards even if they exist; with --input, replace a non-empty --out')
