@@ -79,7 +79,7 @@ export function loadTokenizerJson(path: string, options: TokenizerJsonOptions = 
   if (eosId === undefined) throw invalid('end-of-text token has no id');
 
   const full = construct(json, invalid);
-  const encoder = construct({ ...json, added_tokens: (json.added_tokens as unknown[] | undefined ?? []).filter((t) => !(isObject(t) && t.special === true)) }, invalid);
+  const encoder = specials.length === 0 ? full : construct({ ...json, added_tokens: (json.added_tokens as unknown[]).filter((t) => !(isObject(t) && t.special === true)) }, invalid);
   const name = basename(path);
   const encode = (text: string): number[] => {
     const ids = encoder.encode(text, { add_special_tokens: false }).ids;

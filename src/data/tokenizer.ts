@@ -55,6 +55,9 @@ export function isBuiltinTokenizer(spec: string): spec is BuiltinTokenizerName {
 export async function openTokenizer(spec: string, options: OpenTokenizerOptions = {}): Promise<Tokenizer> {
   let tokenizer: Tokenizer;
   let source: TokenizerSource = { spec, options: {} };
+  if (isBuiltinTokenizer(spec) && options.eosToken !== undefined) {
+    throw new DataError('InvalidArgument', `--eos-token is for a tokenizer.json; ${spec}'s end of text is fixed`);
+  }
   if (spec === 'brown') tokenizer = brownTokenizer();
   else if (spec === 'llama3') tokenizer = await llama3Tokenizer();
   else if (spec === 'gpt2') tokenizer = await gpt2Tokenizer();

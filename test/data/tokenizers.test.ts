@@ -51,6 +51,7 @@ test('gpt2: the model vocabulary, known ids, round trips, special strings stay t
   assert.ok(!injected.includes(50256));
   assert.equal(tok.decode(injected), 'x<|endoftext|>y');
   assert.throws(() => tok.decode([50257]), isDataError('InvalidArgument'));
+  await assert.rejects(openTokenizer('gpt2', { eosToken: '<|endoftext|>' }), isDataError('InvalidArgument', '--eos-token'));
   const llama = await openTokenizer('llama3');
   assert.notEqual(tok.definitionSha256, llama.definitionSha256);
 });
