@@ -101,6 +101,9 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Pr
   if (isNonEmptyDir(out) && options.force !== true) throw new DataError('InvalidArgument', `output ${out} exists and is not empty (pass --force to replace it)`);
   const files = listInputFiles(options.inputs, { recursive: options.recursive });
   const tok = options.tokenizer;
+  const source = tokenizerSource(tok);
+  const workers = options.workers ?? defaultTokenizeWorkers(files.reduce((sum, f) => sum + statSync(f.path).size, 0));
+  if (workers < 0 || !Number.isInteger(workers)) throw new DataError('InvalidArgument', `workers must be an integer ≥ 0, got ${workers}`);
 
   mkdirSync(dirname(out), { recursive: true });
   const tmp = join(dirname(out), `.${basename(out)}.partial-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -127,9 +130,6 @@ export async function prepareDataset(options: PrepareDatasetOptions): Promise<Pr
       }
     };
     const documents = nonEmpty(readDocuments(files, { textField: options.textField }), () => empty++);
-    const source = tokenizerSource(tok);
-    const workers = options.workers ?? defaultTokenizeWorkers(files.reduce((sum, f) => sum + statSync(f.path).size, 0));
-    if (workers < 0 || !Number.isInteger(workers)) throw new DataError('InvalidArgument', `workers must be an integer ≥ 0, got ${workers}`);
     if (workers === 0 || source === undefined) {
       for await (const doc of documents) add(doc, encodeDocument(tok, doc, false), Buffer.byteLength(doc.text, 'utf8'));
     } else {
