@@ -10,9 +10,10 @@ export type DataErrorCode =
   | 'NotPrepared'
   | 'DatasetMismatch'
   | 'VocabMismatch'
+  | 'InputInvalid'
   | 'InvalidArgument';
 
-/** Every failure of the data layer: a bad shard, tokenizer file or argument. */
+/** Every failure of the data layer: a bad shard, tokenizer file, input document or argument. */
 export class DataError extends TesseraError<DataErrorCode> {
   override readonly name = 'DataError';
 }

@@ -66,6 +66,21 @@ export function getModelConfig(name: string): ModelConfig {
   return MODEL_CONFIGS[name];
 }
 
+/** Largest vocabulary a token shard can hold (data/shard.ts stores ids as u32). */
+export const MAX_MODEL_VOCAB_SIZE = 2 ** 31;
+
+/**
+ * The config at a tokenizer's vocabulary (LLaMA-3's 128,256, GPT-2's 50,257, a dataset manifest's
+ * tokenizer.vocabSize): the embedding table, and the LM head unless tied, take `vocabSize` rows; every other shape
+ * stays. The name stays too: checkpoints store and compare the whole config, so two vocabularies never mix.
+ */
+export function withVocab(config: ModelConfig, vocabSize: number): ModelConfig {
+  if (!Number.isSafeInteger(vocabSize) || vocabSize < 2 || vocabSize > MAX_MODEL_VOCAB_SIZE) {
+    throw new Error(`model vocabulary must be an integer in [2, ${MAX_MODEL_VOCAB_SIZE}], got ${vocabSize}`);
+  }
+  return vocabSize === config.vocabSize ? config : { ...config, vocabSize };
+}
+
 export function headDim(config: ModelConfig): number {
   return config.dim / config.nHeads;
 }
