@@ -2,13 +2,12 @@
  * Checks a prepared dataset folder against its manifest: every listed shard present, of the listed size and
  * sha256, decodable, of the manifest's vocabulary and token count. The first mismatch is an error naming the file.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Split } from './dataset.ts';
 import { DataError } from './errors.ts';
-import { DATASET_MANIFEST_FILE, parseDatasetManifest, type DatasetManifest, type ShardEntry } from './manifest.ts';
-import { decodeShard, type TokenShard } from './shard.ts';
+import { DATASET_MANIFEST_FILE, parseDatasetManifest, type DatasetManifest } from './manifest.ts';
+import { verifyShard } from './shard-check.ts';
 
 export interface SplitSummary {
   readonly shards: number;
@@ -27,30 +26,6 @@ export interface DatasetInspection {
   readonly unlisted: readonly string[];
 }
 
-/**
- * The shard `entry` of `manifest` from its file's bytes, or a DataError naming `source` (a path or URL): the
- * whole file's size and sha256 must be the listed ones, and its header the manifest's vocabulary and count.
- */
-export function verifyShardBytes(bytes: Uint8Array, entry: ShardEntry, manifest: Pick<DatasetManifest, 'tokenizer'>, source: string): TokenShard {
-  if (bytes.length !== entry.bytes) {
-    throw new DataError(bytes.length < entry.bytes ? 'ShardTruncated' : 'ShardCorrupt', `${source}: ${bytes.length} bytes, the manifest lists ${entry.bytes}`);
-  }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (sha256 !== entry.sha256) throw new DataError('ShardCorrupt', `${source}: sha256 ${sha256}, the manifest lists ${entry.sha256}`);
-  let shard: TokenShard;
-  try {
-    shard = decodeShard(bytes);
-  } catch (e) {
-    if (e instanceof DataError) throw new DataError(e.code, `${source}: ${e.message}`, { cause: e });
-    throw e;
-  }
-  if (shard.vocabSize !== manifest.tokenizer.vocabSize) {
-    throw new DataError('ShardInvalid', `${source}: vocab ${shard.vocabSize}, the manifest's tokenizer has ${manifest.tokenizer.vocabSize}`);
-  }
-  if (shard.tokens.length !== entry.tokens) throw new DataError('ShardInvalid', `${source}: ${shard.tokens.length} tokens, the manifest lists ${entry.tokens}`);
-  return shard;
-}
-
 export function readDatasetManifest(dir: string): DatasetManifest {
   const path = join(dir, DATASET_MANIFEST_FILE);
   if (!existsSync(path)) throw new DataError('ManifestInvalid', `${path} not found (not a prepared dataset folder)`);
@@ -65,7 +40,7 @@ export function inspectDataset(dir: string): DatasetInspection {
     for (const entry of manifest.splits[split]) {
       const path = join(dir, entry.file);
       if (!existsSync(path)) throw new DataError('ShardTruncated', `${path}: missing (listed in the manifest's ${split} split)`);
-      verifyShardBytes(readFileSync(path), entry, manifest, path);
+      verifyShard(readFileSync(path), entry, manifest, path);
       tokens += entry.tokens;
       bytes += entry.bytes;
     }

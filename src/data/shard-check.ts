@@ -14,7 +14,9 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /** Size and sha256 only (cheap, no decode): what a cache or a publisher compares first. */
 export function checkShardDigest(bytes: Uint8Array, entry: ShardEntry, where: string): void {
-  if (bytes.length !== entry.bytes) throw new DataError('ShardCorrupt', `${where}: bytes ${bytes.length} != manifest bytes ${entry.bytes}`);
+  if (bytes.length !== entry.bytes) {
+    throw new DataError(bytes.length < entry.bytes ? 'ShardTruncated' : 'ShardCorrupt', `${where}: bytes ${bytes.length} != manifest bytes ${entry.bytes}`);
+  }
   const digest = sha256Hex(bytes);
   if (digest !== entry.sha256) throw new DataError('ShardCorrupt', `${where}: sha256 ${digest} != manifest sha256 ${entry.sha256}`);
 }
@@ -24,7 +26,8 @@ export function verifyShard(bytes: Uint8Array, entry: ShardEntry, manifest: Pick
   checkShardDigest(bytes, entry, where);
   let shard: TokenShard;
   try {
-    shard = decodeShard(bytes);
+    // the whole file hashed to the manifest's sha256, so the header's own payload checksum adds nothing
+    shard = decodeShard(bytes, { payloadVerified: true });
   } catch (err) {
     if (err instanceof DataError) throw new DataError(err.code, `${where}: ${err.message}`, { cause: err });
     throw err;

@@ -59,7 +59,8 @@ export function encodeShard(shard: TokenShard): Uint8Array {
   return out;
 }
 
-export function decodeShard(bytes: Uint8Array): TokenShard {
+/** `payloadVerified`: the caller already matched the whole file against a trusted digest; skip the payload hash. */
+export function decodeShard(bytes: Uint8Array, opts: { payloadVerified?: boolean } = {}): TokenShard {
   if (bytes.length < SHARD_HEADER_BYTES) throw new DataError('ShardTruncated', `shard has ${bytes.length} bytes, less than its header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC) throw new DataError('ShardInvalid', 'not a token shard (bad magic)');
@@ -78,8 +79,10 @@ export function decodeShard(bytes: Uint8Array): TokenShard {
   if (bytes.length < expected) throw new DataError('ShardTruncated', `shard has ${bytes.length} bytes, header says ${expected}`);
   if (bytes.length > expected) throw new DataError('ShardInvalid', `shard has ${bytes.length - expected} trailing bytes`);
   const payload = bytes.subarray(SHARD_HEADER_BYTES);
-  const digest = createHash('sha256').update(payload).digest();
-  if (!digest.equals(bytes.subarray(24, 56))) throw new DataError('ShardCorrupt', 'shard checksum mismatch');
+  if (opts.payloadVerified !== true) {
+    const digest = createHash('sha256').update(payload).digest();
+    if (!digest.equals(bytes.subarray(24, 56))) throw new DataError('ShardCorrupt', 'shard checksum mismatch');
+  }
   const tokens = allocTokens(vocabSize, count);
   new Uint8Array(tokens.buffer).set(payload);
   for (let i = 0; i < count; i++) {

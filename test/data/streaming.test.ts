@@ -155,7 +155,7 @@ test('a corrupt fetch is counted and fetched again once; twice corrupt is a Data
 
     // truncated bytes: refused by size before anything is decoded
     const short = countingFetcher(dir, { damage: (_f, _n, bytes) => bytes.subarray(0, 100) });
-    await assert.rejects(new StreamingDataset({ manifest: prepared.manifest, fetcher: short.fetcher }).source('train', 10).prepare([0]), isDataError('ShardCorrupt', 'bytes 100 != manifest bytes'));
+    await assert.rejects(new StreamingDataset({ manifest: prepared.manifest, fetcher: short.fetcher }).source('train', 10).prepare([0]), isDataError('ShardTruncated', 'bytes 100 != manifest bytes'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
