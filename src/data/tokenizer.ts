@@ -49,7 +49,7 @@ export function isBuiltinTokenizer(spec: string): spec is BuiltinTokenizerName {
 }
 
 /**
- * `spec` is 'brown', 'llama3', 'gpt2' or the path of a Hugging Face tokenizer.json. The pretrained vocabularies
+ * `spec` is 'brown', 'llama3', 'gpt2', the path of a Hugging Face tokenizer.json or of a Tessera BPE file. The pretrained vocabularies
  * are imported on first use (LLaMA-3's takes about a second), so the default path never pays for them.
  */
 export async function openTokenizer(spec: string, options: OpenTokenizerOptions = {}): Promise<Tokenizer> {
@@ -65,10 +65,31 @@ export async function openTokenizer(spec: string, options: OpenTokenizerOptions 
     if (!existsSync(spec)) {
       throw new DataError('TokenizerInvalid', `tokenizer "${spec}" is neither ${BUILTIN_TOKENIZERS.join(', ')} nor an existing tokenizer.json file`);
     }
-    tokenizer = loadTokenizerJson(spec, options);
+    tokenizer = isTesseraBpeFile(spec) ? brownTokenizer(spec) : loadTokenizerJson(spec, options);
     source = { spec: resolve(spec), options };
   }
   sources.set(tokenizer, source);
+  return tokenizer;
+}
+
+/** Our own byte-level BPE files (`"format": "tessera-bpe-1"`, e.g. the shipped Brown one) open like tokenizer.json. */
+function isTesseraBpeFile(path: string): boolean {
+  const head = readFileSync(path).subarray(0, 64).toString('utf8');
+  return /^\s*\{\s*"format"\s*:\s*"tessera-bpe-/.test(head);
+}
+
+/**
+ * The tokenizer a dataset manifest or checkpoint names, when it is one this build ships ('brown-bpe-4096', 'brown',
+ * 'llama3', 'gpt2'), checked against the definition hash the name came with (when given); undefined for any other
+ * name (a user's tokenizer.json, which the user must supply).
+ */
+export async function openNamedTokenizer(name: string, definitionSha256?: string): Promise<Tokenizer | undefined> {
+  const spec = name === `brown-bpe-4096` ? 'brown' : name;
+  if (!isBuiltinTokenizer(spec)) return undefined;
+  const tokenizer = await openTokenizer(spec);
+  if (definitionSha256 !== undefined && tokenizer.definitionSha256 !== definitionSha256) {
+    throw new DataError('TokenizerInvalid', `tokenizer ${name}: this build's definition hashes to ${tokenizer.definitionSha256}, the name came with ${definitionSha256}`);
+  }
   return tokenizer;
 }
 

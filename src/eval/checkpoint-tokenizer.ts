@@ -1,47 +1,53 @@
 /**
- * The tokenizer to read a checkpoint's tokens with: an explicit file, else the shipped tokenizer the
- * checkpoint's metadata names (`tokenizer`: a file name in assets/tokenizer, without `.json`; only shipped
- * names, so a downloaded checkpoint cannot point the reader at arbitrary local files), else the default
- * shipped BPE. Its vocabulary must be the model's: ids of another tokenizer would decode to garbage.
+ * The tokenizer to read a checkpoint's tokens with: an explicit one (`brown`, `llama3`, `gpt2` or a file), else
+ * the one the checkpoint's metadata names (`tokenizer`: a tokenizer this build ships, e.g. `llama3` or
+ * `brown-bpe-4096`, with `tokenizer_sha256` when written by a validator; only shipped names, so a downloaded
+ * checkpoint cannot point the reader at arbitrary local files), else the default shipped BPE. Its vocabulary must
+ * be the model's: ids of another tokenizer would decode to garbage.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { DEFAULT_TOKENIZER_PATH, loadTokenizer } from '../data/dataset.ts';
-import type { BpeTokenizer } from '../data/bpe.ts';
+import { readdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_TOKENIZER_PATH } from '../data/dataset.ts';
+import { BUILTIN_TOKENIZERS, isBuiltinTokenizer, openNamedTokenizer, openTokenizer, type Tokenizer } from '../data/tokenizer.ts';
 import type { CheckpointMeta } from '../model/checkpoint.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { EvalError } from './errors.ts';
 
 export const SHIPPED_TOKENIZER_DIR = dirname(DEFAULT_TOKENIZER_PATH);
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export interface ResolvedTokenizer {
-  readonly tokenizer: BpeTokenizer;
+  readonly tokenizer: Tokenizer;
+  /** the name or file it was opened from */
   readonly path: string;
   readonly source: 'flag' | 'checkpoint' | 'default';
 }
 
-export function checkpointTokenizer(meta: CheckpointMeta, config: ModelConfig, checkpointPath: string, explicit?: string): ResolvedTokenizer {
-  let path = DEFAULT_TOKENIZER_PATH;
-  let source: ResolvedTokenizer['source'] = 'default';
+function shippedNames(): string[] {
+  return [...BUILTIN_TOKENIZERS, ...readdirSync(SHIPPED_TOKENIZER_DIR).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5))];
+}
+
+export async function checkpointTokenizer(meta: CheckpointMeta, config: ModelConfig, checkpointPath: string, explicit?: string): Promise<ResolvedTokenizer> {
+  let resolved: ResolvedTokenizer;
   const named = meta.extra?.tokenizer;
   if (explicit !== undefined) {
-    path = resolve(explicit);
-    source = 'flag';
+    const spec = isBuiltinTokenizer(explicit) ? explicit : resolve(explicit);
+    resolved = { tokenizer: await openTokenizer(spec), path: spec, source: 'flag' };
   } else if (named !== undefined) {
-    const shipped = readdirSync(SHIPPED_TOKENIZER_DIR).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5));
-    if (!NAME.test(named) || !existsSync(join(SHIPPED_TOKENIZER_DIR, `${named}.json`))) {
-      throw new EvalError('CheckpointInvalid', `${checkpointPath}: metadata names tokenizer ${JSON.stringify(named)}, which is not shipped (shipped: ${shipped.join(', ')}); pass --tokenizer <file>`);
+    const tokenizer = await openNamedTokenizer(named, meta.extra?.tokenizer_sha256).catch((e: unknown) => {
+      throw new EvalError('CheckpointInvalid', `${checkpointPath}: ${(e as Error).message}`, { cause: e });
+    });
+    if (tokenizer === undefined) {
+      throw new EvalError('CheckpointInvalid', `${checkpointPath}: metadata names tokenizer ${JSON.stringify(named)}, which is not shipped (shipped: ${shippedNames().join(', ')}); pass --tokenizer <file>`);
     }
-    path = join(SHIPPED_TOKENIZER_DIR, `${named}.json`);
-    source = 'checkpoint';
+    resolved = { tokenizer, path: named, source: 'checkpoint' };
+  } else {
+    resolved = { tokenizer: await openTokenizer(DEFAULT_TOKENIZER_PATH), path: DEFAULT_TOKENIZER_PATH, source: 'default' };
   }
-  const tokenizer = loadTokenizer(path);
-  if (tokenizer.vocabSize !== config.vocabSize) {
+  if (resolved.tokenizer.vocabSize !== config.vocabSize) {
     throw new EvalError(
       'CheckpointInvalid',
-      `${checkpointPath}: the model's vocabulary is ${config.vocabSize} tokens but tokenizer ${basename(path)} has ${tokenizer.vocabSize}; its ids would decode to garbage (pass --tokenizer <file> of the model's tokenizer)`,
+      `${checkpointPath}: the model's vocabulary is ${config.vocabSize} tokens but tokenizer ${resolved.tokenizer.name} has ${resolved.tokenizer.vocabSize}; its ids would decode to garbage (pass --tokenizer <name or file> of the model's tokenizer)`,
     );
   }
-  return { tokenizer, path, source };
+  return resolved;
 }

@@ -2,9 +2,11 @@
  * The existing scorers as `EvalTaskRunner`s: multiple choice (lm-eval loglikelihood) and held-out perplexity.
  * Any other runner (generation, instruction following, ...) joins them in the same list.
  */
+import type { Batch } from '../model/batch.ts';
 import type { Dataset } from '../data/dataset.ts';
+import { evenlySpaced, type StreamingDataset } from '../data/streaming.ts';
 import { scoreMultipleChoice, type Metric, type MultipleChoiceResult } from './multiple-choice.ts';
-import { validationPerplexity } from './perplexity.ts';
+import { perplexityOf, validationPerplexity, type PerplexityResult } from './perplexity.ts';
 import type { EvalTaskRunner, TaskScore } from './task-runner.ts';
 import type { MultipleChoiceTask } from './tasks.ts';
 import { EvalError } from './errors.ts';
@@ -70,10 +72,46 @@ export function perplexityRunner(dataset: Dataset, o: PerplexityRunnerOptions = 
       const r = validationPerplexity(model, dataset, {
         seqLen: o.seqLen ?? Math.min(256, model.config.maxSeqLen), maxTokens: o.maxTokens ?? 32768, batchSize: o.batchSize ?? opts.batchSize ?? 8, onProgress: opts.onProgress,
       });
-      return {
-        task: name, kind: 'perplexity', n: r.tokens, primary: 'perplexity',
-        metrics: { perplexity: exact(r.perplexity), nll: exact(r.meanNll), bits_per_token: exact(r.bitsPerToken) },
-      };
+      return perplexityScore(name, r);
+    },
+  };
+}
+
+function perplexityScore(name: string, r: PerplexityResult): TaskScore {
+  return {
+    task: name, kind: 'perplexity', n: r.tokens, primary: 'perplexity',
+    metrics: { perplexity: exact(r.perplexity), nll: exact(r.meanNll), bits_per_token: exact(r.bitsPerToken) },
+  };
+}
+
+/**
+ * Held-out perplexity over a streamed dataset's validation split (a network's prepared dataset): evenly spaced
+ * samples up to `maxTokens`, their shards fetched (and checked against the manifest) first.
+ */
+export function streamingPerplexityRunner(dataset: StreamingDataset, o: PerplexityRunnerOptions = {}, name = PERPLEXITY_TASK): EvalTaskRunner {
+  return {
+    name,
+    kind: 'perplexity',
+    run: async (model, _tokenizer, opts = {}) => {
+      checkVocab("the dataset's", dataset.vocabSize, model.config.vocabSize);
+      const seqLen = o.seqLen ?? Math.min(256, model.config.maxSeqLen);
+      const maxTokens = o.maxTokens ?? 32768;
+      const batchSize = o.batchSize ?? opts.batchSize ?? 8;
+      for (const [k, v] of [['seqLen', seqLen], ['maxTokens', maxTokens], ['batchSize', batchSize]] as const) {
+        if (!Number.isInteger(v) || v < 1) throw new EvalError('InvalidArgument', `${k} must be a positive integer, got ${v}`);
+      }
+      if (seqLen > model.config.maxSeqLen) throw new EvalError('InvalidArgument', `seqLen ${seqLen} exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
+      const source = dataset.source('validation', seqLen);
+      const ids = evenlySpaced(source.sampleCount, Math.max(1, Math.floor(maxTokens / seqLen)));
+      if (ids.length === 0) throw new EvalError('InvalidArgument', `dataset ${dataset.manifest.name}: its validation split has no samples of length ${seqLen}`);
+      const lease = await source.prepare(ids);
+      try {
+        const batches: Batch[] = [];
+        for (let i = 0; i < ids.length; i += batchSize) batches.push(source.batch(ids.slice(i, i + batchSize)));
+        return perplexityScore(name, perplexityOf(model, batches, opts.onProgress));
+      } finally {
+        lease.release();
+      }
     },
   };
 }

@@ -73,6 +73,27 @@ export async function openNodeSamples(net: NetworkConfig, nodeDir: string, event
     events.emit('datasetOpened', { name: 'brown', manifestSha256: null, vocabSize: ds.vocabSize, trainSamples: samples.train.sampleCount, source: ds.dir });
     return samples;
   }
+  const { dataset: ds, manifestSha256: sha256, fetcher } = await openNetworkDataset(net, settings, nodeDir, o, env, streamEvent(events));
+  const { manifest } = ds;
+  const samples = streamingSamples(seqLen, ds);
+  if (samples.train.sampleCount === 0) throw new DataError('InvalidArgument', `dataset ${manifest.name}: its train split has no samples of length ${seqLen}`);
+  events.emit('datasetOpened', { name: manifest.name, manifestSha256: sha256, vocabSize: manifest.tokenizer.vocabSize, trainSamples: samples.train.sampleCount, source: fetcher.locate('') });
+  return samples;
+}
+
+/**
+ * The network's prepared dataset, streamed: its manifest fetched and checked against the network's manifestSha256
+ * and its tokenizer's vocabulary against the model's. Also what tools beside a network (the evaluator) read it with.
+ */
+export async function openNetworkDataset(
+  net: NetworkConfig,
+  settings: NonNullable<NetworkConfig['dataset']>,
+  nodeDir: string,
+  o: NodeDataOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+  onEvent?: (e: StreamEvent) => void,
+): Promise<{ dataset: StreamingDataset; manifestSha256: string; fetcher: ShardFetcher }> {
+  const model = modelOf(net);
   let fetcher: ShardFetcher;
   let cache: ShardCache | undefined;
   if (o.datasetDir !== undefined) {
@@ -93,9 +114,5 @@ export async function openNodeSamples(net: NetworkConfig, nodeDir: string, event
   if (manifest.tokenizer.vocabSize !== model.vocabSize) {
     throw new DataError('VocabMismatch', `${fetcher.locate('manifest.json')}: tokenizer ${manifest.tokenizer.name} vocab ${manifest.tokenizer.vocabSize} != model ${net.model} vocabSize ${model.vocabSize}`);
   }
-  const ds = new StreamingDataset({ manifest, fetcher, cache, onEvent: streamEvent(events) });
-  const samples = streamingSamples(seqLen, ds);
-  if (samples.train.sampleCount === 0) throw new DataError('InvalidArgument', `dataset ${manifest.name}: its train split has no samples of length ${seqLen}`);
-  events.emit('datasetOpened', { name: manifest.name, manifestSha256: sha256, vocabSize: manifest.tokenizer.vocabSize, trainSamples: samples.train.sampleCount, source: fetcher.locate('') });
-  return samples;
+  return { dataset: new StreamingDataset({ manifest, fetcher, cache, onEvent }), manifestSha256: sha256, fetcher };
 }

@@ -258,10 +258,11 @@ export class Replica {
     return false;
   }
 
-  async saveCheckpoint(store: ObjectStore, uid: number): Promise<void> {
+  /** `extra`: metadata strings the checkpoint carries, e.g. the tokenizer its ids are from. */
+  async saveCheckpoint(store: ObjectStore, uid: number, extra?: Readonly<Record<string, string>>): Promise<void> {
     const v = this.net.protocol.version;
     const w = this.lastApplied;
-    const body = encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep });
+    const body = encodeCheckpoint(this.params, this.config, { window: w, globalStep: this.globalStep, ...(extra === undefined ? {} : { extra }) });
     await store.put(checkpointModelKey(w, v), body);
     const sha256 = createHash('sha256').update(body).digest('hex');
     await store.put(checkpointMetaKey(w, v), encodeCheckpointMeta({ version: v, window: w, syncWindow: w, globalStep: this.globalStep, uid, sha256 }));

@@ -14,6 +14,8 @@ export interface NodeSamples {
   readonly train: SampleSource;
   /** A fixed held-out batch from the validation split (fetched first when the dataset streams). */
   heldOut(batchSize: number): Promise<Batch>;
+  /** The tokenizer the ids are from, as the dataset manifest names it (absent: the shipped Brown BPE). */
+  readonly tokenizer?: { readonly name: string; readonly sha256: string };
 }
 
 let shared: Dataset | null = null;
@@ -29,5 +31,6 @@ export function streamingSamples(seqLen: number, dataset: StreamingDataset): Nod
   return {
     train: dataset.source('train', seqLen),
     heldOut: (batchSize) => dataset.heldOutBatch(seqLen, batchSize),
+    tokenizer: { name: dataset.manifest.tokenizer.name, sha256: dataset.manifest.tokenizer.sha256 },
   };
 }

@@ -66,6 +66,7 @@ export class Validator implements StopSignal {
   private readonly net: NetworkConfig;
   private readonly access: ChainAccess;
   private samples!: SampleSource;
+  private checkpointExtra: Readonly<Record<string, string>> | undefined;
   private replica!: Replica;
   private scorer!: GauntletScorer;
   /** Miners whose evaluated updates harmed the model: left out of this validator's manifests (quarantine.ts). */
@@ -114,6 +115,8 @@ export class Validator implements StopSignal {
     const sources = this.o.samples ?? (await openNodeSamples(this.net, this.o.nodeDir, this.o.events, this.o.data));
     this.samples = sources.train;
     this.heldOut = await sources.heldOut(this.net.eval.batchSize);
+    // so `tessera generate` and the evaluator read a published checkpoint with the tokenizer it was trained on
+    this.checkpointExtra = sources.tokenizer === undefined ? undefined : { tokenizer: sources.tokenizer.name, tokenizer_sha256: sources.tokenizer.sha256 };
     this.id = await setUpIdentity(this.o.chain, this.net, this.o.name, this.o.nodeDir, this.o.backend);
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, leader: await this.isLeader() });
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
@@ -319,7 +322,7 @@ export class Validator implements StopSignal {
       params: p,
       applied,
       globalStep: this.replica.globalStep,
-      saveCheckpoint: () => this.replica.saveCheckpoint(this.id.store, this.id.uid),
+      saveCheckpoint: () => this.replica.saveCheckpoint(this.id.store, this.id.uid, this.checkpointExtra),
     });
 
     this.lastProcessed = w;

@@ -138,8 +138,10 @@ test('a corrupt, truncated or unsupported tokenizer file is refused naming the f
     const good = JSON.stringify(tinyTokenizerJson());
     const truncated = write('truncated.json', good.slice(0, good.length / 2));
     await assert.rejects(openTokenizer(truncated), isDataError('TokenizerInvalid', truncated, 'not valid JSON'));
-    const notHf = write('other.json', '{"format":"tessera-bpe-1"}');
+    const notHf = write('other.json', '{"format":"other"}');
     await assert.rejects(openTokenizer(notHf), isDataError('TokenizerInvalid', notHf, '"model"'));
+    const badBpe = write('bpe.json', '{"format":"tessera-bpe-1"}');
+    await assert.rejects(openTokenizer(badBpe), isDataError('TokenizerInvalid', badBpe, 'missing field "vocabSize"'));
     const wordLevel = write('wl.json', JSON.stringify(tinyTokenizerJson({ model: { type: 'WordLevel', vocab: { a: 0 }, unk_token: 'a' } })));
     await assert.rejects(openTokenizer(wordLevel), isDataError('TokenizerInvalid', wordLevel, 'WordLevel'));
     const badId = tinyTokenizerJson();

@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildNetworkConfig } from '../../src/node/config/local-defaults.ts';
+import { modelOf } from '../../src/node/config/network.ts';
+import { decodeCheckpoint } from '../../src/model/checkpoint.ts';
 import { Replica, type ReplicaNetwork } from '../../src/node/replica.ts';
 import { createHash } from 'node:crypto';
 import { checkpointLatestKey, checkpointMetaKey, checkpointModelKey, encodeCheckpointMeta, encodeLatestPointer, parseCheckpointMeta } from '../../src/protocol/index.ts';
@@ -104,6 +106,21 @@ test('bootstrap falls back through missing, tampered and misshapen checkpoints t
   } finally {
     source.dispose();
     fresh.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a published checkpoint names the tokenizer its ids are from, so readers decode it with the right one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'replica-ckpt-tok-'));
+  const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'replica-ckpt-tok', storeRoot: join(dir, 'store') }, '');
+  const replica = new Replica(net, 0, new RecordedEvents());
+  try {
+    replica.lastApplied = 3;
+    const store = new MemoryStore();
+    await replica.saveCheckpoint(store, 1, { tokenizer: 'llama3', tokenizer_sha256: 'a'.repeat(64) });
+    const decoded = decodeCheckpoint(await store.get(checkpointModelKey(3, net.protocol.version)), modelOf(net));
+    assert.deepEqual(decoded.meta.extra, { tokenizer: 'llama3', tokenizer_sha256: 'a'.repeat(64) });
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

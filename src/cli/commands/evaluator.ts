@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTesseraError } from '../../core/errors.ts';
-import { loadTokenizer } from '../../data/dataset.ts';
-import { multipleChoiceRunner, PERPLEXITY_TASK, perplexityRunner } from '../../eval/runners.ts';
+import { openNamedTokenizer, openTokenizer, type Tokenizer } from '../../data/tokenizer.ts';
+import { loadNetworkConfig } from '../../node/config/network.ts';
+import { openNetworkDataset } from '../../node/dataset.ts';
+import { multipleChoiceRunner, PERPLEXITY_TASK, perplexityRunner, streamingPerplexityRunner } from '../../eval/runners.ts';
 import type { EvalTaskRunner } from '../../eval/task-runner.ts';
 import { EvaluatorError } from '../../evaluator/errors.ts';
 import { DEFAULT_MAX_CHECKPOINT_BYTES, Evaluator } from '../../evaluator/evaluator.ts';
@@ -35,6 +38,7 @@ interface EvaluatorFlags {
   metricsHost: string;
   maxCheckpointBytes?: string;
   logPretty?: boolean;
+  tokenizer?: string;
 }
 
 /** `<run-dir>/eval/history.jsonl`: where `tessera evaluator --run-dir` keeps its history and the dashboard reads it. */
@@ -55,8 +59,8 @@ function positive(flag: string, text: string, integer = true): number {
  * multiple-choice task names (assets/eval), task JSONL paths, or MMLU / GSM8K / IFEval files and folders (as
  * `tessera eval --tasks` takes them); default: perplexity, then every shipped task.
  */
-export async function taskRunners(list: string | undefined, o: { maxTokens: number; dataRoot?: string }): Promise<EvalTaskRunner[]> {
-  const ppl = () => perplexityRunner(ensureDatasetWithProgress({ root: o.dataRoot }), { maxTokens: o.maxTokens });
+export async function taskRunners(list: string | undefined, o: { perplexity: () => EvalTaskRunner }): Promise<EvalTaskRunner[]> {
+  const ppl = o.perplexity;
   if (list === undefined) return [ppl(), ...resolveTasks(undefined).map((t) => multipleChoiceRunner(t))];
   const names = list.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new EvaluatorError('InvalidArgument', '--tasks names no task');
@@ -70,6 +74,31 @@ export async function taskRunners(list: string | undefined, o: { maxTokens: numb
     runners.push(...tasks.map((t) => multipleChoiceRunner(t)), ...suites);
   }
   return runners;
+}
+
+/**
+ * What the checkpoints are read against: a run whose network names a prepared dataset is scored on that dataset's
+ * validation split, with its tokenizer (the one the manifest names, or --tokenizer); any other on the shipped
+ * Brown data and BPE.
+ */
+async function evaluationData(f: EvaluatorFlags, maxTokens: number): Promise<{ perplexity: () => EvalTaskRunner; tokenizer: Tokenizer; dataset: string }> {
+  const netPath = f.runDir === undefined ? undefined : join(resolve(f.runDir), 'network.json');
+  const net = netPath !== undefined && existsSync(netPath) ? loadNetworkConfig(netPath) : undefined;
+  if (net?.dataset === undefined) {
+    const tokenizer = await openTokenizer(f.tokenizer ?? 'brown');
+    return { perplexity: () => perplexityRunner(ensureDatasetWithProgress({ root: f.dataRoot }), { maxTokens }), tokenizer, dataset: 'brown' };
+  }
+  const evalDir = join(resolve(f.runDir!), 'eval');
+  const { dataset } = await openNetworkDataset(net, net.dataset, evalDir, { cacheDir: join(evalDir, 'data-cache') });
+  const named = dataset.manifest.tokenizer;
+  const tokenizer = f.tokenizer !== undefined ? await openTokenizer(f.tokenizer) : await openNamedTokenizer(named.name, named.sha256);
+  if (tokenizer === undefined) {
+    throw new EvaluatorError('InvalidArgument', `the network's dataset ${dataset.manifest.name} was tokenized with ${named.name}, which is not shipped: pass --tokenizer <its tokenizer.json>`);
+  }
+  if (tokenizer.vocabSize !== named.vocabSize) {
+    throw new EvaluatorError('InvalidArgument', `--tokenizer ${f.tokenizer}: vocabulary ${tokenizer.vocabSize}, the dataset's tokenizer ${named.name} has ${named.vocabSize}`);
+  }
+  return { perplexity: () => streamingPerplexityRunner(dataset, { maxTokens }), tokenizer, dataset: dataset.manifest.name };
 }
 
 function openSource(f: EvaluatorFlags): CheckpointSource {
@@ -109,18 +138,19 @@ async function run(f: EvaluatorFlags): Promise<void> {
   const source = openSource(f);
   let server: MetricsServer | null = null;
   try {
-    const runners = await taskRunners(f.tasks, { maxTokens, dataRoot: f.dataRoot });
+    const data = await evaluationData(f, maxTokens);
+    const runners = await taskRunners(f.tasks, { perplexity: data.perplexity });
     const history = EvalHistory.open(historyPath, { onWarning: (m) => log.warn({ kind: 'historyRepaired' }, m) });
     const metrics = metricsPort === null ? null : new EvaluatorMetrics();
     const evaluator = new Evaluator({
-      source, runners, tokenizer: loadTokenizer(), history, settings: { limit, maxTokens }, batchSize, threads, maxCheckpointBytes, log, metrics,
+      source, runners, tokenizer: data.tokenizer, history, settings: { limit, maxTokens }, batchSize, threads, maxCheckpointBytes, log, metrics,
     });
     if (metrics !== null) {
       server = await serveMetrics(metrics, metricsPort!, f.metricsHost);
       log.info({ kind: 'metrics', url: server.url }, 'metrics');
     }
     log.info(
-      { kind: 'evaluatorStarted', source: source.description, history: historyPath, tasks: runners.map((r) => r.name), evaluated: history.records.length, once: f.once === true },
+      { kind: 'evaluatorStarted', source: source.description, dataset: data.dataset, tokenizer: data.tokenizer.name, history: historyPath, tasks: runners.map((r) => r.name), evaluated: history.records.length, once: f.once === true },
       `evaluating checkpoints of ${source.description} into ${historyPath}`,
     );
     if (f.once === true) {
@@ -154,6 +184,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'validation tokens scored for perplexity', '32768')
     .option('--batch-size <n>', 'sequences per forward pass when scoring choices', '16')
     .option('--threads <n>', 'compute threads (default: all cores)')
+    .option('--tokenizer <name|file>', 'brown, llama3, gpt2 or a tokenizer file (default: the network dataset\'s, else the shipped BPE)')
     .option('--data-root <dir>', 'prepared data root (default: $TESSERA_DATA_DIR or .tessera/data)')
     .option('--interval <s>', 'seconds between looks for new checkpoints', '30')
     .option('--once', 'evaluate what is published now, then exit')

@@ -31,7 +31,7 @@ function intFlag(flag: string, text: string, min: number): number {
   return n;
 }
 
-function run(f: GenerateFlags): void {
+async function run(f: GenerateFlags): Promise<void> {
   if ((f.checkpoint === undefined) === (f.runDir === undefined)) throw new EvalError('InvalidArgument', 'give exactly one of --checkpoint <file> or --run-dir <dir>');
   const temperature = Number(f.temperature);
   if (f.temperature.trim() === '' || !Number.isFinite(temperature) || temperature < 0) {
@@ -45,7 +45,7 @@ function run(f: GenerateFlags): void {
   const path = f.checkpoint !== undefined ? resolve(f.checkpoint) : findRunCheckpoint(resolve(f.runDir!)).path;
   const loaded = loadCheckpointModel(path, { threads });
   try {
-    const { tokenizer, path: tokPath } = checkpointTokenizer(loaded.meta, loaded.config, path, f.tokenizer);
+    const { tokenizer, path: tokPath } = await checkpointTokenizer(loaded.meta, loaded.config, path, f.tokenizer);
     process.stderr.write(`checkpoint ${path} (${loaded.config.name}, window ${loaded.meta.window}, step ${loaded.meta.globalStep}); tokenizer ${tokPath}\n`);
     let tokens = 0;
     const t0 = performance.now();
@@ -78,11 +78,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'sampling seed (sample i uses seed + i)', '1337')
     .option('--num-samples <n>', 'samples to draw', '1')
     .option('--stop <text...>', 'end a sample at any of these strings')
-    .option('--tokenizer <file>', 'tokenizer file (default: the one the checkpoint names, else the shipped BPE)')
+    .option('--tokenizer <name|file>', 'brown, llama3, gpt2 or a tokenizer file (default: the one the checkpoint names, else the shipped BPE)')
     .option('--threads <n>', 'compute threads (default: all cores)')
-    .action((f: GenerateFlags) => {
+    .action(async (f: GenerateFlags) => {
       try {
-        run(f);
+        await run(f);
       } catch (e) {
         if (!(e instanceof EvalError || e instanceof CheckpointError || e instanceof DataError)) throw e;
         process.stderr.write(`error: ${e.name} ${e.code}: ${e.message}\n`);
