@@ -57,9 +57,9 @@ test('tessera generate: a tokenizer that does not fit the checkpoint, and bad fl
   const named = cli(['--checkpoint', join(dir, 'named.safetensors'), '--max-tokens', '3']);
   assert.equal(named.status, 0, named.stderr);
   for (const [args, pattern] of [
-    [['--checkpoint', join(dir, 'v300.safetensors')], /^error: EvalError CheckpointInvalid: .*vocabulary is 300 tokens but tokenizer brown-bpe-4096\.json has 4096/],
+    [['--checkpoint', join(dir, 'v300.safetensors')], /^error: EvalError CheckpointInvalid: .*vocabulary is 300 tokens but tokenizer brown-bpe-4096 has 4096/],
     [['--checkpoint', join(dir, 'unknown.safetensors')], /^error: EvalError CheckpointInvalid: .*names tokenizer "\.\.\/\.\.\/etc\/x", which is not shipped/],
-    [['--checkpoint', join(dir, 'named.safetensors'), '--tokenizer', join(dir, 'none.json')], /^error: DataError TokenizerInvalid: .*none\.json not found/],
+    [['--checkpoint', join(dir, 'named.safetensors'), '--tokenizer', join(dir, 'none.json')], /^error: DataError TokenizerInvalid: tokenizer ".*none\.json" is neither brown, llama3, gpt2 nor an existing tokenizer\.json file/],
     [['--checkpoint', join(dir, 'absent.safetensors')], /^error: CheckpointError NotFound: /],
     [['--prompt', 'x'], /^error: EvalError InvalidArgument: give exactly one of/],
     [['--checkpoint', 'x', '--temperature', '-1'], /^error: EvalError InvalidArgument: --temperature must be a number >= 0/],
