@@ -8,8 +8,8 @@ import { DataError } from './errors.ts';
 import type { DatasetManifest, ShardEntry } from './manifest.ts';
 import { decodeShard, type TokenShard } from './shard.ts';
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Size and sha256 only (cheap, no decode): what a cache or a publisher compares first. */
@@ -24,6 +24,11 @@ export function checkShardDigest(bytes: Uint8Array, entry: ShardEntry, where: st
 /** The decoded shard, once its bytes are exactly those the manifest lists. */
 export function verifyShard(bytes: Uint8Array, entry: ShardEntry, manifest: Pick<DatasetManifest, 'tokenizer'>, where: string): TokenShard {
   checkShardDigest(bytes, entry, where);
+  return decodeListedShard(bytes, entry, manifest, where);
+}
+
+/** The decoded shard of bytes already matched to `entry` by `checkShardDigest` (a disk cache's hit). */
+export function decodeListedShard(bytes: Uint8Array, entry: ShardEntry, manifest: Pick<DatasetManifest, 'tokenizer'>, where: string): TokenShard {
   let shard: TokenShard;
   try {
     // the whole file hashed to the manifest's sha256, so the header's own payload checksum adds nothing

@@ -2,11 +2,11 @@
  * Cuts one split's token stream into shard files of a fixed token count (the last one shorter), named
  * `<split>-00000.shard`, ..., and records each as a manifest entry with the sha256 of the whole file.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/durable-write.ts';
 import type { Split } from './dataset.ts';
 import { DataError } from './errors.ts';
+import { sha256Hex } from './shard-check.ts';
 import type { ShardEntry } from './manifest.ts';
 import { allocTokens, encodeShard, type TokenArray } from './shard.ts';
 
@@ -53,7 +53,7 @@ export class ShardSplitWriter {
     const bytes = encodeShard({ vocabSize: this.vocabSize, tokens: this.buffer.subarray(0, this.fill) });
     const file = shardFileName(this.split, this.entries.length);
     writeFileAtomic(join(this.dir, file), bytes, { sync: 'file' });
-    this.entries.push({ file, tokens: this.fill, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    this.entries.push({ file, tokens: this.fill, bytes: bytes.length, sha256: sha256Hex(bytes) });
     this.fill = 0;
   }
 }

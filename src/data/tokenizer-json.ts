@@ -3,11 +3,11 @@
  * the model's ids plus the added tokens; EOS is named by the caller or found among the special tokens. Special
  * tokens are never produced from text: the encoder is built without them, and decoding uses the full file.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { DataError } from './errors.ts';
+import { sha256Hex } from './shard-check.ts';
 import type { Tokenizer } from './tokenizer.ts';
 
 export interface TokenizerJsonOptions {
@@ -100,7 +100,7 @@ export function loadTokenizerJson(path: string, options: TokenizerJsonOptions = 
     vocabSize,
     eosId,
     ...(bosId === undefined ? {} : { bosId }),
-    definitionSha256: createHash('sha256').update(bytes).digest('hex'),
+    definitionSha256: sha256Hex(bytes),
     encode,
     decode: (ids) => {
       for (const id of ids) if (!isId(id) || id >= vocabSize) throw new DataError('InvalidArgument', `token id ${id} is outside ${name}'s vocabulary of ${vocabSize}`);

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { BpeTokenizer, parseBpe } from './bpe.ts';
 import { DEFAULT_TOKENIZER_PATH } from './dataset.ts';
 import { DataError } from './errors.ts';
+import { sha256Hex } from './shard-check.ts';
 import { loadTokenizerJson, type TokenizerJsonOptions } from './tokenizer-json.ts';
 
 export interface Tokenizer {
@@ -93,7 +94,6 @@ export async function openNamedTokenizer(name: string, definitionSha256?: string
   return tokenizer;
 }
 
-const sha256Hex = (data: string | Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
 function checkIds(name: string, ids: readonly number[], vocabSize: number): void {
   for (const id of ids) {
