@@ -11,7 +11,7 @@ import type { ProviderInterface } from './recorded-provider.ts';
 import type { KeySigner } from './signer.ts';
 import { SubmissionQueue, signAndSubmit, type Inclusion, type SubmitOptions } from './submit.ts';
 import { weightsToU16 } from './weights.ts';
-import { chooseWeightsMode, PendingReveals, revealTiming, type OnChainCommitWindow, type WeightsMode } from './weights-mode.ts';
+import { chooseWeightsMode, PendingReveals, revealTiming, type OnChainCommitWindow, type PendingReveal, type WeightsMode } from './weights-mode.ts';
 import {
   COMMIT_REVEAL_VERSION,
   encodeWeightsTlockPayload,
@@ -76,7 +76,7 @@ export interface SubtensorChain extends Chain {
   /** CR-v2: commits the hash of the weights (normalised as `setWeights` does); reveal later with `revealWeights`. */
   commitWeights(hotkey: HotkeySigner, uids: number[], weights: number[], versionKey: number | bigint, options?: { salt?: number[] }): Promise<WeightCommit>;
   /** CR-v2 reveal; must land in epoch `commit_epoch + RevealPeriodEpochs` (else `RevealTooEarly` / `ExpiredWeightCommit`). */
-  revealWeights(hotkey: HotkeySigner, commit: WeightCommit): Promise<void>;
+  revealWeights(hotkey: HotkeySigner, commit: PendingReveal): Promise<void>;
   /** How this subnet takes weights now: plain, CR-v2 hash commits, or timelocked commits (from its hyperparameters and runtime). */
   weightsMode(): Promise<WeightsMode>;
   /** Reveals every CR-v2 commit of `hotkey` whose reveal window is open on chain; drops those past it. */
@@ -400,7 +400,7 @@ export class SubtensorClient implements SubtensorChain {
         this.#pending.remove(commit.hash);
         outcome.expired.push(commit.hash);
       } else {
-        await this.revealWeights(hotkey, { ...commit, uids: [...commit.uids], values: [...commit.values], salt: [...commit.salt], blockHash: '' });
+        await this.revealWeights(hotkey, commit);
         outcome.revealed.push(commit.hash);
       }
     }
@@ -484,7 +484,7 @@ export class SubtensorClient implements SubtensorChain {
     return commit;
   }
 
-  async revealWeights(hotkey: HotkeySigner, commit: WeightCommit): Promise<void> {
+  async revealWeights(hotkey: HotkeySigner, commit: PendingReveal): Promise<void> {
     if (commit.netuid !== this.netuid) {
       throw new SubtensorError('InvalidArgument', `commit is for netuid ${commit.netuid}, this client serves ${this.netuid}`);
     }
