@@ -134,6 +134,9 @@ export class Miner implements StopSignal {
       schedule: { lr: t.lr, warmupSteps: t.warmupSteps, cosineSteps: t.cosineSteps },
       adamw: { weightDecay: t.weightDecay, decayAll: t.decayAllParams ?? false },
     });
+    // token 0 everywhere: any valid batch of the training shape warms the same kernels
+    const seqLen = this.samples.seqLen;
+    this.trainer.warmUp({ tokens: new Int32Array(t.batchSize * (seqLen + 1)), batchSize: t.batchSize, seqLen });
   }
 
   private saveState(): void {

@@ -89,6 +89,15 @@ export class InnerTrainer {
     return { loss, gradNorm, lr };
   }
 
+  /**
+   * One forward and backward pass whose result is discarded (no optimizer or schedule step; the next step overwrites
+   * the gradients): compiles and tiers up the kernels and starts the compute threads before the first timed step,
+   * which otherwise runs several times slower than the ones after it.
+   */
+  warmUp(batch: Batch): void {
+    this.model.lossAndGrad(batch);
+  }
+
   /** Fresh AdamW state (zero moments, bias correction restarts); the schedule position is kept. */
   resetOptimizer(): void {
     this.opt.reset();
