@@ -27,15 +27,27 @@ export function encodeGradientMeta(meta: GradientMeta): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(meta));
 }
 
-/** The sample digest a gradient's metadata claims; null when the metadata carries none (it is opaque to the codec). */
-export function claimedSampleDigest(meta: Uint8Array): string | null {
+function metaDoc(meta: Uint8Array): Record<string, unknown> | null {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(meta));
   } catch {
-    return null; // not our JSON metadata: no claim, which the caller records as a mismatch
+    return null; // not our JSON metadata: no claim
   }
-  if (doc === null || typeof doc !== 'object') return null;
-  const digest = (doc as { sampleDigest?: unknown }).sampleDigest;
+  return doc === null || typeof doc !== 'object' || Array.isArray(doc) ? null : (doc as Record<string, unknown>);
+}
+
+/** The sample digest a gradient's metadata claims; null when the metadata carries none (it is opaque to the codec). */
+export function claimedSampleDigest(meta: Uint8Array): string | null {
+  const digest = metaDoc(meta)?.sampleDigest;
   return typeof digest === 'string' && /^[0-9a-f]{32}$/.test(digest) ? digest : null;
+}
+
+/**
+ * How many samples the metadata says were trained on: the leading part of the assigned pool, batch after batch, as
+ * the inner loop takes them. null when absent or not a non-negative integer.
+ */
+export function claimedTrainedSamples(meta: Uint8Array): number | null {
+  const n = metaDoc(meta)?.samples;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimedSampleDigest, encodeGradientMeta, gradientMeta } from '../../src/protocol/gradient-meta.ts';
+import { claimedSampleDigest, claimedTrainedSamples, encodeGradientMeta, gradientMeta } from '../../src/protocol/gradient-meta.ts';
 
 test('the gradient metadata carries the window, the assigned pool\'s sample digest and its size (Templar\'s miner metadata)', () => {
   // Pool indices 0..3 map to the sample ids of the data layer's golden vector.
@@ -19,4 +19,11 @@ test('metadata without a well-formed digest claims none', () => {
   assert.equal(claimedSampleDigest(enc('not json')), null);
   assert.equal(claimedSampleDigest(new Uint8Array([0xff, 0xfe])), null);
   assert.equal(claimedSampleDigest(enc('null')), null);
+});
+
+test('the trained-sample claim: a non-negative integer, else none', () => {
+  const enc = (s: string) => new TextEncoder().encode(s);
+  assert.equal(claimedTrainedSamples(encodeGradientMeta(gradientMeta(7, [2, 0, 3, 1], { sampleId: (i) => BigInt(i) }, 3))), 3);
+  assert.equal(claimedTrainedSamples(enc('{"samples":0}')), 0);
+  for (const bad of ['{"samples":-1}', '{"samples":2.5}', '{"samples":"8"}', '{}', '[8]', 'null', 'not json']) assert.equal(claimedTrainedSamples(enc(bad)), null, bad);
 });

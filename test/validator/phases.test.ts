@@ -31,7 +31,7 @@ import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
 import { gatherWindow, RecentUploads } from '../../src/validator/phases/gather.ts';
 import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
 import { buildManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
-import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
+import { claimedTrainedPart, evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
 import { scoreWindow } from '../../src/validator/phases/score.ts';
 import { advanceReplica } from '../../src/validator/phases/advance.ts';
 import { publishLeaderDocuments, saveCheckpointIfDue, publishWeights } from '../../src/validator/phases/publish.ts';
@@ -388,6 +388,27 @@ describe('evaluate phase', () => {
     assert.deepEqual(r.details.map((d) => d.uid), [2, 1, 4]);
     assert.deepEqual(r.details[0], { uid: 2, status: 'invalid', detail: 'empty update' });
     assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
+  });
+
+  test('the own-data check draws from the samples the miner says it trained (the pool\'s leading batches), at least one batch', async () => {
+    const pool1 = assignedPool(1, W, settings.ownPoolSize, samples.sampleCount);
+    for (const [claim, part] of [[2, 2], [4, 4], [0, 2], [99, 8]] as const) {
+      const meta = encodeGradientMeta(gradientMeta(W, pool1, samples, claim));
+      const g = gatheredOk(message(1, W, 1, { meta }));
+      const replica = replicaAt(W - 1);
+      const r = await evaluateWindow({
+        window: W, warmup: false, behind: false, replica, heldOut, samples, gathered: byUid(g), ok: [g],
+        copiers: new Set(), gatherList: [1], rng: new SeededRng('claim'), settings, stepsBehind: async () => 0,
+        selection: { uids: [1], bin: 0, bins: 1, forced: 0 },
+      });
+      const rng = new SeededRng('claim');
+      rng.int(1_000_000);
+      const own = samples.batch(rng.shuffled(pool1.slice(0, part)).slice(0, settings.batchSize));
+      const e = r.evaluations[0];
+      assert.equal(e.status, 'ok');
+      if (e.status === 'ok') assert.equal(e.losses.ownBefore, replica.model.loss(own), `claim ${claim}: drawn from the first ${part}`);
+    }
+    assert.deepEqual(claimedTrainedPart(pool1, new Uint8Array([1, 2]), 2), pool1, 'no readable claim: the whole pool');
   });
 
   test('samples that cannot be read: the miner needing them is skipped, not scored; without the random batch nothing is evaluated', async () => {

@@ -1,6 +1,7 @@
 /**
  * Phase "evaluate" (reference §4.2): at θ_w (the replica has applied exactly the windows before w) and outside
- * warm-up, a fair sample of the active non-copying miners is evaluated: loss on the miner's own assigned data and on
+ * warm-up, a fair sample of the active non-copying miners is evaluated: loss on the miner's own assigned data (the
+ * part it claims to have trained) and on
  * one random batch before and after applying its update alone (θ' = θ − outerLr·lrFactor·ĝ_i, clipped to the
  * window's median norms, then undone), and its steps behind from its debug dict. The held-out loss is measured
  * whenever the replica is at θ_w.
@@ -9,7 +10,7 @@ import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
-import { claimedSampleDigest, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
+import { claimedSampleDigest, claimedTrainedSamples, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
 import { assignedPool, type SampleLease, type SampleSource } from '../../node/samples.ts';
 import { isDataError } from '../../data/errors.ts';
@@ -122,7 +123,7 @@ async function evaluateSelected(
         continue;
       }
       const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
-      const ownIdx = rng.shuffled(poolIdx).slice(0, settings.batchSize);
+      const ownIdx = rng.shuffled(claimedTrainedPart(poolIdx, g.payload.message.meta, settings.batchSize)).slice(0, settings.batchSize);
       const poolLease = await prepared(poolIdx);
       if (poolLease === null) continue;
       try {
@@ -149,6 +150,17 @@ async function evaluateSelected(
     randomLease.release();
   }
   return { evaluations, details, dataUnavailable };
+}
+
+/**
+ * The part of the pool the miner says it trained on (the inner loop takes the pool's batches in order, so a miner cut
+ * short trained a prefix): its own-data check draws from there, so a slow miner is checked on what it did, and one
+ * claiming more steps than it took is checked on samples it never saw. Without a claim, the whole pool.
+ */
+export function claimedTrainedPart(pool: readonly number[], meta: Uint8Array, batchSize: number): readonly number[] {
+  const claimed = claimedTrainedSamples(meta);
+  if (claimed === null) return pool;
+  return pool.slice(0, Math.min(pool.length, Math.max(batchSize, claimed)));
 }
 
 export interface StepsBehindInput {
