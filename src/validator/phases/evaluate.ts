@@ -1,9 +1,9 @@
 /**
  * Phase "evaluate" (reference §4.2): at θ_w (the replica has applied exactly the windows before w) and outside
  * warm-up, a fair sample of the active non-copying miners is evaluated: loss on the miner's own assigned data (the
- * part it claims to have trained) and on
- * one random batch before and after applying its update alone (θ' = θ − outerLr·lrFactor·ĝ_i, clipped to the
- * window's median norms, then undone), and its steps behind from its debug dict. The held-out loss is measured
+ * part it claims to have trained) and on one random batch before and after applying its update alone
+ * (θ' = θ − outerLr·lrFactor·ĝ_i, clipped to the window's median norms, then undone), and its steps behind from its
+ * debug dict. The held-out loss is measured
  * whenever the replica is at θ_w.
  */
 import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
