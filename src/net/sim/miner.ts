@@ -97,7 +97,7 @@ export class SimMiner {
         this.leftAt = w;
         break;
       }
-      const dependsOn = await this.applied.when(w - 1 - d);
+      const dependsOn = await this.applied.when(Math.max(world.startWindow - 1, w - 1 - d));
       const ready = Math.max(world.start(w), prevEnd);
       if (prevWindow !== null) this.closeRound(prevWindow, ready, dependsOn);
       await world.clock.until(Math.max(ready, dependsOn));
@@ -122,7 +122,7 @@ export class SimMiner {
     await Promise.all(follows);
     if (prevWindow !== null) {
       const ready = Math.max(world.start(prevWindow + 1), prevEnd);
-      this.closeRound(prevWindow, ready, await this.applied.when(prevWindow - d));
+      this.closeRound(prevWindow, ready, await this.applied.when(Math.max(world.startWindow - 1, prevWindow - d)));
     }
   }
 

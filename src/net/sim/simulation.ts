@@ -13,6 +13,7 @@ import { mean, type EmissionSplit, type NodeBytes, type SimSummary, type WindowR
 import type { Scenario } from './scenario.ts';
 import { SimValidator } from './validator.ts';
 import { World } from './world.ts';
+import { SimError } from './errors.ts';
 
 /** Virtual time 0 as a wall-clock instant (fixed, so runs are reproducible). */
 export const SIM_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -98,7 +99,9 @@ export async function runScenario(scenario: Scenario, options: SimOptions = {}):
   for (const s of specs) startMiner(s);
   for (const v of validators) spawn(() => v.run());
   if (scenario.churn !== null) spawn(() => churn(world, scenario, miners, startMiner, lastWindow));
-  chain.produceBlocks(() => alive > 0);
+  // a stuck process must not keep the chain producing blocks forever: 10 windows past the last, the run is over
+  const lastBlock = (lastWindow + 10) * p.blocksPerWindow;
+  chain.produceBlocks(() => alive > 0 && chain.head < lastBlock);
 
   let reported = SIM_START_WINDOW;
   const report = (upTo: number): void => {
@@ -109,6 +112,7 @@ export async function runScenario(scenario: Scenario, options: SimOptions = {}):
     if (options.onWindow !== undefined) report(Math.min(lastWindow, w - 2));
   }
   await clock.run();
+  if (alive > 0) throw new SimError('NodeFailed', `scenario ${scenario.name}: ${alive} simulated nodes were still waiting 10 windows after the last one (a schedule that cannot finish)`);
   report(lastWindow);
   const records: WindowRecord[] = [];
   for (let w = SIM_START_WINDOW; w <= lastWindow; w++) records.push(windowRecord(world, w, validators[0], miners));
