@@ -170,8 +170,10 @@ export interface NodeEventMap {
     readonly leader: boolean;
     readonly warmup: boolean;
     readonly heldOutLoss: number | null;
-    /** uid → gather status (ok, missing, tooEarly, tooLate, invalid). */
+    /** uid → gather status (ok, missing, tooEarly, tooLate, invalid; unread: on time by its HEAD, not downloaded). */
     readonly gathered: Readonly<Record<string, string>>;
+    /** HEADs sent, payloads downloaded and their bytes (absent in logs from before bounded gathering). */
+    readonly traffic?: { readonly heads: number; readonly downloads: number; readonly downloadedBytes: number };
     readonly aggregated: readonly number[];
     readonly copiers: readonly number[];
     readonly overlapMax: number | null;
@@ -280,6 +282,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     warmup: bool,
     heldOutLoss: nullable(num),
     gathered: record(str),
+    traffic: optional(object({ heads: int, downloads: int, downloadedBytes: num })),
     aggregated: uids,
     copiers: uids,
     overlapMax: nullable(num),

@@ -2,7 +2,8 @@
  * Gathering one window's gradients from miners' buckets with the validator's fast checks (reference §2.2 step 11,
  * §4.1): deadline status from the store's lastModified against the boundary block's timestamp, bounded download,
  * strict decode (shape, index range, duplicate indices, quantisation parameters, uid and window in the header),
- * null rounds outside warm-up and empty updates rejected.
+ * null rounds outside warm-up and empty updates rejected. The HEAD and the download are separate steps: a validator
+ * downloads only what it aggregates or evaluates (gather-plan.ts).
  */
 import { decodeGradient, payloadDigest, type GradientMessage, type GradientSchema } from '../codec/index.ts';
 import { checkDeadline, gradientKey, type ProtocolParams, type UploadDeadline } from '../protocol/index.ts';
@@ -33,7 +34,9 @@ export type Gathered =
   | GatheredOk
   | { readonly uid: number; readonly status: 'missing'; readonly detail?: string }
   | { readonly uid: number; readonly status: 'tooEarly' | 'tooLate'; readonly uploadedAt: Date }
-  | { readonly uid: number; readonly status: 'invalid'; readonly detail: string };
+  | { readonly uid: number; readonly status: 'invalid'; readonly detail: string }
+  /** On time by its HEAD, not downloaded: neither an aggregation candidate nor evaluated this window. */
+  | { readonly uid: number; readonly status: 'unread'; readonly uploadedAt: Date };
 
 export type GatherStatus = Gathered['status'];
 
@@ -42,20 +45,19 @@ export function gatherDetail(g: Gathered): string | undefined {
   return g.status === 'missing' || g.status === 'invalid' ? g.detail : undefined;
 }
 
-export async function gatherOne(
-  buckets: PeerBuckets,
-  format: PayloadFormat,
-  uid: number,
-  deadline: UploadDeadline,
-  p: ProtocolParams,
-  warmup: boolean,
-): Promise<Gathered> {
+/** What one HEAD says of a uid's upload: its deadline status, or that there is none. */
+export type Probe =
+  | { readonly uid: number; readonly status: 'onTime'; readonly uploadedAt: Date; readonly store: ObjectStore }
+  | { readonly uid: number; readonly status: 'missing'; readonly detail?: string }
+  | { readonly uid: number; readonly status: 'tooEarly' | 'tooLate'; readonly uploadedAt: Date };
+
+/** One HEAD on the uid's gradient of the deadline's window (no download). */
+export async function probeUpload(buckets: PeerBuckets, uid: number, deadline: UploadDeadline, p: ProtocolParams): Promise<Probe> {
   const store = await buckets.bucketOf(uid);
   if (store === null) return { uid, status: 'missing', detail: 'no bucket commitment' };
-  const key = gradientKey(deadline.window, uid, p.version);
   let head;
   try {
-    head = await store.head(key);
+    head = await store.head(gradientKey(deadline.window, uid, p.version));
   } catch (err) {
     return { uid, status: 'missing', detail: `head failed: ${(err as Error).message}` };
   }
@@ -63,13 +65,28 @@ export async function gatherOne(
   const status = checkDeadline(head.lastModified, deadline, p);
   if (status === 'TooEarly') return { uid, status: 'tooEarly', uploadedAt: head.lastModified };
   if (status === 'TooLate') return { uid, status: 'tooLate', uploadedAt: head.lastModified };
+  return { uid, status: 'onTime', uploadedAt: head.lastModified, store };
+}
+
+/** Downloads and strictly decodes an upload the HEAD found on time; anything else keeps the probe's status. */
+export async function fetchUpload(
+  probe: Probe,
+  format: PayloadFormat,
+  deadline: UploadDeadline,
+  p: ProtocolParams,
+  warmup: boolean,
+  onDownloaded?: (bytes: number) => void,
+): Promise<Gathered> {
+  if (probe.status !== 'onTime') return probe;
+  const { uid, store } = probe;
   let bytes: Uint8Array;
   try {
-    bytes = await store.get(key, { maxBytes: format.maxPayloadBytes });
+    bytes = await store.get(gradientKey(deadline.window, uid, p.version), { maxBytes: format.maxPayloadBytes });
   } catch (err) {
     if (isStoreError(err, 'TooLarge')) return { uid, status: 'invalid', detail: 'payload too large' };
     return { uid, status: 'missing', detail: `download failed: ${(err as Error).message}` };
   }
+  onDownloaded?.(bytes.length);
   let message: GradientMessage;
   try {
     message = decodeGradient(bytes, format.schema, { expectWindow: deadline.window, expectUid: uid, maxBytes: format.maxPayloadBytes });
@@ -86,5 +103,17 @@ export async function gatherOne(
     }
     if (total === 0) return { uid, status: 'invalid', detail: 'empty update' };
   }
-  return { uid, status: 'ok', uploadedAt: head.lastModified, payload: { bytes, sha256: payloadDigest(bytes), message } };
+  return { uid, status: 'ok', uploadedAt: probe.uploadedAt, payload: { bytes, sha256: payloadDigest(bytes), message } };
+}
+
+/** HEAD, then download and check: one uid's upload in full. */
+export async function gatherOne(
+  buckets: PeerBuckets,
+  format: PayloadFormat,
+  uid: number,
+  deadline: UploadDeadline,
+  p: ProtocolParams,
+  warmup: boolean,
+): Promise<Gathered> {
+  return fetchUpload(await probeUpload(buckets, uid, deadline, p), format, deadline, p, warmup);
 }

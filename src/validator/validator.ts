@@ -30,10 +30,11 @@ import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
 import { readStartWindow } from '../node/start-window.ts';
 import type { Batch } from '../model/batch.ts';
 import type { ObjectStore } from '../storage/index.ts';
-import { GauntletScorer, loadScorer, SeededRng, serializeScorer } from './scoring/index.ts';
+import { GauntletScorer, loadScorer, SeededRng, serializeScorer, type EvalSelection } from './scoring/index.ts';
 import { advanceReplica } from './phases/advance.ts';
 import { evaluateWindow, readStepsBehind } from './phases/evaluate.ts';
-import { gatherWindow } from './phases/gather.ts';
+import { gatherWindow, RecentUploads } from './phases/gather.ts';
+import type { GatheredOk } from './gather.ts';
 import { buildManifest, readPeerList } from './phases/manifest.ts';
 import { offerManifest } from './phases/lead.ts';
 import type { AggregatorManifest } from '../protocol/index.ts';
@@ -81,6 +82,7 @@ export class Validator implements StopSignal {
   /** Manifests this validator built, by window, until the window is applied (it may have to post them in a later slot). */
   private readonly offers = new Map<number, AggregatorManifest>();
   private heldOut!: Batch;
+  private recentUploads!: RecentUploads;
 
   constructor(private readonly o: ValidatorOptions) {
     this.net = o.net;
@@ -122,6 +124,7 @@ export class Validator implements StopSignal {
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
     this.startWindow = await this.postOrAwaitStartWindow();
     this.replica = new Replica(this.net, this.startWindow, this.o.events);
+    this.recentUploads = new RecentUploads(this.p.activeRecentWindows);
     this.scorer = new GauntletScorer(this.net.scoring);
     const saved = this.replica.loadLocal(this.o.nodeDir);
     if (saved !== null) {
@@ -229,17 +232,38 @@ export class Validator implements StopSignal {
     const miners = await this.minerUids();
     const metagraph = await this.access.metagraph();
 
-    const gather = await gatherWindow({ miners, buckets: this.access, format: this.replica, deadline, params: p, warmup, events: this.o.events });
-    const { overlap, derived, copiers } = screenCopies({ ok: gather.ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
+    const evaluating = !warmup && !behind && this.replica.lastApplied === w - 1;
+    const rng = new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`);
+    let selection: EvalSelection = { uids: [], bin: 0, bins: 0, forced: 0 };
+    const isBarred = (uid: number) => this.scorer.isNaughty(uid, w) || this.quarantine.has(uid);
+    const screen = (ok: readonly GatheredOk[]) => screenCopies({ ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
+    const peerList = await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events);
+    const gather = await gatherWindow({
+      miners,
+      buckets: this.access,
+      format: this.replica,
+      deadline,
+      params: p,
+      warmup,
+      events: this.o.events,
+      peerList,
+      recent: this.recentUploads,
+      pickEvalUids: (active) => {
+        if (evaluating) selection = this.scorer.selectEvalUids(active, w, rng);
+        return selection.uids;
+      },
+      unusable: (ok) => new Set([...screen(ok).copiers, ...ok.map((g) => g.uid).filter(isBarred)]),
+    });
+    const { overlap, derived, copiers } = screen(gather.ok);
     const manifest = buildManifest({
       window: w,
       version: p.version,
       miners,
       gathered: gather.gathered,
       copiers,
-      peerList: await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events),
+      peerList,
       gatherPeerCount: p.gatherPeerCount,
-      isBarred: (uid) => this.scorer.isNaughty(uid, w) || this.quarantine.has(uid),
+      isBarred,
     });
     this.offers.set(w, manifest.manifest);
     await this.offer(w);
@@ -256,11 +280,10 @@ export class Validator implements StopSignal {
         samples: this.samples,
         gathered: gather.gathered,
         ok: gather.ok,
-        activeUids: gather.activeUids,
         copiers,
         gatherList: manifest.gatherList,
-        rng: new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`),
-        select: (pool, rng) => this.scorer.selectEvalUids(pool, w, rng),
+        rng,
+        selection,
         stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
         settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
       });
@@ -334,6 +357,7 @@ export class Validator implements StopSignal {
       warmup,
       heldOutLoss: evaluation.heldOutLoss,
       gathered: Object.fromEntries([...gather.gathered].map(([u, g]) => [u, g.status])),
+      traffic: gather.traffic,
       aggregated: manifest.succeeded,
       copiers: [...copiers],
       overlapMax: overlap?.maxRatio ?? null,

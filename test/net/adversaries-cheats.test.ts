@@ -28,6 +28,7 @@ describe('lazy, wrong-data, mixer, blender and thin-blender miners against one v
     const summary = [...honest.map((u) => ['honest', u] as const), ...[...cheat].map(([k, u]) => [k, u] as const)]
       .map(([k, u]) => `${k} uid ${u}: score ${v.lastScore(u)} weight ${v.weightShare([u]).toFixed(4)} evals ${v.evaluations(u).length}`);
     console.log(`after window ${v.windows.at(-1)!.window as number}:\n  ${summary.join('\n  ')}`);
+    for (const h of honest) console.log(`honest uid ${h} by window:\n    ${v.trace(h)}`);
   }, { timeout: 260_000 });
 
   after(async () => {

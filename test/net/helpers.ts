@@ -135,6 +135,22 @@ export class ValidatorVerdicts {
     return w.uids.reduce((s, u, i) => s + (uids.includes(u) ? w.weights[i] : 0), 0);
   }
 
+  /**
+   * One line per window for `uid`: gather status, final score, OpenSkill μ/σ, its evaluation (improvements on own and
+   * random data, steps behind) and its flags, for a failure message that says why a score is what it is.
+   */
+  trace(uid: number): string {
+    return this.windows
+      .map((e) => {
+        const d = (e.evaluated as Array<Partial<Evaluation>>).find((x) => x.uid === uid);
+        const r = (e.ratings as Record<string, { mu: number; sigma: number }>)[String(uid)];
+        const ev = d?.randomAfter === undefined ? '' : ` own ${(d.ownBefore! - d.ownAfter!).toFixed(4)} rnd ${(d.randomBefore! - d.randomAfter!).toFixed(4)} behind ${d.stepsBehind}`;
+        const fl = (e.flags as Flag[]).filter((f) => f.uid === uid && f.kind !== 'evaluated').map((f) => `${f.kind}:${f.reason ?? f.status ?? ''}`);
+        return `w${e.window as number} ${(e.gathered as Record<string, string>)[String(uid)]} F ${(e.scores as Record<string, number>)[String(uid)] ?? 0} mu ${r?.mu} sigma ${r?.sigma}${ev}${fl.length > 0 ? ` [${fl.join(' ')}]` : ''}`;
+      })
+      .join('\n    ');
+  }
+
   /** Final scores of the last window (uids with score 0 are absent from the event). */
   lastScore(uid: number): number {
     return ((this.windows.at(-1)!.scores as Record<string, number>)[String(uid)]) ?? 0;

@@ -28,7 +28,7 @@ import { DataError, HELD_LEASE } from '../../src/data/index.ts';
 import { Replica, type ReplicaNetwork } from '../../src/node/replica.ts';
 import { GauntletScorer, SeededRng, type EvalOutcome, type EvalSelection } from '../../src/validator/scoring/index.ts';
 import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
-import { gatherWindow } from '../../src/validator/phases/gather.ts';
+import { gatherWindow, RecentUploads } from '../../src/validator/phases/gather.ts';
 import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
 import { buildManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
 import { evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
@@ -111,7 +111,7 @@ describe('gather phase', () => {
     await b.upload(8, gradientKey(W, 8, p.version), bytesOf(message(8)), new Date(BOUNDARY_MS - 5_000));
     // uid 9: no bucket at all
 
-    const r = await gatherWindow({ miners: [1, 2, 3, 4, 6, 7, 8, 9], buckets: b, format, deadline, params: p, warmup: false, events: silent });
+    const r = await gatherWindow({ miners: [1, 2, 3, 4, 6, 7, 8, 9], buckets: b, format, deadline, params: p, warmup: false, events: silent, peerList: null });
 
     assert.deepEqual(Object.fromEntries([...r.gathered].map(([u, g]) => [u, g.status])), {
       1: 'ok', 2: 'missing', 3: 'tooLate', 4: 'invalid', 6: 'invalid', 7: 'invalid', 8: 'tooEarly', 9: 'missing',
@@ -141,7 +141,7 @@ describe('gather phase', () => {
     const dead = new FaultyStore(b.stores.get(3)!, { failureRate: 1 });
     const buckets = { bucketOf: async (uid: number) => (uid === 3 ? dead : b.bucketOf(uid)) };
     const events = recorder();
-    const r = await gatherWindow({ miners: [2, 3], buckets, format, deadline, params: p, warmup: false, events });
+    const r = await gatherWindow({ miners: [2, 3], buckets, format, deadline, params: p, warmup: false, events, peerList: null });
     assert.deepEqual(r.activeUids, [2]);
     assert.deepEqual(events.seen.map(([k, f]) => [k, f.uid, f.probed]), [['activityProbeFailed', 3, W - 1]]);
   });
@@ -149,8 +149,63 @@ describe('gather phase', () => {
   test('a null round is fine during warm-up', async () => {
     const b = new Buckets();
     await b.upload(7, gradientKey(W, 7, p.version), bytesOf(message(7, W, 7, { nullRound: true })));
-    const r = await gatherWindow({ miners: [7], buckets: b, format, deadline, params: p, warmup: true, events: silent });
+    const r = await gatherWindow({ miners: [7], buckets: b, format, deadline, params: p, warmup: true, events: silent, peerList: null });
     assert.equal(r.gathered.get(7)?.status, 'ok');
+  });
+
+  test('bounded: only the gather peers, the reserves for failed slots and the evaluation picks are downloaded; the rest cost one HEAD', async () => {
+    const b = new Buckets();
+    const miners = Array.from({ length: 40 }, (_, i) => i + 1);
+    const counted = new Map<number, { heads: number; gets: number }>();
+    for (const uid of miners) {
+      if (uid === 40) continue; // silent now
+      await b.upload(uid, gradientKey(W, uid, p.version), uid === 11 ? new Uint8Array([9, 9]) : bytesOf(message(uid)));
+    }
+    await b.upload(40, gradientKey(W - 1, 40, p.version), bytesOf(message(40, W - 1)));
+    const buckets = {
+      bucketOf: async (uid: number) => {
+        const store = await b.bucketOf(uid);
+        if (store === null) return null;
+        const c = counted.get(uid) ?? { heads: 0, gets: 0 };
+        counted.set(uid, c);
+        return {
+          ...store,
+          head: (key: string) => (c.heads++, store.head(key)),
+          get: (key: string, o?: { maxBytes?: number }) => (c.gets++, store.get(key, o)),
+        } as ObjectStore;
+      },
+    };
+    const peerList: PeerList = { peers: [10, 11, 12], reservePeers: [13, 14, 15], initialSelection: false, syncWindow: W - 1, firstEffectiveWindow: W };
+    const picked: number[][] = [];
+    const r = await gatherWindow({
+      miners, buckets, format, deadline, params: p, warmup: false, events: silent, peerList,
+      pickEvalUids: (active) => (picked.push([...active]), [30, 12]),
+      // 13 is a copy found by the screening: its slot goes to the next reserve
+      unusable: (ok) => new Set(ok.map((g) => g.uid).filter((u) => u === 13)),
+    });
+    assert.deepEqual(picked, [miners], 'the evaluation picks come from every active miner (40 by its last window)');
+    assert.deepEqual(r.evalUids, [30, 12]);
+    const downloaded = [...counted].filter(([, c]) => c.gets > 0).map(([u]) => u).sort((x, y) => x - y);
+    assert.deepEqual(downloaded, [10, 11, 12, 13, 14, 30], '11 invalid → reserve 13, a copy → reserve 14; 15 never fetched');
+    assert.equal(r.gathered.get(11)?.status, 'invalid');
+    assert.equal(r.gathered.get(20)?.status, 'unread');
+    assert.equal(r.gathered.get(40)?.status, 'missing');
+    assert.deepEqual(r.ok.map((g) => g.uid), [10, 12, 13, 14, 30]);
+    for (const [uid, c] of counted) assert.equal(c.heads, uid === 40 ? 2 : 1, `uid ${uid}: ${c.heads} HEADs`);
+    assert.deepEqual(r.traffic, { heads: 41, downloads: 6, downloadedBytes: r.ok.reduce((s, g) => s + g.payload.bytes.length, 0) + 2 });
+  });
+
+  test('activity remembered from the last window\'s HEADs: a silent miner costs one HEAD, not one per recent window', async () => {
+    const b = new Buckets();
+    await b.upload(2, gradientKey(W - 1, 2, p.version), bytesOf(message(2, W - 1)));
+    await b.upload(3, gradientKey(W, 3, p.version), bytesOf(message(3)));
+    const recent = new RecentUploads(p.activeRecentWindows);
+    recent.record(W - 1, [2]);
+    const r = await gatherWindow({ miners: [2, 3, 4], buckets: b, format, deadline, params: p, warmup: false, events: silent, peerList: null, recent });
+    assert.deepEqual(r.activeUids, [2, 3]);
+    assert.equal(r.traffic.heads, 3, 'uids 2 and 4 are answered from what window W−1 saw');
+    assert.equal(recent.uploaded(W, 3), true);
+    assert.equal(recent.uploaded(W, 2), false);
   });
 });
 
@@ -290,7 +345,6 @@ describe('evaluate phase', () => {
   test('at θ_w: measures losses before/after each selected miner\'s update, undoes it, and reports failures', async () => {
     const replica = replicaAt(W - 1);
     const hashBefore = replica.hash();
-    const pools: number[][] = [];
     const reads: number[] = [];
     const r = await evaluateWindow({
       window: W,
@@ -301,21 +355,17 @@ describe('evaluate phase', () => {
       samples,
       gathered,
       ok: [...gathered.values()].filter((g): g is GatheredOk => g.status === 'ok'),
-      activeUids: [1, 2, 3, 4],
       copiers: new Set([3]),
       gatherList: [1, 3, 5],
       rng: new SeededRng('eval'),
-      select: (pool): EvalSelection => {
-        pools.push([...pool]);
-        return { uids: [2, 1, 4], bin: 0, bins: 1, forced: 0 };
-      },
+      // the copier 3 was picked before the copy check found it: it is skipped
+      selection: { uids: [2, 3, 1, 4], bin: 0, bins: 1, forced: 0 },
       stepsBehind: async (uid) => {
         reads.push(uid);
         return uid === 1 ? 0.25 : uid === 3 ? 2.5 : null;
       },
       settings,
     });
-    assert.deepEqual(pools, [[1, 2, 4]]);
     assert.equal(replica.hash(), hashBefore, 'parameters are restored after each evaluation');
     assert.equal(r.heldOutLoss, replica.model.loss(heldOut));
 
@@ -356,11 +406,10 @@ describe('evaluate phase', () => {
       },
       gathered,
       ok: [...gathered.values()].filter((g): g is GatheredOk => g.status === 'ok'),
-      activeUids: [1, 2, 3, 4],
       copiers: new Set([3]),
       gatherList: [1, 3],
       rng: new SeededRng('eval'),
-      select: (): EvalSelection => ({ uids: [2, 1], bin: 0, bins: 1, forced: 0 }),
+      selection: { uids: [2, 1], bin: 0, bins: 1, forced: 0 },
       stepsBehind: async (uid: number) => (uid === 1 ? 0.25 : null),
       settings,
     });
@@ -377,9 +426,9 @@ describe('evaluate phase', () => {
   test('a sample digest of other samples (here the next window\'s pool) is recorded as a mismatch, nothing more', async () => {
     const g = gatheredOk(message(1, W, 1, { meta: digestOf(W + 1) }));
     const r = await evaluateWindow({
-      window: W, warmup: false, behind: false, replica: replicaAt(W - 1), heldOut, samples, gathered: byUid(g), ok: [g], activeUids: [1],
+      window: W, warmup: false, behind: false, replica: replicaAt(W - 1), heldOut, samples, gathered: byUid(g), ok: [g],
       copiers: new Set(), gatherList: [1], rng: new SeededRng('eval'), settings, stepsBehind: async () => 0,
-      select: (): EvalSelection => ({ uids: [1], bin: 0, bins: 1, forced: 0 }),
+      selection: { uids: [1], bin: 0, bins: 1, forced: 0 },
     });
     assert.equal(r.evaluations[0].status, 'ok');
     assert.equal((r.details[0] as { digestMatch?: boolean }).digestMatch, false);
@@ -387,9 +436,9 @@ describe('evaluate phase', () => {
 
   test('no evaluation in warm-up, when behind, or off θ_w; held-out loss only at θ_w', async () => {
     const base = {
-      window: W, heldOut, samples, gathered, ok: [g1], activeUids: [1], copiers: new Set<number>(), gatherList: [1], rng: new SeededRng(1), settings,
+      window: W, heldOut, samples, gathered, ok: [g1], copiers: new Set<number>(), gatherList: [1], rng: new SeededRng(1), settings,
       stepsBehind: async () => 0,
-      select: (): EvalSelection => assert.fail('no selection expected'),
+      selection: { uids: [1], bin: 0, bins: 1, forced: 0 },
     };
     const atW = replicaAt(W - 1);
     const warm = await evaluateWindow({ ...base, replica: atW, warmup: true, behind: false });

@@ -42,13 +42,12 @@ export interface EvaluateInput {
   readonly samples: SampleSource;
   readonly gathered: ReadonlyMap<number, Gathered>;
   readonly ok: readonly GatheredOk[];
-  readonly activeUids: readonly number[];
   readonly copiers: ReadonlySet<number>;
   /** The window's gather list: each one's sync is checked (Templar's `slash_for_poor_sync`), evaluated or not. */
   readonly gatherList: readonly number[];
   readonly rng: SeededRng;
-  /** The scorer's fair selection among `pool`. */
-  readonly select: (pool: readonly number[], rng: SeededRng) => EvalSelection;
+  /** The scorer's fair selection among the active miners, made before the downloads (copies in it are skipped). */
+  readonly selection: EvalSelection;
   /** Steps behind from the miner's debug dict of this window; null when there is none. */
   readonly stepsBehind: (uid: number) => Promise<number | null>;
   readonly settings: EvaluateSettings;
@@ -105,7 +104,7 @@ async function evaluateSelected(
       return null;
     }
   };
-  const selection = input.select(input.activeUids.filter((u) => !copiers.has(u)), rng);
+  const selected = input.selection.uids.filter((u) => !copiers.has(u));
   const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
   const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
   const randomLease = await prepared(randomIdx);
@@ -113,8 +112,10 @@ async function evaluateSelected(
   try {
     const randomBatch = samples.batch(randomIdx);
     const randomBefore = replica.model.loss(randomBatch);
-    for (const uid of selection.uids) {
-      const g: Gathered = input.gathered.get(uid) ?? { uid, status: 'missing' };
+    for (const uid of selected) {
+      const found = input.gathered.get(uid);
+      // every pick was downloaded (gather-plan.ts): an unread one can only come from a caller that skipped it
+      const g: Gathered = found === undefined || found.status === 'unread' ? { uid, status: 'missing', detail: 'not downloaded' } : found;
       if (g.status !== 'ok') {
         evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
         details.push({ uid, status: g.status, detail: gatherDetail(g) });

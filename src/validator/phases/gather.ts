@@ -1,12 +1,17 @@
 /**
- * Phase "gather": every miner's upload for window w through the fast checks (see ../gather.ts), and which miners
- * are active (uploaded in this window or one of the previous activeRecentWindows − 1).
+ * Phase "gather", bounded as Templar's `gather_with_reserve`: one HEAD per registered miner (deadline status and
+ * activity), then downloads (with the fast checks of ../gather.ts) only of what the window needs — the aggregation's
+ * candidates, reserves taken one per failed slot, and the uids picked for evaluation (../gather-plan.ts). After each
+ * download round the copy screening runs over everything downloaded so far, so a copy's slot is refilled too.
+ * Activity (an upload in this window or one of the previous activeRecentWindows − 1) comes from this window's HEADs
+ * and the ones remembered from earlier windows; only a miner silent now and unknown before costs a further HEAD.
  */
-import { gradientKey, type ProtocolParams, type UploadDeadline } from '../../protocol/index.ts';
+import { gradientKey, type PeerList, type ProtocolParams, type UploadDeadline } from '../../protocol/index.ts';
 import type { NodeEvents } from '../../node/events.ts';
 import type { HeldPayload } from '../../node/replica.ts';
 import { isStoreError } from '../../storage/index.ts';
-import { gatherOne, type Gathered, type GatheredOk, type PayloadFormat, type PeerBuckets } from '../gather.ts';
+import { fetchUpload, probeUpload, type Gathered, type GatheredOk, type PayloadFormat, type PeerBuckets, type Probe } from '../gather.ts';
+import { GatherPlan } from '../gather-plan.ts';
 
 export interface GatherInput {
   /** Miner uids, ascending. */
@@ -19,33 +24,101 @@ export interface GatherInput {
   readonly warmup: boolean;
   /** Told when an activity probe fails. */
   readonly events: NodeEvents;
+  /** The leader's peer list in effect; null before the first. */
+  readonly peerList: PeerList | null;
+  /** Picks the uids to evaluate among the active miners, after the HEADs and before any download (default none). */
+  readonly pickEvalUids?: (active: readonly number[]) => readonly number[];
+  /** Of the usable uploads downloaded so far, those the aggregation may not take (copies, barred uids). */
+  readonly unusable?: (ok: readonly GatheredOk[]) => ReadonlySet<number>;
+  /** Which miners uploaded in earlier windows, as this validator saw them; updated with this window's HEADs. */
+  readonly recent?: RecentUploads;
+}
+
+export interface GatherTraffic {
+  readonly heads: number;
+  readonly downloads: number;
+  readonly downloadedBytes: number;
 }
 
 export interface GatherResult {
-  /** Every miner's upload, ascending uid. */
+  /** Every miner's upload status, ascending uid: a downloaded one fully checked, the others as their HEAD saw them. */
   readonly gathered: ReadonlyMap<number, Gathered>;
-  /** The usable uploads, ascending uid. */
+  /** The usable downloaded uploads, ascending uid. */
   readonly ok: readonly GatheredOk[];
   /** The usable payloads by sha256, for the outer step (so they are neither downloaded nor decoded again). */
   readonly held: ReadonlyMap<string, HeldPayload>;
   /** Miners active now, ascending. */
   readonly activeUids: readonly number[];
+  /** The uids picked for evaluation (all downloaded). */
+  readonly evalUids: readonly number[];
+  readonly traffic: GatherTraffic;
 }
 
 export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
   const { miners, buckets, format, deadline, params, warmup, events } = input;
-  const uploads = await Promise.all(miners.map((uid) => gatherOne(buckets, format, uid, deadline, params, warmup)));
-  const gathered = new Map(uploads.map((g) => [g.uid, g]));
-  const ok = uploads.filter((g): g is GatheredOk => g.status === 'ok');
-  const uploaded = uploads.filter((g) => g.status !== 'missing').map((g) => g.uid);
-  const silent = uploads.filter((g) => g.status === 'missing').map((g) => g.uid);
-  const earlier = await uploadedRecently({ uids: silent, window: deadline.window, buckets, params, events });
+  const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, params)));
+  let heads = miners.length;
+  const uploaded = probes.filter((g) => g.status !== 'missing').map((g) => g.uid);
+  input.recent?.record(deadline.window, uploaded);
+  const silent = probes.filter((g) => g.status === 'missing').map((g) => g.uid);
+  const earlier = await uploadedRecently({ uids: silent, window: deadline.window, buckets, params, events, recent: input.recent, onHead: () => heads++ });
+  const activeUids = [...uploaded, ...earlier].sort((a, b) => a - b);
+  const evalUids = [...(input.pickEvalUids?.(activeUids) ?? [])];
+
+  const probeOf = new Map(probes.map((g) => [g.uid, g]));
+  const fetched = new Map<number, Gathered>();
+  let downloads = 0;
+  let downloadedBytes = 0;
+  const download = async (uids: readonly number[]) => {
+    const got = await Promise.all(
+      uids.map((uid) => {
+        const probe: Probe = probeOf.get(uid) ?? { uid, status: 'missing', detail: 'not a registered miner' };
+        if (probe.status === 'onTime') downloads++;
+        return fetchUpload(probe, format, deadline, params, warmup, (n) => (downloadedBytes += n));
+      }),
+    );
+    for (const g of got) fetched.set(g.uid, g);
+  };
+  const okSoFar = () => [...fetched.values()].filter((g): g is GatheredOk => g.status === 'ok').sort((a, b) => a.uid - b.uid);
+  const plan = new GatherPlan({ miners, peerList: input.peerList, gatherPeerCount: params.gatherPeerCount, evalUids });
+  for (let next = plan.firstRound(); next.length > 0; ) {
+    await download(next);
+    const ok = okSoFar();
+    const barred = input.unusable?.(ok) ?? new Set<number>();
+    next = plan.refill(new Set(ok.map((g) => g.uid).filter((u) => !barred.has(u))));
+  }
+
+  const gathered = new Map<number, Gathered>();
+  for (const probe of probes) {
+    const g = fetched.get(probe.uid);
+    gathered.set(probe.uid, g ?? (probe.status === 'onTime' ? { uid: probe.uid, status: 'unread', uploadedAt: probe.uploadedAt } : probe));
+  }
+  const ok = okSoFar();
   return {
     gathered,
     ok,
     held: new Map(ok.map((g) => [g.payload.sha256, g.payload])),
-    activeUids: [...uploaded, ...earlier].sort((a, b) => a - b),
+    activeUids,
+    evalUids,
+    traffic: { heads, downloads, downloadedBytes },
   };
+}
+
+/** The windows in which this validator saw each miner's upload (by HEAD), for the last few windows. */
+export class RecentUploads {
+  private readonly byWindow = new Map<number, Set<number>>();
+
+  constructor(private readonly keepWindows: number) {}
+
+  record(window: number, uids: Iterable<number>): void {
+    this.byWindow.set(window, new Set(uids));
+    for (const w of this.byWindow.keys()) if (w <= window - this.keepWindows) this.byWindow.delete(w);
+  }
+
+  /** true / false when window w was probed, undefined when it was not. */
+  uploaded(window: number, uid: number): boolean | undefined {
+    return this.byWindow.get(window)?.has(uid);
+  }
 }
 
 export interface RecentUploadInput {
@@ -54,6 +127,10 @@ export interface RecentUploadInput {
   readonly buckets: PeerBuckets;
   readonly params: Pick<ProtocolParams, 'activeRecentWindows' | 'version'>;
   readonly events: NodeEvents;
+  /** Earlier windows' HEADs: a window already probed is answered from there. */
+  readonly recent?: RecentUploads;
+  /** Told of every HEAD sent. */
+  readonly onHead?: () => void;
 }
 
 /** The uids with a gradient in one of the activeRecentWindows − 1 windows before `window` (any order). */
@@ -63,10 +140,17 @@ export async function uploadedRecently(input: RecentUploadInput): Promise<number
   const out: number[] = [];
   await Promise.all(
     uids.map(async (uid) => {
-      const store = await buckets.bucketOf(uid);
-      if (store === null) return;
       for (let back = 1; back < p.activeRecentWindows && w - back >= 0; back++) {
+        const known = input.recent?.uploaded(w - back, uid);
+        if (known === true) {
+          out.push(uid);
+          return;
+        }
+        if (known === false) continue;
+        const store = await buckets.bucketOf(uid);
+        if (store === null) return;
         try {
+          input.onHead?.();
           if ((await store.head(gradientKey(w - back, uid, p.version))) !== null) {
             out.push(uid);
             return;
