@@ -20,12 +20,15 @@ import { createHash } from 'node:crypto';
 import { checkDeadline, checkpointLatestKey, checkpointMetaKey, checkpointModelKey, debugKey, encodeAggregatorManifest, encodeLatestPointer, gradientKey, aggregatorKey } from '../../protocol/index.ts';
 import type { NodeEvents } from '../../node/events.ts';
 import { GauntletScorer, SeededRng, type EvalOutcome } from '../../validator/scoring/index.ts';
-import type { Gathered } from '../../validator/gather.ts';
+import { probeUpload, type Gathered, type GatheredOk, type PeerBuckets, type Probe } from '../../validator/gather.ts';
+import { gatherWindow, RecentUploads, uploadedRecently, type GatherResult } from '../../validator/phases/gather.ts';
+import type { PeerList } from '../../protocol/index.ts';
+import type { SimStore } from './store.ts';
 import { buildManifest, readPeerList } from '../../validator/phases/manifest.ts';
 import { publishLeaderDocuments, publishWeights, saveCheckpointIfDue } from '../../validator/phases/publish.ts';
 import { scoreWindow } from '../../validator/phases/score.ts';
 import { TEMPLAR_SCORING } from '../../node/config/templar-preset.ts';
-import { GatherPlan } from './gather-plan-shim.ts';
+import { GatherPlan } from '../../validator/gather-plan.ts';
 import type { SimAccount } from './chain.ts';
 import { evalLosses } from './quality.ts';
 import type { SimMiner } from './miner.ts';
@@ -53,7 +56,6 @@ function sizedStandIn(size: number): Uint8Array {
 
 const NO_MESSAGE: GradientMessage = { uid: 0, window: 0, globalStep: 0, nullRound: false, meta: new Uint8Array(0), tensors: [] };
 
-type Probe = { uid: number; status: 'ok' | 'missing' | 'tooEarly' | 'tooLate'; uploadedAt?: Date };
 
 export class SimValidator {
   readonly node: NodeRole;
@@ -61,6 +63,7 @@ export class SimValidator {
   readonly events = new EventTally();
   private lastPeerListWindow: number | null = null;
   private globalStep = 0;
+  private readonly recent: RecentUploads;
   uid = -1;
 
   constructor(
@@ -72,6 +75,7 @@ export class SimValidator {
     private readonly miners: () => ReadonlyMap<number, SimMiner>,
   ) {
     this.node = world.makeNode(name, account.hotkey, link);
+    this.recent = new RecentUploads(world.p.activeRecentWindows);
   }
 
   async run(): Promise<void> {
@@ -89,55 +93,63 @@ export class SimValidator {
     return m.neurons.filter((n) => n.uid !== this.uid && n.stake <= this.world.p.maxMinerStake && this.world.chain.hasCommitment(n.hotkey)).map((n) => n.uid);
   }
 
-  private async probe(uid: number, w: number): Promise<Probe> {
-    const { world } = this;
-    const bucket = world.bucketOfUid(uid);
-    if (bucket === null) return { uid, status: 'missing' };
-    try {
-      const head = await world.store(this.node, bucket, w).head(gradientKey(w, uid, world.p.version));
-      if (head === null) return { uid, status: 'missing' };
-      const s = checkDeadline(head.lastModified, world.deadline(w), world.p);
-      return { uid, status: s === 'OnTime' ? 'ok' : s === 'TooEarly' ? 'tooEarly' : 'tooLate', uploadedAt: head.lastModified };
-    } catch {
-      return { uid, status: 'missing' };
-    }
+  private buckets(w: number): PeerBuckets {
+    return { bucketOf: async (uid) => {
+      const bucket = this.world.bucketOfUid(uid);
+      return bucket === null ? null : this.world.store(this.node, bucket, w);
+    } };
   }
 
-  private async uploadedBefore(uid: number, w: number): Promise<boolean> {
+  /**
+   * Size-only payloads: the validator's gather phase (validator/phases/gather.ts gatherWindow) step for step — the
+   * same HEADs (probeUpload), activity rule (uploadedRecently with the remembered HEADs), evaluation pick and
+   * GatherPlan rounds — with the download of a size-only object in place of fetchUpload's download and decode.
+   * Real payloads go through gatherWindow itself; a test holds both to the same schedule.
+   */
+  private async gatherSized(w: number, miners: readonly number[], peerList: PeerList | null, warmup: boolean, pick: (active: readonly number[]) => readonly number[]): Promise<GatherResult> {
     const { world } = this;
-    const bucket = world.bucketOfUid(uid);
-    if (bucket === null || w === 0) return false;
-    const store = world.store(this.node, bucket, w);
-    for (let back = 1; back < world.p.activeRecentWindows && w - back >= 0; back++) {
+    const p = world.p;
+    const buckets = this.buckets(w);
+    const deadline = world.deadline(w);
+    const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, p)));
+    let heads = miners.length;
+    const uploaded = probes.filter((g) => g.status !== 'missing').map((g) => g.uid);
+    this.recent.record(w, uploaded);
+    const silent = probes.filter((g) => g.status === 'missing').map((g) => g.uid);
+    const earlier = await uploadedRecently({ uids: silent, window: w, buckets, params: p, events: this.events, recent: this.recent, onHead: () => heads++ });
+    const activeUids = [...uploaded, ...earlier].sort((a, b) => a - b);
+    const evalUids = [...pick(activeUids)];
+    const probeOf = new Map(probes.map((g) => [g.uid, g]));
+    const fetched = new Map<number, Gathered>();
+    let downloads = 0;
+    let downloadedBytes = 0;
+    const fetchSized = async (probe: Probe): Promise<Gathered> => {
+      if (probe.status !== 'onTime') return probe;
+      const key = gradientKey(w, probe.uid, p.version);
+      let size: number;
       try {
-        if ((await store.head(gradientKey(w - back, uid, world.p.version))) !== null) return true;
-      } catch {
-        return false;
+        size = (await (probe.store as SimStore).getAny(key)).size;
+      } catch (err) {
+        return { uid: probe.uid, status: 'missing', detail: `download failed: ${(err as Error).message}` };
       }
+      downloadedBytes += size;
+      return { uid: probe.uid, status: 'ok', uploadedAt: probe.uploadedAt, payload: { bytes: sizedStandIn(size), sha256: createHash('sha256').update(key).digest('hex'), message: NO_MESSAGE } };
+    };
+    const plan = new GatherPlan({ miners, peerList, gatherPeerCount: p.gatherPeerCount, evalUids });
+    const barred = (uid: number) => this.scorer.isNaughty(uid, w);
+    for (let next = plan.firstRound(); next.length > 0; ) {
+      const got = await Promise.all(next.map((uid) => {
+        const probe: Probe = probeOf.get(uid) ?? { uid, status: 'missing', detail: 'not a registered miner' };
+        if (probe.status === 'onTime') downloads++;
+        return fetchSized(probe);
+      }));
+      for (const g of got) fetched.set(g.uid, g);
+      next = plan.refill(new Set([...fetched.values()].filter((g) => g.status === 'ok' && !barred(g.uid)).map((g) => g.uid)));
     }
-    return false;
-  }
-
-  private async download(uid: number, w: number, probe: Probe): Promise<Gathered> {
-    const { world } = this;
-    if (probe.status !== 'ok') return probe.status === 'missing' ? { uid, status: 'missing' } : { uid, status: probe.status, uploadedAt: probe.uploadedAt! };
-    const key = gradientKey(w, uid, world.p.version);
-    let got: { size: number; body: Uint8Array | null };
-    try {
-      got = await world.store(this.node, world.bucketOfUid(uid)!, w).getAny(key);
-    } catch (err) {
-      return { uid, status: 'missing', detail: `download failed: ${(err as Error).message}` };
-    }
-    if (got.body === null) {
-      const sha256 = createHash('sha256').update(key).digest('hex');
-      return { uid, status: 'ok', uploadedAt: probe.uploadedAt!, payload: { bytes: sizedStandIn(got.size), sha256, message: NO_MESSAGE } };
-    }
-    try {
-      const message = decodeGradient(got.body, world.real!.schema, { expectWindow: w, expectUid: uid, maxBytes: world.sizes.payloadBytes });
-      return { uid, status: 'ok', uploadedAt: probe.uploadedAt!, payload: { bytes: got.body, sha256: payloadDigest(got.body), message } };
-    } catch (err) {
-      return { uid, status: 'invalid', detail: (err as Error).message };
-    }
+    const gathered = new Map<number, Gathered>();
+    for (const probe of probes) gathered.set(probe.uid, fetched.get(probe.uid) ?? (probe.status === 'onTime' ? { uid: probe.uid, status: 'unread', uploadedAt: probe.uploadedAt } : probe));
+    const ok = [...fetched.values()].filter((g): g is GatheredOk => g.status === 'ok').sort((a, b) => a.uid - b.uid);
+    return { gathered, ok, held: new Map(), activeUids, evalUids, traffic: { heads, downloads, downloadedBytes } };
   }
 
   private async processWindow(w: number): Promise<void> {
@@ -147,28 +159,26 @@ export class SimValidator {
     const warmup = world.isWarmup(w);
     const miners = this.minerUids();
     const metagraph = world.chain.metagraph();
-    const probes = new Map((await Promise.all(miners.map((uid) => this.probe(uid, w)))).map((x) => [x.uid, x]));
-    const silent = miners.filter((u) => probes.get(u)!.status === 'missing');
-    const earlier = await Promise.all(silent.map((u) => this.uploadedBefore(u, w)));
-    const activeUids = [...miners.filter((u) => probes.get(u)!.status !== 'missing'), ...silent.filter((_, i) => earlier[i])].sort((a, b) => a - b);
-
     const rng = new SeededRng(`${world.scenario.seed}/${this.name}/${w}`);
-    const evalUids = warmup ? [] : this.scorer.selectEvalUids(activeUids, w, rng).uids;
+    const pick = (active: readonly number[]) => (warmup ? [] : this.scorer.selectEvalUids(active, w, rng).uids);
     const leaderStore = world.store(this.node, world.leaderBucket(), w);
     const peerList = await readPeerList({ leaderBucket: async () => ({ store: leaderStore }) }, w, p.version, this.events);
-    const plan = new GatherPlan({ miners, peerList, gatherPeerCount: p.gatherPeerCount, evalUids });
-    const gathered = new Map<number, Gathered>();
-    const usable = new Set<number>();
-    let downloaded = 0;
-    for (let round = plan.firstRound(); round.length > 0; round = plan.refill(usable)) {
-      const got = await Promise.all(round.map((uid) => this.download(uid, w, probes.get(uid) ?? { uid, status: 'missing' })));
-      for (const g of got) {
-        gathered.set(g.uid, g);
-        if (g.status === 'ok') usable.add(g.uid);
-      }
-      downloaded += round.filter((u) => probes.get(u)?.status === 'ok').length;
-    }
-    for (const [uid, pr] of probes) if (!gathered.has(uid) && pr.status !== 'ok') gathered.set(uid, pr.status === 'missing' ? { uid, status: 'missing' } : { uid, status: pr.status, uploadedAt: pr.uploadedAt! });
+    const gather = world.real === null
+      ? await this.gatherSized(w, miners, peerList, warmup, pick)
+      : await gatherWindow({
+        miners,
+        buckets: this.buckets(w),
+        format: { schema: world.real.schema, maxPayloadBytes: world.sizes.payloadBytes },
+        deadline: world.deadline(w),
+        params: p,
+        warmup,
+        events: this.events,
+        peerList,
+        recent: this.recent,
+        pickEvalUids: pick,
+        unusable: (ok) => new Set(ok.map((g) => g.uid).filter((u) => this.scorer.isNaughty(u, w))),
+      });
+    const { gathered, activeUids, evalUids } = gather;
     const manifest = buildManifest({ window: w, version: p.version, miners, gathered, copiers: new Set(), peerList, gatherPeerCount: p.gatherPeerCount, isBarred: (uid) => this.scorer.isNaughty(uid, w) });
     if (this.leader) await world.store(this.node, this.node.bucket, w).put(aggregatorKey(w, p.version), encodeAggregatorManifest(manifest.manifest));
     const gatherMs = world.clock.now - t0;
@@ -215,10 +225,10 @@ export class SimValidator {
         peers: [...peers],
         gathered: [...manifest.succeeded],
         reservesUsed: peerList === null ? [] : manifest.succeeded.filter((u) => !peers.includes(u)),
-        downloaded,
-        late: [...probes.values()].filter((x) => x.status === 'tooLate').map((x) => x.uid),
-        missing: [...probes.values()].filter((x) => x.status === 'missing').length,
-        evaluated: evalUids,
+        downloaded: gather.traffic.downloads,
+        late: [...gathered.values()].filter((x) => x.status === 'tooLate').map((x) => x.uid),
+        missing: [...gathered.values()].filter((x) => x.status === 'missing').length,
+        evaluated: [...evalUids],
         activeMiners: activeUids.length,
       });
     }
@@ -268,7 +278,7 @@ export class SimValidator {
     for (const uid of evalUids) {
       const g = gathered.get(uid) ?? { uid, status: 'missing' as const };
       if (g.status !== 'ok') {
-        evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status });
+        evaluations.push(g.status === 'invalid' ? { uid, status: 'invalid', detail: g.detail } : { uid, status: g.status === 'unread' ? 'missing' : g.status });
         continue;
       }
       const miner = byUid.get(uid)!;
