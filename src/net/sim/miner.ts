@@ -13,7 +13,7 @@
  * windows behind, then the manifests since.
  */
 import { isEmbeddedChainError } from '../../chain/embedded/errors.ts';
-import { aggregatorKey, checkpointLatestKey, checkpointModelKey, debugKey, gradientKey, parseAggregatorManifest, parseLatestPointer } from '../../protocol/index.ts';
+import { aggregatorKey, checkDeadline, checkpointLatestKey, checkpointModelKey, debugKey, gradientKey, parseAggregatorManifest, parseLatestPointer } from '../../protocol/index.ts';
 import { SeededRng } from '../../validator/scoring/rng.ts';
 import type { SimAccount } from './chain.ts';
 import { drawQuality } from './quality.ts';
@@ -153,8 +153,10 @@ export class SimMiner {
     const uid = this.uid!;
     this.uploads.set(w, { steps, stepsBehind: Math.max(0, w - 1 - (world.scenario.overlap ? 1 : 0) - this.lastApplied) });
     try {
-      if (world.real !== null) await store.put(gradientKey(w, uid, world.p.version), world.real.encode(uid, w, this.lastApplied - world.startWindow + 1));
-      else await store.putSized(gradientKey(w, uid, world.p.version), world.sizes.payloadBytes);
+      const key = gradientKey(w, uid, world.p.version);
+      const info = world.real !== null ? await store.put(key, world.real.encode(uid, w, this.lastApplied - world.startWindow + 1)) : await store.putSized(key, world.sizes.payloadBytes);
+      // judged as every reader judges it: the store's lastModified against the boundary block's timestamp
+      if (checkDeadline(info.lastModified, deadline, world.p) === 'TooLate') world.ledger.lateUpload(w, uid);
       await store.putSized(debugKey(w, uid, world.p.version), world.sizes.debugBytes);
     } catch {
       return false;
@@ -179,8 +181,10 @@ export class SimMiner {
     const got = await store.getAny(key);
     const manifest = parseAggregatorManifest(got.body!, { expected: { window: w, version: world.p.version }, maxPayloadBytes: world.sizes.payloadBytes });
     for (const e of manifest.entries) {
+      // a uid re-registered since then points at its new owner's bucket: the payload is gone (the real replica
+      // then falls back to a checkpoint; the simulation counts the bytes it could fetch and goes on)
       const bucket = world.bucketOfUid(e.uid);
-      if (bucket === null) continue;
+      if (bucket === null || !bucket.objects.has(e.key)) continue;
       await world.store(this.node, bucket, bookTo).getAny(e.key);
     }
     await world.clock.sleep(world.scenario.compute.applySeconds * 1000);

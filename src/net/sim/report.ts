@@ -45,6 +45,7 @@ export interface WindowRecord {
   /** Aggregated uids from the reserve tier (or outside the gather peers). */
   readonly reservesUsed: readonly number[];
   readonly downloadedByLeader: number;
+  /** Uploads whose lastModified is past the deadline (checkDeadline TooLate), seen by the validator or landed after its HEAD. */
   readonly late: readonly number[];
   readonly missing: number;
   readonly evaluated: readonly number[];

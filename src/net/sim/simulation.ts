@@ -182,7 +182,7 @@ function windowRecord(world: World, w: number, leader: SimValidator, miners: rea
     gathered: lead?.gathered ?? [],
     reservesUsed: lead?.reservesUsed ?? [],
     downloadedByLeader: lead?.downloaded ?? 0,
-    late: lead?.late ?? [],
+    late: [...new Set([...(lead?.late ?? []), ...(world.ledger.late.get(w) ?? [])])].sort((a, b) => a - b),
     missing: lead?.missing ?? 0,
     evaluated: lead?.evaluated ?? [],
     registered: world.ledger.registered.get(w) ?? [],

@@ -44,6 +44,14 @@ export class Ledger {
   readonly registered = new Map<number, number[]>();
   readonly skipped = new Map<number, number>();
 
+  readonly late = new Map<number, number[]>();
+
+  lateUpload(window: number, uid: number): void {
+    const l = this.late.get(window);
+    if (l === undefined) this.late.set(window, [uid]);
+    else l.push(uid);
+  }
+
   skip(window: number): void {
     this.skipped.set(window, (this.skipped.get(window) ?? 0) + 1);
   }
