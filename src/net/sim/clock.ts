@@ -52,7 +52,7 @@ export class VirtualClock {
   }
 
   /** Starts a process: its failure stops `run` and is rethrown there. */
-  spawn(process: Promise<unknown>): void {
+  launch(process: Promise<unknown>): void {
     process.catch((err: unknown) => {
       if (this.failure === null) this.failure = err;
     });

@@ -82,9 +82,9 @@ export async function runScenario(scenario: Scenario, options: SimOptions = {}):
   for (const v of validators) chain.setCommitment(v.account.hotkey, 'v'.repeat(128));
 
   let alive = 0;
-  const spawn = (run: () => Promise<void>): void => {
+  const launch = (run: () => Promise<void>): void => {
     alive++;
-    clock.spawn(run().finally(() => alive--));
+    clock.launch(run().finally(() => alive--));
   };
   const startMiner = (spec: SimMinerSpec): SimMiner => {
     const m = new SimMiner(world, spec);
@@ -93,12 +93,12 @@ export async function runScenario(scenario: Scenario, options: SimOptions = {}):
       chain.setCommitment(spec.account.hotkey, 'x'.repeat(128));
     }
     miners.push(m);
-    spawn(() => m.run());
+    launch(() => m.run());
     return m;
   };
   for (const s of specs) startMiner(s);
-  for (const v of validators) spawn(() => v.run());
-  if (scenario.churn !== null) spawn(() => churn(world, scenario, miners, startMiner, lastWindow));
+  for (const v of validators) launch(() => v.run());
+  if (scenario.churn !== null) launch(() => churn(world, scenario, miners, startMiner, lastWindow));
   // a stuck process must not keep the chain producing blocks forever: 10 windows past the last, the run is over
   const lastBlock = (lastWindow + 10) * p.blocksPerWindow;
   chain.produceBlocks(() => alive > 0 && chain.head < lastBlock);

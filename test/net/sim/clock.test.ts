@@ -8,7 +8,7 @@ test('events fire in time order, ties in scheduling order, and sleeps resume at 
   clock.at(30, () => seen.push(`c@${clock.now}`));
   clock.at(10, () => seen.push(`a@${clock.now}`));
   clock.at(10, () => seen.push(`b@${clock.now}`));
-  clock.spawn((async () => {
+  clock.launch((async () => {
     await clock.sleep(15);
     seen.push(`p@${clock.now}`);
     await clock.sleep(15);
@@ -32,7 +32,7 @@ test('run stops before events after stopAt and leaves them pending', async () =>
 
 test('a failing process stops the run with its error', async () => {
   const clock = new VirtualClock(0);
-  clock.spawn((async () => {
+  clock.launch((async () => {
     await clock.sleep(7);
     throw new Error('boom');
   })());

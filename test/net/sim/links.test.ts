@@ -52,8 +52,8 @@ test('a request costs one round trip before its bytes; failed attempts are retri
   const bad = new SimEndpoint('bad', { upBytesPerMs: 100, downBytesPerMs: 100, latencyMs: 10, failureRate: 0.5 }, always(0.1));
   const got: Record<string, [boolean, number]> = {};
   const opts = { bytes: 500, retryMs: 500, retryCapMs: 1200 } as const;
-  clock.spawn(request(clock, links, ok, { ...opts, direction: 'up' }).then((r) => (got.ok = [r, clock.now])));
-  clock.spawn(request(clock, links, bad, { ...opts, direction: 'down' }).then((r) => (got.bad = [r, clock.now])));
+  clock.launch(request(clock, links, ok, { ...opts, direction: 'up' }).then((r) => (got.ok = [r, clock.now])));
+  clock.launch(request(clock, links, bad, { ...opts, direction: 'down' }).then((r) => (got.bad = [r, clock.now])));
   await clock.run();
   // ok: 10 ms round trip + 500 B at 100 B/ms. bad: fails at 10, 520, 1030; a fourth try would start past the cap.
   assert.deepEqual(got, { ok: [true, 15], bad: [false, 1030] });
