@@ -10,6 +10,7 @@ import { register as registerEval } from './commands/eval.ts';
 import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerDashboard } from './commands/dashboard.ts';
 import { register as registerEvaluator } from './commands/evaluator.ts';
+import { register as registerSim } from './commands/sim.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerDashboard(program);
   registerEvaluator(program);
+  registerSim(program);
   return program;
 }
 
