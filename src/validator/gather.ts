@@ -52,10 +52,11 @@ export type Probe =
   | { readonly uid: number; readonly status: 'tooEarly' | 'tooLate'; readonly uploadedAt: Date };
 
 /** One HEAD on the uid's gradient of the deadline's window (no download). */
-export async function probeUpload(buckets: PeerBuckets, uid: number, deadline: UploadDeadline, p: ProtocolParams): Promise<Probe> {
+export async function probeUpload(buckets: PeerBuckets, uid: number, deadline: UploadDeadline, p: ProtocolParams, onHead?: () => void): Promise<Probe> {
   const store = await buckets.bucketOf(uid);
   if (store === null) return { uid, status: 'missing', detail: 'no bucket commitment' };
   let head;
+  onHead?.();
   try {
     head = await store.head(gradientKey(deadline.window, uid, p.version));
   } catch (err) {

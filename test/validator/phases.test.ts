@@ -195,17 +195,20 @@ describe('gather phase', () => {
     assert.deepEqual(r.traffic, { heads: 41, downloads: 6, downloadedBytes: r.ok.reduce((s, g) => s + g.payload.bytes.length, 0) + 2 });
   });
 
-  test('activity remembered from the last window\'s HEADs: a silent miner costs one HEAD, not one per recent window', async () => {
+  test('activity: an upload found by last window\'s HEAD is remembered; one not found is asked again (it may have landed late)', async () => {
     const b = new Buckets();
     await b.upload(2, gradientKey(W - 1, 2, p.version), bytesOf(message(2, W - 1)));
     await b.upload(3, gradientKey(W, 3, p.version), bytesOf(message(3)));
+    // uid 5's upload of W−1 landed after that window's HEAD: late, but it makes uid 5 active
+    await b.upload(5, gradientKey(W - 1, 5, p.version), bytesOf(message(5, W - 1)), new Date(deadline.timeMinMs));
     const recent = new RecentUploads(p.activeRecentWindows);
     recent.record(W - 1, [2]);
-    const r = await gatherWindow({ miners: [2, 3, 4], buckets: b, format, deadline, params: p, warmup: false, events: silent, peerList: null, recent });
-    assert.deepEqual(r.activeUids, [2, 3]);
-    assert.equal(r.traffic.heads, 3, 'uids 2 and 4 are answered from what window W−1 saw');
-    assert.equal(recent.uploaded(W, 3), true);
-    assert.equal(recent.uploaded(W, 2), false);
+    const r = await gatherWindow({ miners: [2, 3, 4, 5], buckets: b, format, deadline, params: p, warmup: false, events: silent, peerList: null, recent });
+    assert.deepEqual(r.activeUids, [2, 3, 5]);
+    assert.equal(r.traffic.heads, 3 + 1, 'one HEAD per miner with a bucket (uid 4 has none), one more for W−1 of uid 5 (2 is remembered)');
+    assert.equal(recent.found(W, 3), true);
+    assert.equal(recent.found(W, 2), false);
+    assert.equal(recent.found(W - 1, 5), true, 'what the second HEAD found is remembered too');
   });
 });
 

@@ -111,8 +111,8 @@ export class SimValidator {
     const p = world.p;
     const buckets = this.buckets(w);
     const deadline = world.deadline(w);
-    const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, p)));
-    let heads = miners.length;
+    let heads = 0;
+    const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, p, () => heads++)));
     const uploaded = probes.filter((g) => g.status !== 'missing').map((g) => g.uid);
     this.recent.record(w, uploaded);
     const silent = probes.filter((g) => g.status === 'missing').map((g) => g.uid);

@@ -3,8 +3,9 @@
  * activity), then downloads (with the fast checks of ../gather.ts) only of what the window needs — the aggregation's
  * candidates, reserves taken one per failed slot, and the uids picked for evaluation (../gather-plan.ts). After each
  * download round the copy screening runs over everything downloaded so far, so a copy's slot is refilled too.
- * Activity (an upload in this window or one of the previous activeRecentWindows − 1) comes from this window's HEADs
- * and the ones remembered from earlier windows; only a miner silent now and unknown before costs a further HEAD.
+ * Activity (an upload in this window or one of the previous activeRecentWindows − 1, late ones included) comes from
+ * this window's HEADs and the uploads earlier windows' HEADs found; a miner silent now and not seen in those windows
+ * costs one further HEAD per recent window (its upload may have landed after that window's HEAD).
  */
 import { gradientKey, type PeerList, type ProtocolParams, type UploadDeadline } from '../../protocol/index.ts';
 import type { NodeEvents } from '../../node/events.ts';
@@ -56,8 +57,8 @@ export interface GatherResult {
 
 export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
   const { miners, buckets, format, deadline, params, warmup, events } = input;
-  const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, params)));
-  let heads = miners.length;
+  let heads = 0;
+  const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, params, () => heads++)));
   const uploaded = probes.filter((g) => g.status !== 'missing').map((g) => g.uid);
   input.recent?.record(deadline.window, uploaded);
   const silent = probes.filter((g) => g.status === 'missing').map((g) => g.uid);
@@ -104,20 +105,25 @@ export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
   };
 }
 
-/** The windows in which this validator saw each miner's upload (by HEAD), for the last few windows. */
+/**
+ * The uploads this validator's HEADs found in the last few windows. Only what was found is remembered: an upload
+ * can land after the HEAD (late), and a late upload still makes its miner active, so "not found" is asked again.
+ */
 export class RecentUploads {
   private readonly byWindow = new Map<number, Set<number>>();
 
   constructor(private readonly keepWindows: number) {}
 
   record(window: number, uids: Iterable<number>): void {
-    this.byWindow.set(window, new Set(uids));
+    const seen = this.byWindow.get(window) ?? new Set<number>();
+    for (const u of uids) seen.add(u);
+    this.byWindow.set(window, seen);
     for (const w of this.byWindow.keys()) if (w <= window - this.keepWindows) this.byWindow.delete(w);
   }
 
-  /** true / false when window w was probed, undefined when it was not. */
-  uploaded(window: number, uid: number): boolean | undefined {
-    return this.byWindow.get(window)?.has(uid);
+  /** Whether a HEAD found the uid's upload of window w. */
+  found(window: number, uid: number): boolean {
+    return this.byWindow.get(window)?.has(uid) ?? false;
   }
 }
 
@@ -141,17 +147,16 @@ export async function uploadedRecently(input: RecentUploadInput): Promise<number
   await Promise.all(
     uids.map(async (uid) => {
       for (let back = 1; back < p.activeRecentWindows && w - back >= 0; back++) {
-        const known = input.recent?.uploaded(w - back, uid);
-        if (known === true) {
+        if (input.recent?.found(w - back, uid) === true) {
           out.push(uid);
           return;
         }
-        if (known === false) continue;
         const store = await buckets.bucketOf(uid);
         if (store === null) return;
         try {
           input.onHead?.();
           if ((await store.head(gradientKey(w - back, uid, p.version))) !== null) {
+            input.recent?.record(w - back, [uid]);
             out.push(uid);
             return;
           }
