@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ModelConfig } from '../../src/model/config.ts';
 import { MODEL_CONFIGS, paramSpecs } from '../../src/model/config.ts';
 import { createModel } from '../../src/model/llama.ts';
 import type { LlamaModel } from '../../src/model/llama.ts';
@@ -8,17 +7,7 @@ import { splitModel, stageParamSpecs, SplitError } from '../../src/model/stages.
 import { InProcessPipeline, stageInitValues, stageValuesFromModel } from '../../src/pipeline/pipeline.ts';
 import { microBatch } from '../../src/pipeline/schedule.ts';
 import { Rng } from '../../src/tensor/rng.ts';
-
-const cfg4: ModelConfig = {
-  name: 'micro4', vocabSize: 31, dim: 16, nLayers: 4, nHeads: 4, nKvHeads: 2, ffnDim: 24, maxSeqLen: 16,
-  ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: false,
-};
-
-export function randomBatch(cfg: ModelConfig, batchSize: number, seqLen: number, seed: number) {
-  const rng = new Rng(seed);
-  const tokens = Int32Array.from({ length: batchSize * (seqLen + 1) }, () => rng.nextU32() % cfg.vocabSize);
-  return { tokens, batchSize, seqLen };
-}
+import { cfg4, randomBatch } from './helpers.ts';
 
 /** The unsplit model's loss and gradients over the same micro-batches, accumulated in the same order. */
 function reference(model: LlamaModel, batch: ReturnType<typeof randomBatch>, M: number): { loss: number; grads: Float64Array } {
