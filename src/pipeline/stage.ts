@@ -21,6 +21,7 @@ import { JsBackend } from '../tensor/js-backend.ts';
 import { crossEntropy, embedding, IGNORE_INDEX, matmul, rmsnorm, ropeTables } from '../tensor/ops.ts';
 import type { QkvLayout, RopeTables } from '../tensor/ops.ts';
 import { numel } from '../tensor/params.ts';
+import type { ParamTensor } from '../tensor/params.ts';
 import { Context } from '../tensor/tensor.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { WasmBackend } from '../tensor/wasm-backend.ts';
@@ -168,6 +169,17 @@ export class Stage {
 
   gradients(): ConstrainedParam[] {
     return this.views(this.flat.grads);
+  }
+
+  /**
+   * The parameters as the optimizers take them (float32 views, full-model names): a stage's SparseLoCo state,
+   * pseudo-gradient and outer step work on exactly these, i.e. on stageParamSpecs(config, spec).
+   */
+  paramTensors(): ParamTensor[] {
+    return this.parameters().map((p) => {
+      if (!(p.data instanceof Float32Array)) throw new PipelineError('BadConfig', 'optimizer views need a float32 stage');
+      return { name: p.name, shape: p.shape, data: p.data };
+    });
   }
 
   private views(buf: Buf): ConstrainedParam[] {

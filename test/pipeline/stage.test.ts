@@ -37,6 +37,19 @@ describe('pipeline stages (in process)', () => {
     for (const sp of splitModel(cfg4, 3)) assert.deepEqual(Float64Array.from(stageInitValues(cfg4, sp, 9)), stageValuesFromModel(m, sp));
   });
 
+  test('the stages\' optimizer views together are the model\'s parameters (per-stage SparseLoCo needs nothing else)', () => {
+    const model = createModel(cfg4, { seed: 6, threads: 1 });
+    const specs = splitModel(cfg4, 3);
+    const pipe = InProcessPipeline.fromModel(model, specs, () => ({ threads: 1 }));
+    const joined = pipe.stages.flatMap((s) => s.paramTensors());
+    const whole = model.parameters();
+    assert.deepEqual(joined.map((p) => [p.name, [...p.shape]]), whole.map((p) => [p.name, [...p.shape]]));
+    for (let i = 0; i < whole.length; i++) assert.deepEqual(joined[i].data, whole[i].data);
+    for (const [i, st] of pipe.stages.entries()) assert.deepEqual(st.paramTensors().map((p) => p.name), stageParamSpecs(cfg4, specs[i]).map((p) => p.name));
+    pipe.dispose();
+    model.dispose();
+  });
+
   for (const backend of ['wasm', 'js'] as const) {
     for (const [S, M] of [[2, 1], [2, 2], [3, 4], [3, 1]] as const) {
       test(`S=${S}, ${M} micro-batch(es), ${backend}: loss and gradients bit-identical to the unsplit model`, async () => {

@@ -10,6 +10,7 @@ import { InProcessPipeline, stageInitValues, stageValuesFromModel } from '../../
 import { Stage } from '../../src/pipeline/stage.ts';
 import type { StageCompression } from '../../src/pipeline/stage.ts';
 import { perpEmbedding, SubspaceConstraint, subspaceBasis, subspaceDigest } from '../../src/pipeline/subspace.ts';
+import { AdamW, DEFAULT_ADAMW } from '../../src/optim/adamw.ts';
 import { Rng } from '../../src/tensor/rng.ts';
 import { cfg4, randomBatch } from './helpers.ts';
 
@@ -120,6 +121,35 @@ describe('subspace-compressed stage boundaries', () => {
       pipe.dispose();
       model.dispose();
     }
+  });
+
+  test('a compressed group trains with AdamW when the constraint is re-applied after every step, and stays lossless', async () => {
+    const model = createModel(cfg, { seed: 11, threads: 1 });
+    const comp = compressionFor(model, 8);
+    const constraint = new SubspaceConstraint(cfg, comp.basis, comp.eperp);
+    const specs = splitModel(cfg, 2);
+    const pipe = compressedPipeline(model, specs, comp, 'wasm', false);
+    for (const st of pipe.stages) constraint.projectParams(st.parameters());
+    const opts = pipe.stages.map((st) => new AdamW(st.backend, st.flat.params, st.flat.grads, st.flat.layout, { ...DEFAULT_ADAMW, weightDecay: 0.1 }));
+    const batch = randomBatch(cfg, 4, 12, 8);
+    const losses: number[] = [];
+    for (let it = 0; it < 25; it++) {
+      losses.push((await pipe.runStep(batch, 2)).loss);
+      pipe.stages.forEach((st, i) => {
+        constraint.projectGradients(st.gradients());
+        opts[i].step(3e-3);
+        constraint.projectParams(st.parameters());
+      });
+    }
+    assert.ok(losses[24] < losses[0] - 0.5, `loss ${losses[0]} → ${losses[24]}`);
+    // the trained stages, put back together as one unsplit model, compute what the compressed group computes
+    const pv = model.backend.view(model.flat.params);
+    pipe.stages.forEach((st, i) => pv.set(st.backend.view(st.flat.params), specs[i].paramOffset));
+    const unsplit = model.loss(batch);
+    const grouped = (await pipe.runStep(batch, 1)).loss;
+    assert.ok(Math.abs(unsplit - grouped) < 2e-5, `${unsplit} vs ${grouped}`);
+    pipe.dispose();
+    model.dispose();
   });
 
   test('loss approaches the unsplit loss as the rank grows (float32, wasm); full rank is the identity', async () => {
