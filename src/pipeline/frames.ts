@@ -137,6 +137,7 @@ export function decodeForward(p: Uint8Array, peer = 'peer'): ForwardMsg {
   if (bpv !== 4 && bpv !== 8) bad(peer, `forward frame with ${bpv} bytes per value (4 or 8)`);
   if (microBatches < 1 || mb >= microBatches) bad(peer, `forward frame for micro-batch ${mb} of ${microBatches}`);
   const rows = batchSize * seqLen;
+  if (rows > p.length || width > p.length) bad(peer, `forward frame of ${p.length} bytes cannot hold ${batchSize}×${seqLen} tokens of width ${width}`);
   const want = FORWARD_FIELDS_BYTES + 8 * rows + rows * width * bpv;
   if (p.length !== want) bad(peer, `forward frame of ${p.length} bytes, its header (${batchSize}×${seqLen} tokens, width ${width}) says ${want}`);
   const ids = p.slice(FORWARD_FIELDS_BYTES, FORWARD_FIELDS_BYTES + 8 * rows);

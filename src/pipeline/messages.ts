@@ -34,12 +34,15 @@ export interface BackwardMsg {
 export interface DownstreamEnd {
   sendForward(msg: ForwardMsg): Promise<void>;
   recvBackward(): Promise<BackwardMsg>;
+  /** Tells the neighbour this stage gave up the step (a transport's neighbour then fails with StageGone). */
+  abort?(reason: string): Promise<void>;
 }
 
 /** The upstream side of a boundary as the downstream stage sees it. */
 export interface UpstreamEnd {
   recvForward(): Promise<ForwardMsg>;
   sendBackward(msg: BackwardMsg): Promise<void>;
+  abort?(reason: string): Promise<void>;
 }
 
 /** Bytes of the length prefix, the frame header (type u8, seq u32) and the HMAC-SHA256 tag of every data frame. */

@@ -6,6 +6,7 @@
  * micro-batch's mean loss by its share of the step's targets, so the step's loss and gradients are those of
  * the whole batch's mean loss.
  */
+import { errorMessage } from '../core/errors.ts';
 import { splitBatch } from '../model/batch.ts';
 import type { Batch } from '../model/batch.ts';
 import { PipelineError } from './errors.ts';
@@ -47,8 +48,8 @@ function expect(cond: boolean, what: string): void {
 
 /**
  * Runs one step of one stage. The first stage passes `batch` and `microBatches`; the others learn both from
- * what arrives. On failure the stage's in-flight graphs are freed and the error (StageGone, StageTimeout, …)
- * propagates.
+ * what arrives. On failure the stage's in-flight graphs are freed, its neighbours are told (abort) and the
+ * error (StageGone, StageTimeout, …) propagates.
  */
 export async function runStageStep(stage: Stage, io: StageStepIo, step: number, batch?: Batch, microBatches = 1): Promise<StageStepResult> {
   const first = stage.spec.hasEmbedding, last = stage.spec.hasHead;
@@ -101,6 +102,11 @@ export async function runStageStep(stage: Stage, io: StageStepIo, step: number, 
       if (!first) await io.prev!.sendBackward(back);
     }
     return { loss, microBatches: M, tokens };
+  } catch (e) {
+    // neighbours waiting on this stage learn at once instead of at their timeout
+    const reason = `stage ${stage.spec.index} failed step ${step}: ${errorMessage(e)}`;
+    await Promise.all([io.prev?.abort?.(reason), io.next?.abort?.(reason)]);
+    throw e;
   } finally {
     stage.endStep();
   }

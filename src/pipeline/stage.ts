@@ -205,8 +205,9 @@ export class Stage {
       throw new PipelineError('Protocol', `micro-batch ${input.mb}: ${input.inputs.length} ids / ${input.targets.length} targets for ${rows} tokens`);
     }
     for (let i = 0; i < rows; i++) {
-      const id = input.inputs[i];
+      const id = input.inputs[i], t = input.targets[i];
       if (!(id >= 0 && id < cfg.vocabSize)) throw new PipelineError('Protocol', `micro-batch ${input.mb}: token id ${id} at ${i} outside [0, ${cfg.vocabSize})`);
+      if (!((t >= 0 && t < cfg.vocabSize) || t === IGNORE_INDEX)) throw new PipelineError('Protocol', `micro-batch ${input.mb}: target ${t} at ${i} outside [0, ${cfg.vocabSize}) and not ${IGNORE_INDEX}`);
     }
     const layout: QkvLayout = {
       batch: input.batchSize, seqLen: input.seqLen, nHeads: cfg.nHeads, nKvHeads: cfg.nKvHeads, headDim: headDim(cfg),

@@ -381,11 +381,15 @@ export class StageListener {
     const p = this.pending.shift();
     if (p !== undefined) return p;
     return new Promise<StageConnection>((resolve, reject) => {
-      const timer = timeoutMs === undefined ? null : setTimeout(() => reject(new PipelineError('StageTimeout', `no upstream stage connected within ${timeoutMs} ms`)), timeoutMs);
-      this.takers.push((q) => {
+      const take = (q: Promise<StageConnection>): void => {
         if (timer !== null) clearTimeout(timer);
         q.then(resolve, reject);
-      });
+      };
+      const timer = timeoutMs === undefined ? null : setTimeout(() => {
+        this.takers.splice(this.takers.indexOf(take), 1);
+        reject(new PipelineError('StageTimeout', `no upstream stage connected within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.takers.push(take);
     });
   }
 

@@ -11,7 +11,7 @@ import { StageListener } from '../../src/pipeline/transport.ts';
 import { cfg4 } from './helpers.ts';
 
 export interface WorkerArgs {
-  mode: 'honest' | 'announce-forward' | 'garbage' | 'silent';
+  mode: 'honest' | 'announce-forward' | 'garbage' | 'silent' | 'crash';
   seed: number;
   rank: number | null;
   secretKey: string;
@@ -45,9 +45,11 @@ async function main(): Promise<void> {
       if (args.mode === 'announce-forward') send({ forwardArrived: true });
       if (args.mode === 'garbage') await conn.sendFrame(FrameType.Backward, new Uint8Array(10));
       if (args.mode === 'silent') await new Promise(() => undefined);
+      if (args.mode === 'crash') throw new Error('injected failure');
       return m;
     },
     sendBackward: (m: Parameters<typeof conn.sendBackward>[0]) => conn.sendBackward(m),
+    abort: (reason: string) => conn.abort(reason),
   };
   for (let step = 0; step < args.steps; step++) {
     const r = await runStageStep(stage, { prev, next: null }, step);

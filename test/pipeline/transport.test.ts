@@ -142,6 +142,19 @@ describe('pipeline transport (two processes, TCP on 127.0.0.1)', () => {
     stage0.dispose();
   });
 
+  test('a stage that fails mid-step tells its neighbour at once (StageGone with its reason)', async () => {
+    const g = group(null, 21);
+    const w = startWorker({ mode: 'crash' }, g.subspace);
+    const { port } = await w.nextMessage();
+    const specs = splitModel(cfg4, 2);
+    const stage0 = new Stage(cfg4, specs[0], stageInitValues(cfg4, specs[0], 21), { threads: 1 });
+    const conn = await StageConnection.connect({ group: g, stage: 0, secretKey: keys[0], timeoutMs: 10_000 }, '127.0.0.1', port!);
+    const t0 = Date.now();
+    await assert.rejects(runStageStep(stage0, { prev: null, next: conn }, 0, randomBatch(cfg4, 4, 10, 1), 2), (e) => isPipelineError(e, 'StageGone') && /injected failure/.test(e.message));
+    assert.ok(Date.now() - t0 < 5000);
+    stage0.dispose();
+  });
+
   test('a malformed frame → BadFrame; a silent stage → StageTimeout', async () => {
     const g = group(null, 21);
     const specs = splitModel(cfg4, 2);
