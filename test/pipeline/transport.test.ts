@@ -98,6 +98,38 @@ describe('pipeline transport (two processes, TCP on 127.0.0.1)', () => {
     });
   }
 
+  test('three stages over loopback sockets (a middle stage relays ids, targets and losses) match the in-process pipeline', async () => {
+    const seed = 5, M = 2;
+    const secrets = [0, 1, 2].map(() => ed25519.utils.randomPrivateKey());
+    const comp = compressionFor(3, seed);
+    const g3: PipelineGroup = { id: 'three', stageKeys: secrets.map((k) => ed25519.getPublicKey(k)), subspace: subspaceDigest(comp!.basis) };
+    const specs = splitModel(cfg4, 3);
+    const stages = specs.map((sp) => new Stage(cfg4, sp, stageInitValues(cfg4, sp, seed), { threads: 1, compression: comp }));
+    const local = new InProcessPipeline(specs.map((sp) => new Stage(cfg4, sp, stageInitValues(cfg4, sp, seed), { threads: 1, compression: comp })));
+    const ep = (i: number) => ({ group: g3, stage: i, secretKey: secrets[i], timeoutMs: 4000 });
+    const l1 = await StageListener.listen(ep(1)), l2 = await StageListener.listen(ep(2));
+    const [c01, c12, in1, in2] = await Promise.all([
+      StageConnection.connect(ep(0), '127.0.0.1', l1.port), StageConnection.connect(ep(1), '127.0.0.1', l2.port), l1.accept(), l2.accept(),
+    ]);
+    try {
+      const batch = randomBatch(cfg4, 4, 8, 3);
+      const [r0, r1, r2] = await Promise.all([
+        runStageStep(stages[0], { prev: null, next: c01 }, 0, batch, M),
+        runStageStep(stages[1], { prev: in1, next: c12 }, 0),
+        runStageStep(stages[2], { prev: in2, next: null }, 0),
+      ]);
+      const want = await local.runStep(batch, M);
+      assert.deepEqual([r0.loss, r1.loss, r2.loss], [want.loss, want.loss, want.loss]);
+      for (let i = 0; i < 3; i++) assert.deepEqual(stages[i].backend.view(stages[i].flat.grads), local.stages[i].backend.view(local.stages[i].flat.grads));
+      assert.equal(c12.traffic.forwardBytes + c12.traffic.backwardBytes, want.traffic[1].forwardBytes + want.traffic[1].backwardBytes);
+    } finally {
+      for (const c of [c01, c12, in1, in2]) c.close();
+      await Promise.all([l1.close(), l2.close()]);
+      for (const st of stages) st.dispose();
+      local.dispose();
+    }
+  });
+
   test('a stage whose key is not the group\'s is Unauthenticated (both ends)', async () => {
     const g = group(null, 21);
     const w = startWorker({ secretKey: hex(ed25519.utils.randomPrivateKey()) }, g.subspace);
