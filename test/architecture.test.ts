@@ -16,6 +16,7 @@ const RANK: Record<string, number> = {
   data: 3,
   optim: 4,
   codec: 5,
+  pipeline: 5,
   storage: 6,
   chain: 6,
   protocol: 7,

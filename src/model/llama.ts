@@ -11,7 +11,7 @@
  */
 import type { Backend, Buf } from '../tensor/backend.ts';
 import { JsBackend } from '../tensor/js-backend.ts';
-import { add, attention, crossEntropy, embedding, matmul, rmsnorm, rope, ropeTables, swiglu } from '../tensor/ops.ts';
+import { crossEntropy, embedding, matmul, rmsnorm, ropeTables } from '../tensor/ops.ts';
 import type { QkvLayout, RopeTables } from '../tensor/ops.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { numel } from '../tensor/params.ts';
@@ -22,6 +22,8 @@ import { splitBatch } from './batch.ts';
 import type { Batch } from './batch.ts';
 import { headDim, paramSpecs, validateModelConfig } from './config.ts';
 import { KvDecoder } from './decode.ts';
+import { decoderLayer } from './layer.ts';
+import type { LayerLeaves } from './layer.ts';
 import type { ModelConfig } from './config.ts';
 import { TesseraError } from '../core/errors.ts';
 
@@ -78,15 +80,6 @@ export interface Model {
   /** Flat storage and layout (for optimizers working on whole buffers). */
   readonly flat: { readonly params: Buf; readonly grads: Buf; readonly layout: readonly ParamLayoutEntry[] };
   dispose(): void;
-}
-
-interface LayerLeaves {
-  attnNorm: Tensor;
-  qkv: Tensor;
-  o: Tensor;
-  mlpNorm: Tensor;
-  gateUp: Tensor;
-  down: Tensor;
 }
 
 export class LlamaModel implements Model {
@@ -275,28 +268,7 @@ export class LlamaModel implements Model {
       if (!ctx.isRecording) for (const t of ts) t.release();
     };
     let x = embedding(this.embed, ctx.ints(inputs));
-    for (const l of this.layers) {
-      const h = rmsnorm(x, l.attnNorm, cfg.normEps);
-      const qkv = matmul(h, l.qkv, { transB: true });
-      drop(h);
-      const qkvR = rope(qkv, tables, layout);
-      drop(qkv);
-      const att = attention(qkvR, layout);
-      drop(qkvR);
-      const o = matmul(att, l.o, { transB: true });
-      drop(att);
-      const x2 = add(x, o);
-      drop(x, o);
-      const h2 = rmsnorm(x2, l.mlpNorm, cfg.normEps);
-      const gu = matmul(h2, l.gateUp, { transB: true });
-      drop(h2);
-      const m = swiglu(gu);
-      drop(gu);
-      const dn = matmul(m, l.down, { transB: true });
-      drop(m);
-      x = add(x2, dn);
-      drop(x2, dn);
-    }
+    for (const l of this.layers) x = decoderLayer(x, l, cfg, tables, layout);
     const hf = rmsnorm(x, this.finalNorm, cfg.normEps);
     drop(x);
     const logits = matmul(hf, this.lmHead, { transB: true });
@@ -316,7 +288,7 @@ export class LlamaModel implements Model {
   }
 }
 
-function initParams(data: Float32Array | Float64Array, layout: readonly ParamLayoutEntry[], seed: number): void {
+export function initParams(data: Float32Array | Float64Array, layout: readonly ParamLayoutEntry[], seed: number): void {
   const rng = new Rng(seed);
   for (const e of layout) {
     const v = data.subarray(e.offset, e.offset + e.size);

@@ -204,6 +204,24 @@ export class Context {
   backward(loss: Tensor, seed = 1): void {
     if (loss.size !== 1) throw new TensorError('ShapeMismatch', 'backward() needs a scalar loss');
     if (!loss.requiresGrad) throw new TensorError('InvalidArgument', 'loss does not depend on any differentiable tensor');
+    this.propagate(loss, (g) => this.backend.fill(g.buf, g.acc ? this.backend.view(g.buf)[0] + seed : seed));
+  }
+
+  /**
+   * Backpropagates a given gradient of a non-scalar output (what a later pipeline stage sent back for its
+   * input): d(loss)/d(out) = grad, then as backward().
+   */
+  backwardFrom(out: Tensor, grad: Buf): void {
+    if (grad.length < out.size) throw new TensorError('ShapeMismatch', `gradient of ${grad.length} for a tensor of ${out.size}`);
+    if (!out.requiresGrad) throw new TensorError('InvalidArgument', 'output does not depend on any differentiable tensor');
+    this.propagate(out, (g) => {
+      const src = this.backend.sub(grad, 0, out.size);
+      if (g.acc) this.backend.axpy(g.buf, src, 1);
+      else this.backend.copy(g.buf, src);
+    });
+  }
+
+  private propagate(loss: Tensor, seedGrad: (g: { buf: Buf; acc: boolean }) => void): void {
     const order: Tensor[] = [];
     const seen = new Set<Tensor>();
     const stack: Array<[Tensor, number]> = [[loss, 0]];
@@ -224,8 +242,7 @@ export class Context {
         order.push(t);
       }
     }
-    const g = this.gradTarget(loss);
-    this.backend.fill(g.buf, g.acc ? this.backend.view(g.buf)[0] + seed : seed);
+    seedGrad(this.gradTarget(loss));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       if (t.node === null) continue;
