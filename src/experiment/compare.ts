@@ -46,12 +46,15 @@ export interface ComparisonOptions {
   readonly extraDilocoOuter?: readonly { readonly lr: number; readonly momentum: number }[];
   /** Compute threads for the engine (default: all cores). */
   readonly threads?: number;
-  /** Run only these methods (default: all). */
+  /** Run only these methods (default: DEFAULT_METHODS). */
   readonly methods?: readonly MethodKind[];
 }
 
-export type MethodKind = 'ddp' | 'diloco' | 'sparseloco';
-export const METHOD_KINDS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco'];
+/** `sparseloco-overlap`: SparseLoCo with the one-step-delayed outer update of overlapped communication (opt-in). */
+export type MethodKind = 'ddp' | 'diloco' | 'sparseloco' | 'sparseloco-overlap';
+export const METHOD_KINDS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco', 'sparseloco-overlap'];
+/** What runs when `methods` is not given. */
+export const DEFAULT_METHODS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco'];
 
 export interface CurvePoint {
   readonly round: number;
@@ -177,7 +180,14 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
   });
   specs.push(sparse(o.sparselocoOuterLr, 'sparseloco'));
   for (const lr of o.extraSparselocoOuterLrs) specs.push(sparse(lr, `sparseloco (outer lr ${lr})`));
-  const only = o.methods ?? METHOD_KINDS;
+  specs.push({
+    kind: 'sparseloco-overlap',
+    name: 'sparseloco-overlap',
+    setting: `as sparseloco (outer SGD lr ${o.sparselocoOuterLr}), round r trains from θ_{r−1}: outer step one round delayed`,
+    build: (model, inner) =>
+      new SparseLoCoSim(model, { replicas: o.replicas, inner, name: 'sparseloco-overlap', overlap: true, sparseloco: { outerLr: o.sparselocoOuterLr } }),
+  });
+  const only = o.methods ?? DEFAULT_METHODS;
   return specs.filter((s) => only.includes(s.kind));
 }
 

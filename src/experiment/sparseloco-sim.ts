@@ -4,6 +4,14 @@
  * 2-bit quantization), and ENCODES the result into the real gradient payload. The outer step consumes only what
  * the decoder accepts from those bytes (median-norm clipping, per-index mean, SGD lr), so the bytes counted are
  * exactly the bytes that carried the update.
+ *
+ * Overlapped (`overlap: true`, beyond Templar; Streaming DiLoCo / DiLoCoX's one-step-delayed outer update): round r's
+ * inner steps start from θ_{r−1}, the global model BEFORE round r−1's outer step, because that step is still in
+ * flight (its payloads are being uploaded, gathered and applied while the replicas compute). The pseudo-gradient is
+ * Δ_r = θ_{r−1} − θ_end (relative to where training started), goes through error feedback, compression and the wire
+ * format exactly as in the plain variant, and its outer step is applied to the current θ_r:
+ * θ_{r+1} = θ_r − lr·agg(Δ_r). What is delayed: the starting point of the inner steps (one outer step stale), hence the
+ * update is applied one step after the model it was computed at. Round 0 trains from θ_0 (θ_{−1} := θ_0).
  */
 import {
   createGradientSchema,
@@ -40,8 +48,10 @@ export interface SparseLoCoSimOptions {
   readonly inner: InnerTrainerOptions;
   /** Overrides of DEFAULT_SPARSELOCO (Templar: top-64 of 64×64 chunks, 4 bins, β 0.95, lr 0.4, selected-mean). */
   readonly sparseloco?: Partial<SparseLoCoConfig>;
-  /** Row label (default "sparseloco"). */
+  /** Row label (default "sparseloco", or "sparseloco-overlap" with `overlap`). */
   readonly name?: string;
+  /** One-step-delayed outer update: round r trains from θ_{r−1} (see the file comment). */
+  readonly overlap?: boolean;
 }
 
 export class SparseLoCoSim implements SimulatedMethod {
@@ -50,6 +60,8 @@ export class SparseLoCoSim implements SimulatedMethod {
   readonly config: SparseLoCoConfig;
   readonly schema: GradientSchema;
   readonly global: ParamVector;
+  /** Overlapped: θ_{r−1}, where the next round's inner steps start; null for the plain variant. */
+  readonly previous: ParamVector | null;
   /** Outer rounds completed (the payloads' window number). */
   rounds = 0;
   /** The encoded payloads of the last round, one per replica (what went on the wire). */
@@ -62,12 +74,13 @@ export class SparseLoCoSim implements SimulatedMethod {
     readonly model: Model,
     options: SparseLoCoSimOptions,
   ) {
-    this.name = options.name ?? 'sparseloco';
+    this.name = options.name ?? (options.overlap === true ? 'sparseloco-overlap' : 'sparseloco');
     this.replicas = options.replicas;
     this.config = { ...DEFAULT_SPARSELOCO, ...options.sparseloco };
     validateSparseLoCoConfig(this.config);
     const params = model.parameters();
     this.global = ParamVector.copyOf(params);
+    this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
@@ -80,9 +93,10 @@ export class SparseLoCoSim implements SimulatedMethod {
     const window = this.rounds;
     let lossSum = 0;
     const payloads: PeerPayload[] = [];
+    const start = this.trainStart();
     for (let r = 0; r < this.replicas; r++) {
-      for (const l of this.pool.runInner(r, this.global, batches[r])) lossSum += l;
-      const delta = pseudoGradient(this.global.tensors, this.model.parameters());
+      for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      const delta = pseudoGradient(start.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
       const bytes = encodeGradient(
         { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },
@@ -95,6 +109,8 @@ export class SparseLoCoSim implements SimulatedMethod {
       const first = rejected[0];
       throw new BaselineError('ShapeMismatch', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
     }
+    // overlapped: the next round starts from θ_r (this round's target) while θ_{r+1} is being formed
+    this.previous?.copyFrom(this.global.tensors);
     applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
     this.rounds++;
     this.lastPayloads = payloads;
@@ -102,6 +118,11 @@ export class SparseLoCoSim implements SimulatedMethod {
       trainLoss: lossSum / (h * this.replicas),
       bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
     };
+  }
+
+  /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped. */
+  trainStart(): ParamVector {
+    return this.previous ?? this.global;
   }
 
   globalParams(): readonly ParamTensor[] {

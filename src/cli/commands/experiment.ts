@@ -11,6 +11,7 @@ import {
   ExperimentError,
   markdownTable,
   METHOD_KINDS,
+  overlapCheck,
   runComparison,
   writeReport,
   type ComparisonOptions,
@@ -114,7 +115,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
-    .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')}`)
+    .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')} (default: all but sparseloco-overlap)`)
     .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset, Brown corpus BPE 4096)')
     .option('--out <dir>', 'where results.md/json and loss-vs-tokens.svg go', 'runs/experiment-compare')
     .option('--json', 'print the JSON result instead of the table')
@@ -144,8 +145,9 @@ function compare(f: CompareFlags): void {
   });
   const paths = writeReport(result, resolve(f.out));
   const wall = (performance.now() - t0) / 1000;
-  if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
+  if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), overlap: overlapCheck(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
   else process.stdout.write(`${markdownTable(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
   const a = acceptance(result);
-  if (f.check && a !== null && !a.pass) process.exitCode = 2;
+  const ov = overlapCheck(result);
+  if (f.check && ((a !== null && !a.pass) || (ov !== null && !ov.pass))) process.exitCode = 2;
 }
