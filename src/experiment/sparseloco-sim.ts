@@ -52,7 +52,15 @@ export interface SparseLoCoSimOptions {
   readonly name?: string;
   /** One-step-delayed outer update: round r trains from θ_{r−1} (see the file comment). */
   readonly overlap?: boolean;
+  /**
+   * Overlapped only: what the pseudo-gradient is taken against. 'start' (default): θ_{r−1} − θ_end, where training
+   * started. 'current': θ_r − θ_end, the current global model against the replica's end point (the delay-corrected
+   * variant: the outer step pulls θ_r toward where the replicas got, as Streaming DiLoCo mixes local and global).
+   */
+  readonly overlapDelta?: OverlapDelta;
 }
+
+export type OverlapDelta = 'start' | 'current';
 
 export class SparseLoCoSim implements SimulatedMethod {
   readonly name: string;
@@ -62,6 +70,7 @@ export class SparseLoCoSim implements SimulatedMethod {
   readonly global: ParamVector;
   /** Overlapped: θ_{r−1}, where the next round's inner steps start; null for the plain variant. */
   readonly previous: ParamVector | null;
+  readonly overlapDelta: OverlapDelta;
   /** Outer rounds completed (the payloads' window number). */
   rounds = 0;
   /** The encoded payloads of the last round, one per replica (what went on the wire). */
@@ -81,6 +90,7 @@ export class SparseLoCoSim implements SimulatedMethod {
     const params = model.parameters();
     this.global = ParamVector.copyOf(params);
     this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
+    this.overlapDelta = options.overlapDelta ?? 'start';
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
@@ -94,9 +104,10 @@ export class SparseLoCoSim implements SimulatedMethod {
     let lossSum = 0;
     const payloads: PeerPayload[] = [];
     const start = this.trainStart();
+    const against = this.overlapDelta === 'current' ? this.global : start;
     for (let r = 0; r < this.replicas; r++) {
       for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
-      const delta = pseudoGradient(start.tensors, this.model.parameters());
+      const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
       const bytes = encodeGradient(
         { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },

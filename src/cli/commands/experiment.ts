@@ -16,6 +16,7 @@ import {
   writeReport,
   type ComparisonOptions,
   type MethodKind,
+  type OverlapDelta,
 } from '../../experiment/index.ts';
 
 interface CompareFlags {
@@ -32,6 +33,8 @@ interface CompareFlags {
   heldOut?: string;
   threads?: string;
   extraSparselocoLr?: string;
+  overlapOuterLr?: string;
+  overlapDelta?: string;
   extraDiloco?: string;
   methods?: string;
   corpusDir?: string;
@@ -52,6 +55,11 @@ function num(flag: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new ExperimentError('BadOption', `${flag} must be a number, got "${v}"`);
   return n;
+}
+
+function overlapDeltaFlag(v: string): OverlapDelta {
+  if (v !== 'start' && v !== 'current') throw new ExperimentError('BadOption', `--overlap-delta must be start or current, got "${v}"`);
+  return v;
 }
 
 /** Flags over the model's defaults; unset flags keep the defaults. */
@@ -79,6 +87,8 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
     evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
     heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
     threads: int('--threads', f.threads),
+    ...(f.overlapOuterLr === undefined ? {} : { overlapOuterLr: num('--overlap-outer-lr', f.overlapOuterLr) }),
+    ...(f.overlapDelta === undefined ? {} : { overlapDelta: overlapDeltaFlag(f.overlapDelta) }),
     extraSparselocoOuterLrs:
       f.extraSparselocoLr === undefined
         ? base.extraSparselocoOuterLrs
@@ -114,6 +124,8 @@ export function register(program: Command): void {
     .option('--held-out <batches>', 'held-out batches')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
+    .option('--overlap-outer-lr <lr>', 'outer lr of the sparseloco-overlap row (default: the sparseloco row\'s)')
+    .option('--overlap-delta <ref>', 'the sparseloco-overlap row\'s pseudo-gradient: start (θ_{r−1} − θ_end, default) or current (θ_r − θ_end)')
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
     .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')} (default: all but sparseloco-overlap)`)
     .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset, Brown corpus BPE 4096)')

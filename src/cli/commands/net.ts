@@ -26,6 +26,7 @@ interface NetUpOptions {
   evaluatorTasks?: string;
   evaluatorLimit?: string;
   dataset?: string;
+  overlap?: boolean;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
     .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
+    .option('--overlap', 'overlapped communication (train.overlapCommunication): miners train window w+1 from θ_w while window w\'s upload and outer step are in flight (one-step-delayed outer update; new run dirs only)')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
@@ -71,7 +73,7 @@ export function register(program: Command): void {
         miners: parseIntFlag('--miners', o.miners, 0, 1_000),
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
+        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate }, ...(o.overlap === true ? { train: { overlapCommunication: true } } : {}) },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
