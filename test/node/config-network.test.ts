@@ -99,6 +99,18 @@ describe('network.json', () => {
     });
   });
 
+  test('train.overlapCommunication: optional (absent stays absent: off), a boolean when present, kept through save → load', () => {
+    assert.equal(load(fixture()).train.overlapCommunication, undefined);
+    for (const on of [true, false]) assert.equal(load(edited('train.overlapCommunication', on)).train.overlapCommunication, on);
+    const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'o', storeRoot: '/tmp/s', train: { overlapCommunication: true } }, '');
+    assert.equal(net.train.overlapCommunication, true);
+    assert.equal(net.train.batchSize, 4, 'the other train settings keep their defaults');
+    withDir((dir) => {
+      saveNetworkConfig(join(dir, 'o.json'), net);
+      assert.deepEqual(loadNetworkConfig(join(dir, 'o.json')), net);
+    });
+  });
+
   test('absent scoring and faults sections mean no overrides and no faults', () => {
     const doc = fixture();
     delete doc.scoring;
@@ -142,6 +154,9 @@ describe('network.json', () => {
       ['train.lr', 0],
       ['train.warmupSteps', -1],
       ['train.weightDecay', '0.01'],
+      ['train.overlapCommunication', 'true'],
+      ['train.overlapCommunication', 1],
+      ['train.overlapCommunication', null],
       ['eval.batchSize', 2.5],
       ['eval.lrFactor', 0],
       ['scoring.bmaAlpha', 0],

@@ -79,6 +79,9 @@ export function register(program: Command): void {
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
       });
       await network.start();
+      if (o.overlap === true && network.net.train.overlapCommunication !== true) {
+        process.stderr.write(`tessera net: --overlap ignored: ${network.runDir}/network.json is resumed without train.overlapCommunication (network settings are fixed when a run dir is created)\n`);
+      }
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
       if (o.evaluator === true) process.stdout.write(`tessera net: evaluator writing ${network.runDir}/eval/history.jsonl (log: eval/evaluator.log)\n`);
       const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;
