@@ -13,7 +13,7 @@ import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
 import { Dataset } from '../data/index.ts';
 import type { TokenCorpus } from './corpus.ts';
 import { ExperimentError } from './errors.ts';
-import { SparseLoCoSim, type OverlapDelta } from './sparseloco-sim.ts';
+import { OVERLAP_REMEDIES, SparseLoCoSim, type OverlapRemedy } from './sparseloco-sim.ts';
 import { CorpusStreams, DatasetStreams, type ExperimentData } from './streams.ts';
 
 export interface ComparisonOptions {
@@ -42,8 +42,8 @@ export interface ComparisonOptions {
   readonly sparselocoOuterLr: number;
   /** The sparseloco-overlap row's outer lr (default: sparselocoOuterLr). */
   readonly overlapOuterLr?: number;
-  /** The sparseloco-overlap row's pseudo-gradient reference (SparseLoCoSimOptions.overlapDelta; default 'start'). */
-  readonly overlapDelta?: OverlapDelta;
+  /** The sparseloco-overlap row's staleness remedy (SparseLoCoSimOptions.overlapRemedy; default 'none'). */
+  readonly overlapRemedy?: OverlapRemedy;
   /** Extra SparseLoCo rows with these outer lrs (reported separately from the spec row). */
   readonly extraSparselocoOuterLrs: readonly number[];
   /** Extra DiLoCo rows with these outer settings (momentum 0 = plain model averaging when lr is 1). */
@@ -142,8 +142,8 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
   if (o.methods !== undefined && (o.methods.length === 0 || o.methods.some((m) => !METHOD_KINDS.includes(m)))) {
     throw new ExperimentError('BadOption', `methods must be a non-empty subset of ${METHOD_KINDS.join(', ')}`);
   }
-  if (o.overlapDelta !== undefined && o.overlapDelta !== 'start' && o.overlapDelta !== 'current') {
-    throw new ExperimentError('BadOption', `overlapDelta must be start or current, got ${String(o.overlapDelta)}`);
+  if (o.overlapRemedy !== undefined && !OVERLAP_REMEDIES.includes(o.overlapRemedy)) {
+    throw new ExperimentError('BadOption', `overlapRemedy must be one of ${OVERLAP_REMEDIES.join(', ')}, got ${String(o.overlapRemedy)}`);
   }
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
   if (!(o.dilocoOuterMomentum >= 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BadOption', 'DiLoCo momentum must be in [0, 1)');
@@ -188,15 +188,20 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
   specs.push(sparse(o.sparselocoOuterLr, 'sparseloco'));
   for (const lr of o.extraSparselocoOuterLrs) specs.push(sparse(lr, `sparseloco (outer lr ${lr})`));
   const overlapLr = o.overlapOuterLr ?? o.sparselocoOuterLr;
-  const overlapDelta = o.overlapDelta ?? 'start';
+  const remedy = o.overlapRemedy ?? 'none';
+  const remedyText: Record<OverlapRemedy, string> = {
+    none: 'Δ = θ_{r−1} − θ_end',
+    current: 'Δ = θ_r − θ_end',
+    eager: 'eager: starts from θ_{r−1} + own last update',
+  };
   specs.push({
     kind: 'sparseloco-overlap',
     name: 'sparseloco-overlap',
     setting:
       `as sparseloco with outer SGD lr ${overlapLr}; round r trains from θ_{r−1} (outer step one round delayed), ` +
-      (overlapDelta === 'start' ? 'Δ = θ_{r−1} − θ_end' : 'Δ = θ_r − θ_end'),
+      remedyText[remedy],
     build: (model, inner) =>
-      new SparseLoCoSim(model, { replicas: o.replicas, inner, name: 'sparseloco-overlap', overlap: true, overlapDelta, sparseloco: { outerLr: overlapLr } }),
+      new SparseLoCoSim(model, { replicas: o.replicas, inner, name: 'sparseloco-overlap', overlap: true, overlapRemedy: remedy, sparseloco: { outerLr: overlapLr } }),
   });
   const only = o.methods ?? DEFAULT_METHODS;
   return specs.filter((s) => only.includes(s.kind));

@@ -12,11 +12,20 @@
  * format exactly as in the plain variant, and its outer step is applied to the current θ_r:
  * θ_{r+1} = θ_r − lr·agg(Δ_r). What is delayed: the starting point of the inner steps (one outer step stale), hence the
  * update is applied one step after the model it was computed at. Round 0 trains from θ_0 (θ_{−1} := θ_0).
+ *
+ * Remedies for the staleness (`overlapRemedy`), none of which changes how θ is formed from the payloads:
+ * - 'none': as above.
+ * - 'current': Δ_r = θ_r − θ_end, the current global model against the replica's end point (the outer step pulls θ_r
+ *   toward where the replicas got, as Streaming DiLoCo mixes local and global parameters).
+ * - 'eager': replica i starts from its own estimate of θ_r, θ_{r−1} with only its own round r−1 payload applied
+ *   (Kale et al. 2025, "eager updates": the local outer gradient stands in for the one still in flight), and
+ *   Δ_r = start − θ_end. Replicas then start from different points; θ stays the same on every node.
  */
 import {
   createGradientSchema,
   decodePeerPayloads,
   encodeGradient,
+  type GradientMessage,
   type GradientSchema,
   type PeerPayload,
 } from '../codec/index.ts';
@@ -52,15 +61,12 @@ export interface SparseLoCoSimOptions {
   readonly name?: string;
   /** One-step-delayed outer update: round r trains from θ_{r−1} (see the file comment). */
   readonly overlap?: boolean;
-  /**
-   * Overlapped only: what the pseudo-gradient is taken against. 'start' (default): θ_{r−1} − θ_end, where training
-   * started. 'current': θ_r − θ_end, the current global model against the replica's end point (the delay-corrected
-   * variant: the outer step pulls θ_r toward where the replicas got, as Streaming DiLoCo mixes local and global).
-   */
-  readonly overlapDelta?: OverlapDelta;
+  /** Overlapped only: the staleness remedy (see the file comment; default 'none'). */
+  readonly overlapRemedy?: OverlapRemedy;
 }
 
-export type OverlapDelta = 'start' | 'current';
+export type OverlapRemedy = 'none' | 'current' | 'eager';
+export const OVERLAP_REMEDIES: readonly OverlapRemedy[] = ['none', 'current', 'eager'];
 
 export class SparseLoCoSim implements SimulatedMethod {
   readonly name: string;
@@ -70,7 +76,10 @@ export class SparseLoCoSim implements SimulatedMethod {
   readonly global: ParamVector;
   /** Overlapped: θ_{r−1}, where the next round's inner steps start; null for the plain variant. */
   readonly previous: ParamVector | null;
-  readonly overlapDelta: OverlapDelta;
+  readonly overlapRemedy: OverlapRemedy;
+  /** Eager: each replica's own accepted message of the last round, and the scratch vector its start is built in. */
+  private ownLast: readonly GradientMessage[] | null = null;
+  private readonly eagerStart: ParamVector | null;
   /** Outer rounds completed (the payloads' window number). */
   rounds = 0;
   /** The encoded payloads of the last round, one per replica (what went on the wire). */
@@ -90,7 +99,8 @@ export class SparseLoCoSim implements SimulatedMethod {
     const params = model.parameters();
     this.global = ParamVector.copyOf(params);
     this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
-    this.overlapDelta = options.overlapDelta ?? 'start';
+    this.overlapRemedy = options.overlapRemedy ?? 'none';
+    this.eagerStart = this.previous !== null && this.overlapRemedy === 'eager' ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
@@ -103,9 +113,9 @@ export class SparseLoCoSim implements SimulatedMethod {
     const window = this.rounds;
     let lossSum = 0;
     const payloads: PeerPayload[] = [];
-    const start = this.trainStart();
-    const against = this.overlapDelta === 'current' ? this.global : start;
     for (let r = 0; r < this.replicas; r++) {
+      const start = this.replicaStart(r);
+      const against = this.previous !== null && this.overlapRemedy === 'current' ? this.global : start;
       for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
       const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
@@ -123,6 +133,7 @@ export class SparseLoCoSim implements SimulatedMethod {
     // overlapped: the next round starts from θ_r (this round's target) while θ_{r+1} is being formed
     this.previous?.copyFrom(this.global.tensors);
     applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
+    this.ownLast = accepted;
     this.rounds++;
     this.lastPayloads = payloads;
     return {
@@ -131,9 +142,19 @@ export class SparseLoCoSim implements SimulatedMethod {
     };
   }
 
-  /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped. */
+  /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */
   trainStart(): ParamVector {
     return this.previous ?? this.global;
+  }
+
+  /** Replica r's start this round: trainStart(), or with 'eager' θ_{r−1} plus its own last payload's outer step. */
+  private replicaStart(r: number): ParamVector {
+    const base = this.trainStart();
+    const own = this.ownLast?.find((m) => m.uid === r);
+    if (this.eagerStart === null || own === undefined) return base;
+    this.eagerStart.copyFrom(base.tensors);
+    applyOuterStep(this.eagerStart.tensors, [own], outerStepOptions(this.config));
+    return this.eagerStart;
   }
 
   globalParams(): readonly ParamTensor[] {

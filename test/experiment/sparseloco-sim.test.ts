@@ -50,43 +50,68 @@ describe('SparseLoCo simulation through the wire format', () => {
 describe('overlapped SparseLoCo simulation (one-step-delayed outer update)', () => {
   const inner = { schedule: { lr: 1e-2, warmupSteps: 0, cosineSteps: 0 } };
 
-  test('round r trains from θ_{r−1}: each payload is the one computed at the previous round\'s global model, applied to the current one', () => {
-    const H = 1;
-    const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 3 });
-    const model = createModel(MICRO_LM, { seed: 1, threads: 1 });
-    const sim = new SparseLoCoSim(model, { replicas: 1, inner, overlap: true });
-    // an independent replay of replica 0: its own model, inner optimizer and error feedback
-    const replayModel = createModel(MICRO_LM, { seed: 1, threads: 1 });
-    const trainer = new InnerTrainer(replayModel, inner);
-    const ef = ErrorFeedback.zeros(replayModel.parameters());
-    try {
-      assert.equal(sim.name, 'sparseloco-overlap');
-      const globals: ParamVector[] = [ParamVector.copyOf(sim.global.tensors)]; // θ_0, θ_1, ...
-      for (let round = 0; round < 4; round++) {
-        const batches = data.roundBatches(0, round, H);
-        const from = globals[Math.max(0, round - 1)]; // θ_{r−1} (θ_0 in round 0)
-        if (round >= 2) assert.notDeepEqual(from.data, globals[round].data, 'θ_{r−1} and θ_r differ, so the check can tell them apart');
-        sim.round([batches]);
-        from.copyTo(replayModel.parameters());
-        trainer.step(batches[0]);
-        const delta = pseudoGradient(from.tensors, replayModel.parameters());
-        const tensors = ef.step(delta, sim.config);
-        const expected = encodeGradient({ uid: 0, window: round, globalStep: round, nullRound: false, meta: new Uint8Array(0), tensors }, sim.schema);
-        assert.deepEqual(sim.lastPayloads[0].bytes, expected, `round ${round}: the payload is the pseudo-gradient computed at θ_${Math.max(0, round - 1)}`);
-        // and its outer step lands on θ_r, not on the θ it was computed at
-        const { accepted } = decodePeerPayloads(sim.lastPayloads, sim.schema, { expectWindow: round });
-        const replay = ParamVector.copyOf(globals[round].tensors);
-        applyOuterStep(replay.tensors, accepted, outerStepOptions(sim.config));
-        assert.deepEqual(replay.data, sim.global.data, `round ${round}: θ_${round + 1} = θ_${round} − lr·agg(Δ)`);
-        globals.push(ParamVector.copyOf(sim.global.tensors));
-        assert.deepEqual(sim.trainStart().data, globals[round].data, 'the next round starts from θ_r');
+  for (const remedy of ['none', 'current'] as const) {
+    test(`round r trains from θ_{r−1} (remedy ${remedy}): each payload is replayed from the previous round's global model, its outer step lands on the current one`, () => {
+      const H = 1;
+      const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 3 });
+      const model = createModel(MICRO_LM, { seed: 1, threads: 1 });
+      const sim = new SparseLoCoSim(model, { replicas: 1, inner, overlap: true, overlapRemedy: remedy });
+      // an independent replay of replica 0: its own model, inner optimizer and error feedback
+      const replayModel = createModel(MICRO_LM, { seed: 1, threads: 1 });
+      const trainer = new InnerTrainer(replayModel, inner);
+      const ef = ErrorFeedback.zeros(replayModel.parameters());
+      try {
+        assert.equal(sim.name, 'sparseloco-overlap');
+        const globals: ParamVector[] = [ParamVector.copyOf(sim.global.tensors)]; // θ_0, θ_1, ...
+        for (let round = 0; round < 4; round++) {
+          const batches = data.roundBatches(0, round, H);
+          const from = globals[Math.max(0, round - 1)]; // θ_{r−1} (θ_0 in round 0)
+          if (round >= 2) assert.notDeepEqual(from.data, globals[round].data, 'θ_{r−1} and θ_r differ, so the check can tell them apart');
+          sim.round([batches]);
+          from.copyTo(replayModel.parameters());
+          trainer.step(batches[0]);
+          const against = remedy === 'none' ? from : globals[round];
+          const tensors = ef.step(pseudoGradient(against.tensors, replayModel.parameters()), sim.config);
+          const expected = encodeGradient({ uid: 0, window: round, globalStep: round, nullRound: false, meta: new Uint8Array(0), tensors }, sim.schema);
+          assert.deepEqual(sim.lastPayloads[0].bytes, expected, `round ${round}: the payload is the pseudo-gradient of training from θ_${Math.max(0, round - 1)}`);
+          // and its outer step lands on θ_r, not on the θ it was computed at
+          const { accepted } = decodePeerPayloads(sim.lastPayloads, sim.schema, { expectWindow: round });
+          const replay = ParamVector.copyOf(globals[round].tensors);
+          applyOuterStep(replay.tensors, accepted, outerStepOptions(sim.config));
+          assert.deepEqual(replay.data, sim.global.data, `round ${round}: θ_${round + 1} = θ_${round} − lr·agg(Δ)`);
+          globals.push(ParamVector.copyOf(sim.global.tensors));
+          assert.deepEqual(sim.trainStart().data, globals[round].data, 'the next round starts from θ_r');
+        }
+      } finally {
+        trainer.dispose();
+        replayModel.dispose();
+        sim.dispose();
+        model.dispose();
       }
-    } finally {
-      trainer.dispose();
-      replayModel.dispose();
-      sim.dispose();
-      model.dispose();
-    }
+    });
+  }
+
+  test('eager: a replica starts from θ_{r−1} plus its own last update, so one replica is plain SparseLoCo bit for bit; with two it is neither', () => {
+    const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 6 });
+    const run = (R: number, o: { overlap: boolean; overlapRemedy?: 'none' | 'eager' }): { payloads: Uint8Array[][]; global: Float32Array } => {
+      const model = createModel(MICRO_LM, { seed: 2, threads: 1 });
+      const sim = new SparseLoCoSim(model, { replicas: R, inner, ...o });
+      try {
+        const payloads: Uint8Array[][] = [];
+        for (let round = 0; round < 3; round++) {
+          sim.round(Array.from({ length: R }, (_, r) => data.roundBatches(r, round, 2)));
+          payloads.push(sim.lastPayloads.map((p) => p.bytes));
+        }
+        return { payloads, global: sim.global.data.slice() };
+      } finally {
+        sim.dispose();
+        model.dispose();
+      }
+    };
+    assert.deepEqual(run(1, { overlap: true, overlapRemedy: 'eager' }), run(1, { overlap: false }), 'alone, its own update is the whole outer step');
+    const eager = run(2, { overlap: true, overlapRemedy: 'eager' });
+    assert.notDeepEqual(eager.payloads[2], run(2, { overlap: false }).payloads[2]);
+    assert.notDeepEqual(eager.payloads[2], run(2, { overlap: true, overlapRemedy: 'none' }).payloads[2]);
   });
 
   test('the first round matches plain SparseLoCo bit for bit, the second does not (it trains from θ_0, not θ_1)', () => {

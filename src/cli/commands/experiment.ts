@@ -16,7 +16,8 @@ import {
   writeReport,
   type ComparisonOptions,
   type MethodKind,
-  type OverlapDelta,
+  OVERLAP_REMEDIES,
+  type OverlapRemedy,
 } from '../../experiment/index.ts';
 
 interface CompareFlags {
@@ -34,7 +35,7 @@ interface CompareFlags {
   threads?: string;
   extraSparselocoLr?: string;
   overlapOuterLr?: string;
-  overlapDelta?: string;
+  overlapRemedy?: string;
   extraDiloco?: string;
   methods?: string;
   corpusDir?: string;
@@ -57,9 +58,9 @@ function num(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-function overlapDeltaFlag(v: string): OverlapDelta {
-  if (v !== 'start' && v !== 'current') throw new ExperimentError('BadOption', `--overlap-delta must be start or current, got "${v}"`);
-  return v;
+function overlapRemedyFlag(v: string): OverlapRemedy {
+  if (!(OVERLAP_REMEDIES as readonly string[]).includes(v)) throw new ExperimentError('BadOption', `--overlap-remedy must be one of ${OVERLAP_REMEDIES.join(', ')}, got "${v}"`);
+  return v as OverlapRemedy;
 }
 
 /** Flags over the model's defaults; unset flags keep the defaults. */
@@ -88,7 +89,7 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
     heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
     threads: int('--threads', f.threads),
     ...(f.overlapOuterLr === undefined ? {} : { overlapOuterLr: num('--overlap-outer-lr', f.overlapOuterLr) }),
-    ...(f.overlapDelta === undefined ? {} : { overlapDelta: overlapDeltaFlag(f.overlapDelta) }),
+    ...(f.overlapRemedy === undefined ? {} : { overlapRemedy: overlapRemedyFlag(f.overlapRemedy) }),
     extraSparselocoOuterLrs:
       f.extraSparselocoLr === undefined
         ? base.extraSparselocoOuterLrs
@@ -125,7 +126,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
     .option('--overlap-outer-lr <lr>', 'outer lr of the sparseloco-overlap row (default: the sparseloco row\'s)')
-    .option('--overlap-delta <ref>', 'the sparseloco-overlap row\'s pseudo-gradient: start (θ_{r−1} − θ_end, default) or current (θ_r − θ_end)')
+    .option('--overlap-remedy <kind>', `the sparseloco-overlap row's staleness remedy: ${OVERLAP_REMEDIES.join(' | ')} (default none; see src/experiment/sparseloco-sim.ts)`)
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
     .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')} (default: all but sparseloco-overlap)`)
     .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset, Brown corpus BPE 4096)')
