@@ -12,14 +12,16 @@
  * Once the inner steps end, the parameters are restored to θ_w and w's outer step is applied (training never sees a
  * half-applied θ), giving the canonical θ_{w+1} = θ_w + outer(manifest_w) — the same on every node. What is delayed
  * is the starting point of the inner steps: window w+1's pseudo-gradient is θ_w − θ_end, computed at θ_w and applied
- * by the network to θ_{w+1}. The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's.
+ * by the network to θ_{w+1}. The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's. With
+ * `train.overlapEager` the inner steps start instead from θ_w plus the miner's own window-w update (its estimate of
+ * θ_{w+1}) and the pseudo-gradient is taken against that start.
  */
 import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
 import { decodeErrorFeedback, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
 import { paramSpecs } from '../model/config.ts';
 import { InnerTrainer } from '../optim/inner-trainer.ts';
-import { ErrorFeedback, pseudoGradient } from '../optim/sparseloco/index.ts';
+import { applyOuterStep, ErrorFeedback, outerStepOptions, pseudoGradient } from '../optim/sparseloco/index.ts';
 import {
   buildDebugDict,
   checkDeadline,
@@ -97,6 +99,10 @@ export class Miner implements StopSignal {
   private uploading: Promise<void> | null = null;
   /** Overlapped: applies the window prefetched during training, once the inner steps have ended (then null). */
   private pendingApply: (() => Promise<void>) | null = null;
+  /** Overlapped: this miner's own last trained message (eager: applied locally before the next inner steps). */
+  private lastOwn: GradientMessage | null = null;
+  /** Eager: the own update the next inner steps start after (consumed by train()). */
+  private eagerUpdate: GradientMessage | null = null;
   private readonly policy: GradientPolicy;
   private retention: RetentionSweeper | null = null;
 
@@ -216,6 +222,8 @@ export class Miner implements StopSignal {
       }
       if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur, cur - 1))) === 'notReady') continue;
       const prefetched = this.replica.lastApplied === cur - 2 ? cur - 1 : null;
+      const eager = prefetched !== null && this.net.train.overlapEager === true && this.lastOwn?.window === prefetched ? this.lastOwn : null;
+      this.eagerUpdate = eager;
       const trainStartMs = Date.now();
       let manifestFoundMs: number | null = null;
       let trainEndMs = trainStartMs;
@@ -234,7 +242,7 @@ export class Miner implements StopSignal {
           const appliedMs = Date.now();
           this.lastApplyMs = appliedMs - trainEndMs;
           if (this.replica.lastApplied === prefetched) {
-            this.o.events.emit('overlapApplied', { window: cur, applied: prefetched, trainStartMs, trainEndMs, manifestFoundMs, appliedMs, waitedMs: appliedMs - trainEndMs });
+            this.o.events.emit('overlapApplied', { window: cur, applied: prefetched, eager: eager !== null, trainStartMs, trainEndMs, manifestFoundMs, appliedMs, waitedMs: appliedMs - trainEndMs });
           }
         };
       }
@@ -245,7 +253,9 @@ export class Miner implements StopSignal {
         await this.pendingApply?.();
       } finally {
         this.pendingApply = null;
+        this.eagerUpdate = null;
       }
+      this.lastOwn = drafted !== null && !drafted.draft.nullRound ? drafted.draft : null;
       await this.uploading;
       this.uploading = null;
       this.lastDrafted = cur;
@@ -515,6 +525,14 @@ export class Miner implements StopSignal {
     const H = Math.min(this.p.innerSteps, o.steps ?? Infinity);
     const pool = o.pool ?? this.assignedPool(w);
     const start = cloneParams(this.replica.params);
+    // eager (overlapped): start after the own last update, the miner's estimate of the outer step in flight
+    const eager = this.eagerUpdate;
+    this.eagerUpdate = null;
+    if (eager !== null) {
+      const be = this.replica.model.backend;
+      applyOuterStep(this.replica.params, [eager], outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
+    }
+    const from = eager === null ? start : cloneParams(this.replica.params);
     this.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
     let lossSum = 0;
     let steps = 0;
@@ -528,7 +546,7 @@ export class Miner implements StopSignal {
       steps++;
     }
     if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
-    const delta = pseudoGradient(start, this.replica.params);
+    const delta = pseudoGradient(from, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
     return { delta, loss: lossSum / steps, steps };
   }

@@ -21,6 +21,12 @@ export interface TrainSettings {
    * pseudo-gradient is taken relative to θ_w (a one-step-delayed outer update). Canonical θ is unchanged.
    */
   readonly overlapCommunication?: boolean;
+  /**
+   * With overlapCommunication (absent = false): window w+1's inner steps start from θ_w plus the miner's own window-w
+   * update ("eager updates", Kale et al. 2025: the own outer gradient stands in for the one in flight), not from θ_w;
+   * the pseudo-gradient is taken against that start. Canonical θ is unchanged.
+   */
+  readonly overlapEager?: boolean;
 }
 
 export interface EvalSettings {
@@ -40,7 +46,7 @@ const MAX_BATCH = 1 << 20;
 const MAX_STEPS = 1e12;
 
 export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
-  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams', 'overlapCommunication']);
+  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams', 'overlapCommunication', 'overlapEager']);
   const fields = {
     batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
     seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
@@ -52,10 +58,12 @@ export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>
   // Optional in every mode (files written before they existed lack them); absent stays absent.
   const decayAllParams = OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k));
   const overlapCommunication = OPTIONAL.take(f, 'overlapCommunication', (k) => f.bool(k));
+  const overlapEager = OPTIONAL.take(f, 'overlapEager', (k) => f.bool(k));
   return {
     ...fields,
     ...(decayAllParams === undefined ? {} : { decayAllParams }),
     ...(overlapCommunication === undefined ? {} : { overlapCommunication }),
+    ...(overlapEager === undefined ? {} : { overlapEager }),
   };
 }
 
