@@ -193,6 +193,7 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
     none: 'Δ = θ_{r−1} − θ_end',
     current: 'Δ = θ_r − θ_end',
     eager: 'eager: starts from θ_{r−1} + own last update',
+    'eager-current': 'eager start, Δ = θ_r − θ_end',
   };
   specs.push({
     kind: 'sparseloco-overlap',

@@ -20,6 +20,8 @@
  * - 'eager': replica i starts from its own estimate of θ_r, θ_{r−1} with only its own round r−1 payload applied
  *   (Kale et al. 2025, "eager updates": the local outer gradient stands in for the one still in flight), and
  *   Δ_r = start − θ_end. Replicas then start from different points; θ stays the same on every node.
+ * - 'eager-current': the eager start with Δ_r = θ_r − θ_end (the estimate's error, the others' part of the last
+ *   outer step that the replica's start lacks, is taken out of its pseudo-gradient).
  */
 import {
   createGradientSchema,
@@ -65,8 +67,8 @@ export interface SparseLoCoSimOptions {
   readonly overlapRemedy?: OverlapRemedy;
 }
 
-export type OverlapRemedy = 'none' | 'current' | 'eager';
-export const OVERLAP_REMEDIES: readonly OverlapRemedy[] = ['none', 'current', 'eager'];
+export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
+export const OVERLAP_REMEDIES: readonly OverlapRemedy[] = ['none', 'current', 'eager', 'eager-current'];
 
 export class SparseLoCoSim implements SimulatedMethod {
   readonly name: string;
@@ -100,7 +102,8 @@ export class SparseLoCoSim implements SimulatedMethod {
     this.global = ParamVector.copyOf(params);
     this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
     this.overlapRemedy = options.overlapRemedy ?? 'none';
-    this.eagerStart = this.previous !== null && this.overlapRemedy === 'eager' ? ParamVector.copyOf(params) : null;
+    const eager = this.overlapRemedy === 'eager' || this.overlapRemedy === 'eager-current';
+    this.eagerStart = this.previous !== null && eager ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
@@ -115,7 +118,8 @@ export class SparseLoCoSim implements SimulatedMethod {
     const payloads: PeerPayload[] = [];
     for (let r = 0; r < this.replicas; r++) {
       const start = this.replicaStart(r);
-      const against = this.previous !== null && this.overlapRemedy === 'current' ? this.global : start;
+      const current = this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current';
+      const against = this.previous !== null && current ? this.global : start;
       for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
       const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);

@@ -358,7 +358,10 @@ export class Miner implements StopSignal {
     await this.upload(drafted, true);
   }
 
-  /** Window w's message, trained and compressed, with the debug dict and hash of θ_w's successor state it goes out with. */
+  /**
+   * Window w's message, trained and compressed, with the debug dict and hash of θ_w that go out with it (overlapped,
+   * θ_w is what the replica holds once window w−1's outer step has been applied after the inner steps).
+   */
   private async draftWindow(w: number): Promise<Drafted | null> {
     const t0 = performance.now();
     this.lastApplyMs = 0;
