@@ -91,9 +91,9 @@ describe('overlapped SparseLoCo simulation (one-step-delayed outer update)', () 
     });
   }
 
-  test('eager: a replica starts from θ_{r−1} plus its own last update, so one replica is plain SparseLoCo bit for bit; with two it is neither', () => {
+  test('eager (and eager-current): a replica starts from θ_{r−1} plus its own last update, so one replica is plain SparseLoCo bit for bit; with two it is neither', () => {
     const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 6 });
-    const run = (R: number, o: { overlap: boolean; overlapRemedy?: 'none' | 'eager' }): { payloads: Uint8Array[][]; global: Float32Array } => {
+    const run = (R: number, o: { overlap: boolean; overlapRemedy?: 'none' | 'eager' | 'eager-current' }): { payloads: Uint8Array[][]; global: Float32Array } => {
       const model = createModel(MICRO_LM, { seed: 2, threads: 1 });
       const sim = new SparseLoCoSim(model, { replicas: R, inner, ...o });
       try {
@@ -108,7 +108,9 @@ describe('overlapped SparseLoCo simulation (one-step-delayed outer update)', () 
         model.dispose();
       }
     };
-    assert.deepEqual(run(1, { overlap: true, overlapRemedy: 'eager' }), run(1, { overlap: false }), 'alone, its own update is the whole outer step');
+    const plain1 = run(1, { overlap: false });
+    assert.deepEqual(run(1, { overlap: true, overlapRemedy: 'eager' }), plain1, 'alone, its own update is the whole outer step');
+    assert.deepEqual(run(1, { overlap: true, overlapRemedy: 'eager-current' }), plain1, 'and its start is θ_r, so θ_r − θ_end is the same Δ');
     const eager = run(2, { overlap: true, overlapRemedy: 'eager' });
     assert.notDeepEqual(eager.payloads[2], run(2, { overlap: false }).payloads[2]);
     assert.notDeepEqual(eager.payloads[2], run(2, { overlap: true, overlapRemedy: 'none' }).payloads[2]);
