@@ -13,7 +13,7 @@ import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
 import { Dataset } from '../data/index.ts';
 import type { TokenCorpus } from './corpus.ts';
 import { ExperimentError } from './errors.ts';
-import { SparseLoCoSim } from './sparseloco-sim.ts';
+import { OVERLAP_REMEDIES, SparseLoCoSim, type OverlapRemedy } from './sparseloco-sim.ts';
 import { CorpusStreams, DatasetStreams, type ExperimentData } from './streams.ts';
 
 export interface ComparisonOptions {
@@ -40,18 +40,25 @@ export interface ComparisonOptions {
   readonly dilocoOuterMomentum: number;
   /** The spec row (Templar: 0.4). */
   readonly sparselocoOuterLr: number;
+  /** The sparseloco-overlap row's outer lr (default: sparselocoOuterLr). */
+  readonly overlapOuterLr?: number;
+  /** The sparseloco-overlap row's staleness remedy (SparseLoCoSimOptions.overlapRemedy; default 'none'). */
+  readonly overlapRemedy?: OverlapRemedy;
   /** Extra SparseLoCo rows with these outer lrs (reported separately from the spec row). */
   readonly extraSparselocoOuterLrs: readonly number[];
   /** Extra DiLoCo rows with these outer settings (momentum 0 = plain model averaging when lr is 1). */
   readonly extraDilocoOuter?: readonly { readonly lr: number; readonly momentum: number }[];
   /** Compute threads for the engine (default: all cores). */
   readonly threads?: number;
-  /** Run only these methods (default: all). */
+  /** Run only these methods (default: DEFAULT_METHODS). */
   readonly methods?: readonly MethodKind[];
 }
 
-export type MethodKind = 'ddp' | 'diloco' | 'sparseloco';
-export const METHOD_KINDS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco'];
+/** `sparseloco-overlap`: SparseLoCo with the one-step-delayed outer update of overlapped communication (opt-in). */
+export type MethodKind = 'ddp' | 'diloco' | 'sparseloco' | 'sparseloco-overlap';
+export const METHOD_KINDS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco', 'sparseloco-overlap'];
+/** What runs when `methods` is not given. */
+export const DEFAULT_METHODS: readonly MethodKind[] = ['ddp', 'diloco', 'sparseloco'];
 
 export interface CurvePoint {
   readonly round: number;
@@ -120,7 +127,7 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
   if (!Number.isInteger(o.warmupSteps) || o.warmupSteps < 0) throw new ExperimentError('BadOption', `warmupSteps must be a non-negative integer`);
   if (o.warmupSteps >= o.rounds * o.innerSteps) throw new ExperimentError('BadOption', `warmupSteps (${o.warmupSteps}) must be below the ${o.rounds * o.innerSteps} inner steps`);
   if (o.seqLen > o.model.maxSeqLen) throw new ExperimentError('BadOption', `seqLen ${o.seqLen} exceeds ${o.model.name}'s context ${o.model.maxSeqLen}`);
-  const positive = { innerLr: o.innerLr, maxGradNorm: o.maxGradNorm, dilocoOuterLr: o.dilocoOuterLr, sparselocoOuterLr: o.sparselocoOuterLr };
+  const positive = { innerLr: o.innerLr, maxGradNorm: o.maxGradNorm, dilocoOuterLr: o.dilocoOuterLr, sparselocoOuterLr: o.sparselocoOuterLr, overlapOuterLr: o.overlapOuterLr ?? o.sparselocoOuterLr };
   for (const [k, v] of Object.entries(positive)) {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `${k} must be a positive number, got ${v}`);
   }
@@ -134,6 +141,9 @@ export function validateComparisonOptions(o: ComparisonOptions): void {
   }
   if (o.methods !== undefined && (o.methods.length === 0 || o.methods.some((m) => !METHOD_KINDS.includes(m)))) {
     throw new ExperimentError('BadOption', `methods must be a non-empty subset of ${METHOD_KINDS.join(', ')}`);
+  }
+  if (o.overlapRemedy !== undefined && !OVERLAP_REMEDIES.includes(o.overlapRemedy)) {
+    throw new ExperimentError('BadOption', `overlapRemedy must be one of ${OVERLAP_REMEDIES.join(', ')}, got ${String(o.overlapRemedy)}`);
   }
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
   if (!(o.dilocoOuterMomentum >= 0 && o.dilocoOuterMomentum < 1)) throw new ExperimentError('BadOption', 'DiLoCo momentum must be in [0, 1)');
@@ -177,7 +187,24 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
   });
   specs.push(sparse(o.sparselocoOuterLr, 'sparseloco'));
   for (const lr of o.extraSparselocoOuterLrs) specs.push(sparse(lr, `sparseloco (outer lr ${lr})`));
-  const only = o.methods ?? METHOD_KINDS;
+  const overlapLr = o.overlapOuterLr ?? o.sparselocoOuterLr;
+  const remedy = o.overlapRemedy ?? 'none';
+  const remedyText: Record<OverlapRemedy, string> = {
+    none: 'Δ = θ_{r−1} − θ_end',
+    current: 'Δ = θ_r − θ_end',
+    eager: 'eager: starts from θ_{r−1} + own last update',
+    'eager-current': 'eager start, Δ = θ_r − θ_end',
+  };
+  specs.push({
+    kind: 'sparseloco-overlap',
+    name: 'sparseloco-overlap',
+    setting:
+      `as sparseloco with outer SGD lr ${overlapLr}; round r trains from θ_{r−1} (outer step one round delayed), ` +
+      remedyText[remedy],
+    build: (model, inner) =>
+      new SparseLoCoSim(model, { replicas: o.replicas, inner, name: 'sparseloco-overlap', overlap: true, overlapRemedy: remedy, sparseloco: { outerLr: overlapLr } }),
+  });
+  const only = o.methods ?? DEFAULT_METHODS;
   return specs.filter((s) => only.includes(s.kind));
 }
 

@@ -36,6 +36,26 @@ export function acceptance(result: ComparisonResult): Acceptance | null {
   };
 }
 
+/** Overlapped communication's goal: its final loss within 1 % of plain SparseLoCo's at equal tokens. */
+export const OVERLAP_MAX_LOSS_GAP = 0.01;
+
+export interface OverlapCheck {
+  readonly sparselocoLoss: number;
+  readonly overlapLoss: number;
+  /** overlap / sparseloco − 1 (negative: the overlapped run is better). */
+  readonly lossGap: number;
+  readonly pass: boolean;
+}
+
+/** The check on "sparseloco" vs "sparseloco-overlap"; null when either did not run. */
+export function overlapCheck(result: ComparisonResult): OverlapCheck | null {
+  const s = result.methods.find((m) => m.name === 'sparseloco');
+  const o = result.methods.find((m) => m.name === 'sparseloco-overlap');
+  if (s === undefined || o === undefined) return null;
+  const lossGap = o.finalLoss / s.finalLoss - 1;
+  return { sparselocoLoss: s.finalLoss, overlapLoss: o.finalLoss, lossGap, pass: lossGap <= OVERLAP_MAX_LOSS_GAP };
+}
+
 export function formatBytes(n: number): string {
   if (n < 1e3) return `${n} B`;
   const units = ['kB', 'MB', 'GB', 'TB'];
@@ -82,6 +102,14 @@ export function markdownTable(result: ComparisonResult): string {
         `${a.bytesRatio.toFixed(1)}× fewer bytes — **${a.pass ? 'PASS' : 'FAIL'}**`,
     );
   }
+  const ov = overlapCheck(result);
+  if (ov !== null) {
+    lines.push(
+      '',
+      `Overlapped communication (final loss within ${OVERLAP_MAX_LOSS_GAP * 100} % of SparseLoCo's at equal tokens): ` +
+        `loss ${ov.overlapLoss.toFixed(4)} vs ${ov.sparselocoLoss.toFixed(4)} (${(ov.lossGap * 100).toFixed(2)} %) — **${ov.pass ? 'PASS' : 'FAIL'}**`,
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -126,7 +154,7 @@ export function writeReport(result: ComparisonResult, dir: string): WrittenRepor
   mkdirSync(dir, { recursive: true });
   const paths = { markdown: join(dir, 'results.md'), json: join(dir, 'results.json'), svg: join(dir, 'loss-vs-tokens.svg') };
   writeFileSync(paths.markdown, markdownTable(result));
-  writeFileSync(paths.json, JSON.stringify({ ...result, acceptance: acceptance(result) }, null, 2) + '\n');
+  writeFileSync(paths.json, JSON.stringify({ ...result, acceptance: acceptance(result), overlap: overlapCheck(result) }, null, 2) + '\n');
   writeFileSync(paths.svg, lossCurveSvg(result));
   return paths;
 }

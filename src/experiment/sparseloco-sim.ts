@@ -4,11 +4,30 @@
  * 2-bit quantization), and ENCODES the result into the real gradient payload. The outer step consumes only what
  * the decoder accepts from those bytes (median-norm clipping, per-index mean, SGD lr), so the bytes counted are
  * exactly the bytes that carried the update.
+ *
+ * Overlapped (`overlap: true`, beyond Templar; Streaming DiLoCo / DiLoCoX's one-step-delayed outer update): round r's
+ * inner steps start from θ_{r−1}, the global model BEFORE round r−1's outer step, because that step is still in
+ * flight (its payloads are being uploaded, gathered and applied while the replicas compute). The pseudo-gradient is
+ * Δ_r = θ_{r−1} − θ_end (relative to where training started), goes through error feedback, compression and the wire
+ * format exactly as in the plain variant, and its outer step is applied to the current θ_r:
+ * θ_{r+1} = θ_r − lr·agg(Δ_r). What is delayed: the starting point of the inner steps (one outer step stale), hence the
+ * update is applied one step after the model it was computed at. Round 0 trains from θ_0 (θ_{−1} := θ_0).
+ *
+ * Remedies for the staleness (`overlapRemedy`), none of which changes how θ is formed from the payloads:
+ * - 'none': as above.
+ * - 'current': Δ_r = θ_r − θ_end, the current global model against the replica's end point (the outer step pulls θ_r
+ *   toward where the replicas got, as Streaming DiLoCo mixes local and global parameters).
+ * - 'eager': replica i starts from its own estimate of θ_r, θ_{r−1} with only its own round r−1 payload applied
+ *   (Kale et al. 2025, "eager updates": the local outer gradient stands in for the one still in flight), and
+ *   Δ_r = start − θ_end. Replicas then start from different points; θ stays the same on every node.
+ * - 'eager-current': the eager start with Δ_r = θ_r − θ_end (the estimate's error, the others' part of the last
+ *   outer step that the replica's start lacks, is taken out of its pseudo-gradient).
  */
 import {
   createGradientSchema,
   decodePeerPayloads,
   encodeGradient,
+  type GradientMessage,
   type GradientSchema,
   type PeerPayload,
 } from '../codec/index.ts';
@@ -40,9 +59,16 @@ export interface SparseLoCoSimOptions {
   readonly inner: InnerTrainerOptions;
   /** Overrides of DEFAULT_SPARSELOCO (Templar: top-64 of 64×64 chunks, 4 bins, β 0.95, lr 0.4, selected-mean). */
   readonly sparseloco?: Partial<SparseLoCoConfig>;
-  /** Row label (default "sparseloco"). */
+  /** Row label (default "sparseloco", or "sparseloco-overlap" with `overlap`). */
   readonly name?: string;
+  /** One-step-delayed outer update: round r trains from θ_{r−1} (see the file comment). */
+  readonly overlap?: boolean;
+  /** Overlapped only: the staleness remedy (see the file comment; default 'none'). */
+  readonly overlapRemedy?: OverlapRemedy;
 }
+
+export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
+export const OVERLAP_REMEDIES: readonly OverlapRemedy[] = ['none', 'current', 'eager', 'eager-current'];
 
 export class SparseLoCoSim implements SimulatedMethod {
   readonly name: string;
@@ -50,6 +76,12 @@ export class SparseLoCoSim implements SimulatedMethod {
   readonly config: SparseLoCoConfig;
   readonly schema: GradientSchema;
   readonly global: ParamVector;
+  /** Overlapped: θ_{r−1}, where the next round's inner steps start; null for the plain variant. */
+  readonly previous: ParamVector | null;
+  readonly overlapRemedy: OverlapRemedy;
+  /** Eager: each replica's own accepted message of the last round, and the scratch vector its start is built in. */
+  private ownLast: readonly GradientMessage[] | null = null;
+  private readonly eagerStart: ParamVector | null;
   /** Outer rounds completed (the payloads' window number). */
   rounds = 0;
   /** The encoded payloads of the last round, one per replica (what went on the wire). */
@@ -62,12 +94,16 @@ export class SparseLoCoSim implements SimulatedMethod {
     readonly model: Model,
     options: SparseLoCoSimOptions,
   ) {
-    this.name = options.name ?? 'sparseloco';
+    this.name = options.name ?? (options.overlap === true ? 'sparseloco-overlap' : 'sparseloco');
     this.replicas = options.replicas;
     this.config = { ...DEFAULT_SPARSELOCO, ...options.sparseloco };
     validateSparseLoCoConfig(this.config);
     const params = model.parameters();
     this.global = ParamVector.copyOf(params);
+    this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
+    this.overlapRemedy = options.overlapRemedy ?? 'none';
+    const eager = this.overlapRemedy === 'eager' || this.overlapRemedy === 'eager-current';
+    this.eagerStart = this.previous !== null && eager ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
@@ -81,8 +117,11 @@ export class SparseLoCoSim implements SimulatedMethod {
     let lossSum = 0;
     const payloads: PeerPayload[] = [];
     for (let r = 0; r < this.replicas; r++) {
-      for (const l of this.pool.runInner(r, this.global, batches[r])) lossSum += l;
-      const delta = pseudoGradient(this.global.tensors, this.model.parameters());
+      const start = this.replicaStart(r);
+      const current = this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current';
+      const against = this.previous !== null && current ? this.global : start;
+      for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
       const bytes = encodeGradient(
         { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },
@@ -95,13 +134,31 @@ export class SparseLoCoSim implements SimulatedMethod {
       const first = rejected[0];
       throw new BaselineError('ShapeMismatch', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
     }
+    // overlapped: the next round starts from θ_r (this round's target) while θ_{r+1} is being formed
+    this.previous?.copyFrom(this.global.tensors);
     applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
+    this.ownLast = accepted;
     this.rounds++;
     this.lastPayloads = payloads;
     return {
       trainLoss: lossSum / (h * this.replicas),
       bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
     };
+  }
+
+  /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */
+  trainStart(): ParamVector {
+    return this.previous ?? this.global;
+  }
+
+  /** Replica r's start this round: trainStart(), or with 'eager' θ_{r−1} plus its own last payload's outer step. */
+  private replicaStart(r: number): ParamVector {
+    const base = this.trainStart();
+    const own = this.ownLast?.find((m) => m.uid === r);
+    if (this.eagerStart === null || own === undefined) return base;
+    this.eagerStart.copyFrom(base.tensors);
+    applyOuterStep(this.eagerStart.tensors, [own], outerStepOptions(this.config));
+    return this.eagerStart;
   }
 
   globalParams(): readonly ParamTensor[] {

@@ -5,13 +5,23 @@
  * Warm-up windows are null rounds. State (parameters, EF buffers, step counters) is saved atomically every window,
  * so a restarted miner resumes where it stopped and catches up from manifests (or the leader's checkpoint).
  * Where a miner may deviate from this (following, the tensors sent, the upload) is asked of its GradientPolicy.
+ *
+ * With the network option `train.overlapCommunication` (beyond Templar; Streaming DiLoCo / DiLoCoX's one-step-delayed
+ * outer update) communication does not stall compute: at window w+1 the miner trains from θ_w, the parameters it
+ * holds, while window w's upload runs and window w's manifest is awaited, downloaded and decoded in the background.
+ * Once the inner steps end, the parameters are restored to θ_w and w's outer step is applied (training never sees a
+ * half-applied θ), giving the canonical θ_{w+1} = θ_w + outer(manifest_w) — the same on every node. What is delayed
+ * is the starting point of the inner steps: window w+1's pseudo-gradient is θ_w − θ_end, computed at θ_w and applied
+ * by the network to θ_{w+1}. The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's. With
+ * `train.overlapEager` the inner steps start instead from θ_w plus the miner's own window-w update (its estimate of
+ * θ_{w+1}) and the pseudo-gradient is taken against that start.
  */
 import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
 import { decodeErrorFeedback, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
 import { paramSpecs } from '../model/config.ts';
 import { InnerTrainer } from '../optim/inner-trainer.ts';
-import { ErrorFeedback, pseudoGradient } from '../optim/sparseloco/index.ts';
+import { applyOuterStep, ErrorFeedback, outerStepOptions, pseudoGradient } from '../optim/sparseloco/index.ts';
 import {
   buildDebugDict,
   checkDeadline,
@@ -34,7 +44,7 @@ import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.
 import type { NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
-import { BehindError, Replica } from '../node/replica.ts';
+import { BehindError, Replica, type PreparedWindow } from '../node/replica.ts';
 import { assignedPool, type NodeSamples, type SampleLease, type SampleSource } from '../node/samples.ts';
 import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
 import { isDataError } from '../data/errors.ts';
@@ -60,6 +70,18 @@ export interface MinerOptions {
   readonly backend?: NodeBackend;
 }
 
+/** A window's message ready for its upload, with what goes out beside it (taken when it was drafted). */
+interface Drafted {
+  readonly window: number;
+  readonly draft: GradientMessage;
+  readonly loss: number;
+  readonly trainMs: number;
+  readonly innerSteps: number;
+  /** The encoded debug dict of the replica's parameters once the window was drafted. */
+  readonly debug: Uint8Array;
+  readonly hash: string;
+}
+
 export class Miner implements StopSignal {
   stopped = false;
   private readonly net: NetworkConfig;
@@ -71,6 +93,16 @@ export class Miner implements StopSignal {
   private id!: NodeIdentity;
   private startWindow = 0;
   private lastUploaded = -1;
+  /** Last window whose message was drafted (overlapped: its upload may still be in flight). */
+  private lastDrafted = -1;
+  /** Overlapped: the upload in flight (rejections surface where it is awaited). */
+  private uploading: Promise<void> | null = null;
+  /** Overlapped: applies the window prefetched during training, once the inner steps have ended (then null). */
+  private pendingApply: (() => Promise<void>) | null = null;
+  /** Overlapped: this miner's own last trained message (eager: applied locally before the next inner steps). */
+  private lastOwn: GradientMessage | null = null;
+  /** Eager: the own update the next inner steps start after (consumed by train()). */
+  private eagerUpdate: GradientMessage | null = null;
   private readonly policy: GradientPolicy;
   private retention: RetentionSweeper | null = null;
 
@@ -95,6 +127,7 @@ export class Miner implements StopSignal {
     } catch (err) {
       if (!(err instanceof NodeStopped)) throw err;
     } finally {
+      await this.uploading?.catch(() => {});
       this.o.events.emit('stopped', { lastApplied: this.replica?.lastApplied, lastUploaded: this.lastUploaded });
       this.trainer?.dispose();
       this.replica?.dispose();
@@ -127,6 +160,7 @@ export class Miner implements StopSignal {
         }
       }
       this.lastUploaded = typeof saved.lastUploaded === 'number' ? saved.lastUploaded : -1;
+      this.lastDrafted = this.lastUploaded;
       this.o.events.emit('resumed', { lastApplied: this.replica.lastApplied, globalStep: this.replica.globalStep, hash: this.replica.hash() });
     }
     const t = this.net.train;
@@ -144,7 +178,12 @@ export class Miner implements StopSignal {
     this.replica.saveLocal(this.o.nodeDir, { efWindow: this.replica.lastApplied, lastUploaded: this.lastUploaded, uid: this.id.uid });
   }
 
+  private get overlapped(): boolean {
+    return this.net.train.overlapCommunication === true;
+  }
+
   private async loop(): Promise<void> {
+    if (this.overlapped) return this.overlappedLoop();
     for (;;) {
       this.access.checkStop();
       if (this.o.untilWindow !== undefined && this.lastUploaded >= this.o.untilWindow) return;
@@ -157,14 +196,107 @@ export class Miner implements StopSignal {
         await this.access.waitForBlock(windowStartBlock(this.lastUploaded + 1, this.p));
         continue;
       }
-      if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur))) === 'notReady') continue;
+      if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur, cur))) === 'notReady') continue;
       await this.trainAndUpload(cur);
       this.retention?.sweepInBackground(cur);
     }
   }
 
-  /** Brings the replica to θ_cur: the newest validator checkpoint when far behind, then the aggregator manifests. */
-  private async followNetwork(cur: number): Promise<FollowOutcome> {
+  /**
+   * Overlapped communication: window cur trains from θ_{cur−1} (following only up to there), while window cur−1's
+   * upload (started when it was drafted) and its manifest's download run; the manifest is applied after the inner
+   * steps, then cur's message is drafted and its upload started in the background.
+   */
+  private async overlappedLoop(): Promise<void> {
+    for (;;) {
+      this.access.checkStop();
+      if (this.o.untilWindow !== undefined && this.lastDrafted >= this.o.untilWindow) {
+        await this.uploading;
+        return;
+      }
+      const cur = await this.access.window();
+      if (cur < this.startWindow) {
+        await this.access.waitForBlock(windowStartBlock(this.startWindow, this.p));
+        continue;
+      }
+      if (cur <= this.lastDrafted) {
+        await this.access.waitForBlock(windowStartBlock(this.lastDrafted + 1, this.p));
+        continue;
+      }
+      if ((await this.policy.follow(cur, this.replica, () => this.followNetwork(cur, cur - 1))) === 'notReady') continue;
+      const prefetched = this.replica.lastApplied === cur - 2 ? cur - 1 : null;
+      const eager = prefetched !== null && this.net.train.overlapEager === true && this.lastOwn?.window === prefetched ? this.lastOwn : null;
+      this.eagerUpdate = eager;
+      const trainStartMs = Date.now();
+      let manifestFoundMs: number | null = null;
+      let trainEndMs = trainStartMs;
+      let prefetch: Promise<PreparedWindow | null> | null = null;
+      if (prefetched !== null) {
+        const untilMs = await this.trainingBudgetEnd(cur);
+        prefetch = this.replica.prepareWindow(this.access, prefetched, untilMs, { decode: true }).then((x) => {
+          if (x !== null) manifestFoundMs = x.foundAtMs;
+          return x;
+        });
+        prefetch.catch(() => {});
+        this.pendingApply = async () => {
+          this.pendingApply = null;
+          trainEndMs = Date.now();
+          await this.applyPrefetched(cur, prefetched, prefetch!);
+          const appliedMs = Date.now();
+          this.lastApplyMs = appliedMs - trainEndMs;
+          if (this.replica.lastApplied === prefetched) {
+            this.o.events.emit('overlapApplied', { window: cur, applied: prefetched, eager: eager !== null, trainStartMs, trainEndMs, manifestFoundMs, appliedMs, waitedMs: appliedMs - trainEndMs });
+          }
+        };
+      }
+      let drafted: Drafted | null;
+      try {
+        drafted = await this.draftWindow(cur);
+        // a window that trained nothing (warm-up, data unavailable, a policy's choice) applies here
+        await this.pendingApply?.();
+      } finally {
+        this.pendingApply = null;
+        this.eagerUpdate = null;
+      }
+      this.lastOwn = drafted !== null && !drafted.draft.nullRound ? drafted.draft : null;
+      await this.uploading;
+      this.uploading = null;
+      this.lastDrafted = cur;
+      if (drafted === null) this.lastUploaded = cur;
+      else {
+        const upload = this.upload(drafted, false);
+        upload.catch(() => {});
+        this.uploading = upload;
+      }
+      this.saveState();
+      this.retention?.sweepInBackground(cur);
+    }
+  }
+
+  /** After window cur's inner steps: applies window w's prefetched outer step, or says why the replica stays behind. */
+  private async applyPrefetched(cur: number, w: number, prefetch: Promise<PreparedWindow | null>): Promise<void> {
+    let prepared: PreparedWindow | null;
+    try {
+      prepared = await prefetch;
+    } catch (err) {
+      if (!(err instanceof BehindError)) throw err;
+      this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: err.message });
+      return;
+    }
+    if (prepared === null) {
+      this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: `manifest of window ${w} not posted before the inner steps' budget ran out` });
+      return;
+    }
+    if (this.replica.lastApplied !== w - 1) return; // a policy moved the replica meanwhile
+    const info = this.replica.applyPrepared(prepared);
+    this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0);
+  }
+
+  /**
+   * Brings the replica to θ_target (θ_cur; overlapped θ_{cur−1}): the newest validator checkpoint when far behind,
+   * then the aggregator manifests.
+   */
+  private async followNetwork(cur: number, target: number): Promise<FollowOutcome> {
     const bpw = this.p.blocksPerWindow;
     // Far behind (e.g. restarted after a long pause): a checkpoint newer than our state saves replaying.
     if (cur - this.replica.lastApplied > 3) {
@@ -177,7 +309,7 @@ export class Miner implements StopSignal {
     const untilMs = Date.now() + 2 * bpw * this.p.blockTimeMs;
     let synced: boolean;
     try {
-      synced = await this.replica.syncTo(this.access, cur, untilMs, { onApplied: (_w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0) });
+      synced = await this.replica.syncTo(this.access, target, untilMs, { onApplied: (_w, info) => this.commAcc(info.downloadMs + info.applyMs, info.bytes, 0) });
     } catch (err) {
       if (!(err instanceof BehindError)) throw err;
       this.o.events.emit('behind', { window: cur, lastApplied: this.replica.lastApplied, reason: err.message });
@@ -207,6 +339,8 @@ export class Miner implements StopSignal {
   private compressEstimateMs = 0;
   private lastInnerSteps = 0;
   private lastLoss = NaN;
+  /** Overlapped: time the last draft spent waiting for and applying the previous window's outer step (not training). */
+  private lastApplyMs = 0;
 
   private commAcc(ms: number, downBytes: number, upBytes: number): void {
     this.commMs += ms;
@@ -218,16 +352,36 @@ export class Miner implements StopSignal {
   }
 
   private async trainAndUpload(w: number): Promise<void> {
-    const t0 = performance.now();
-    const draft = await this.draftOf(w);
-    if (draft === null) {
+    const drafted = await this.draftWindow(w);
+    this.lastDrafted = w;
+    if (drafted === null) {
       this.lastUploaded = w;
       return;
     }
-    const loss = this.lastLoss;
-    const trainMs = performance.now() - t0;
+    await this.upload(drafted, true);
+  }
+
+  /**
+   * Window w's message, trained and compressed, with the debug dict and hash of θ_w that go out with it (overlapped,
+   * θ_w is what the replica holds once window w−1's outer step has been applied after the inner steps).
+   */
+  private async draftWindow(w: number): Promise<Drafted | null> {
+    const t0 = performance.now();
+    this.lastApplyMs = 0;
+    const draft = await this.draftOf(w);
+    if (draft === null) return null;
+    const trainMs = performance.now() - t0 - this.lastApplyMs;
     this.trainMsTotal += trainMs;
     this.compressMsTotal += this.lastCompressMs;
+    // taken now: an overlapped miner is training the next window on these parameters while this one uploads
+    const debug = encodeDebugDict(buildDebugDict(this.replica.params, w, this.id.uid, this.p));
+    return { window: w, draft, loss: this.lastLoss, trainMs, innerSteps: this.lastInnerSteps, debug, hash: this.replica.hash() };
+  }
+
+  /** At window w's boundary: the policy's outgoing message, uploaded with the debug dict if still in time. */
+  private async upload(d: Drafted, save: boolean): Promise<void> {
+    const w = d.window;
+    const { draft, loss, trainMs } = d;
     const warm = draft.nullRound;
     // the upload may not land before the boundary block's timestamp
     await this.access.waitForBlock(windowBoundaryBlock(w, this.p));
@@ -257,14 +411,15 @@ export class Miner implements StopSignal {
     const bytes = encodeGradient(msg, this.replica.schema);
     const u0 = performance.now();
     const info = await this.id.store.put(gradientKey(w, this.id.uid, this.p.version), bytes);
-    const dbg = encodeDebugDict(buildDebugDict(this.replica.params, w, this.id.uid, this.p));
+    const dbg = d.debug;
     await this.id.store.put(debugKey(w, this.id.uid, this.p.version), dbg);
     const uploadMs = performance.now() - u0;
     this.lastUploadMs = uploadMs;
     this.commAcc(uploadMs, 0, bytes.length + dbg.length);
     const status = checkDeadline(info.lastModified, deadline, this.p);
     this.lastUploaded = w;
-    this.saveState();
+    // overlapped, the parameters are mid-training now: the state is saved once the window's outer step is applied
+    if (save) this.saveState();
     this.o.events.emit('uploaded', {
       window: w,
       bytes: bytes.length,
@@ -272,7 +427,7 @@ export class Miner implements StopSignal {
       nullRound: msg.nullRound,
       loss: Number.isFinite(loss) ? loss : null,
       trainMs: Math.round(trainMs),
-      innerSteps: this.lastInnerSteps,
+      innerSteps: d.innerSteps,
       uploadMs: Math.round(uploadMs),
       debugBytes: dbg.length,
       deadlineMarginMs: deadline.timeMaxMs - info.lastModified.getTime(),
@@ -280,7 +435,7 @@ export class Miner implements StopSignal {
       trainMsTotal: Math.round(this.trainMsTotal),
       compressMsTotal: Math.round(this.compressMsTotal),
       commBytesTotal: this.commBytes,
-      hash: this.replica.hash(),
+      hash: d.hash,
     });
   }
 
@@ -298,6 +453,8 @@ export class Miner implements StopSignal {
     try {
       lease = await this.samples.prepare(this.assignedPool(w));
       const tensors = warm ? this.ef.nullRound(this.net.sparseloco) : await this.policy.produce(this.gradientSource(w));
+      // overlapped: the previous window's outer step lands before the message names its global step
+      await this.pendingApply?.();
       return {
         uid: this.id.uid,
         window: w,
@@ -327,9 +484,11 @@ export class Miner implements StopSignal {
         // a policy may train on another pool than the assigned one (held by draftOf)
         const lease = o?.pool === undefined ? null : await this.samples.prepare(o.pool);
         try {
-          const r = this.train(w, await this.trainingBudgetEnd(w), o);
+          const r = await this.train(w, await this.trainingBudgetEnd(w), o);
           this.lastLoss = r.loss;
           this.lastInnerSteps = r.steps;
+          // overlapped: the inner steps are over and θ_w is restored, so the prefetched outer step can land
+          await this.pendingApply?.();
           return r;
         } finally {
           lease?.release();
@@ -367,23 +526,33 @@ export class Miner implements StopSignal {
    * started when the mean step time so far says it ends before `budgetEndMs` (the first step always runs). A late
    * upload scores as missing, while fewer steps still improve the model and keep the miner in the aggregation.
    */
-  private train(w: number, budgetEndMs: number, o: TrainOptions = {}): TrainedDelta {
+  private async train(w: number, budgetEndMs: number, o: TrainOptions = {}): Promise<TrainedDelta> {
     const t = this.net.train;
     const H = Math.min(this.p.innerSteps, o.steps ?? Infinity);
     const pool = o.pool ?? this.assignedPool(w);
     const start = cloneParams(this.replica.params);
+    // eager (overlapped): start after the own last update, the miner's estimate of the outer step in flight
+    const eager = this.eagerUpdate;
+    this.eagerUpdate = null;
+    if (eager !== null) {
+      const be = this.replica.model.backend;
+      applyOuterStep(this.replica.params, [eager], outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
+    }
+    const from = eager === null ? start : cloneParams(this.replica.params);
     this.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
     let lossSum = 0;
     let steps = 0;
     const t0 = Date.now();
     for (let s = 0; s < H; s++) {
+      // between steps the event loop runs: uploads, manifest downloads and polls progress during compute
+      if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       if (s > 0 && Date.now() + (Date.now() - t0) / s > budgetEndMs) break;
       const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
       lossSum += r.loss;
       steps++;
     }
     if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
-    const delta = pseudoGradient(start, this.replica.params);
+    const delta = pseudoGradient(from, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
     return { delta, loss: lossSum / steps, steps };
   }

@@ -8,7 +8,18 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { paramSpecs, type ModelConfig } from '../model/config.ts';
 import { createModel, type LlamaModel } from '../model/llama.ts';
-import { createGradientSchema, DEFAULT_MAX_META_BYTES, decodePeerPayloads, maxEncodedSize, payloadDigest, type GradientMessage, type GradientSchema, type PeerPayload } from '../codec/index.ts';
+import {
+  CodecError,
+  createGradientSchema,
+  decodeGradient,
+  DEFAULT_MAX_META_BYTES,
+  decodePeerPayloads,
+  maxEncodedSize,
+  payloadDigest,
+  type GradientMessage,
+  type GradientSchema,
+  type PeerPayload,
+} from '../codec/index.ts';
 import { applyOuterStep, outerStepOptions } from '../optim/sparseloco/index.ts';
 import {
   aggregatorKey,
@@ -105,6 +116,29 @@ export interface SyncOptions {
   readonly whilePending?: (w: number) => Promise<void>;
 }
 
+/**
+ * Window w's outer step made ready but not applied: its canonical manifest found and every payload downloaded and
+ * digest-checked (and, when asked, decoded). Applying it later gives exactly what syncTo would have applied.
+ */
+export interface PreparedWindow {
+  readonly window: number;
+  readonly holder: number;
+  readonly slot: number;
+  readonly payloads: readonly PeerPayload[];
+  readonly bytes: number;
+  /** Download + digest checks (+ decoding) of the payloads, ms. */
+  readonly downloadMs: number;
+  /** Epoch ms when the manifest was found decided. */
+  readonly foundAtMs: number;
+}
+
+export interface PrepareOptions {
+  readonly held?: ReadonlyMap<string, HeldPayload>;
+  readonly whilePending?: (w: number) => Promise<void>;
+  /** Decode the payloads now (they are not decoded again when applied). */
+  readonly decode?: boolean;
+}
+
 const MANIFEST_MAX_BYTES = 4 << 20;
 
 export class Replica {
@@ -195,6 +229,52 @@ export class Replica {
   }
 
   /**
+   * Waits (until `untilMs`, epoch ms) for window w's manifest to be decided, then downloads and checks its payloads
+   * (decoding them with `decode`); null when it was not decided in time. Throws BehindError like collectPayloads.
+   * Nothing is applied: the parameters may be in use (an overlapped miner trains while this runs).
+   */
+  async prepareWindow(access: ReplicaNetwork, w: number, untilMs: number, options: PrepareOptions = {}): Promise<PreparedWindow | null> {
+    let found: Awaited<ReturnType<Replica['fetchCanonicalManifest']>> = null;
+    for (;;) {
+      access.checkStop();
+      found = await this.fetchCanonicalManifest(access, w);
+      if (found !== null || Date.now() >= untilMs) break;
+      await options.whilePending?.(w);
+      await access.sleep(Math.min(250, Math.max(20, this.net.protocol.blockTimeMs / 2)));
+    }
+    if (found === null) return null;
+    const foundAtMs = Date.now();
+    const t0 = performance.now();
+    const collected = await this.collectPayloads(access, found.manifest, options.held);
+    const payloads = options.decode === true ? collected.payloads.map((p) => this.predecode(w, p)) : collected.payloads;
+    return { window: w, holder: found.holder, slot: found.slot, payloads, bytes: collected.bytes, downloadMs: performance.now() - t0, foundAtMs };
+  }
+
+  /** The payload with its decoded message when it decodes (a refusal is left for applyPayloads to record). */
+  private predecode(w: number, p: PeerPayload): PeerPayload {
+    if (p.decoded !== undefined) return p;
+    try {
+      return { ...p, decoded: decodeGradient(p.bytes, this.schema, { expectWindow: w, expectUid: p.uid, maxBytes: this.maxPayloadBytes }) };
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      return p;
+    }
+  }
+
+  /** Applies a prepared window (it must be lastApplied + 1) and emits `applied`. */
+  applyPrepared(prepared: PreparedWindow): AppliedInfo {
+    const w = prepared.window;
+    const t1 = performance.now();
+    const r = this.applyPayloads(w, prepared.payloads);
+    const applyMs = performance.now() - t1;
+    this.events.emit('applied', {
+      window: w, uids: r.uids, rejected: r.rejected, globalStep: this.globalStep, hash: this.hash(),
+      downloadMs: Math.round(prepared.downloadMs), applyMs: Math.round(applyMs), bytes: prepared.bytes, holder: prepared.holder, slot: prepared.slot,
+    });
+    return { uids: r.uids, downloadMs: prepared.downloadMs, applyMs, bytes: prepared.bytes, holder: prepared.holder };
+  }
+
+  /**
    * Applies windows lastApplied+1 .. target−1 from their manifests, waiting for each until `untilMs` (epoch ms);
    * while one is not decided yet `whilePending(w)` runs between polls (a validator posts in its slot there). Returns
    * false when a manifest was not decided in time (the caller retries later).
@@ -202,25 +282,10 @@ export class Replica {
   async syncTo(access: ReplicaNetwork, target: number, untilMs: number, options: SyncOptions = {}): Promise<boolean> {
     while (this.lastApplied + 1 < target) {
       const w = this.lastApplied + 1;
-      let found: Awaited<ReturnType<Replica['fetchCanonicalManifest']>> = null;
-      for (;;) {
-        access.checkStop();
-        found = await this.fetchCanonicalManifest(access, w);
-        if (found !== null || Date.now() >= untilMs) break;
-        await options.whilePending?.(w);
-        await access.sleep(Math.min(250, Math.max(20, this.net.protocol.blockTimeMs / 2)));
-      }
-      if (found === null) return false;
-      const t0 = performance.now();
-      const { payloads, bytes } = await this.collectPayloads(access, found.manifest, options.held);
-      const t1 = performance.now();
-      const r = this.applyPayloads(w, payloads);
-      const t2 = performance.now();
-      this.events.emit('applied', {
-        window: w, uids: r.uids, rejected: r.rejected, globalStep: this.globalStep, hash: this.hash(),
-        downloadMs: Math.round(t1 - t0), applyMs: Math.round(t2 - t1), bytes, holder: found.holder, slot: found.slot,
-      });
-      options.onApplied?.(w, { uids: r.uids, downloadMs: t1 - t0, applyMs: t2 - t1, bytes, holder: found.holder });
+      const prepared = await this.prepareWindow(access, w, untilMs, { held: options.held, whilePending: options.whilePending });
+      if (prepared === null) return false;
+      const info = this.applyPrepared(prepared);
+      options.onApplied?.(w, info);
     }
     return true;
   }

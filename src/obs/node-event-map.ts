@@ -158,6 +158,22 @@ export interface NodeEventMap {
     readonly hash: string;
   };
   shortWindow: { readonly window: number; readonly steps: number; readonly of: number; readonly reason: string };
+  /**
+   * Overlapped communication: the miner trained `window` from θ_{applied}, then applied window `applied`'s outer step.
+   * Epoch ms: its inner steps started and ended, the manifest was found decided (null: never, during the wait), the
+   * outer step was applied; `waitedMs`: from the end of the inner steps to the outer step (waiting for the manifest);
+   * `eager`: the inner steps started after the miner's own window-`applied` update (train.overlapEager).
+   */
+  overlapApplied: {
+    readonly window: number;
+    readonly applied: number;
+    readonly eager: boolean;
+    readonly trainStartMs: number;
+    readonly trainEndMs: number;
+    readonly manifestFoundMs: number | null;
+    readonly appliedMs: number;
+    readonly waitedMs: number;
+  };
   copied: { readonly window: number; readonly from: number };
 
   startWindow: { readonly startWindow: number };
@@ -271,6 +287,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     hash: str,
   }),
   shortWindow: object({ window: int, steps: int, of: int, reason: str }),
+  overlapApplied: object<NodeEventMap['overlapApplied']>({ window: int, applied: int, eager: bool, trainStartMs: num, trainEndMs: num, manifestFoundMs: nullable(num), appliedMs: num, waitedMs: num }),
   copied: object({ window: int, from: int }),
   startWindow: object({ startWindow: int }),
   peerListError: object({ window: int, error: str }),

@@ -8,6 +8,7 @@ import {
   defaultComparisonOptions,
   ExperimentError,
   markdownTable,
+  overlapCheck,
   runComparison,
   writeReport,
   type ComparisonOptions,
@@ -94,6 +95,29 @@ describe('comparison experiment (micro setting)', () => {
     const [m] = result.methods;
     assert.ok(m.finalLoss < m.curve[0].loss, `${m.curve[0].loss} -> ${m.finalLoss}`);
     assert.match(result.data.description, /byte-level/);
+  });
+
+  test('the sparseloco-overlap row runs only when asked for, at equal tokens, with its 1 % check in the table and JSON', () => {
+    const o = { ...micro, model: MICRO_LM, rounds: 3, evalEvery: 1, methods: ['sparseloco', 'sparseloco-overlap'] as const };
+    const result = runComparison({ ...o, methods: [...o.methods], overlapRemedy: 'eager' }, testCorpus());
+    const [plain, overlap] = result.methods;
+    assert.deepEqual(result.methods.map((m) => m.name), ['sparseloco', 'sparseloco-overlap']);
+    assert.deepEqual(overlap.curve.map((p) => p.tokens), plain.curve.map((p) => p.tokens));
+    assert.equal(overlap.bytesPerReplicaPerRound, plain.bytesPerReplicaPerRound);
+    assert.equal(overlap.curve[0].loss, plain.curve[0].loss);
+    assert.match(overlap.setting, /eager/);
+    const ov = overlapCheck(result)!;
+    assert.equal(ov.lossGap, overlap.finalLoss / plain.finalLoss - 1);
+    assert.equal(ov.pass, ov.lossGap <= 0.01);
+    assert.match(markdownTable(result), /Overlapped communication .*\*\*(PASS|FAIL)\*\*/);
+    assert.equal(overlapCheck({ ...result, methods: [plain] }), null);
+    assert.ok(!runComparison({ ...micro, model: MICRO_LM, rounds: 1, evalEvery: 1 }, testCorpus()).methods.some((m) => m.name === 'sparseloco-overlap'), 'not in the default set');
+    const flags = { model: 'tiny', out: '.' };
+    const parsed = compareOptionsFromFlags({ ...flags, methods: 'sparseloco,sparseloco-overlap', overlapRemedy: 'eager-current', overlapOuterLr: '0.3' });
+    assert.deepEqual([parsed.methods, parsed.overlapRemedy, parsed.overlapOuterLr], [['sparseloco', 'sparseloco-overlap'], 'eager-current', 0.3]);
+    const isBad = (e: unknown) => e instanceof ExperimentError && e.code === 'BadOption';
+    assert.throws(() => compareOptionsFromFlags({ ...flags, overlapRemedy: 'lazy' }), isBad);
+    assert.throws(() => runComparison({ ...micro, overlapOuterLr: 0 }, testCorpus()), isBad);
   });
 
   test('options are validated with typed errors (runner and CLI flags)', () => {

@@ -99,6 +99,30 @@ describe('network.json', () => {
     });
   });
 
+  test('train.overlapCommunication: optional (absent stays absent: off), a boolean when present, kept through save → load', () => {
+    assert.equal(load(fixture()).train.overlapCommunication, undefined);
+    for (const on of [true, false]) assert.equal(load(edited('train.overlapCommunication', on)).train.overlapCommunication, on);
+    const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'o', storeRoot: '/tmp/s', train: { overlapCommunication: true } }, '');
+    assert.equal(net.train.overlapCommunication, true);
+    assert.equal(net.train.batchSize, 4, 'the other train settings keep their defaults');
+    const eager = buildNetworkConfig({ model: 'tiny', networkSeed: 'o', storeRoot: '/tmp/s', train: { overlapCommunication: true, overlapEager: true } }, '');
+    assert.equal(eager.train.overlapEager, true);
+    withDir((dir) => {
+      for (const n of [net, eager]) {
+        saveNetworkConfig(join(dir, 'o.json'), n);
+        assert.deepEqual(loadNetworkConfig(join(dir, 'o.json')), n);
+      }
+    });
+    // eager is a variant of overlapped communication: alone it is refused by name
+    for (const off of [false, DELETE]) {
+      const doc = edited('train.overlapEager', true);
+      const train = doc.train as Record<string, unknown>;
+      if (off === DELETE) delete train.overlapCommunication;
+      else train.overlapCommunication = off;
+      refused(doc, 'InvalidField', 'train.overlapEager needs overlapCommunication: true');
+    }
+  });
+
   test('absent scoring and faults sections mean no overrides and no faults', () => {
     const doc = fixture();
     delete doc.scoring;
@@ -142,6 +166,10 @@ describe('network.json', () => {
       ['train.lr', 0],
       ['train.warmupSteps', -1],
       ['train.weightDecay', '0.01'],
+      ['train.overlapCommunication', 'true'],
+      ['train.overlapCommunication', 1],
+      ['train.overlapCommunication', null],
+      ['train.overlapEager', 'yes'],
       ['eval.batchSize', 2.5],
       ['eval.lrFactor', 0],
       ['scoring.bmaAlpha', 0],

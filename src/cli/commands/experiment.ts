@@ -11,10 +11,13 @@ import {
   ExperimentError,
   markdownTable,
   METHOD_KINDS,
+  overlapCheck,
   runComparison,
   writeReport,
   type ComparisonOptions,
   type MethodKind,
+  OVERLAP_REMEDIES,
+  type OverlapRemedy,
 } from '../../experiment/index.ts';
 
 interface CompareFlags {
@@ -31,6 +34,8 @@ interface CompareFlags {
   heldOut?: string;
   threads?: string;
   extraSparselocoLr?: string;
+  overlapOuterLr?: string;
+  overlapRemedy?: string;
   extraDiloco?: string;
   methods?: string;
   corpusDir?: string;
@@ -51,6 +56,11 @@ function num(flag: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new ExperimentError('BadOption', `${flag} must be a number, got "${v}"`);
   return n;
+}
+
+function overlapRemedyFlag(v: string): OverlapRemedy {
+  if (!(OVERLAP_REMEDIES as readonly string[]).includes(v)) throw new ExperimentError('BadOption', `--overlap-remedy must be one of ${OVERLAP_REMEDIES.join(', ')}, got "${v}"`);
+  return v as OverlapRemedy;
 }
 
 /** Flags over the model's defaults; unset flags keep the defaults. */
@@ -78,6 +88,8 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
     evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
     heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
     threads: int('--threads', f.threads),
+    ...(f.overlapOuterLr === undefined ? {} : { overlapOuterLr: num('--overlap-outer-lr', f.overlapOuterLr) }),
+    ...(f.overlapRemedy === undefined ? {} : { overlapRemedy: overlapRemedyFlag(f.overlapRemedy) }),
     extraSparselocoOuterLrs:
       f.extraSparselocoLr === undefined
         ? base.extraSparselocoOuterLrs
@@ -113,8 +125,10 @@ export function register(program: Command): void {
     .option('--held-out <batches>', 'held-out batches')
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
+    .option('--overlap-outer-lr <lr>', 'outer lr of the sparseloco-overlap row (default: the sparseloco row\'s)')
+    .option('--overlap-remedy <kind>', `the sparseloco-overlap row's staleness remedy: ${OVERLAP_REMEDIES.join(' | ')} (default none; see src/experiment/sparseloco-sim.ts)`)
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
-    .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')}`)
+    .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')} (default: all but sparseloco-overlap)`)
     .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset, Brown corpus BPE 4096)')
     .option('--out <dir>', 'where results.md/json and loss-vs-tokens.svg go', 'runs/experiment-compare')
     .option('--json', 'print the JSON result instead of the table')
@@ -144,8 +158,9 @@ function compare(f: CompareFlags): void {
   });
   const paths = writeReport(result, resolve(f.out));
   const wall = (performance.now() - t0) / 1000;
-  if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
+  if (f.json) process.stdout.write(JSON.stringify({ ...result, acceptance: acceptance(result), overlap: overlapCheck(result), wallSeconds: wall, files: paths }, null, 2) + '\n');
   else process.stdout.write(`${markdownTable(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
   const a = acceptance(result);
-  if (f.check && a !== null && !a.pass) process.exitCode = 2;
+  const ov = overlapCheck(result);
+  if (f.check && ((a !== null && !a.pass) || (ov !== null && !ov.pass))) process.exitCode = 2;
 }

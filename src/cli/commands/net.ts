@@ -26,6 +26,8 @@ interface NetUpOptions {
   evaluatorTasks?: string;
   evaluatorLimit?: string;
   dataset?: string;
+  overlap?: boolean;
+  overlapEager?: boolean;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -34,6 +36,12 @@ function evaluatorArgs(o: NetUpOptions): string[] {
   if (o.evaluatorTasks !== undefined) args.push('--tasks', o.evaluatorTasks);
   if (o.evaluatorLimit !== undefined) args.push('--limit', String(parseIntFlag('--evaluator-limit', o.evaluatorLimit, 1)));
   return args;
+}
+
+/** The plan's train overrides for --overlap / --overlap-eager (none without them). */
+function overlapPlan(o: NetUpOptions): { train?: { overlapCommunication: true; overlapEager?: true } } {
+  if (o.overlapEager === true) return { train: { overlapCommunication: true, overlapEager: true } };
+  return o.overlap === true ? { train: { overlapCommunication: true } } : {};
 }
 
 export function register(program: Command): void {
@@ -53,6 +61,8 @@ export function register(program: Command): void {
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
     .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
+    .option('--overlap', 'overlapped communication (train.overlapCommunication): miners train window w+1 from θ_w while window w\'s upload and outer step are in flight (one-step-delayed outer update; new run dirs only)')
+    .option('--overlap-eager', 'with --overlap (implied): window w+1 starts from θ_w plus the miner\'s own window-w update (eager updates, train.overlapEager)')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
@@ -71,12 +81,17 @@ export function register(program: Command): void {
         miners: parseIntFlag('--miners', o.miners, 0, 1_000),
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
+        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate }, ...overlapPlan(o) },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
       });
       await network.start();
+      const wanted = overlapPlan(o).train;
+      const t = network.net.train;
+      if (wanted !== undefined && (t.overlapCommunication !== true || (wanted.overlapEager === true && t.overlapEager !== true))) {
+        process.stderr.write(`tessera net: --overlap${wanted.overlapEager === true ? '-eager' : ''} ignored: ${network.runDir}/network.json is resumed without it (network settings are fixed when a run dir is created)\n`);
+      }
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
       if (o.evaluator === true) process.stdout.write(`tessera net: evaluator writing ${network.runDir}/eval/history.jsonl (log: eval/evaluator.log)\n`);
       const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;

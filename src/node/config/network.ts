@@ -74,6 +74,7 @@ export function readNetworkConfig(f: ConfigFields): NetworkConfig {
     const fields = readTrainFields(t, REQUIRED);
     const maxSeqLen = getModelConfig(model).maxSeqLen;
     if (fields.seqLen > maxSeqLen) t.failField('seqLen', `(${fields.seqLen}) exceeds the model's maxSeqLen ${maxSeqLen}`);
+    if (fields.overlapEager === true && fields.overlapCommunication !== true) t.failField('overlapEager', 'needs overlapCommunication: true');
     return fields;
   });
   return {

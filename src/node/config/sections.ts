@@ -15,6 +15,18 @@ export interface TrainSettings {
   readonly weightDecay: number;
   /** Weight decay on every parameter, 1-D norms included (Templar); absent = false (2-D parameters only). */
   readonly decayAllParams?: boolean;
+  /**
+   * Overlapped communication (beyond Templar; absent = false): a miner starts window w+1's inner steps from θ_w while
+   * window w's upload, manifest and payloads are still in flight, and applies w's outer step after those steps; its
+   * pseudo-gradient is taken relative to θ_w (a one-step-delayed outer update). Canonical θ is unchanged.
+   */
+  readonly overlapCommunication?: boolean;
+  /**
+   * With overlapCommunication (absent = false): window w+1's inner steps start from θ_w plus the miner's own window-w
+   * update ("eager updates", Kale et al. 2025: the own outer gradient stands in for the one in flight), not from θ_w;
+   * the pseudo-gradient is taken against that start. Canonical θ is unchanged.
+   */
+  readonly overlapEager?: boolean;
 }
 
 export interface EvalSettings {
@@ -34,7 +46,7 @@ const MAX_BATCH = 1 << 20;
 const MAX_STEPS = 1e12;
 
 export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
-  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams']);
+  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams', 'overlapCommunication', 'overlapEager']);
   const fields = {
     batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
     seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
@@ -43,9 +55,16 @@ export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>
     cosineSteps: mode.take(f, 'cosineSteps', (k) => f.int(k, 0, MAX_STEPS)),
     weightDecay: mode.take(f, 'weightDecay', (k) => f.finite(k, 0, 1e3)),
   };
-  // Optional in every mode (files written before it existed lack it); absent stays absent.
+  // Optional in every mode (files written before they existed lack them); absent stays absent.
   const decayAllParams = OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k));
-  return decayAllParams === undefined ? fields : { ...fields, decayAllParams };
+  const overlapCommunication = OPTIONAL.take(f, 'overlapCommunication', (k) => f.bool(k));
+  const overlapEager = OPTIONAL.take(f, 'overlapEager', (k) => f.bool(k));
+  return {
+    ...fields,
+    ...(decayAllParams === undefined ? {} : { decayAllParams }),
+    ...(overlapCommunication === undefined ? {} : { overlapCommunication }),
+    ...(overlapEager === undefined ? {} : { overlapEager }),
+  };
 }
 
 export function readEvalFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<EvalSettings, Absent> {

@@ -1,0 +1,75 @@
+// starts: processes (a local network)
+// Overlapped communication (train.overlapCommunication): 3 miners train window w+1 from θ_w while window w's upload
+// and manifest are in flight, and apply w's outer step after their inner steps. Every node still holds bit-identical
+// parameters after each window, the overlapped miners' uploads are aggregated, the held-out loss falls, and the
+// miners' training of w+1 started before the validator had even posted w's manifest (communication did not stall compute).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadNetworkConfig } from '../../src/node/config/network.ts';
+import { readEvents } from '../../src/net/supervisor.ts';
+import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows, type Ev } from './helpers.ts';
+
+const MINERS = ['miner-0', 'miner-1', 'miner-2'];
+
+test('overlapped miners: bit-identical replicas, aggregated uploads, falling loss, training of w+1 before w\'s manifest', { timeout: 150_000 }, async () => {
+  const net = await startNetwork({ miners: 3, validators: 1, registerMiners: true, plan: { train: { overlapCommunication: true } } });
+  try {
+    const ws = await waitForWindows(net, 6, 110_000);
+    await stopNetwork(net, true);
+    assert.equal(loadNetworkConfig(`${net.runDir}/network.json`).train.overlapCommunication, true, 'network.json carries the option');
+
+    // bit-identical: every node that applied window w holds the same parameters
+    const hashes = appliedHashes(net);
+    let everyNode = 0;
+    for (const [w, byNode] of hashes) {
+      assert.equal(new Set(byNode.values()).size, 1, `window ${w}: replicas differ ${JSON.stringify([...byNode])}`);
+      if (byNode.size === 4) everyNode++;
+    }
+    assert.ok(everyNode >= 5, `only ${everyNode} windows applied by all four nodes`);
+
+    // the overlapped miners' trained uploads are aggregated
+    const ids = uids(net);
+    for (const m of MINERS) {
+      const uid = ids.get(m)!;
+      assert.ok(ws.filter((e) => (e.aggregated as number[]).includes(uid)).length >= 3, `${m} (uid ${uid}) aggregated in fewer than 3 windows`);
+      assert.ok(readEvents(net.runDir, m).some((e) => e.kind === 'uploaded' && e.nullRound === false && e.status === 'OnTime'), `${m} never uploaded a trained gradient in time`);
+    }
+
+    // training: held-out loss falls
+    const losses = ws.filter((e) => typeof e.heldOutLoss === 'number').map((e) => e.heldOutLoss as number);
+    assert.ok(losses.length >= 4 && losses.at(-1)! < losses[0] - 0.1, `held-out loss ${losses[0]} -> ${losses.at(-1)}`);
+
+    // timing: window w+1's inner steps start from θ_w before w's outer step is applied, and (mostly) before the
+    // validator even posted w's manifest; the outer step applied after the steps is the one every node applied
+    const posted = new Map(readEvents(net.runDir, 'validator-0').filter((e) => e.kind === 'manifest').map((e) => [e.window as number, e.t as number]));
+    let beforePosted = 0;
+    let overlappedWindows = 0;
+    for (const m of MINERS) {
+      const evs = readEvents(net.runDir, m);
+      const over = evs.filter((e): e is Ev & { kind: 'overlapApplied' } => e.kind === 'overlapApplied');
+      assert.ok(over.length >= 5, `${m}: only ${over.length} overlapped windows`);
+      for (const e of over) {
+        const w = e.applied as number;
+        assert.equal(e.window, w + 1);
+        assert.ok((e.trainStartMs as number) <= (e.trainEndMs as number) && (e.trainEndMs as number) <= (e.appliedMs as number));
+        const applied = evs.find((a) => a.kind === 'applied' && a.window === w);
+        assert.ok(applied !== undefined && (applied.t as number) >= (e.trainEndMs as number), `${m}: window ${w} applied before window ${w + 1}'s inner steps ended`);
+        assert.equal(applied.hash, hashes.get(w)!.get('validator-0'), `${m}: window ${w}`);
+        const t = posted.get(w);
+        if (t !== undefined) {
+          overlappedWindows++;
+          if ((e.trainStartMs as number) < t) beforePosted++;
+        }
+      }
+      // the upload of window w+1 follows w's outer step: its debug dict is θ_{w+1}'s, so the miner is not "behind"
+      assert.ok(!evs.some((e) => e.kind === 'behind'), `${m} fell behind`);
+    }
+    assert.ok(beforePosted >= overlappedWindows / 2, `training of w+1 started before w's manifest was posted in only ${beforePosted} of ${overlappedWindows} windows`);
+
+    // the validator's sync check still sees the overlapped miners in step
+    const behind = ws.flatMap((e) => (e.evaluated as Array<{ uid: number; stepsBehind?: number | null }>).map((d) => d.stepsBehind)).filter((x): x is number => typeof x === 'number');
+    assert.ok(behind.length > 0 && behind.every((x) => x < 1), `steps behind ${JSON.stringify(behind)}`);
+  } finally {
+    await stopNetwork(net);
+  }
+});
