@@ -50,6 +50,7 @@ import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
 import { isDataError } from '../data/errors.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
+import { mayStartStep, uploadReserveMs } from './step-budget.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta, type TrainOptions } from './gradient-policy.ts';
 
 export interface MinerOptions {
@@ -517,8 +518,7 @@ export class Miner implements StopSignal {
   private async trainingBudgetEnd(w: number): Promise<number> {
     const blocksLeft = windowBoundaryBlock(w, this.p) - (await this.access.block());
     const deadlineMs = Date.now() + Math.max(0, blocksLeft) * this.p.blockTimeMs + this.p.timeWindowDeltaMs;
-    const reserveMs = 2 * this.compressEstimateMs + 2 * this.lastUploadMs + this.p.timeWindowDeltaMs / 4;
-    return deadlineMs - reserveMs;
+    return deadlineMs - uploadReserveMs({ compressMs: this.compressEstimateMs, uploadMs: this.lastUploadMs, timeWindowDeltaMs: this.p.timeWindowDeltaMs });
   }
 
   /**
@@ -546,7 +546,7 @@ export class Miner implements StopSignal {
     for (let s = 0; s < H; s++) {
       // between steps the event loop runs: uploads, manifest downloads and polls progress during compute
       if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (s > 0 && Date.now() + (Date.now() - t0) / s > budgetEndMs) break;
+      if (!mayStartStep(s, t0, Date.now(), budgetEndMs)) break;
       const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
       lossSum += r.loss;
       steps++;

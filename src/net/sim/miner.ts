@@ -15,6 +15,7 @@
 import { isEmbeddedChainError } from '../../chain/embedded/errors.ts';
 import { aggregatorKey, checkDeadline, checkpointLatestKey, checkpointModelKey, debugKey, gradientKey, parseAggregatorManifest, parseLatestPointer } from '../../protocol/index.ts';
 import { SeededRng } from '../../validator/scoring/rng.ts';
+import { stepsWithinBudget, uploadReserveMs } from '../../miner/step-budget.ts';
 import type { SimAccount } from './chain.ts';
 import { drawQuality } from './quality.ts';
 import type { MinerKind } from './scenario.ts';
@@ -137,8 +138,9 @@ export class SimMiner {
   private stepsFrom(w: number, start: number): number {
     const { world } = this;
     const delta = world.p.timeWindowDeltaMs;
-    const budgetEnd = world.virtual(world.deadline(w).timeMaxMs) - (2 * this.lastUploadMs + delta / 4);
-    return Math.min(world.p.innerSteps, Math.max(1, Math.floor((budgetEnd - start) / this.stepMs)));
+    // the simulated miner's compression is part of its step time
+    const budgetEnd = world.virtual(world.deadline(w).timeMaxMs) - uploadReserveMs({ compressMs: 0, uploadMs: this.lastUploadMs, timeWindowDeltaMs: delta });
+    return stepsWithinBudget(world.p.innerSteps, start, budgetEnd, this.stepMs);
   }
 
   /** Uploads window w's gradient and debug dict at the boundary; false when the deadline had passed. */
