@@ -14,14 +14,15 @@
  * is the starting point of the inner steps: window w+1's pseudo-gradient is θ_w − θ_end, computed at θ_w and applied
  * by the network to θ_{w+1}. The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's. With
  * `train.overlapEager` the inner steps start instead from θ_w plus the miner's own window-w update (its estimate of
- * θ_{w+1}) and the pseudo-gradient is taken against that start.
+ * θ_{w+1}) and the pseudo-gradient is taken against that start; with `train.overlapRebase` it is taken, once w's
+ * outer step has landed, against θ_{w+1} (θ_{w+1} − θ_end).
  */
 import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
 import { decodeErrorFeedback, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
 import { paramSpecs } from '../model/config.ts';
 import { InnerTrainer } from '../optim/inner-trainer.ts';
-import { applyOuterStep, ErrorFeedback, outerStepOptions, pseudoGradient } from '../optim/sparseloco/index.ts';
+import { applyOuterStep, ErrorFeedback, outerStepOptions, pseudoGradient, rebasePseudoGradient } from '../optim/sparseloco/index.ts';
 import {
   buildDebugDict,
   checkDeadline,
@@ -37,7 +38,7 @@ import {
 } from '../protocol/index.ts';
 import { isCodecError } from '../codec/errors.ts';
 import { hasSparseKernels } from '../tensor/backend.ts';
-import { cloneParams } from '../tensor/params.ts';
+import { cloneParams, type ParamTensor } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
@@ -489,7 +490,9 @@ export class Miner implements StopSignal {
           this.lastLoss = r.loss;
           this.lastInnerSteps = r.steps;
           // overlapped: the inner steps are over and θ_w is restored, so the prefetched outer step can land
+          const before = this.replica.lastApplied;
           await this.pendingApply?.();
+          if (this.net.train.overlapRebase === true && this.replica.lastApplied !== before) rebasePseudoGradient(r.delta, r.from, this.replica.params);
           return r;
         } finally {
           lease?.release();
@@ -526,7 +529,7 @@ export class Miner implements StopSignal {
    * started when the mean step time so far says it ends before `budgetEndMs` (the first step always runs). A late
    * upload scores as missing, while fewer steps still improve the model and keep the miner in the aggregation.
    */
-  private async train(w: number, budgetEndMs: number, o: TrainOptions = {}): Promise<TrainedDelta> {
+  private async train(w: number, budgetEndMs: number, o: TrainOptions = {}): Promise<TrainedDelta & { readonly from: readonly ParamTensor[] }> {
     const t = this.net.train;
     const H = Math.min(this.p.innerSteps, o.steps ?? Infinity);
     const pool = o.pool ?? this.assignedPool(w);
@@ -554,6 +557,7 @@ export class Miner implements StopSignal {
     if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
     const delta = pseudoGradient(from, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
-    return { delta, loss: lossSum / steps, steps };
+    return { delta, loss: lossSum / steps, steps, from };
   }
 }
+

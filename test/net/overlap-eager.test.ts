@@ -1,14 +1,16 @@
 // starts: processes (a local network)
-// Overlapped communication with eager starts (train.overlapEager): 2 miners start window w+1's inner steps from θ_w
-// plus their own window-w update, a point no other node holds, and still every node holds bit-identical canonical
-// parameters after each window, their uploads are aggregated and lower the validator's losses.
+// Overlapped communication with eager starts and rebased pseudo-gradients (train.overlapEager + overlapRebase, the
+// variant within 1 % of SparseLoCo in experiment compare): 2 miners start window w+1's inner steps from θ_w plus
+// their own window-w update, a point no other node holds, take their update against θ_{w+1} once it lands, and still
+// every node holds bit-identical canonical parameters after each window, their uploads are aggregated and lower the
+// validator's losses.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents } from '../../src/net/supervisor.ts';
 import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows } from './helpers.ts';
 
 test('eager overlapped miners: bit-identical canonical replicas, aggregated uploads that lower the loss', { timeout: 120_000 }, async () => {
-  const net = await startNetwork({ miners: 2, validators: 1, registerMiners: true, plan: { train: { overlapCommunication: true, overlapEager: true } } });
+  const net = await startNetwork({ miners: 2, validators: 1, registerMiners: true, plan: { train: { overlapCommunication: true, overlapEager: true, overlapRebase: true } } });
   try {
     const ws = await waitForWindows(net, 5, 90_000);
     await stopNetwork(net, true);

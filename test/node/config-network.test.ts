@@ -121,6 +121,13 @@ describe('network.json', () => {
       else train.overlapCommunication = off;
       refused(doc, 'InvalidField', 'train.overlapEager needs overlapCommunication: true');
     }
+    const rebase = buildNetworkConfig({ model: 'tiny', networkSeed: 'o', storeRoot: '/tmp/s', train: { overlapCommunication: true, overlapEager: true, overlapRebase: true } }, '');
+    assert.equal(rebase.train.overlapRebase, true);
+    withDir((dir) => {
+      saveNetworkConfig(join(dir, 'r.json'), rebase);
+      assert.deepEqual(loadNetworkConfig(join(dir, 'r.json')), rebase);
+    });
+    refused(edited('train.overlapRebase', true), 'InvalidField', 'train.overlapRebase needs overlapCommunication: true');
   });
 
   test('absent scoring and faults sections mean no overrides and no faults', () => {
@@ -170,6 +177,7 @@ describe('network.json', () => {
       ['train.overlapCommunication', 1],
       ['train.overlapCommunication', null],
       ['train.overlapEager', 'yes'],
+      ['train.overlapRebase', 1],
       ['eval.batchSize', 2.5],
       ['eval.lrFactor', 0],
       ['scoring.bmaAlpha', 0],

@@ -28,6 +28,7 @@ interface NetUpOptions {
   dataset?: string;
   overlap?: boolean;
   overlapEager?: boolean;
+  overlapRebase?: boolean;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -38,10 +39,16 @@ function evaluatorArgs(o: NetUpOptions): string[] {
   return args;
 }
 
-/** The plan's train overrides for --overlap / --overlap-eager (none without them). */
-function overlapPlan(o: NetUpOptions): { train?: { overlapCommunication: true; overlapEager?: true } } {
-  if (o.overlapEager === true) return { train: { overlapCommunication: true, overlapEager: true } };
-  return o.overlap === true ? { train: { overlapCommunication: true } } : {};
+/** The plan's train overrides for --overlap / --overlap-eager / --overlap-rebase (none without them). */
+function overlapPlan(o: NetUpOptions): { train?: { overlapCommunication: true; overlapEager?: true; overlapRebase?: true } } {
+  if (o.overlap !== true && o.overlapEager !== true && o.overlapRebase !== true) return {};
+  return {
+    train: {
+      overlapCommunication: true,
+      ...(o.overlapEager === true ? { overlapEager: true as const } : {}),
+      ...(o.overlapRebase === true ? { overlapRebase: true as const } : {}),
+    },
+  };
 }
 
 export function register(program: Command): void {
@@ -63,6 +70,7 @@ export function register(program: Command): void {
     .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
     .option('--overlap', 'overlapped communication (train.overlapCommunication): miners train window w+1 from θ_w while window w\'s upload and outer step are in flight (one-step-delayed outer update; new run dirs only)')
     .option('--overlap-eager', 'with --overlap (implied): window w+1 starts from θ_w plus the miner\'s own window-w update (eager updates, train.overlapEager)')
+    .option('--overlap-rebase', 'with --overlap (implied): the pseudo-gradient is taken against θ_{w+1} once window w\'s outer step has landed (train.overlapRebase; with --overlap-eager the variant within 1 % of SparseLoCo in experiment compare)')
     .option('--commit-reveal', 'validators commit weights timelocked to the chain\'s beacon; the chain reveals them an epoch later (subtensor CRv4)')
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
@@ -89,8 +97,8 @@ export function register(program: Command): void {
       await network.start();
       const wanted = overlapPlan(o).train;
       const t = network.net.train;
-      if (wanted !== undefined && (t.overlapCommunication !== true || (wanted.overlapEager === true && t.overlapEager !== true))) {
-        process.stderr.write(`tessera net: --overlap${wanted.overlapEager === true ? '-eager' : ''} ignored: ${network.runDir}/network.json is resumed without it (network settings are fixed when a run dir is created)\n`);
+      if (wanted !== undefined && (t.overlapCommunication !== true || (wanted.overlapEager === true && t.overlapEager !== true) || (wanted.overlapRebase === true && t.overlapRebase !== true))) {
+        process.stderr.write(`tessera net: the --overlap options are ignored: ${network.runDir}/network.json is resumed without them (network settings are fixed when a run dir is created)\n`);
       }
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
       if (o.evaluator === true) process.stdout.write(`tessera net: evaluator writing ${network.runDir}/eval/history.jsonl (log: eval/evaluator.log)\n`);

@@ -75,6 +75,7 @@ export function readNetworkConfig(f: ConfigFields): NetworkConfig {
     const maxSeqLen = getModelConfig(model).maxSeqLen;
     if (fields.seqLen > maxSeqLen) t.failField('seqLen', `(${fields.seqLen}) exceeds the model's maxSeqLen ${maxSeqLen}`);
     if (fields.overlapEager === true && fields.overlapCommunication !== true) t.failField('overlapEager', 'needs overlapCommunication: true');
+    if (fields.overlapRebase === true && fields.overlapCommunication !== true) t.failField('overlapRebase', 'needs overlapCommunication: true');
     return fields;
   });
   return {

@@ -27,6 +27,13 @@ export interface TrainSettings {
    * the pseudo-gradient is taken against that start. Canonical θ is unchanged.
    */
   readonly overlapEager?: boolean;
+  /**
+   * With overlapCommunication (absent = false): once the delayed outer step has landed, the pseudo-gradient is taken
+   * against the new θ (θ_{w+1} − θ_end) rather than against where the inner steps started, so the update the
+   * network applies to θ_{w+1} no longer repeats the part of the outer step the start lacked (Streaming DiLoCo's
+   * "current" merge). Canonical θ is unchanged.
+   */
+  readonly overlapRebase?: boolean;
 }
 
 export interface EvalSettings {
@@ -46,7 +53,7 @@ const MAX_BATCH = 1 << 20;
 const MAX_STEPS = 1e12;
 
 export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>): SectionFields<TrainSettings, Absent> {
-  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams', 'overlapCommunication', 'overlapEager']);
+  f.allowedKeys(['batchSize', 'seqLen', 'lr', 'warmupSteps', 'cosineSteps', 'weightDecay', 'decayAllParams', 'overlapCommunication', 'overlapEager', 'overlapRebase']);
   const fields = {
     batchSize: mode.take(f, 'batchSize', (k) => f.int(k, 1, MAX_BATCH)),
     seqLen: mode.take(f, 'seqLen', (k) => f.int(k, 2, MAX_BATCH)),
@@ -59,11 +66,13 @@ export function readTrainFields<Absent>(f: ConfigFields, mode: FieldMode<Absent>
   const decayAllParams = OPTIONAL.take(f, 'decayAllParams', (k) => f.bool(k));
   const overlapCommunication = OPTIONAL.take(f, 'overlapCommunication', (k) => f.bool(k));
   const overlapEager = OPTIONAL.take(f, 'overlapEager', (k) => f.bool(k));
+  const overlapRebase = OPTIONAL.take(f, 'overlapRebase', (k) => f.bool(k));
   return {
     ...fields,
     ...(decayAllParams === undefined ? {} : { decayAllParams }),
     ...(overlapCommunication === undefined ? {} : { overlapCommunication }),
     ...(overlapEager === undefined ? {} : { overlapEager }),
+    ...(overlapRebase === undefined ? {} : { overlapRebase }),
   };
 }
 

@@ -34,6 +34,20 @@ export function pseudoGradient(start: readonly ParamTensor[], current: readonly 
   });
 }
 
+/**
+ * A pseudo-gradient taken from `from` (from − end) re-taken against `now` (now − end), in place: delta += now − from.
+ * An overlapped miner's update once the delayed outer step has moved its parameters from `from` to `now`.
+ */
+export function rebasePseudoGradient(delta: readonly ParamTensor[], from: readonly ParamTensor[], now: readonly ParamTensor[]): void {
+  checkAligned(delta, from, 'rebasePseudoGradient');
+  checkAligned(delta, now, 'rebasePseudoGradient');
+  delta.forEach((d, i) => {
+    const f = from[i].data;
+    const n = now[i].data;
+    for (let j = 0; j < d.data.length; j++) d.data[j] += n[j] - f[j];
+  });
+}
+
 function checkAligned(a: readonly ParamTensor[], b: readonly { name: string; shape: readonly number[]; data?: Float32Array }[], what: string): void {
   if (a.length !== b.length) throw new SparseLoCoError('ShapeMismatch', `${what}: ${a.length} vs ${b.length} tensors`);
   for (let i = 0; i < a.length; i++) {

@@ -7,6 +7,7 @@ import {
   ErrorFeedback,
   inChunkOffsets,
   pseudoGradient,
+  rebasePseudoGradient,
   SparseLoCoError,
 } from '../../../src/optim/sparseloco/index.ts';
 import { cloneParams } from '../../../src/tensor/params.ts';
@@ -117,4 +118,15 @@ describe('ErrorFeedback', () => {
     b[0].data[0] = Infinity;
     assert.throws(() => ErrorFeedback.fromBuffers(b), (e: unknown) => e instanceof SparseLoCoError && e.code === 'NonFinite');
   });
+});
+
+test('rebasePseudoGradient: from − end re-taken against the parameters now held is now − end', () => {
+  const t = (data: number[]) => [{ name: 'w', shape: [data.length], data: Float32Array.from(data) }];
+  const from = t([1, 2, 3]);
+  const end = t([0.5, 2.5, 3]);
+  const now = t([1.25, 1.5, 4]);
+  const delta = pseudoGradient(from, end);
+  rebasePseudoGradient(delta, from, now);
+  assert.deepEqual([...delta[0].data], [0.75, -1, 1]);
+  assert.throws(() => rebasePseudoGradient(delta, t([1, 2]), now), /ShapeMismatch|rebasePseudoGradient/);
 });
