@@ -6,7 +6,7 @@
  *   allReplicasIdentical                every node's applied parameter hash agrees for every window
  *   startupSeconds, rssMiB, cpuSeconds  what the node processes cost here (per node: `nodes`)
  * Usage: npm run bench:network-scale -- [--json] [--miners 32] [--validators 3] [--windows 10] [--bpw 64]
- *        [--block-ms 250] [--inner-steps 2] [--eval-uids 2] [--keep]
+ *        [--block-ms 250] [--inner-steps 2] [--eval-uids 2] [--nodes-per-process 8] [--keep]
  */
 import { arg, flag } from './args.ts';
 import { measureRealNetwork } from './real-network.ts';
@@ -22,6 +22,7 @@ const result = await measureRealNetwork({
   blockTimeMs: Number(arg('block-ms', '250')),
   innerSteps: Number(arg('inner-steps', '2')),
   uidsPerWindow: Number(arg('eval-uids', '2')),
+  nodesPerProcess: Number(arg('nodes-per-process', '8')),
   keep: flag('keep'),
   log,
 });

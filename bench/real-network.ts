@@ -33,17 +33,24 @@ export interface RealNetworkOptions {
   readonly runDir?: string;
   readonly keep?: boolean;
   readonly log?: (line: string) => void;
+  /** Nodes per OS process (default 1; see LocalNetworkOptions.nodesPerProcess). */
+  readonly nodesPerProcess?: number;
 }
 
-export interface NodeCost {
+export interface NodeStartup {
   readonly name: string;
   readonly role: 'miner' | 'validator';
-  /** Seconds from the node's spawn to its `registered` event. */
+  /** Seconds from the first spawn to the node's `registered` event. */
   readonly startupSeconds: number | null;
-  /** Peak resident set (VmHWM) and current (VmRSS), MiB. */
+}
+
+/** One OS process of the network: the nodes it runs (one, or a host's several) and what it cost. */
+export interface ProcessCost {
+  readonly pid: number;
+  readonly nodes: readonly string[];
+  /** Peak resident set (VmHWM), MiB. */
   readonly peakRssMiB: number | null;
-  readonly rssMiB: number | null;
-  /** User + system CPU time of the process, s. */
+  /** User + system CPU time of the process over the whole run, s. */
   readonly cpuSeconds: number | null;
 }
 
@@ -51,28 +58,37 @@ export interface RealNetworkResult {
   readonly realMiners: number;
   readonly validators: number;
   readonly model: 'tiny';
+  /** Nodes per OS process (1: every node its own process; more: `tessera net host`). */
+  readonly nodesPerProcess: number;
+  readonly processes: number;
   readonly blocksPerWindow: number;
   readonly blockTimeMs: number;
   readonly innerSteps: number;
   readonly uidsPerWindow: number;
   readonly gatherPeerCount: number;
+  /** Window length the protocol was given; measured median time between the leader's processed windows; median time the leader worked on one. */
   readonly realWindowSeconds: { readonly configured: number; readonly measuredMedian: number | null; readonly validatorWorkMedian: number | null };
   /** Windows the leader processed after warm-up. */
   readonly windows: number;
-  /** Windows every one of the nodes applied, and whether all their hashes agree for every window. */
+  /** Windows every node applied; whether every node that applied a window holds the same parameter hash, for every window. */
   readonly windowsAppliedByAll: number;
   readonly allReplicasIdentical: boolean;
-  /** Miners that registered, and those that uploaded at least one trained (non-null) gradient on time. */
+  /** Miners that registered, and those that uploaded at least one trained gradient on time. */
   readonly registeredMiners: number;
   readonly uploadingMiners: number;
-  /** Median count of uids in the leader's applied aggregate, after warm-up. */
+  /** Fewest and median count of uids in the leader's applied aggregate, after warm-up. */
+  readonly aggregatedMin: number | null;
   readonly aggregatedMedian: number | null;
   readonly crashedNodes: readonly string[];
-  readonly startupSeconds: { readonly allRegistered: number; readonly perNodeMedian: number | null; readonly perNodeMax: number | null };
-  readonly rssMiB: { readonly perNodeMedian: number | null; readonly perNodeMax: number | null; readonly total: number | null };
-  readonly cpuSeconds: { readonly nodesTotal: number | null; readonly perNodeMedian: number | null; readonly supervisor: number; readonly perWindow: number | null };
+  /** From the first spawn: until every node registered, and each node's (median, max). */
+  readonly startupSeconds: { readonly allRegistered: number | null; readonly perNodeMedian: number | null; readonly perNodeMax: number | null };
+  /** Peak resident memory summed over the processes, per node (that sum / nodes) and of the largest process. */
+  readonly rssMiB: { readonly total: number | null; readonly perNode: number | null; readonly perProcessMax: number | null };
+  /** CPU time of the node processes over the run; per node; per processed window in steady state (after the first); this process (the chain). */
+  readonly cpuSeconds: { readonly nodesTotal: number | null; readonly perNode: number | null; readonly perWindow: number | null; readonly supervisor: number };
   readonly wallSeconds: number;
-  readonly nodes: readonly NodeCost[];
+  readonly perProcess: readonly ProcessCost[];
+  readonly perNodeStartup: readonly NodeStartup[];
   readonly runDir?: string;
 }
 
@@ -93,18 +109,6 @@ export function processCost(pid: number): { peakRssMiB: number; rssMiB: number; 
   }
 }
 
-/** The pid a node wrote to its metrics.json (null before it started serving /metrics or after it stopped). */
-function nodePid(net: LocalNetwork, name: string): number | null {
-  const path = join(net.nodeDir(name), 'metrics.json');
-  if (!existsSync(path)) return null;
-  try {
-    const pid = (JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown }).pid;
-    return typeof pid === 'number' ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
 const firstEventTime = (net: LocalNetwork, name: string, kind: string): number | null => {
   const e = readEvents(net.runDir, name).find((x) => x.kind === kind);
   return e === undefined ? null : (e.t as number);
@@ -112,10 +116,37 @@ const firstEventTime = (net: LocalNetwork, name: string, kind: string): number |
 
 const nullableMedian = (xs: readonly number[]): number | null => (xs.length === 0 ? null : median(xs));
 
+/** Each live process of the network with its nodes and its cost so far. */
+function processCosts(net: LocalNetwork): ProcessCost[] {
+  const byPid = new Map<number, string[]>();
+  for (const n of net.nodes) {
+    const pid = net.pid(n.name);
+    if (pid === null) continue;
+    if (!byPid.has(pid)) byPid.set(pid, []);
+    byPid.get(pid)!.push(n.name);
+  }
+  return [...byPid].map(([pid, nodes]) => {
+    const c = processCost(pid);
+    return { pid, nodes, peakRssMiB: c === null ? null : round(c.peakRssMiB), cpuSeconds: c === null ? null : round(c.cpuSeconds, 2) };
+  });
+}
+
+/** The sum of `field` over every process, or null when one could not be read. */
+function total(costs: readonly ProcessCost[], field: 'peakRssMiB' | 'cpuSeconds'): number | null {
+  let sum = 0;
+  for (const c of costs) {
+    const v = c[field];
+    if (v === null) return null;
+    sum += v;
+  }
+  return sum;
+}
+
 export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise<RealNetworkResult> {
   const miners = opts.miners ?? 32;
   const validators = opts.validators ?? 3;
   const windows = opts.windows ?? 10;
+  const nodesPerProcess = opts.nodesPerProcess ?? 1;
   const protocol: Partial<ProtocolParams> = {
     blocksPerWindow: opts.blocksPerWindow ?? 64,
     blockTimeMs: opts.blockTimeMs ?? 250,
@@ -123,7 +154,7 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
     burnRate: 0,
   };
   const uidsPerWindow = opts.uidsPerWindow ?? 2;
-  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
   const log = opts.log ?? (() => undefined);
   const runDir = opts.runDir ?? mkdtempSync(join(tmpdir(), 'tessera-real-net-'));
   const supervisorCpu0 = process.cpuUsage();
@@ -133,57 +164,48 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
     miners,
     validators,
     registerMiners: true,
+    nodesPerProcess,
     plan: { model: 'tiny', networkSeed: 'scale', protocol, scoring: { uidsPerWindow } },
   });
   let stopped = false;
   try {
-    await net.start();
     const spawnedAt = Date.now();
-    log(`real network: ${miners} miners + ${validators} validators, run dir ${runDir}, chain ${net.chainUrl}`);
+    await net.start();
+    log(`real network: ${miners} miners + ${validators} validators, ${nodesPerProcess} node(s) per process, run dir ${runDir}, chain ${net.chainUrl}`);
     let allRegistered: number | null = null;
     let leaderWindows: Array<Record<string, unknown>> = [];
-    let lastLogged = -1;
+    let steadyFrom: { windows: number; cpu: number | null } | null = null;
     for (;;) {
       await sleep(1000);
       if (allRegistered === null && net.nodes.every((n) => firstEventTime(net, n.name, 'registered') !== null)) {
         allRegistered = (Date.now() - spawnedAt) / 1000;
         log(`real network: all ${net.nodes.length} nodes registered after ${round(allRegistered)} s`);
       }
-      leaderWindows = readEvents(runDir, 'validator-0').filter((e) => e.kind === 'window' && e.warmup === false);
-      if (leaderWindows.length !== lastLogged) {
-        lastLogged = leaderWindows.length;
-        const last = leaderWindows.at(-1);
-        if (last !== undefined) log(`real network: window ${String(last.window)} (${leaderWindows.length}/${windows}), ${(last.aggregated as number[]).length} aggregated, ${round((Date.now() - t0) / 1000)} s`);
+      const seen = readEvents(runDir, 'validator-0').filter((e) => e.kind === 'window' && e.warmup === false);
+      if (seen.length !== leaderWindows.length) {
+        const last = seen.at(-1)!;
+        log(`real network: window ${String(last.window)} (${seen.length}/${windows}), ${(last.aggregated as number[]).length} aggregated, ${round((Date.now() - t0) / 1000)} s`);
+        if (steadyFrom === null) steadyFrom = { windows: seen.length, cpu: total(processCosts(net), 'cpuSeconds') };
       }
+      leaderWindows = seen;
       if (leaderWindows.length >= windows) break;
       const dead = net.nodes.filter((n) => !net.isRunning(n.name)).map((n) => n.name);
-      if (dead.length > 0) throw new Error(`real network: nodes exited early: ${dead.join(', ')} (logs under ${runDir}/nodes)`);
+      if (dead.length > 0) throw new Error(`real network: nodes exited early: ${dead.join(', ')} (logs under ${runDir}/nodes and ${runDir}/hosts)`);
       if (Date.now() - t0 > timeoutMs) throw new Error(`real network: only ${leaderWindows.length}/${windows} windows after ${timeoutMs} ms (run dir ${runDir})`);
     }
     // costs are read from the live processes, just before they stop
-    const costs = new Map(net.nodes.map((n) => {
-      const pid = nodePid(net, n.name);
-      return [n.name, pid === null ? null : processCost(pid)] as const;
-    }));
-    const crashed = net.nodes.filter((n) => !net.isRunning(n.name)).map((n) => n.name);
+    const perProcess = processCosts(net);
+    const crashedNodes = net.nodes.filter((n) => !net.isRunning(n.name)).map((n) => n.name);
     await net.stop();
     stopped = true;
     const wallSeconds = (Date.now() - t0) / 1000;
 
-    const nodes: NodeCost[] = net.nodes.map((n) => {
+    const perNodeStartup: NodeStartup[] = net.nodes.map((n) => {
       const reg = firstEventTime(net, n.name, 'registered');
-      const c = costs.get(n.name) ?? null;
-      return {
-        name: n.name,
-        role: n.role,
-        startupSeconds: reg === null ? null : round((reg - spawnedAt) / 1000, 2),
-        peakRssMiB: c === null ? null : round(c.peakRssMiB),
-        rssMiB: c === null ? null : round(c.rssMiB),
-        cpuSeconds: c === null ? null : round(c.cpuSeconds, 2),
-      };
+      return { name: n.name, role: n.role, startupSeconds: reg === null ? null : round((reg - spawnedAt) / 1000, 2) };
     });
 
-    // replicas: window → the hashes of every node that applied it
+    // window → the hash of every node that applied it
     const hashes = new Map<number, Map<string, string>>();
     for (const n of net.nodes) {
       for (const e of readEvents(runDir, n.name)) {
@@ -202,19 +224,23 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
 
     const ts = leaderWindows.map((e) => e.t as number);
     const intervals = ts.slice(1).map((t, i) => (t - ts[i]) / 1000);
-    const rss = nodes.flatMap((n) => (n.peakRssMiB === null ? [] : [n.peakRssMiB]));
-    const cpu = nodes.flatMap((n) => (n.cpuSeconds === null ? [] : [n.cpuSeconds]));
-    const starts = nodes.flatMap((n) => (n.startupSeconds === null ? [] : [n.startupSeconds]));
-    const cpuTotal = cpu.length === nodes.length ? cpu.reduce((a, b) => a + b, 0) : null;
+    const starts = perNodeStartup.flatMap((n) => (n.startupSeconds === null ? [] : [n.startupSeconds]));
+    const aggregated = leaderWindows.map((e) => (e.aggregated as number[]).length);
+    const rssTotal = total(perProcess, 'peakRssMiB');
+    const cpuTotal = total(perProcess, 'cpuSeconds');
+    const steadyWindows = steadyFrom === null ? 0 : leaderWindows.length - steadyFrom.windows;
     const supervisorCpu = process.cpuUsage(supervisorCpu0);
-    const result: RealNetworkResult = {
+    const rssMax = perProcess.flatMap((c) => (c.peakRssMiB === null ? [] : [c.peakRssMiB]));
+    return {
       realMiners: miners,
       validators,
       model: 'tiny',
+      nodesPerProcess,
+      processes: perProcess.length,
       blocksPerWindow: net.net.protocol.blocksPerWindow,
       blockTimeMs: net.net.protocol.blockTimeMs,
       innerSteps: net.net.protocol.innerSteps,
-      uidsPerWindow: net.net.scoring.uidsPerWindow,
+      uidsPerWindow,
       gatherPeerCount: net.net.protocol.gatherPeerCount,
       realWindowSeconds: {
         configured: (net.net.protocol.blocksPerWindow * net.net.protocol.blockTimeMs) / 1000,
@@ -226,21 +252,30 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
       allReplicasIdentical,
       registeredMiners,
       uploadingMiners,
-      aggregatedMedian: nullableMedian(leaderWindows.map((e) => (e.aggregated as number[]).length)),
-      crashedNodes: crashed,
-      startupSeconds: { allRegistered: round(allRegistered ?? NaN, 2), perNodeMedian: nullableMedian(starts), perNodeMax: starts.length === 0 ? null : Math.max(...starts) },
-      rssMiB: { perNodeMedian: nullableMedian(rss), perNodeMax: rss.length === 0 ? null : Math.max(...rss), total: rss.length === nodes.length ? round(rss.reduce((a, b) => a + b, 0)) : null },
+      aggregatedMin: aggregated.length === 0 ? null : Math.min(...aggregated),
+      aggregatedMedian: nullableMedian(aggregated),
+      crashedNodes,
+      startupSeconds: {
+        allRegistered: allRegistered === null ? null : round(allRegistered, 2),
+        perNodeMedian: nullableMedian(starts),
+        perNodeMax: starts.length === 0 ? null : Math.max(...starts),
+      },
+      rssMiB: {
+        total: rssTotal === null ? null : round(rssTotal),
+        perNode: rssTotal === null ? null : round(rssTotal / net.nodes.length),
+        perProcessMax: rssMax.length === 0 ? null : Math.max(...rssMax),
+      },
       cpuSeconds: {
-        nodesTotal: cpuTotal === null ? null : round(cpuTotal),
-        perNodeMedian: nullableMedian(cpu),
+        nodesTotal: cpuTotal === null ? null : round(cpuTotal, 1),
+        perNode: cpuTotal === null ? null : round(cpuTotal / net.nodes.length, 2),
+        perWindow: cpuTotal === null || steadyFrom?.cpu == null || steadyWindows === 0 ? null : round((cpuTotal - steadyFrom.cpu) / steadyWindows, 2),
         supervisor: round((supervisorCpu.user + supervisorCpu.system) / 1e6, 2),
-        perWindow: cpuTotal === null || leaderWindows.length === 0 ? null : round(cpuTotal / wallSeconds * median(intervals.length > 0 ? intervals : [NaN]), 1),
       },
       wallSeconds: round(wallSeconds),
-      nodes,
+      perProcess,
+      perNodeStartup,
       ...(opts.keep === true ? { runDir } : {}),
     };
-    return result;
   } finally {
     if (!stopped) await net.stop().catch(() => undefined);
     if (opts.keep !== true && opts.runDir === undefined) rmSync(runDir, { recursive: true, force: true });

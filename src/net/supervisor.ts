@@ -62,6 +62,13 @@ export interface LocalNetworkOptions {
    * a resumed run must be given the same dataset or none).
    */
   readonly datasetDir?: string;
+  /**
+   * Nodes sharing one OS process (`tessera net host`; default 1: every node its own `tessera miner|validator`
+   * process). Each hosted node is still a full Miner or Validator with its own node directory, keys, events and
+   * node.log; validators and miners are grouped apart, in name order. A host's own output goes to
+   * `<runDir>/hosts/<first node>.log`. With more than one, kill() and restart() act on the node's whole host process.
+   */
+  readonly nodesPerProcess?: number;
 }
 
 /** The run store's bucket holding a local network's published dataset. */
@@ -70,7 +77,7 @@ export const LOCAL_DATASET_BUCKET = 'datasets';
 const MAX_EVENTS_FILE_BYTES = 1 << 30;
 
 /** The declared nodes of a run being resumed (`nodes.json`, as written by start()). */
-function readNodeSpecs(path: string): NodeSpec[] {
+export function readNodeSpecs(path: string): NodeSpec[] {
   const specs = readRunManifest(path);
   if (specs === null) throw new RunFileError('Malformed', `${path} is missing`);
   return specs.map(({ name, role, adversary }) => {
@@ -148,7 +155,7 @@ export class LocalNetwork {
     this.chain = await startEmbeddedChain({ dir: join(this.runDir, 'chain'), blockTimeMs: this.net.protocol.blockTimeMs, genesis: dev.genesis, persistEveryBlocks: 4, durable: false });
     this.net = { ...this.net, chainUrl: this.chain.url };
     saveNetworkConfig(netPath, this.net);
-    for (const n of this.nodes) this.spawnNode(n);
+    for (const group of this.hostGroups()) this.spawnGroup(group);
     if (this.o.evaluator !== undefined) this.spawnEvaluator(this.o.evaluator.args);
   }
 
@@ -170,7 +177,49 @@ export class LocalNetwork {
     }
   }
 
+  /** The nodes in groups of nodesPerProcess, validators and miners apart (groups of one: every node its own process). */
+  private hostGroups(): NodeSpec[][] {
+    const per = this.o.nodesPerProcess ?? 1;
+    if (!Number.isSafeInteger(per) || per < 1) throw new Error(`nodesPerProcess must be a positive integer, got ${per}`);
+    const groups: NodeSpec[][] = [];
+    for (const role of ['validator', 'miner'] as const) {
+      const nodes = this.nodes.filter((n) => n.role === role);
+      for (let i = 0; i < nodes.length; i += per) groups.push(nodes.slice(i, i + per));
+    }
+    return groups;
+  }
+
+  private groupOf(name: string): NodeSpec[] {
+    const group = this.hostGroups().find((g) => g.some((n) => n.name === name));
+    if (group === undefined) throw new Error(`no node ${name}`);
+    return group;
+  }
+
+  private spawnGroup(group: NodeSpec[]): ChildProcess {
+    if ((this.o.nodesPerProcess ?? 1) <= 1) return this.spawnNode(group[0]);
+    if (this.o.s3 !== undefined) throw new Error('nodesPerProcess > 1 runs on the filesystem store only (each S3 node takes its keys from its own environment)');
+    for (const n of group) mkdirSync(this.nodeDir(n.name), { recursive: true });
+    const args = [BIN, 'net', 'host', '--run-dir', this.runDir, '--nodes', group.map((n) => n.name).join(',')];
+    for (const n of group) {
+      const latencyMs = this.o.storeLatencyMs?.[n.name];
+      if (latencyMs !== undefined) args.push('--store-latency', `${n.name}=${latencyMs}`);
+    }
+    const dir = join(this.runDir, 'hosts');
+    mkdirSync(dir, { recursive: true });
+    const log = openSync(join(dir, `${group[0].name}.log`), 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, TESSERA_NODE: group.map((n) => n.name).join(',') } });
+    closeSync(log);
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    for (const n of group) {
+      this.children.set(n.name, child);
+      this.exits.set(n.name, exit);
+    }
+    return child;
+  }
+
+  /** Starts a node's process: its own, or (nodesPerProcess > 1) the host of its whole group. */
   spawnNode(n: NodeSpec): ChildProcess {
+    if ((this.o.nodesPerProcess ?? 1) > 1) return this.spawnGroup(this.groupOf(n.name));
     const dir = this.nodeDir(n.name);
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
@@ -215,6 +264,11 @@ export class LocalNetwork {
     await this.exits.get(name);
   }
 
+  /** The pid of the process running a node (its own or its host's); null when it is not running. */
+  pid(name: string): number | null {
+    return this.isRunning(name) ? (this.children.get(name)!.pid ?? null) : null;
+  }
+
   restart(name: string): void {
     const spec = this.nodes.find((n) => n.name === name);
     if (spec === undefined) throw new Error(`no node ${name}`);
@@ -224,7 +278,8 @@ export class LocalNetwork {
 
   /** Stops every node (SIGTERM, then SIGKILL after `graceMs`) and the chain. */
   async stop(graceMs = 15_000): Promise<void> {
-    const running = [...this.children.keys()].filter((n) => this.isRunning(n));
+    // one name per process (hosted nodes share theirs)
+    const running = [...new Map([...this.children].filter(([n]) => this.isRunning(n)).map(([n, c]) => [c, n])).values()];
     for (const n of running) this.children.get(n)!.kill('SIGTERM');
     const evaluator = this.evaluator;
     this.evaluator = null;

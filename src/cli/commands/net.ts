@@ -5,6 +5,7 @@ import { LocalNetwork } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
+import { registerHost } from './net-host.ts';
 import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
 import { isPresetName, PRESET_NAMES } from '../../node/config/templar-preset.ts';
@@ -38,6 +39,7 @@ function evaluatorArgs(o: NetUpOptions): string[] {
 
 export function register(program: Command): void {
   const net = program.command('net').description('local networks: the chain, a filesystem store and every node as its own process');
+  registerHost(net);
   net
     .command('up')
     .description('start (or resume) a local network training a model')
