@@ -6,7 +6,8 @@
  *   allReplicasIdentical                every node's applied parameter hash agrees for every window
  *   startupSeconds, rssMiB, cpuSeconds  what the node processes cost here (per node: `nodes`)
  * Usage: npm run bench:network-scale -- [--json] [--miners 32] [--validators 3] [--windows 10] [--bpw 64]
- *        [--block-ms 250] [--inner-steps 2] [--eval-uids 2] [--nodes-per-process 8] [--keep]
+ *        [--block-ms 250] [--inner-steps 2] [--delta-ms 1500]
+ *        [--slot-blocks 14] [--eval-uids 2] [--miners-per-process 8] [--keep]
  */
 import { arg, flag } from './args.ts';
 import { measureRealNetwork } from './real-network.ts';
@@ -21,8 +22,10 @@ const result = await measureRealNetwork({
   blocksPerWindow: Number(arg('bpw', '64')),
   blockTimeMs: Number(arg('block-ms', '250')),
   innerSteps: Number(arg('inner-steps', '2')),
+  ...(flag('delta-ms') ? { timeWindowDeltaMs: Number(arg('delta-ms', '')) } : {}),
+  ...(flag('slot-blocks') ? { leaderSlotBlocks: Number(arg('slot-blocks', '')) } : {}),
   uidsPerWindow: Number(arg('eval-uids', '2')),
-  nodesPerProcess: Number(arg('nodes-per-process', '8')),
+  minersPerProcess: Number(arg('miners-per-process', '8')),
   keep: flag('keep'),
   log,
 });

@@ -25,6 +25,9 @@ export interface RealNetworkOptions {
   readonly blocksPerWindow?: number;
   readonly blockTimeMs?: number;
   readonly innerSteps?: number;
+  /** Upload window after each boundary, and the length of a manifest slot (defaults: the tiny model's). */
+  readonly timeWindowDeltaMs?: number;
+  readonly leaderSlotBlocks?: number;
   /** Miners each validator evaluates per window. */
   readonly uidsPerWindow?: number;
   /** Give up (and throw) after this long. */
@@ -33,8 +36,8 @@ export interface RealNetworkOptions {
   readonly runDir?: string;
   readonly keep?: boolean;
   readonly log?: (line: string) => void;
-  /** Nodes per OS process (default 1; see LocalNetworkOptions.nodesPerProcess). */
-  readonly nodesPerProcess?: number;
+  /** Miners per OS process (default 1; see LocalNetworkOptions.minersPerProcess). */
+  readonly minersPerProcess?: number;
 }
 
 export interface NodeStartup {
@@ -58,12 +61,14 @@ export interface RealNetworkResult {
   readonly realMiners: number;
   readonly validators: number;
   readonly model: 'tiny';
-  /** Nodes per OS process (1: every node its own process; more: `tessera net host`). */
-  readonly nodesPerProcess: number;
+  /** Miners per OS process (1: every node its own process; more: `tessera net host`); validators run alone. */
+  readonly minersPerProcess: number;
   readonly processes: number;
   readonly blocksPerWindow: number;
   readonly blockTimeMs: number;
   readonly innerSteps: number;
+  readonly timeWindowDeltaMs: number;
+  readonly leaderSlotBlocks: number;
   readonly uidsPerWindow: number;
   readonly gatherPeerCount: number;
   /** Window length the protocol was given; measured median time between the leader's processed windows; median time the leader worked on one. */
@@ -146,12 +151,14 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
   const miners = opts.miners ?? 32;
   const validators = opts.validators ?? 3;
   const windows = opts.windows ?? 10;
-  const nodesPerProcess = opts.nodesPerProcess ?? 1;
+  const minersPerProcess = opts.minersPerProcess ?? 1;
   const protocol: Partial<ProtocolParams> = {
     blocksPerWindow: opts.blocksPerWindow ?? 64,
     blockTimeMs: opts.blockTimeMs ?? 250,
     innerSteps: opts.innerSteps ?? 2,
     burnRate: 0,
+    ...(opts.timeWindowDeltaMs === undefined ? {} : { timeWindowDeltaMs: opts.timeWindowDeltaMs }),
+    ...(opts.leaderSlotBlocks === undefined ? {} : { leaderSlotBlocks: opts.leaderSlotBlocks }),
   };
   const uidsPerWindow = opts.uidsPerWindow ?? 2;
   const timeoutMs = opts.timeoutMs ?? 20 * 60_000;
@@ -164,14 +171,14 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
     miners,
     validators,
     registerMiners: true,
-    nodesPerProcess,
+    minersPerProcess,
     plan: { model: 'tiny', networkSeed: 'scale', protocol, scoring: { uidsPerWindow } },
   });
   let stopped = false;
   try {
     const spawnedAt = Date.now();
     await net.start();
-    log(`real network: ${miners} miners + ${validators} validators, ${nodesPerProcess} node(s) per process, run dir ${runDir}, chain ${net.chainUrl}`);
+    log(`real network: ${miners} miners + ${validators} validators, ${minersPerProcess} miner(s) per process, run dir ${runDir}, chain ${net.chainUrl}`);
     let allRegistered: number | null = null;
     let leaderWindows: Array<Record<string, unknown>> = [];
     let steadyFrom: { windows: number; cpu: number | null } | null = null;
@@ -235,11 +242,13 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
       realMiners: miners,
       validators,
       model: 'tiny',
-      nodesPerProcess,
+      minersPerProcess,
       processes: perProcess.length,
       blocksPerWindow: net.net.protocol.blocksPerWindow,
       blockTimeMs: net.net.protocol.blockTimeMs,
       innerSteps: net.net.protocol.innerSteps,
+      timeWindowDeltaMs: net.net.protocol.timeWindowDeltaMs,
+      leaderSlotBlocks: net.net.protocol.leaderSlotBlocks,
       uidsPerWindow,
       gatherPeerCount: net.net.protocol.gatherPeerCount,
       realWindowSeconds: {

@@ -63,12 +63,14 @@ export interface LocalNetworkOptions {
    */
   readonly datasetDir?: string;
   /**
-   * Nodes sharing one OS process (`tessera net host`; default 1: every node its own `tessera miner|validator`
-   * process). Each hosted node is still a full Miner or Validator with its own node directory, keys, events and
-   * node.log; validators and miners are grouped apart, in name order. A host's own output goes to
-   * `<runDir>/hosts/<first node>.log`. With more than one, kill() and restart() act on the node's whole host process.
+   * Miners sharing one OS process (`tessera net host`; default 1: every miner its own `tessera miner` process). Each
+   * hosted miner is still a full, independent Miner with its own node directory, keys, events and node.log; miners
+   * are grouped in name order and a host's own output goes to `<runDir>/hosts/<first miner>.log`. Validators always
+   * run in their own processes: they are few, and each must gather and post within its manifest slot. A process
+   * costs its own module loading (~5 CPU s and ~200 MiB here), which dominates a network of dozens of miners on a
+   * small machine. kill() and restart() act on a hosted miner's whole host process.
    */
-  readonly nodesPerProcess?: number;
+  readonly minersPerProcess?: number;
 }
 
 /** The run store's bucket holding a local network's published dataset. */
@@ -177,15 +179,13 @@ export class LocalNetwork {
     }
   }
 
-  /** The nodes in groups of nodesPerProcess, validators and miners apart (groups of one: every node its own process). */
+  /** The nodes in the groups that share a process: each validator alone, miners minersPerProcess at a time. */
   private hostGroups(): NodeSpec[][] {
-    const per = this.o.nodesPerProcess ?? 1;
-    if (!Number.isSafeInteger(per) || per < 1) throw new Error(`nodesPerProcess must be a positive integer, got ${per}`);
-    const groups: NodeSpec[][] = [];
-    for (const role of ['validator', 'miner'] as const) {
-      const nodes = this.nodes.filter((n) => n.role === role);
-      for (let i = 0; i < nodes.length; i += per) groups.push(nodes.slice(i, i + per));
-    }
+    const per = this.o.minersPerProcess ?? 1;
+    if (!Number.isSafeInteger(per) || per < 1) throw new Error(`minersPerProcess must be a positive integer, got ${per}`);
+    const groups = this.nodes.filter((n) => n.role === 'validator').map((n) => [n]);
+    const miners = this.nodes.filter((n) => n.role === 'miner');
+    for (let i = 0; i < miners.length; i += per) groups.push(miners.slice(i, i + per));
     return groups;
   }
 
@@ -196,8 +196,8 @@ export class LocalNetwork {
   }
 
   private spawnGroup(group: NodeSpec[]): ChildProcess {
-    if ((this.o.nodesPerProcess ?? 1) <= 1) return this.spawnNode(group[0]);
-    if (this.o.s3 !== undefined) throw new Error('nodesPerProcess > 1 runs on the filesystem store only (each S3 node takes its keys from its own environment)');
+    if (group.length === 1) return this.spawnOwn(group[0]);
+    if (this.o.s3 !== undefined) throw new Error('minersPerProcess > 1 runs on the filesystem store only (each S3 node takes its keys from its own environment)');
     for (const n of group) mkdirSync(this.nodeDir(n.name), { recursive: true });
     const args = [BIN, 'net', 'host', '--run-dir', this.runDir, '--nodes', group.map((n) => n.name).join(',')];
     for (const n of group) {
@@ -217,9 +217,12 @@ export class LocalNetwork {
     return child;
   }
 
-  /** Starts a node's process: its own, or (nodesPerProcess > 1) the host of its whole group. */
+  /** Starts a node's process: its own, or the host of its whole group (minersPerProcess > 1). */
   spawnNode(n: NodeSpec): ChildProcess {
-    if ((this.o.nodesPerProcess ?? 1) > 1) return this.spawnGroup(this.groupOf(n.name));
+    return this.spawnGroup(this.groupOf(n.name));
+  }
+
+  private spawnOwn(n: NodeSpec): ChildProcess {
     const dir = this.nodeDir(n.name);
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];

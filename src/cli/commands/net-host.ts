@@ -1,8 +1,8 @@
 /**
- * `tessera net host`: several nodes of a local network in this one process. Each is still a full, independent Miner
+ * `tessera net host`: several nodes of a local network in this one process (the supervisor hosts miners this way). Each is still a full, independent Miner
  * or Validator — its own chain client, keys, node directory, events file, /metrics server and `node.log` — they
  * only share the process (its module loading, its wasm module, the shipped corpus) and its event loop. The local
- * network's supervisor starts these when asked for more than one node per process (LocalNetworkOptions.nodesPerProcess):
+ * network's supervisor starts these when asked for more than one miner per process (LocalNetworkOptions.minersPerProcess):
  * spawning every node as its own process costs each one its own module loading (~5 CPU s and ~200 MiB here), which
  * dominates a network of dozens of nodes on a small machine.
  * A node that fails takes its host down, as it would its own process: the others are stopped and the host exits 1.
@@ -74,7 +74,7 @@ async function startHosted(runDir: string, spec: NodeSpec, latencyMs: number | u
 export function registerHost(net: Command): void {
   net
     .command('host')
-    .description('run several nodes of a local network in this process (the supervisor starts these for --nodes-per-process)')
+    .description('run several nodes of a local network in this process (the supervisor starts these for --miners-per-process)')
     .requiredOption('--run-dir <dir>', 'the local network\'s run directory (nodes.json names each node\'s role)')
     .requiredOption('--nodes <names>', 'comma-separated node names')
     .option('--store-latency <node=ms...>', 'fault testing: delay every store request of <node> by up to <ms>')
