@@ -32,9 +32,9 @@ interface PageTiming {
 
 const tableState = (page: Page) =>
   page.$eval('#miners', (t) => {
-    const n = (k: string) => Number(t.getAttribute(`data-${k}`));
+    // (no named helpers in here: the callback is serialised into the page)
     const uids = [...t.querySelectorAll('tbody tr')].map((tr) => Number(tr.getAttribute('data-uid')));
-    return { rows: n('rows'), total: n('total'), page: n('page'), pages: n('pages'), uids };
+    return { rows: Number(t.getAttribute('data-rows')), total: Number(t.getAttribute('data-total')), page: Number(t.getAttribute('data-page')), pages: Number(t.getAttribute('data-pages')), uids };
   });
 
 async function openRun(miners: number, windows: number, check: (page: Page) => Promise<void>): Promise<PageTiming> {
