@@ -62,7 +62,10 @@ async function startHosted(runDir: string, spec: NodeSpec, latencyMs: number | u
     const done = node.run().catch((err: unknown) => {
       writeSync(logFd, `tessera: ${spec.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       throw err;
-    }).finally(() => setup.close());
+    }).finally(async () => {
+      await setup.close();
+      closeSync(logFd);
+    });
     return { name: spec.name, node, done };
   } catch (err) {
     closeSync(logFd);
@@ -79,38 +82,53 @@ export function registerHost(net: Command): void {
     .requiredOption('--nodes <names>', 'comma-separated node names')
     .option('--store-latency <node=ms...>', 'fault testing: delay every store request of <node> by up to <ms>')
     .action(async (o: HostOptions) => {
-      const runDir = resolve(o.runDir);
-      const names = o.nodes.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      if (names.length === 0) throw new NodeConfigError('InvalidField', '--nodes names no node');
-      const latencies = parseLatencies(o.storeLatency ?? []);
-      const specs = hostedSpecs(runDir, names);
-      // every node adds an exit listener (its metrics address file)
-      process.setMaxListeners(Math.max(process.getMaxListeners(), 10 + specs.length));
-      const hosted: Hosted[] = [];
-      let stopping = false;
-      const stopAll = () => {
-        stopping = true;
-        for (const h of hosted) h.node.stop();
-      };
-      process.once('SIGINT', stopAll);
-      process.once('SIGTERM', stopAll);
       try {
-        for (const spec of specs) {
-          if (stopping) break;
-          hosted.push(await startHosted(runDir, spec, latencies.get(spec.name)));
-        }
+        await host(o);
       } catch (err) {
-        stopAll();
-        await Promise.allSettled(hosted.map((h) => h.done));
-        throw err;
+        // typed errors (configuration, run files, keys, chain) print one line, as `tessera miner` does
+        if (!(err instanceof Error && typeof (err as { code?: unknown }).code === 'string')) throw err;
+        process.stderr.write(`tessera: ${err.name} (${(err as Error & { code: string }).code}): ${err.message}\n`);
+        process.exitCode = 1;
       }
-      const results = await Promise.allSettled(hosted.map((h) => h.done.catch((err: unknown) => {
-        if (!stopping) {
-          process.stderr.write(`tessera net host: ${h.name} failed, stopping ${hosted.length - 1} other node(s): ${err instanceof Error ? err.message : String(err)}\n`);
-          stopAll();
-        }
-        throw err;
-      })));
-      if (results.some((r) => r.status === 'rejected')) process.exitCode = 1;
     });
+}
+
+/** Starts the nodes one after another, then waits until all have stopped (or one failed and stopped the rest). */
+async function host(o: HostOptions): Promise<void> {
+  const runDir = resolve(o.runDir);
+  const names = o.nodes.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new NodeConfigError('InvalidField', '--nodes names no node');
+  const latencies = parseLatencies(o.storeLatency ?? []);
+  const specs = hostedSpecs(runDir, names);
+  // every node adds an exit listener (its metrics address file)
+  process.setMaxListeners(Math.max(process.getMaxListeners(), 10 + specs.length));
+  const hosted: Hosted[] = [];
+  let stopping = false;
+  const stopAll = () => {
+    stopping = true;
+    for (const h of hosted) h.node.stop();
+  };
+  process.once('SIGINT', stopAll);
+  process.once('SIGTERM', stopAll);
+  try {
+    for (const spec of specs) {
+      if (stopping) break;
+      const h = await startHosted(runDir, spec, latencies.get(spec.name));
+      hosted.push(h);
+      // a stop asked for while this node was starting
+      if (stopping) h.node.stop();
+    }
+  } catch (err) {
+    stopAll();
+    await Promise.allSettled(hosted.map((h) => h.done));
+    throw err;
+  }
+  const results = await Promise.allSettled(hosted.map((h) => h.done.catch((err: unknown) => {
+    if (!stopping) {
+      process.stderr.write(`tessera net host: ${h.name} failed, stopping ${hosted.length - 1} other node(s): ${err instanceof Error ? err.message : String(err)}\n`);
+      stopAll();
+    }
+    throw err;
+  })));
+  if (results.some((r) => r.status === 'rejected')) process.exitCode = 1;
 }

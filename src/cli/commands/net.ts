@@ -27,6 +27,7 @@ interface NetUpOptions {
   evaluatorTasks?: string;
   evaluatorLimit?: string;
   dataset?: string;
+  minersPerProcess: string;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -59,6 +60,7 @@ export function register(program: Command): void {
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
+    .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -77,6 +79,7 @@ export function register(program: Command): void {
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
+        minersPerProcess: parseIntFlag('--miners-per-process', o.minersPerProcess, 1, 1_000),
       });
       await network.start();
       process.stdout.write(`tessera net: chain ${network.chainUrl}, ${network.nodes.length} nodes, run dir ${network.runDir} (logs in nodes/<name>/)\n`);
