@@ -287,6 +287,7 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
     };
   } finally {
     if (!stopped) await net.stop().catch(() => undefined);
-    if (opts.keep !== true && opts.runDir === undefined) rmSync(runDir, { recursive: true, force: true });
+    // a failed run keeps its directory (the error names it) for its logs
+    if (stopped && opts.keep !== true && opts.runDir === undefined) rmSync(runDir, { recursive: true, force: true });
   }
 }

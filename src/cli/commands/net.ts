@@ -28,6 +28,7 @@ interface NetUpOptions {
   evaluatorLimit?: string;
   dataset?: string;
   minersPerProcess: string;
+  blocksPerWindow?: string;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
+    .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
     .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -75,7 +77,13 @@ export function register(program: Command): void {
         miners: parseIntFlag('--miners', o.miners, 0, 1_000),
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate } },
+        plan: {
+          model: o.model,
+          preset: o.preset,
+          networkSeed: o.seed,
+          faults: { failureRate },
+          ...(o.blocksPerWindow === undefined ? {} : { protocol: { blocksPerWindow: parseIntFlag('--blocks-per-window', o.blocksPerWindow, 1) } }),
+        },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
