@@ -1,16 +1,18 @@
 /**
  * A real local network at scale on this machine: `miners` miners and `validators` validators on the `tiny` model, every
- * node a full Miner/Validator in its own OS process (src/net/supervisor.ts), run until the leader has processed
- * `windows` windows after warm-up, then stopped. Measures what running that many real nodes costs here:
+ * node a full Miner/Validator (src/net/supervisor.ts) — in its own OS process, or miners `minersPerProcess` to a
+ * process — run until the leader has processed `windows` windows after warm-up, then stopped. Measures what running
+ * that many real nodes costs here:
  *   startupSeconds        from the first spawn until every node registered on the chain (max), and per node (median)
  *   realWindowSeconds     the window length the protocol was given, and the measured median time between the
  *                         leader's processed windows (they keep pace when the two agree)
- *   rssMiB / cpuSeconds   each node process's peak resident memory (VmHWM) and CPU time (user + system), read from
- *                         /proc just before the network stops (Linux; null elsewhere)
+ *   rssMiB / cpuSeconds   each process's peak resident memory (VmHWM) and CPU time (user + system), read from /proc
+ *                         just before the network stops (Linux; null elsewhere), summed and per node
+ * A failed run throws and keeps its run directory (the error names it).
  *   allReplicasIdentical  every node that applied a window holds the same parameter hash for it
  * Used by `npm run bench:network-scale` (bench/network-scale.ts) and by whoever needs the same numbers.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProtocolParams } from '../src/protocol/index.ts';
