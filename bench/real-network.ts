@@ -38,7 +38,7 @@ export interface RealNetworkOptions {
   readonly runDir?: string;
   readonly keep?: boolean;
   readonly log?: (line: string) => void;
-  /** Miners per OS process (default 1; see LocalNetworkOptions.minersPerProcess). */
+  /** Miners per OS process (default 8; 1 = every node its own process; see LocalNetworkOptions.minersPerProcess). */
   readonly minersPerProcess?: number;
 }
 
@@ -153,7 +153,7 @@ export async function measureRealNetwork(opts: RealNetworkOptions = {}): Promise
   const miners = opts.miners ?? 32;
   const validators = opts.validators ?? 3;
   const windows = opts.windows ?? 10;
-  const minersPerProcess = opts.minersPerProcess ?? 1;
+  const minersPerProcess = opts.minersPerProcess ?? 8;
   const protocol: Partial<ProtocolParams> = {
     blocksPerWindow: opts.blocksPerWindow ?? 64,
     blockTimeMs: opts.blockTimeMs ?? 250,
