@@ -26,8 +26,9 @@ export function telemetryOptions(cmd: Command): Command {
     .option('--log-pretty', 'readable log lines (pino-pretty) instead of JSON lines (default when stdout is a terminal)');
 }
 
-export async function startNodeTelemetry(nodeDir: string, name: string, role: 'miner' | 'validator', o: TelemetryCliOptions): Promise<NodeEvents> {
-  const log = createLogger({ node: name, pretty: o.logPretty === true ? true : undefined });
+/** `logFd`: where the node's log lines go (default stdout; a node hosted with others writes its own node.log). */
+export async function startNodeTelemetry(nodeDir: string, name: string, role: 'miner' | 'validator', o: TelemetryCliOptions, logFd?: number): Promise<NodeEvents> {
+  const log = createLogger({ node: name, pretty: o.logPretty === true ? true : undefined, ...(logFd === undefined ? {} : { fd: logFd }) });
   const jsonl = new JsonlEvents(nodeDir, name, log);
   const addrPath = metricsAddressPath(nodeDir);
   rmSync(addrPath, { force: true });

@@ -62,6 +62,15 @@ export interface LocalNetworkOptions {
    * a resumed run must be given the same dataset or none).
    */
   readonly datasetDir?: string;
+  /**
+   * Miners sharing one OS process (`tessera net host`; default 1: every miner its own `tessera miner` process). Each
+   * hosted miner is still a full, independent Miner with its own node directory, keys, events and node.log; miners
+   * are grouped in name order and a host's own output goes to `<runDir>/hosts/<first miner>.log`. Validators always
+   * run in their own processes: they are few, and each must gather and post within its manifest slot. A process
+   * costs its own module loading (~5 CPU s and ~200 MiB here), which dominates a network of dozens of miners on a
+   * small machine. kill() and restart() act on a hosted miner's whole host process.
+   */
+  readonly minersPerProcess?: number;
 }
 
 /** The run store's bucket holding a local network's published dataset. */
@@ -70,7 +79,7 @@ export const LOCAL_DATASET_BUCKET = 'datasets';
 const MAX_EVENTS_FILE_BYTES = 1 << 30;
 
 /** The declared nodes of a run being resumed (`nodes.json`, as written by start()). */
-function readNodeSpecs(path: string): NodeSpec[] {
+export function readNodeSpecs(path: string): NodeSpec[] {
   const specs = readRunManifest(path);
   if (specs === null) throw new RunFileError('Malformed', `${path} is missing`);
   return specs.map(({ name, role, adversary }) => {
@@ -148,7 +157,7 @@ export class LocalNetwork {
     this.chain = await startEmbeddedChain({ dir: join(this.runDir, 'chain'), blockTimeMs: this.net.protocol.blockTimeMs, genesis: dev.genesis, persistEveryBlocks: 4, durable: false });
     this.net = { ...this.net, chainUrl: this.chain.url };
     saveNetworkConfig(netPath, this.net);
-    for (const n of this.nodes) this.spawnNode(n);
+    for (const group of this.hostGroups()) this.spawnGroup(group);
     if (this.o.evaluator !== undefined) this.spawnEvaluator(this.o.evaluator.args);
   }
 
@@ -170,7 +179,50 @@ export class LocalNetwork {
     }
   }
 
+  /** The nodes in the groups that share a process: each validator alone, miners minersPerProcess at a time. */
+  private hostGroups(): NodeSpec[][] {
+    const per = this.o.minersPerProcess ?? 1;
+    if (!Number.isSafeInteger(per) || per < 1) throw new Error(`minersPerProcess must be a positive integer, got ${per}`);
+    const groups = this.nodes.filter((n) => n.role === 'validator').map((n) => [n]);
+    const miners = this.nodes.filter((n) => n.role === 'miner');
+    for (let i = 0; i < miners.length; i += per) groups.push(miners.slice(i, i + per));
+    return groups;
+  }
+
+  private groupOf(name: string): NodeSpec[] {
+    const group = this.hostGroups().find((g) => g.some((n) => n.name === name));
+    if (group === undefined) throw new Error(`no node ${name}`);
+    return group;
+  }
+
+  private spawnGroup(group: NodeSpec[]): ChildProcess {
+    if (group.length === 1) return this.spawnOwn(group[0]);
+    if (this.o.s3 !== undefined) throw new Error('minersPerProcess > 1 runs on the filesystem store only (each S3 node takes its keys from its own environment)');
+    for (const n of group) mkdirSync(this.nodeDir(n.name), { recursive: true });
+    const args = [BIN, 'net', 'host', '--run-dir', this.runDir, '--nodes', group.map((n) => n.name).join(',')];
+    for (const n of group) {
+      const latencyMs = this.o.storeLatencyMs?.[n.name];
+      if (latencyMs !== undefined) args.push('--store-latency', `${n.name}=${latencyMs}`);
+    }
+    const dir = join(this.runDir, 'hosts');
+    mkdirSync(dir, { recursive: true });
+    const log = openSync(join(dir, `${group[0].name}.log`), 'a');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, TESSERA_NODE: group.map((n) => n.name).join(',') } });
+    closeSync(log);
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    for (const n of group) {
+      this.children.set(n.name, child);
+      this.exits.set(n.name, exit);
+    }
+    return child;
+  }
+
+  /** Starts a node's process: its own, or the host of its whole group (minersPerProcess > 1). */
   spawnNode(n: NodeSpec): ChildProcess {
+    return this.spawnGroup(this.groupOf(n.name));
+  }
+
+  private spawnOwn(n: NodeSpec): ChildProcess {
     const dir = this.nodeDir(n.name);
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
@@ -215,6 +267,11 @@ export class LocalNetwork {
     await this.exits.get(name);
   }
 
+  /** The pid of the process running a node (its own or its host's); null when it is not running. */
+  pid(name: string): number | null {
+    return this.isRunning(name) ? (this.children.get(name)!.pid ?? null) : null;
+  }
+
   restart(name: string): void {
     const spec = this.nodes.find((n) => n.name === name);
     if (spec === undefined) throw new Error(`no node ${name}`);
@@ -224,7 +281,8 @@ export class LocalNetwork {
 
   /** Stops every node (SIGTERM, then SIGKILL after `graceMs`) and the chain. */
   async stop(graceMs = 15_000): Promise<void> {
-    const running = [...this.children.keys()].filter((n) => this.isRunning(n));
+    // one name per process (hosted nodes share theirs)
+    const running = [...new Map([...this.children].filter(([n]) => this.isRunning(n)).map(([n, c]) => [c, n])).values()];
     for (const n of running) this.children.get(n)!.kill('SIGTERM');
     const evaluator = this.evaluator;
     this.evaluator = null;

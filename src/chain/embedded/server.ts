@@ -199,6 +199,10 @@ export async function startEmbeddedChain(opts: EmbeddedChainServerOptions): Prom
     handle(node, req, res).catch((err: unknown) => sendError(res, err));
   });
   server.maxConnections = 2048;
+  // Idle kept-alive connections stay open far longer than a client's own idle timeout (fetch: 4 s): a client whose
+  // event loop stalls past our timeout (a node hosting several others, under load) would otherwise send its next
+  // request on a socket we already closed and fail with "fetch failed" (UND_ERR_SOCKET), on every pooled socket.
+  server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
   try {

@@ -5,6 +5,7 @@ import { LocalNetwork } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
+import { registerHost } from './net-host.ts';
 import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
 import { isPresetName, PRESET_NAMES } from '../../node/config/templar-preset.ts';
@@ -29,6 +30,8 @@ interface NetUpOptions {
   overlap?: boolean;
   overlapEager?: boolean;
   overlapRebase?: boolean;
+  minersPerProcess: string;
+  blocksPerWindow?: string;
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -53,6 +56,7 @@ function overlapPlan(o: NetUpOptions): { train?: { overlapCommunication: true; o
 
 export function register(program: Command): void {
   const net = program.command('net').description('local networks: the chain, a filesystem store and every node as its own process');
+  registerHost(net);
   net
     .command('up')
     .description('start (or resume) a local network training a model')
@@ -75,6 +79,8 @@ export function register(program: Command): void {
     .option('--evaluator', 'also run `tessera evaluator` on the run: every published checkpoint evaluated into <run-dir>/eval/history.jsonl (a chart on the dashboard)')
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
+    .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
+    .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -89,10 +95,18 @@ export function register(program: Command): void {
         miners: parseIntFlag('--miners', o.miners, 0, 1_000),
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
-        plan: { model: o.model, preset: o.preset, networkSeed: o.seed, faults: { failureRate }, ...overlapPlan(o) },
+        plan: {
+          model: o.model,
+          preset: o.preset,
+          networkSeed: o.seed,
+          faults: { failureRate },
+          ...(o.blocksPerWindow === undefined ? {} : { protocol: { blocksPerWindow: parseIntFlag('--blocks-per-window', o.blocksPerWindow, 1) } }),
+          ...overlapPlan(o),
+        },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
+        minersPerProcess: parseIntFlag('--miners-per-process', o.minersPerProcess, 1, 1_000),
       });
       await network.start();
       const wanted = overlapPlan(o).train;

@@ -58,17 +58,41 @@
     return [windows, ...series.map((get) => windows.map((w) => { const v = get(w); return v === undefined ? null : v; }))];
   }
 
+  /** Per-miner series up to this many miners; beyond, charts show the top miners by score or the spread over all. */
+  const MAX_SERIES = 12;
+
+  /** Per window: min, median and max of the values present (null where none). */
+  function spread(windows, valuesAt) {
+    const stats = windows.map((w) => {
+      const xs = valuesAt(w).filter((x) => x !== null && x !== undefined).sort((a, b) => a - b);
+      return xs.length === 0 ? null : [xs[0], xs[Math.floor(xs.length / 2)], xs[xs.length - 1]];
+    });
+    return [windows, ...[0, 1, 2].map((i) => stats.map((st) => (st === null ? null : st[i])))];
+  }
+
   function renderCharts(s) {
     const lw = s.loss.map((p) => p.window);
     const byW = new Map(s.loss.map((p) => [p.window, p]));
     plot('loss-chart', ['held-out loss', 'inner loss (miners)'], columns(lw, [(w) => byW.get(w).heldOutLoss, (w) => byW.get(w).innerLoss]), 'loss');
 
-    const miners = s.miners;
+    const many = s.miners.length > MAX_SERIES;
+    const miners = many ? [...s.miners].sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || a.uid - b.uid).slice(0, 10) : s.miners;
+    $('#score-note').textContent = many ? `top ${miners.length} of ${s.miners.length} miners by score` : '';
     const sw = s.scores.map((p) => p.window);
     const scoreByW = new Map(s.scores.map((p) => [p.window, p.scores]));
     plot('score-chart', miners.map(minerLabel), columns(sw, miners.map((m) => (w) => scoreByW.get(w)[m.uid] ?? 0)), 'score');
 
     const uw = [...new Set(s.uploads.map((u) => u.window))].sort((a, b) => a - b);
+    if (many) {
+      const byWindow = new Map(uw.map((w) => [w, []]));
+      for (const u of s.uploads) byWindow.get(u.window).push(u);
+      const names = ['min', 'median', 'max'];
+      plot('margin-chart', names, spread(uw, (w) => byWindow.get(w).map((u) => u.deadlineMarginMs)), 'ms');
+      plot('upload-chart', names, spread(uw, (w) => byWindow.get(w).map((u) => u.uploadMs)), 'ms');
+      $('#margin-note').textContent = $('#upload-note').textContent = `over ${s.miners.length} miners`;
+      return;
+    }
+    $('#margin-note').textContent = $('#upload-note').textContent = '';
     const up = new Map(s.uploads.map((u) => [`${u.window}/${u.uid}`, u]));
     plot('margin-chart', miners.map(minerLabel), columns(uw, miners.map((m) => (w) => up.get(`${w}/${m.uid}`)?.deadlineMarginMs ?? null)), 'ms');
     plot('upload-chart', miners.map(minerLabel), columns(uw, miners.map((m) => (w) => up.get(`${w}/${m.uid}`)?.uploadMs ?? null)), 'ms');
@@ -92,8 +116,39 @@
     $('#summary').innerHTML = cards.map(([k, v]) => `<div class="card"><div class="k">${esc(k)}</div><div class="v">${esc(v)}</div></div>`).join('');
   }
 
+  /** The miners table's own state: sort column and direction, filter, page; kept across snapshots. */
+  const table = { key: 'uid', dir: 1, filter: '', page: 0, pageSize: 50 };
+
+  const sortValue = (m, key) => (key === 'lastFlagWindow' ? (m.lastFlag ? m.lastFlag.window : null) : key === 'name' ? minerLabel(m) : m[key]);
+
+  function compareMiners(a, b) {
+    const x = sortValue(a, table.key);
+    const y = sortValue(b, table.key);
+    // missing values sort last in either direction
+    if (x === null || x === undefined) return y === null || y === undefined ? a.uid - b.uid : 1;
+    if (y === null || y === undefined) return -1;
+    const c = typeof x === 'string' ? x.localeCompare(y, undefined, { numeric: true }) : x - y;
+    return c !== 0 ? table.dir * c : a.uid - b.uid;
+  }
+
   function renderMiners(s) {
-    $('#miners tbody').innerHTML = s.miners.map((m) => {
+    const q = table.filter.trim().toLowerCase();
+    const shown = (q === '' ? s.miners : s.miners.filter((m) => `${m.uid} ${minerLabel(m)} ${m.lastGathered ?? ''} ${m.lastFlag ? m.lastFlag.reason : ''}`.toLowerCase().includes(q))).sort(compareMiners);
+    const size = table.pageSize > 0 ? table.pageSize : Math.max(1, shown.length);
+    const pages = Math.max(1, Math.ceil(shown.length / size));
+    table.page = Math.min(table.page, pages - 1);
+    const rows = shown.slice(table.page * size, (table.page + 1) * size);
+    $('#miners-count').textContent = `${s.miners.length} miners${q === '' ? '' : `, ${shown.length} match`}`;
+    $('#miners-page').textContent = shown.length === 0 ? 'no rows' : `rows ${table.page * size + 1}–${table.page * size + rows.length} of ${shown.length} · page ${table.page + 1} of ${pages}`;
+    $('#miners-prev').disabled = table.page === 0;
+    $('#miners-next').disabled = table.page >= pages - 1;
+    const el = $('#miners');
+    el.dataset.rows = String(rows.length);
+    el.dataset.total = String(shown.length);
+    el.dataset.page = String(table.page);
+    el.dataset.pages = String(pages);
+    for (const th of el.querySelectorAll('th[data-key]')) th.className = `${th.classList.contains('l') ? 'l ' : ''}sortable${th.dataset.key === table.key ? (table.dir > 0 ? ' asc' : ' desc') : ''}`;
+    $('#miners tbody').innerHTML = rows.map((m) => {
       const cls = [m.flags > 0 ? 'flagged' : '', m.adversary ? 'adversary' : ''].join(' ');
       const lf = m.lastFlag ? `<span class="reason">${esc(m.lastFlag.reason)}</span> (w${m.lastFlag.window})` : '';
       return `<tr class="${cls}" data-uid="${m.uid}" data-name="${esc(m.name ?? '')}">
@@ -106,6 +161,24 @@
     }).join('');
   }
 
+  let last = null;
+  const rerenderMiners = () => { if (last !== null) renderMiners(last); };
+  for (const th of document.querySelectorAll('#miners th[data-key]')) {
+    th.addEventListener('click', () => {
+      const key = th.dataset.key;
+      // numbers read best largest first; names and uids from the start
+      table.dir = table.key === key ? -table.dir : key === 'uid' || key === 'name' ? 1 : -1;
+      table.key = key;
+      table.page = 0;
+      rerenderMiners();
+    });
+  }
+  $('#miners-prev').addEventListener('click', () => { table.page = Math.max(0, table.page - 1); rerenderMiners(); });
+  $('#miners-next').addEventListener('click', () => { table.page++; rerenderMiners(); });
+  $('#miners-page-size').addEventListener('change', (e) => { table.pageSize = Number(e.target.value); table.page = 0; rerenderMiners(); });
+  $('#miners-filter').addEventListener('input', (e) => { table.filter = e.target.value; table.page = 0; rerenderMiners(); });
+  table.pageSize = Number($('#miners-page-size').value);
+
   function renderFlags(s) {
     const byUid = new Map(s.miners.map((m) => [m.uid, m]));
     $('#flags tbody').innerHTML = s.flags.slice(-60).reverse().map((f) => `<tr data-uid="${f.uid}">
@@ -113,25 +186,63 @@
       <td class="reason">${esc(f.reason)}</td><td>${esc(f.validator)}</td></tr>`).join('');
   }
 
+  /** Up to this many miners every gather status is a chip; beyond, the counts and chips for the aggregated and the rest not ok. */
+  const MAX_CHIPS = 64;
+
   function renderTimeline(s) {
+    const many = s.miners.length > MAX_CHIPS;
     $('#timeline tbody').innerHTML = s.windows.slice(-30).reverse().map((w) => {
-      const chips = Object.entries(w.gathered).map(([uid, st]) => {
+      const entries = Object.entries(w.gathered);
+      const chip = ([uid, st]) => {
         const extra = (w.aggregated.includes(Number(uid)) ? ' agg' : '') + (w.copiers.includes(Number(uid)) ? ' copier' : '');
         return `<span class="chip ${esc(st)}${extra}" title="uid ${uid}: ${esc(st)}">${uid}</span>`;
-      }).join('');
+      };
+      let cell;
+      if (many) {
+        const counts = {};
+        for (const [, st] of entries) counts[st] = (counts[st] ?? 0) + 1;
+        const shown = entries.filter(([uid, st]) => st !== 'ok' || w.aggregated.includes(Number(uid)) || w.copiers.includes(Number(uid)));
+        cell = `<span class="counts">${Object.entries(counts).map(([st, n]) => `${esc(st)} ${n}`).join(' · ')}</span> ${shown.map(chip).join('')}`;
+      } else {
+        cell = entries.map(chip).join('');
+      }
       return `<tr><td>${w.window}${w.warmup ? ' (warm-up)' : ''}</td><td>${time(w.t)}</td><td>${fmt(w.heldOutLoss, 4)}</td>
-        <td class="l">${chips}</td><td>${w.flags}</td><td>${w.weightsSet ? 'set' : ''}</td><td>${w.applied ? '✓' : '✗'}</td><td>${fmt(w.ms, 0)}</td></tr>`;
+        <td class="l">${cell}</td><td>${w.flags}</td><td>${w.weightsSet ? 'set' : ''}</td><td>${w.applied ? '✓' : '✗'}</td><td>${fmt(w.ms, 0)}</td></tr>`;
     }).join('');
   }
 
   function renderNodes(s) {
+    $('#nodes-count').textContent = `${s.nodes.length} nodes`;
     $('#nodes tbody').innerHTML = s.nodes.map((n) => `<tr><td>${esc(n.name)}${n.adversary ? ' (' + esc(n.adversary) + ')' : ''}</td>
       <td>${esc(n.role ?? '?')}${n.leader ? ' (leader)' : ''}</td><td>${n.uid ?? '–'}</td><td>${esc(n.state)}</td>
       <td>${esc(n.lastKind ?? '–')} ${time(n.lastSeen)}</td><td>${n.globalStep ?? '–'}</td><td>${n.lastApplied ?? '–'}</td><td>${n.events}</td>
       <td>${n.metricsUrl ? `<a href="${esc(n.metricsUrl)}" target="_blank">/metrics</a>` : '–'}</td></tr>`).join('');
   }
 
-  function render(s) {
+  /** The page's own timing: load (navigation start → load event), first snapshot rendered, last render and its size. */
+  const timing = { loadMs: null, firstRenderMs: null, renderMs: null, snapshotBytes: null };
+
+  function showTiming() {
+    const parts = [];
+    if (timing.loadMs !== null) parts.push(`page loaded in ${Math.round(timing.loadMs)} ms`);
+    if (timing.firstRenderMs !== null) parts.push(`first data shown after ${Math.round(timing.firstRenderMs)} ms`);
+    if (timing.renderMs !== null) parts.push(`last render ${Math.round(timing.renderMs)} ms (${bytes(timing.snapshotBytes)} snapshot)`);
+    $('#load-time').textContent = parts.length === 0 ? 'page loading…' : parts.join(' · ');
+    for (const [k, v] of Object.entries(timing)) if (v !== null) document.body.dataset[k] = String(Math.round(v));
+  }
+
+  window.addEventListener('load', () => {
+    // loadEventEnd is set once the load handlers have run
+    setTimeout(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      timing.loadMs = nav && nav.loadEventEnd > 0 ? nav.loadEventEnd - nav.startTime : performance.now();
+      showTiming();
+    }, 0);
+  });
+
+  function render(s, size) {
+    const t0 = performance.now();
+    last = s;
     $('#run').textContent = s.runDir;
     renderSummary(s);
     renderCharts(s);
@@ -142,6 +253,11 @@
     const chain = s.chain.error ? `chain: ${s.chain.error}` : s.chain.at ? `chain read ${time(s.chain.at)}` : 'chain: not read';
     $('#footer').textContent = `updated ${time(s.generatedAt)} · ${chain} · skipped lines: ${s.skipped.malformed} malformed, ${s.skipped.oversized} oversized, ${s.skipped.unknownKind} of unknown kind`;
     document.body.dataset.seq = String(s.seq);
+    const done = performance.now();
+    timing.renderMs = done - t0;
+    timing.snapshotBytes = size;
+    if (timing.firstRenderMs === null) timing.firstRenderMs = done;
+    showTiming();
   }
 
   /** The evaluator's quality over windows (/api/eval): headline metrics per task, perplexity on its own chart. */
@@ -185,7 +301,7 @@
     es.addEventListener('open', () => { $('#conn').textContent = 'live'; $('#conn').className = 'conn on'; });
     es.addEventListener('error', () => { $('#conn').textContent = 'disconnected (retrying)'; $('#conn').className = 'conn off'; });
     es.addEventListener('snapshot', (e) => {
-      try { render(JSON.parse(e.data)); } catch (err) { console.error('render failed', err); }
+      try { render(JSON.parse(e.data), e.data.length); } catch (err) { console.error('render failed', err); }
     });
   }
 

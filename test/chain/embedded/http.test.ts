@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { initKeys } from '../../../src/chain/keys.ts';
 import {
   devNetworkGenesis,
@@ -170,6 +171,32 @@ describe('embedded chain over HTTP', () => {
     assert.equal(missing.status, 404);
     const badNet = await fetch(`${server.url}/v1/subnets/99/metagraph`);
     assert.equal(((await badNet.json()) as { error: { code: string } }).error.code, 'SubnetNotExists');
+  });
+
+  test('a client whose event loop stalled for 6 s still gets answers on its kept-alive connections', async () => {
+    // The client in a worker thread (its own event loop): 8 requests at once leave 8 pooled sockets, then the loop is
+    // blocked past Node's default server keep-alive (5 s) and fetch's own idle timer cannot close them first.
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads');
+      const head = () => fetch(workerData.url + '/v1/head').then((r) => r.json());
+      (async () => {
+        await Promise.all(Array.from({ length: 8 }, head));
+        const t = Date.now();
+        while (Date.now() - t < 6000) {}
+        const answers = await Promise.allSettled(Array.from({ length: 8 }, head));
+        parentPort.postMessage(answers.map((a) => (a.status === 'fulfilled' ? 'ok' : String(a.reason?.cause?.code ?? a.reason))));
+      })();`,
+      { eval: true, workerData: { url: server.url } },
+    );
+    try {
+      const answers = await new Promise<string[]>((ok, fail) => {
+        worker.once('message', ok);
+        worker.once('error', fail);
+      });
+      assert.deepEqual(answers, Array(8).fill('ok'));
+    } finally {
+      await worker.terminate();
+    }
   });
 
   test('a restart resumes the chain: same genesis and state, height continues, the block stream carries on', async () => {
