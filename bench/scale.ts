@@ -1,12 +1,14 @@
 // The simulator at Covenant-72B scale (src/net/sim, scenarios/covenant-72b.json): one run of the scenario without and
 // one with overlapped communication, and a sweep of utilisation against the miners' link bandwidth for several
 // gathered-peer counts (4 windows each), optionally written as an SVG plot.
-// Usage: npm run bench:scale -- [--json] [--windows N] [--sweep-windows N] [--svg docs/img/scale-utilisation.svg] [--no-sweep]
+// Then the real 32-miner, 3-validator local network on this machine (bench/real-network.ts, ~5 minutes; --no-real skips it).
+// Usage: npm run bench:scale -- [--json] [--windows N] [--sweep-windows N] [--svg docs/img/scale-utilisation.svg] [--no-sweep] [--no-real]
 import { writeFileSync } from 'node:fs';
 import { linePlotSvg, type PlotSeries } from '../src/experiment/svg-plot.ts';
 import { loadScenario, runScenario, withOverrides, type Scenario } from '../src/net/sim/index.ts';
 import { resolveProtocolParams } from '../src/protocol/index.ts';
 import { arg, flag, round } from './args.ts';
+import { measureRealNetwork } from './real-network.ts';
 
 const LINK = 'datacenter';
 // from 2.5 Gbps: below it the miners' uplink (a fifth) cannot move 1.93 GB within the 70 s upload window at all
@@ -65,6 +67,7 @@ async function main(): Promise<void> {
     );
   }
 
+  const real = flag('no-real') ? null : await measureRealNetwork({ log: json ? undefined : (line) => process.stdout.write(`${line}\n`) });
   const link = base.links[LINK];
   const out = {
     uids: plain.summary.uids,
@@ -79,9 +82,11 @@ async function main(): Promise<void> {
     minerBytesPerWindow: Math.round(plain.summary.minerBytesPerWindow),
     simulatedWindows: plain.summary.windows,
     wallSeconds: round(wallSeconds, 1),
-    // the real 32-miner network's numbers come from its own measurement (bench/network-scale), not from the simulator
-    realMiners: null,
-    realWindowSeconds: null,
+    // measured, not simulated: a real local network of tiny-model miners on this machine (null with --no-real)
+    realMiners: real?.realMiners ?? null,
+    realWindowSeconds: real?.realWindowSeconds ?? null,
+    realAllReplicasIdentical: real?.allReplicasIdentical ?? null,
+    realWallSeconds: real?.wallSeconds ?? null,
     sweep,
   };
   if (json) process.stdout.write(JSON.stringify(out) + '\n');

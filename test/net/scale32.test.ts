@@ -61,6 +61,21 @@ test('32 miners and 3 validators train 10 windows bit-identically, every window 
     const applied = new Map(readEvents(net.runDir, 'validator-0').filter((e) => e.kind === 'applied').map((e) => [e.window as number, e.uids as number[]]));
     for (const w of windows) assert.equal(applied.get(w)?.length, p.gatherPeerCount, `window ${w} aggregated ${JSON.stringify(applied.get(w))}`);
     for (const n of net.nodes) assert.ok(readEvents(net.runDir, n.name).some((e) => e.kind === 'stopped'), `${n.name} did not stop cleanly`);
+    // bounded gathering: a validator downloads the gather peers, reserves for failed slots and its evaluation picks —
+    // never more — and every other miner costs it a HEAD
+    const bound = p.gatherPeerCount + p.reservePeerCount + 2;
+    for (const v of ['validator-0', 'validator-1', 'validator-2']) {
+      const traffic = readEvents(net.runDir, v).filter((e) => e.kind === 'window' && windows.includes(e.window as number)).map((e) => ({
+        window: e.window as number,
+        ...(e.traffic as { heads: number; downloads: number }),
+        unread: Object.values(e.gathered as Record<string, string>).filter((st) => st === 'unread').length,
+      }));
+      for (const t of traffic) {
+        assert.ok(t.downloads <= bound, `${v} window ${t.window}: ${t.downloads} downloads > ${bound}`);
+        assert.ok(t.heads >= MINERS, `${v} window ${t.window}: ${t.heads} HEADs for ${MINERS} miners`);
+      }
+      assert.ok(traffic.some((t) => t.unread > 0 && t.downloads < MINERS), `${v} downloaded every miner in every window: ${JSON.stringify(traffic)}`);
+    }
 
     const ts = ws.map((e) => e.t as number);
     const measured = upperMedian(ts.slice(1).map((t, i) => (t - ts[i]) / 1000));
