@@ -15,20 +15,19 @@
  *            steps, a full checkpoint upload (saveCheckpointIfDue).
  * Copy screening (index overlap, derived copies) needs payload contents and is not simulated.
  */
-import { decodeGradient, payloadDigest, type GradientMessage } from '../../codec/index.ts';
+import { decodeGradient, payloadDigest, type GradientMessage, type GradientSchema } from '../../codec/index.ts';
 import { createHash } from 'node:crypto';
 import { checkDeadline, checkpointLatestKey, checkpointMetaKey, checkpointModelKey, debugKey, encodeAggregatorManifest, encodeLatestPointer, gradientKey, aggregatorKey } from '../../protocol/index.ts';
 import type { NodeEvents } from '../../node/events.ts';
 import { GauntletScorer, SeededRng, type EvalOutcome } from '../../validator/scoring/index.ts';
-import { probeUpload, type Gathered, type GatheredOk, type PeerBuckets, type Probe } from '../../validator/gather.ts';
-import { gatherWindow, RecentUploads, uploadedRecently, type GatherResult } from '../../validator/phases/gather.ts';
-import type { PeerList } from '../../protocol/index.ts';
+import type { Gathered, GatheredOk, PeerBuckets, Probe } from '../../validator/gather.ts';
+import { gatherWindow, RecentUploads } from '../../validator/phases/gather.ts';
 import type { SimStore } from './store.ts';
+import { gradientSchemaOf } from './payloads.ts';
 import { buildManifest, readPeerList } from '../../validator/phases/manifest.ts';
 import { publishLeaderDocuments, publishWeights, saveCheckpointIfDue } from '../../validator/phases/publish.ts';
 import { scoreWindow } from '../../validator/phases/score.ts';
 import { TEMPLAR_SCORING } from '../../node/config/templar-preset.ts';
-import { GatherPlan } from '../../validator/gather-plan.ts';
 import type { SimAccount } from './chain.ts';
 import { evalLosses } from './quality.ts';
 import type { SimMiner } from './miner.ts';
@@ -100,30 +99,13 @@ export class SimValidator {
     } };
   }
 
-  /**
-   * Size-only payloads: the validator's gather phase (validator/phases/gather.ts gatherWindow) step for step — the
-   * same HEADs (probeUpload), activity rule (uploadedRecently with the remembered HEADs), evaluation pick and
-   * GatherPlan rounds — with the download of a size-only object in place of fetchUpload's download and decode.
-   * Real payloads go through gatherWindow itself; a test holds both to the same schedule.
-   */
-  private async gatherSized(w: number, miners: readonly number[], peerList: PeerList | null, warmup: boolean, pick: (active: readonly number[]) => readonly number[]): Promise<GatherResult> {
-    const { world } = this;
-    const p = world.p;
-    const buckets = this.buckets(w);
-    const deadline = world.deadline(w);
-    let heads = 0;
-    const probes = await Promise.all(miners.map((uid) => probeUpload(buckets, uid, deadline, p, () => heads++)));
-    const uploaded = probes.filter((g) => g.status !== 'missing').map((g) => g.uid);
-    this.recent.record(w, uploaded);
-    const silent = probes.filter((g) => g.status === 'missing').map((g) => g.uid);
-    const earlier = await uploadedRecently({ uids: silent, window: w, buckets, params: p, events: this.events, recent: this.recent, onHead: () => heads++ });
-    const activeUids = [...uploaded, ...earlier].sort((a, b) => a - b);
-    const evalUids = [...pick(activeUids)];
-    const probeOf = new Map(probes.map((g) => [g.uid, g]));
-    const fetched = new Map<number, Gathered>();
-    let downloads = 0;
-    let downloadedBytes = 0;
-    const fetchSized = async (probe: Probe): Promise<Gathered> => {
+  /** The scenario model's wire format (size-only runs: only its shape is needed, never a decode). */
+  private sizedSchema: GradientSchema | null = null;
+
+  /** Size-only payloads: the validator's own gather phase, with the download of a size-only object in place of the decode. */
+  private fetchSized(w: number): (probe: Probe, onDownloaded: (bytes: number) => void) => Promise<Gathered> {
+    const p = this.world.p;
+    return async (probe, onDownloaded) => {
       if (probe.status !== 'onTime') return probe;
       const key = gradientKey(w, probe.uid, p.version);
       let size: number;
@@ -132,24 +114,9 @@ export class SimValidator {
       } catch (err) {
         return { uid: probe.uid, status: 'missing', detail: `download failed: ${(err as Error).message}` };
       }
-      downloadedBytes += size;
+      onDownloaded(size);
       return { uid: probe.uid, status: 'ok', uploadedAt: probe.uploadedAt, payload: { bytes: sizedStandIn(size), sha256: createHash('sha256').update(key).digest('hex'), message: NO_MESSAGE } };
     };
-    const plan = new GatherPlan({ miners, peerList, gatherPeerCount: p.gatherPeerCount, evalUids });
-    const barred = (uid: number) => this.scorer.isNaughty(uid, w);
-    for (let next = plan.firstRound(); next.length > 0; ) {
-      const got = await Promise.all(next.map((uid) => {
-        const probe: Probe = probeOf.get(uid) ?? { uid, status: 'missing', detail: 'not a registered miner' };
-        if (probe.status === 'onTime') downloads++;
-        return fetchSized(probe);
-      }));
-      for (const g of got) fetched.set(g.uid, g);
-      next = plan.refill(new Set([...fetched.values()].filter((g) => g.status === 'ok' && !barred(g.uid)).map((g) => g.uid)));
-    }
-    const gathered = new Map<number, Gathered>();
-    for (const probe of probes) gathered.set(probe.uid, fetched.get(probe.uid) ?? (probe.status === 'onTime' ? { uid: probe.uid, status: 'unread', uploadedAt: probe.uploadedAt } : probe));
-    const ok = [...fetched.values()].filter((g): g is GatheredOk => g.status === 'ok').sort((a, b) => a.uid - b.uid);
-    return { gathered, ok, held: new Map(), activeUids, evalUids, traffic: { heads, downloads, downloadedBytes } };
   }
 
   private async processWindow(w: number): Promise<void> {
@@ -163,21 +130,20 @@ export class SimValidator {
     const pick = (active: readonly number[]) => (warmup ? [] : this.scorer.selectEvalUids(active, w, rng).uids);
     const leaderStore = world.store(this.node, world.leaderBucket(), w);
     const peerList = await readPeerList({ leaderBucket: async () => ({ store: leaderStore }) }, w, p.version, this.events);
-    const gather = world.real === null
-      ? await this.gatherSized(w, miners, peerList, warmup, pick)
-      : await gatherWindow({
-        miners,
-        buckets: this.buckets(w),
-        format: { schema: world.real.schema, maxPayloadBytes: world.sizes.payloadBytes },
-        deadline: world.deadline(w),
-        params: p,
-        warmup,
-        events: this.events,
-        peerList,
-        recent: this.recent,
-        pickEvalUids: pick,
-        unusable: (ok) => new Set(ok.map((g) => g.uid).filter((u) => this.scorer.isNaughty(u, w))),
-      });
+    const gather = await gatherWindow({
+      miners,
+      buckets: this.buckets(w),
+      format: { schema: world.real?.schema ?? (this.sizedSchema ??= gradientSchemaOf(world.scenario.model)), maxPayloadBytes: world.sizes.payloadBytes },
+      deadline: world.deadline(w),
+      params: p,
+      warmup,
+      events: this.events,
+      peerList,
+      recent: this.recent,
+      pickEvalUids: pick,
+      unusable: (ok) => new Set(ok.map((g) => g.uid).filter((u) => this.scorer.isNaughty(u, w))),
+      ...(world.real === null ? { fetch: this.fetchSized(w) } : {}),
+    });
     const { gathered, activeUids, evalUids } = gather;
     const manifest = buildManifest({ window: w, version: p.version, miners, gathered, copiers: new Set(), peerList, gatherPeerCount: p.gatherPeerCount, isBarred: (uid) => this.scorer.isNaughty(uid, w) });
     if (this.leader) await world.store(this.node, this.node.bucket, w).put(aggregatorKey(w, p.version), encodeAggregatorManifest(manifest.manifest));

@@ -33,6 +33,11 @@ export interface GatherInput {
   readonly unusable?: (ok: readonly GatheredOk[]) => ReadonlySet<number>;
   /** Which miners uploaded in earlier windows, as this validator saw them; updated with this window's HEADs. */
   readonly recent?: RecentUploads;
+  /**
+   * How an upload is downloaded and checked once planned (default fetchUpload: the payload, strictly decoded; an
+   * upload its HEAD did not find on time keeps the HEAD's status). The simulator's size-only objects bring their own.
+   */
+  readonly fetch?: (probe: Probe, onDownloaded: (bytes: number) => void) => Promise<Gathered>;
 }
 
 export interface GatherTraffic {
@@ -66,6 +71,7 @@ export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
   const activeUids = [...uploaded, ...earlier].sort((a, b) => a - b);
   const evalUids = [...(input.pickEvalUids?.(activeUids) ?? [])];
 
+  const fetch = input.fetch ?? ((probe: Probe, onDownloaded: (bytes: number) => void) => fetchUpload(probe, format, deadline, params, warmup, onDownloaded));
   const probeOf = new Map(probes.map((g) => [g.uid, g]));
   const fetched = new Map<number, Gathered>();
   let downloads = 0;
@@ -75,7 +81,7 @@ export async function gatherWindow(input: GatherInput): Promise<GatherResult> {
       uids.map((uid) => {
         const probe: Probe = probeOf.get(uid) ?? { uid, status: 'missing', detail: 'not a registered miner' };
         if (probe.status === 'onTime') downloads++;
-        return fetchUpload(probe, format, deadline, params, warmup, (n) => (downloadedBytes += n));
+        return fetch(probe, (n) => (downloadedBytes += n));
       }),
     );
     for (const g of got) fetched.set(g.uid, g);
