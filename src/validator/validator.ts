@@ -40,7 +40,7 @@ import { offerManifest } from './phases/lead.ts';
 import type { AggregatorManifest } from '../protocol/index.ts';
 import { publishLeaderDocuments, publishWeights, saveCheckpointIfDue } from './phases/publish.ts';
 import { scoreWindow } from './phases/score.ts';
-import { screenCopies } from './phases/screen-copies.ts';
+import { screenCopies, type ScreenCopiesResult } from './phases/screen-copies.ts';
 import { RetentionSweeper } from '../node/retention.ts';
 import { loadQuarantine, Quarantine } from './quarantine.ts';
 
@@ -236,7 +236,13 @@ export class Validator implements StopSignal {
     const rng = new SeededRng(`${this.id.hotkey.address}/${w}/${Date.now()}`);
     let selection: EvalSelection = { uids: [], bin: 0, bins: 0, forced: 0 };
     const isBarred = (uid: number) => this.scorer.isNaughty(uid, w) || this.quarantine.has(uid);
-    const screen = (ok: readonly GatheredOk[]) => screenCopies({ ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params });
+    // the last download round and the manifest screen the same uploads: the copy checks run once per set
+    let screened: { readonly uids: string; readonly result: ScreenCopiesResult } | null = null;
+    const screen = (ok: readonly GatheredOk[]): ScreenCopiesResult => {
+      const uids = ok.map((g) => g.uid).join(',');
+      if (screened?.uids !== uids) screened = { uids, result: screenCopies({ ok, warmup, globalStep: this.replica.globalStep, params: this.scorer.params }) };
+      return screened.result;
+    };
     const peerList = await readPeerList({ leaderBucket: () => this.peerListBucket() }, w, p.version, this.o.events);
     const gather = await gatherWindow({
       miners,

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeEventBody, WindowEvaluation, WindowFlag } from '../../src/obs/node-event-map.ts';
+import { seededRandom } from '../../src/storage/faulty.ts';
 
 export interface SynthRunOptions {
   readonly miners: number;
@@ -18,23 +19,11 @@ export interface SynthRunOptions {
   readonly windowMs?: number;
 }
 
-/** A small deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (r: () => number, n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
 
 /** Writes the run into `dir`; returns the miners' names by uid. */
 export function synthesizeRun(dir: string, o: SynthRunOptions): Map<number, string> {
-  const r = rng(o.seed ?? 1);
+  const r = seededRandom(o.seed ?? 1);
   const t0 = o.t0 ?? Date.UTC(2026, 0, 1);
   const windowMs = o.windowMs ?? 16_000;
   const validators = Array.from({ length: o.validators }, (_, i) => ({ name: `validator-${i}`, uid: i + 1 }));
