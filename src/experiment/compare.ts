@@ -44,6 +44,8 @@ export interface ComparisonOptions {
   readonly overlapOuterLr?: number;
   /** The sparseloco-overlap row's staleness remedy (SparseLoCoSimOptions.overlapRemedy; default 'none'). */
   readonly overlapRemedy?: OverlapRemedy;
+  /** The sparseloco-overlap row: inner steps trained before the outer step in flight lands (SparseLoCoSimOptions). */
+  readonly overlapLandsAfter?: number;
   /** Extra SparseLoCo rows with these outer lrs (reported separately from the spec row). */
   readonly extraSparselocoOuterLrs: readonly number[];
   /** Extra DiLoCo rows with these outer settings (momentum 0 = plain model averaging when lr is 1). */
@@ -200,9 +202,18 @@ function methodSpecs(o: ComparisonOptions): MethodSpec[] {
     name: 'sparseloco-overlap',
     setting:
       `as sparseloco with outer SGD lr ${overlapLr}; round r trains from θ_{r−1} (outer step one round delayed), ` +
-      remedyText[remedy],
+      remedyText[remedy] +
+      (o.overlapLandsAfter === undefined ? '' : `; the step in flight lands after ${o.overlapLandsAfter} inner steps, Δ = θ_r − θ_end`),
     build: (model, inner) =>
-      new SparseLoCoSim(model, { replicas: o.replicas, inner, name: 'sparseloco-overlap', overlap: true, overlapRemedy: remedy, sparseloco: { outerLr: overlapLr } }),
+      new SparseLoCoSim(model, {
+        replicas: o.replicas,
+        inner,
+        name: 'sparseloco-overlap',
+        overlap: true,
+        overlapRemedy: remedy,
+        sparseloco: { outerLr: overlapLr },
+        ...(o.overlapLandsAfter === undefined ? {} : { overlapLandsAfter: o.overlapLandsAfter }),
+      }),
   });
   const only = o.methods ?? DEFAULT_METHODS;
   return specs.filter((s) => only.includes(s.kind));

@@ -22,6 +22,11 @@
  *   Δ_r = start − θ_end. Replicas then start from different points; θ stays the same on every node.
  * - 'eager-current': the eager start with Δ_r = θ_r − θ_end (the estimate's error, the others' part of the last
  *   outer step that the replica's start lacks, is taken out of its pseudo-gradient).
+ *
+ * Landing mid-round (`overlapLandsAfter: k`, remedies 'none' and 'eager'): the step in flight lands after k of the H
+ * inner steps, as on the network when communication takes k/H of the compute time. The replica then shifts its
+ * parameters by what its start lacked (θ_r − start) and trains the other H − k steps from there, and Δ_r = θ_r − θ_end
+ * (the inner steps' own progress: the shift cancels). k = H is the plain one-step delay; k = 0 would be SparseLoCo.
  */
 import {
   createGradientSchema,
@@ -65,6 +70,8 @@ export interface SparseLoCoSimOptions {
   readonly overlap?: boolean;
   /** Overlapped only: the staleness remedy (see the file comment; default 'none'). */
   readonly overlapRemedy?: OverlapRemedy;
+  /** Overlapped only: inner steps trained before the outer step in flight lands (default: all of them). */
+  readonly overlapLandsAfter?: number;
 }
 
 export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
@@ -79,6 +86,7 @@ export class SparseLoCoSim implements SimulatedMethod {
   /** Overlapped: θ_{r−1}, where the next round's inner steps start; null for the plain variant. */
   readonly previous: ParamVector | null;
   readonly overlapRemedy: OverlapRemedy;
+  readonly overlapLandsAfter: number | null;
   /** Eager: each replica's own accepted message of the last round, and the scratch vector its start is built in. */
   private ownLast: readonly GradientMessage[] | null = null;
   private readonly eagerStart: ParamVector | null;
@@ -102,6 +110,12 @@ export class SparseLoCoSim implements SimulatedMethod {
     this.global = ParamVector.copyOf(params);
     this.previous = options.overlap === true ? ParamVector.copyOf(params) : null;
     this.overlapRemedy = options.overlapRemedy ?? 'none';
+    this.overlapLandsAfter = options.overlap === true ? (options.overlapLandsAfter ?? null) : null;
+    const k = this.overlapLandsAfter;
+    if (k !== null && (!Number.isInteger(k) || k < 1)) throw new BaselineError('BadOption', `overlapLandsAfter must be a positive integer, got ${k}`);
+    if (k !== null && (this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current')) {
+      throw new BaselineError('BadOption', `overlapLandsAfter works with the remedies none and eager (Δ is taken against θ_r already), not ${this.overlapRemedy}`);
+    }
     const eager = this.overlapRemedy === 'eager' || this.overlapRemedy === 'eager-current';
     this.eagerStart = this.previous !== null && eager ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
@@ -119,8 +133,15 @@ export class SparseLoCoSim implements SimulatedMethod {
     for (let r = 0; r < this.replicas; r++) {
       const start = this.replicaStart(r);
       const current = this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current';
-      const against = this.previous !== null && current ? this.global : start;
-      for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      const landsAfter = this.previous !== null && this.overlapLandsAfter !== null && this.overlapLandsAfter < h ? this.overlapLandsAfter : null;
+      const against = this.previous !== null && (current || landsAfter !== null) ? this.global : start;
+      if (landsAfter === null) {
+        for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      } else {
+        for (const l of this.pool.runInner(r, start, batches[r].slice(0, landsAfter))) lossSum += l;
+        this.land(start);
+        for (const l of this.pool.continueInner(r, batches[r].slice(landsAfter))) lossSum += l;
+      }
       const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
       const bytes = encodeGradient(
@@ -144,6 +165,18 @@ export class SparseLoCoSim implements SimulatedMethod {
       trainLoss: lossSum / (h * this.replicas),
       bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
     };
+  }
+
+  /** The outer step in flight lands mid-round: the model's parameters move by θ_r − start. */
+  private land(start: ParamVector): void {
+    const g = this.global.tensors;
+    const s = start.tensors;
+    this.model.parameters().forEach((p, i) => {
+      const gi = g[i].data;
+      const si = s[i].data;
+      const d = p.data;
+      for (let j = 0; j < d.length; j++) d[j] += gi[j] - si[j];
+    });
   }
 
   /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */

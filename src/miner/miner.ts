@@ -9,13 +9,15 @@
  * With the network option `train.overlapCommunication` (beyond Templar; Streaming DiLoCo / DiLoCoX's one-step-delayed
  * outer update) communication does not stall compute: at window w+1 the miner trains from θ_w, the parameters it
  * holds, while window w's upload runs and window w's manifest is awaited, downloaded and decoded in the background.
- * Once the inner steps end, the parameters are restored to θ_w and w's outer step is applied (training never sees a
- * half-applied θ), giving the canonical θ_{w+1} = θ_w + outer(manifest_w) — the same on every node. What is delayed
- * is the starting point of the inner steps: window w+1's pseudo-gradient is θ_w − θ_end, computed at θ_w and applied
- * by the network to θ_{w+1}. The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's. With
- * `train.overlapEager` the inner steps start instead from θ_w plus the miner's own window-w update (its estimate of
- * θ_{w+1}) and the pseudo-gradient is taken against that start; with `train.overlapRebase` it is taken, once w's
- * outer step has landed, against θ_{w+1} (θ_{w+1} − θ_end).
+ * w's outer step lands as soon as it is ready, between two inner steps: the parameters being trained are set aside,
+ * θ_w is restored and the outer step applied (never to a half-trained θ), giving the canonical θ_{w+1} = θ_w +
+ * outer(manifest_w), the same on every node; the set-aside parameters move by θ_{w+1} − start and training goes on
+ * from there. The pseudo-gradient is then θ_{w+1} − θ_end, the inner steps' own progress, and only the steps before
+ * the landing were computed at a stale point (the share of compute that communication takes). When w's outer step is
+ * not ready before the inner steps end, it lands after them and window w+1's pseudo-gradient is start − θ_end
+ * (one-step delayed). The debug dict uploaded with it is θ_{w+1}'s, as a non-overlapped miner's. With
+ * `train.overlapEager` the inner steps start from θ_w plus the miner's own window-w update (its estimate of θ_{w+1});
+ * with `train.overlapRebase` a pseudo-gradient whose outer step landed after the steps is taken against θ_{w+1}.
  */
 import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
@@ -99,10 +101,15 @@ export class Miner implements StopSignal {
   private lastDrafted = -1;
   /** Overlapped: the upload in flight (rejections surface where it is awaited). */
   private uploading: Promise<void> | null = null;
-  /** Overlapped: applies the window prefetched during training, once the inner steps have ended (then null). */
-  private pendingApply: (() => Promise<void>) | null = null;
+  /** Overlapped: applies the window prefetched during training (then null), given the inner steps trained before. */
+  private pendingApply: ((stepsBefore: number) => Promise<void>) | null = null;
+  /** Overlapped: the prefetch of the window in flight has settled, so pendingApply will not wait. */
+  private prefetchSettled = false;
+  private prefetchToken = 0;
   /** Overlapped: this miner's own last trained message (eager: applied locally before the next inner steps). */
   private lastOwn: GradientMessage | null = null;
+  /** Inner steps are running (an outer step landing now lands mid-window). */
+  private training = false;
   /** Eager: the own update the next inner steps start after (consumed by train()). */
   private eagerUpdate: GradientMessage | null = null;
   private readonly policy: GradientPolicy;
@@ -231,23 +238,29 @@ export class Miner implements StopSignal {
       this.eagerUpdate = eager;
       const trainStartMs = Date.now();
       let manifestFoundMs: number | null = null;
-      let trainEndMs = trainStartMs;
       let prefetch: Promise<PreparedWindow | null> | null = null;
+      this.prefetchSettled = false;
+      this.prefetchToken++;
       if (prefetched !== null) {
         const untilMs = await this.trainingBudgetEnd(cur);
         prefetch = this.replica.prepareWindow(this.access, prefetched, untilMs, { decode: true }).then((x) => {
           if (x !== null) manifestFoundMs = x.foundAtMs;
           return x;
         });
-        prefetch.catch(() => {});
-        this.pendingApply = async () => {
+        const token = ++this.prefetchToken;
+        const settle = (): void => {
+          if (this.prefetchToken === token) this.prefetchSettled = true;
+        };
+        prefetch.then(settle, settle);
+        this.pendingApply = async (stepsBefore: number) => {
           this.pendingApply = null;
-          trainEndMs = Date.now();
+          const pausedMs = Date.now();
+          const midWindow = this.training;
           await this.applyPrefetched(cur, prefetched, prefetch!);
           const appliedMs = Date.now();
-          this.lastApplyMs = appliedMs - trainEndMs;
+          this.lastApplyMs = appliedMs - pausedMs;
           if (this.replica.lastApplied === prefetched) {
-            this.o.events.emit('overlapApplied', { window: cur, applied: prefetched, eager: eager !== null, trainStartMs, trainEndMs, manifestFoundMs, appliedMs, waitedMs: appliedMs - trainEndMs });
+            this.o.events.emit('overlapApplied', { window: cur, applied: prefetched, eager: eager !== null, midWindow, stepsBefore, trainStartMs, manifestFoundMs, appliedMs, waitedMs: appliedMs - pausedMs });
           }
         };
       }
@@ -255,7 +268,7 @@ export class Miner implements StopSignal {
       try {
         drafted = await this.draftWindow(cur);
         // a window that trained nothing (warm-up, data unavailable, a policy's choice) applies here
-        await this.pendingApply?.();
+        await this.pendingApply?.(0);
       } finally {
         this.pendingApply = null;
         this.eagerUpdate = null;
@@ -456,7 +469,7 @@ export class Miner implements StopSignal {
       lease = await this.samples.prepare(this.assignedPool(w));
       const tensors = warm ? this.ef.nullRound(this.net.sparseloco) : await this.policy.produce(this.gradientSource(w));
       // overlapped: the previous window's outer step lands before the message names its global step
-      await this.pendingApply?.();
+      await this.pendingApply?.(this.lastInnerSteps);
       return {
         uid: this.id.uid,
         window: w,
@@ -489,9 +502,9 @@ export class Miner implements StopSignal {
           const r = await this.train(w, await this.trainingBudgetEnd(w), o);
           this.lastLoss = r.loss;
           this.lastInnerSteps = r.steps;
-          // overlapped: the inner steps are over and θ_w is restored, so the prefetched outer step can land
+          // overlapped: the inner steps are over and θ_w is restored, so an outer step still in flight can land
           const before = this.replica.lastApplied;
-          await this.pendingApply?.();
+          await this.pendingApply?.(r.steps);
           if (this.net.train.overlapRebase === true && this.replica.lastApplied !== before) rebasePseudoGradient(r.delta, r.from, this.replica.params);
           return r;
         } finally {
@@ -533,7 +546,7 @@ export class Miner implements StopSignal {
     const t = this.net.train;
     const H = Math.min(this.p.innerSteps, o.steps ?? Infinity);
     const pool = o.pool ?? this.assignedPool(w);
-    const start = cloneParams(this.replica.params);
+    let start = cloneParams(this.replica.params);
     // eager (overlapped): start after the own last update, the miner's estimate of the outer step in flight
     const eager = this.eagerUpdate;
     this.eagerUpdate = null;
@@ -541,23 +554,58 @@ export class Miner implements StopSignal {
       const be = this.replica.model.backend;
       applyOuterStep(this.replica.params, [eager], outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
     }
-    const from = eager === null ? start : cloneParams(this.replica.params);
+    let from = eager === null ? start : cloneParams(this.replica.params);
     this.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
     let lossSum = 0;
     let steps = 0;
     const t0 = Date.now();
-    for (let s = 0; s < H; s++) {
-      // between steps the event loop runs: uploads, manifest downloads and polls progress during compute
-      if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!mayStartStep(s, t0, Date.now(), budgetEndMs)) break;
-      const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
-      lossSum += r.loss;
-      steps++;
+    this.training = true;
+    try {
+      for (let s = 0; s < H; s++) {
+        // between steps the event loop runs: uploads, manifest downloads and polls progress during compute
+        if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (s > 0 && this.pendingApply !== null && this.prefetchSettled) {
+          const landed = await this.landMidWindow(start, from, steps);
+          if (landed !== null) start = from = landed;
+        }
+        if (!mayStartStep(s, t0, Date.now(), budgetEndMs)) break;
+        const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
+        lossSum += r.loss;
+        steps++;
+      }
+    } finally {
+      this.training = false;
     }
     if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
     const delta = pseudoGradient(from, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));
     return { delta, loss: lossSum / steps, steps, from };
+  }
+
+  /**
+   * Overlapped: the outer step in flight lands between two inner steps. θ_w (`start`) is restored, the outer step
+   * applied to it, and the parameters being trained move by θ_{w+1} − `from`; returns θ_{w+1}, the new start (null:
+   * the outer step could not be applied, and the parameters are as they were).
+   */
+  private async landMidWindow(start: readonly ParamTensor[], from: readonly ParamTensor[], stepsBefore: number): Promise<ParamTensor[] | null> {
+    const params = this.replica.params;
+    const trained = cloneParams(params);
+    params.forEach((p, i) => p.data.set(start[i].data));
+    const before = this.replica.lastApplied;
+    await this.pendingApply?.(stepsBefore);
+    if (this.replica.lastApplied === before) {
+      params.forEach((p, i) => p.data.set(trained[i].data));
+      return null;
+    }
+    const landed = cloneParams(params);
+    params.forEach((p, i) => {
+      const d = p.data;
+      const t = trained[i].data;
+      const l = landed[i].data;
+      const f = from[i].data;
+      for (let j = 0; j < d.length; j++) d[j] = t[j] + (l[j] - f[j]);
+    });
+    return landed;
   }
 }
 

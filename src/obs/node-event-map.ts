@@ -159,17 +159,19 @@ export interface NodeEventMap {
   };
   shortWindow: { readonly window: number; readonly steps: number; readonly of: number; readonly reason: string };
   /**
-   * Overlapped communication: the miner trained `window` from θ_{applied}, then applied window `applied`'s outer step.
-   * Epoch ms: its inner steps started and ended, the manifest was found decided (null: never, during the wait), the
-   * outer step was applied; `waitedMs`: from the end of the inner steps to the outer step (waiting for the manifest);
-   * `eager`: the inner steps started after the miner's own window-`applied` update (train.overlapEager).
+   * Overlapped communication: the miner trained `window` from θ_{applied}, and window `applied`'s outer step landed
+   * after `stepsBefore` of its inner steps: between two of them (`midWindow`) or after them. Epoch ms: its inner steps
+   * started, the manifest was found decided (null: never, during the wait), the outer step was applied; `waitedMs`:
+   * from pausing (or ending) the inner steps to the outer step applied; `eager`: the inner steps started after the
+   * miner's own window-`applied` update (train.overlapEager).
    */
   overlapApplied: {
     readonly window: number;
     readonly applied: number;
     readonly eager: boolean;
+    readonly midWindow: boolean;
+    readonly stepsBefore: number;
     readonly trainStartMs: number;
-    readonly trainEndMs: number;
     readonly manifestFoundMs: number | null;
     readonly appliedMs: number;
     readonly waitedMs: number;
@@ -287,7 +289,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     hash: str,
   }),
   shortWindow: object({ window: int, steps: int, of: int, reason: str }),
-  overlapApplied: object<NodeEventMap['overlapApplied']>({ window: int, applied: int, eager: bool, trainStartMs: num, trainEndMs: num, manifestFoundMs: nullable(num), appliedMs: num, waitedMs: num }),
+  overlapApplied: object<NodeEventMap['overlapApplied']>({ window: int, applied: int, eager: bool, midWindow: bool, stepsBefore: int, trainStartMs: num, manifestFoundMs: nullable(num), appliedMs: num, waitedMs: num }),
   copied: object({ window: int, from: int }),
   startWindow: object({ startWindow: int }),
   peerListError: object({ window: int, error: str }),

@@ -116,6 +116,53 @@ describe('overlapped SparseLoCo simulation (one-step-delayed outer update)', () 
     assert.notDeepEqual(eager.payloads[2], run(2, { overlap: true, overlapRemedy: 'none' }).payloads[2]);
   });
 
+  test('landing mid-round: after k inner steps the parameters move by θ_r − θ_{r−1}, training goes on, and Δ = θ_r − θ_end', () => {
+    const H = 3, k = 1;
+    const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 4 });
+    const model = createModel(MICRO_LM, { seed: 1, threads: 1 });
+    const sim = new SparseLoCoSim(model, { replicas: 1, inner, overlap: true, overlapLandsAfter: k });
+    const replayModel = createModel(MICRO_LM, { seed: 1, threads: 1 });
+    const trainer = new InnerTrainer(replayModel, inner);
+    const ef = ErrorFeedback.zeros(replayModel.parameters());
+    try {
+      const globals: ParamVector[] = [ParamVector.copyOf(sim.global.tensors)];
+      for (let round = 0; round < 3; round++) {
+        const batches = data.roundBatches(0, round, H);
+        sim.round([batches]);
+        const from = globals[Math.max(0, round - 1)];
+        const target = globals[round];
+        from.copyTo(replayModel.parameters());
+        trainer.step(batches[0]);
+        replayModel.parameters().forEach((p, i) => {
+          for (let j = 0; j < p.data.length; j++) p.data[j] += target.tensors[i].data[j] - from.tensors[i].data[j];
+        });
+        for (const b of batches.slice(k)) trainer.step(b);
+        const tensors = ef.step(pseudoGradient(target.tensors, replayModel.parameters()), sim.config);
+        const expected = encodeGradient({ uid: 0, window: round, globalStep: round, nullRound: false, meta: new Uint8Array(0), tensors }, sim.schema);
+        assert.deepEqual(sim.lastPayloads[0].bytes, expected, `round ${round}`);
+        globals.push(ParamVector.copyOf(sim.global.tensors));
+      }
+      assert.notDeepEqual(globals[1].data, globals[0].data, 'round 1 had a shift to make');
+    } finally {
+      trainer.dispose();
+      replayModel.dispose();
+      sim.dispose();
+      model.dispose();
+    }
+    const bad = (o: { overlapLandsAfter: number; overlapRemedy?: 'current' | 'eager-current' }): void => {
+      const m = createModel(MICRO_LM, { seed: 1, threads: 1 });
+      try {
+        assert.throws(() => new SparseLoCoSim(m, { replicas: 1, inner, overlap: true, ...o }), (e: unknown) => e instanceof BaselineError && e.code === 'BadOption');
+      } finally {
+        m.dispose();
+      }
+    };
+    bad({ overlapLandsAfter: 0 });
+    bad({ overlapLandsAfter: 1.5 });
+    bad({ overlapLandsAfter: 1, overlapRemedy: 'current' });
+    bad({ overlapLandsAfter: 1, overlapRemedy: 'eager-current' });
+  });
+
   test('the first round matches plain SparseLoCo bit for bit, the second does not (it trains from θ_0, not θ_1)', () => {
     const data = new CorpusStreams(testCorpus(), { seqLen: 16, batchSize: 2, seed: 5 });
     const run = (overlap: boolean): Uint8Array[][] => {

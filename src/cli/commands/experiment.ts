@@ -36,6 +36,7 @@ interface CompareFlags {
   extraSparselocoLr?: string;
   overlapOuterLr?: string;
   overlapRemedy?: string;
+  overlapLandsAfter?: string;
   extraDiloco?: string;
   methods?: string;
   corpusDir?: string;
@@ -90,6 +91,7 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
     threads: int('--threads', f.threads),
     ...(f.overlapOuterLr === undefined ? {} : { overlapOuterLr: num('--overlap-outer-lr', f.overlapOuterLr) }),
     ...(f.overlapRemedy === undefined ? {} : { overlapRemedy: overlapRemedyFlag(f.overlapRemedy) }),
+    ...(f.overlapLandsAfter === undefined ? {} : { overlapLandsAfter: num('--overlap-lands-after', f.overlapLandsAfter) }),
     extraSparselocoOuterLrs:
       f.extraSparselocoLr === undefined
         ? base.extraSparselocoOuterLrs
@@ -126,6 +128,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'engine threads (default: all cores)')
     .option('--extra-sparseloco-lr <lrs>', 'extra SparseLoCo rows with these outer lrs (comma list)')
     .option('--overlap-outer-lr <lr>', 'outer lr of the sparseloco-overlap row (default: the sparseloco row\'s)')
+    .option('--overlap-lands-after <k>', 'the sparseloco-overlap row: the outer step in flight lands after k inner steps (the share of compute that communication takes; default: after all of them)')
     .option('--overlap-remedy <kind>', `the sparseloco-overlap row's staleness remedy: ${OVERLAP_REMEDIES.join(' | ')} (default none; see src/experiment/sparseloco-sim.ts)`)
     .option('--extra-diloco <pairs>', 'extra DiLoCo rows with these outer settings, lr:momentum comma list (e.g. 1:0)')
     .option('--methods <list>', `subset of ${METHOD_KINDS.join(',')} (default: all but sparseloco-overlap)`)

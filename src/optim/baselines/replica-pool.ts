@@ -34,6 +34,13 @@ export class ReplicaPool {
     return batches.map((b) => trainer.step(b).loss);
   }
 
+  /** Replica r: more inner steps from where the model's parameters are now (its optimizer state kept). */
+  continueInner(r: number, batches: readonly Batch[]): number[] {
+    const trainer = this.trainers[r];
+    if (trainer === undefined) throw new BaselineError('BadOption', `no replica ${r}`);
+    return batches.map((b) => trainer.step(b).loss);
+  }
+
   dispose(): void {
     for (const t of this.trainers.splice(0)) t.dispose();
   }
