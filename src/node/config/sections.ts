@@ -17,8 +17,9 @@ export interface TrainSettings {
   readonly decayAllParams?: boolean;
   /**
    * Overlapped communication (beyond Templar; absent = false): a miner starts window w+1's inner steps from θ_w while
-   * window w's upload, manifest and payloads are still in flight, and applies w's outer step after those steps; its
-   * pseudo-gradient is taken relative to θ_w (a one-step-delayed outer update). Canonical θ is unchanged.
+   * window w's upload, manifest and payloads are still in flight; w's outer step lands between two inner steps once it
+   * is ready (the trained parameters move by θ_{w+1} − start) and the pseudo-gradient is θ_{w+1} − θ_end. Landing only
+   * after the steps, it is start − θ_end (a one-step-delayed outer update). Canonical θ is unchanged.
    */
   readonly overlapCommunication?: boolean;
   /**
@@ -28,8 +29,8 @@ export interface TrainSettings {
    */
   readonly overlapEager?: boolean;
   /**
-   * With overlapCommunication (absent = false): once the delayed outer step has landed, the pseudo-gradient is taken
-   * against the new θ (θ_{w+1} − θ_end) rather than against where the inner steps started, so the update the
+   * With overlapCommunication (absent = false): when the delayed outer step lands only after the inner steps, the
+   * pseudo-gradient is taken against the new θ (θ_{w+1} − θ_end) rather than against where they started, so the update the
    * network applies to θ_{w+1} no longer repeats the part of the outer step the start lacked (Streaming DiLoCo's
    * "current" merge). Canonical θ is unchanged.
    */
