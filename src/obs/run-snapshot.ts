@@ -14,6 +14,13 @@ export interface NodeSpecInfo {
   readonly name: string;
   readonly role: NodeRole;
   readonly adversary?: string | null;
+  /** A slowed miner (`net up --hetero`): the share of the inner steps it trains. */
+  readonly speedFactor?: number;
+  /** A pipeline group's stage 0 (the miner on chain): its stages and boundary compression. */
+  readonly group?: { readonly stages: number; readonly rank: number | null; readonly microBatches: number };
+  /** A later stage of a pipeline group: its stage 0's name and its stage index. */
+  readonly stageOf?: string;
+  readonly stage?: number;
 }
 
 export interface ChainNeuron {
