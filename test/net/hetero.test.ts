@@ -108,6 +108,7 @@ test('pipeline-group miner: one payload aggregated, slices bit-identical, a kill
       assert.ok(applied.length >= 4, `${node} applied ${applied.length} windows`);
       for (const a of applied) {
         assert.equal(a.stage, stage);
+        if ((a.window as number) > lastWindow) continue; // applied after the independent replica stopped following
         const e = expected.get(a.window as number);
         assert.ok(e !== undefined, `${node}: window ${a.window} not in the manifests followed`);
         assert.equal(a.sliceHash, e.slices[stage], `${node}: slice of window ${a.window}`);
