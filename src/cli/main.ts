@@ -11,6 +11,7 @@ import { register as registerGenerate } from './commands/generate.ts';
 import { register as registerDashboard } from './commands/dashboard.ts';
 import { register as registerEvaluator } from './commands/evaluator.ts';
 import { register as registerSim } from './commands/sim.ts';
+import { register as registerGroupStage } from './commands/group-stage.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDashboard(program);
   registerEvaluator(program);
   registerSim(program);
+  registerGroupStage(program);
   return program;
 }
 

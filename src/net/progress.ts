@@ -28,7 +28,8 @@ export function uidNames(net: LocalNetwork): Map<number, string> {
   const names = new Map<number, string>();
   for (const n of net.nodes) {
     const reg = nodeEvents(net.runDir, n.name).find((e) => e.kind === 'registered');
-    if (reg) names.set(reg.uid, n.adversary ? `${n.name}(${n.adversary})` : n.name);
+    const tag = n.adversary ?? (n.group !== undefined ? `group of ${n.group.stages}` : n.speedFactor !== undefined ? `×${n.speedFactor}` : undefined);
+    if (reg) names.set(reg.uid, tag !== undefined ? `${n.name}(${tag})` : n.name);
   }
   return names;
 }

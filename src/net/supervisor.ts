@@ -17,7 +17,8 @@ import { parseJsonLines } from '../core/json.ts';
 import { isAdversaryKind } from './adversaries.ts';
 import { RunFileError, runFileError } from '../obs/errors.ts';
 import { readRunManifest } from '../obs/run-files.ts';
-import { loadNetworkConfig, saveNetworkConfig, type NetworkConfig } from '../node/config/network.ts';
+import { loadNetworkConfig, modelOf, saveNetworkConfig, type NetworkConfig } from '../node/config/network.ts';
+import { ensureLocalGroup, GROUP_DOC_FILE, STAGE_ADDRESS_FILE, STAGE_KEY_FILE } from '../miner/group/local-group.ts';
 import type { NodeBucket } from '../storage/index.ts';
 import { buildNetworkConfig, LOCAL_VALIDATOR_STAKE, subnetParams, type NetworkPlan } from '../node/config/local-defaults.ts';
 import { S3_ENV, type NodeConfigFile } from '../node/config/node-file.ts';
@@ -28,6 +29,26 @@ export interface NodeSpec {
   readonly name: string;
   readonly role: 'miner' | 'validator';
   readonly adversary?: AdversaryKind;
+  /** A slowed honest miner: trains this share of the inner steps (src/miner/slowed-policy.ts). */
+  readonly speedFactor?: number;
+  /** A pipeline group's stage 0, the miner on chain (src/miner/group); its later stages are nodes with `stageOf`. */
+  readonly group?: { readonly stages: number; readonly rank: number | null; readonly microBatches: number };
+  /** A later stage of the group led by node `stageOf` (not a miner on chain; restarted when its process exits). */
+  readonly stageOf?: string;
+  readonly stage?: number;
+}
+
+/**
+ * A heterogeneous network (`net up --hetero`): beside the full miners, slowed miners and 2-stage pipeline groups, each
+ * group one miner on chain (stage 0) plus its stage-1 process.
+ */
+export interface HeteroPlan {
+  /** Speed factors of the slowed miners (each one miner). */
+  readonly slowed: readonly number[];
+  readonly groups: number;
+  /** Rank of the groups' subspace-compressed boundaries; null: uncompressed. */
+  readonly rank: number | null;
+  readonly microBatches: number;
 }
 
 export interface LocalNetworkOptions {
@@ -71,6 +92,8 @@ export interface LocalNetworkOptions {
    * small machine. kill() and restart() act on a hosted miner's whole host process.
    */
   readonly minersPerProcess?: number;
+  /** Slowed miners and pipeline groups beside the `miners` full ones (new run dirs only). */
+  readonly hetero?: HeteroPlan;
 }
 
 /** The run store's bucket holding a local network's published dataset. */
@@ -82,10 +105,11 @@ const MAX_EVENTS_FILE_BYTES = 1 << 30;
 export function readNodeSpecs(path: string): NodeSpec[] {
   const specs = readRunManifest(path);
   if (specs === null) throw new RunFileError('Malformed', `${path} is missing`);
-  return specs.map(({ name, role, adversary }) => {
-    if (adversary === undefined || adversary === null) return { name, role };
+  return specs.map(({ name, role, adversary, speedFactor, group, stageOf, stage }) => {
+    const hetero = { ...(speedFactor === undefined ? {} : { speedFactor }), ...(group === undefined ? {} : { group }), ...(stageOf === undefined ? {} : { stageOf, stage }) };
+    if (adversary === undefined || adversary === null) return { name, role, ...hetero };
     if (!isAdversaryKind(adversary)) throw new RunFileError('Malformed', `${path}: node ${name} has an unknown adversary kind ${JSON.stringify(adversary)}`);
-    return { name, role, adversary };
+    return { name, role, adversary, ...hetero };
   });
 }
 
@@ -99,6 +123,7 @@ export class LocalNetwork {
   private readonly children = new Map<string, ChildProcess>();
   private readonly exits = new Map<string, Promise<number | null>>();
   private evaluator: { child: ChildProcess; exit: Promise<number | null> } | null = null;
+  private stopping = false;
 
   constructor(private readonly o: LocalNetworkOptions) {
     this.runDir = resolve(o.runDir);
@@ -138,12 +163,13 @@ export class LocalNetwork {
       this.nodes = [
         ...Array.from({ length: this.o.validators }, (_, i): NodeSpec => ({ name: `validator-${i}`, role: 'validator' })),
         ...Array.from({ length: this.o.miners }, (_, i): NodeSpec => (i < honest ? { name: `miner-${i}`, role: 'miner' } : { name: `miner-${i}`, role: 'miner', adversary: adv[i - honest] })),
+        ...heteroNodes(this.o.miners, this.o.hetero),
       ];
       writeFileAtomic(nodesPath, JSON.stringify({ nodes: this.nodes }, null, 2) + '\n');
     }
     mkdirSync(this.net.storeRoot, { recursive: true });
     const validators = this.nodes.filter((n) => n.role === 'validator').length;
-    const miners = this.nodes.filter((n) => n.role === 'miner').length;
+    const miners = this.nodes.filter((n) => n.role === 'miner' && n.stageOf === undefined).length;
     const dev = devNetworkGenesis({
       seed: this.net.networkSeed,
       netuid: this.net.netuid,
@@ -157,6 +183,7 @@ export class LocalNetwork {
     this.chain = await startEmbeddedChain({ dir: join(this.runDir, 'chain'), blockTimeMs: this.net.protocol.blockTimeMs, genesis: dev.genesis, persistEveryBlocks: 4, durable: false });
     this.net = { ...this.net, chainUrl: this.chain.url };
     saveNetworkConfig(netPath, this.net);
+    for (const n of this.nodes) if (n.group !== undefined) this.ensureGroup(n);
     for (const group of this.hostGroups()) this.spawnGroup(group);
     if (this.o.evaluator !== undefined) this.spawnEvaluator(this.o.evaluator.args);
   }
@@ -179,12 +206,27 @@ export class LocalNetwork {
     }
   }
 
-  /** The nodes in the groups that share a process: each validator alone, miners minersPerProcess at a time. */
+  /** The stage nodes of a pipeline group led by `leader`, stage order (the leader first). */
+  private groupStages(leader: NodeSpec): NodeSpec[] {
+    return [leader, ...this.nodes.filter((n) => n.stageOf === leader.name).sort((a, b) => (a.stage ?? 0) - (b.stage ?? 0))];
+  }
+
+  /** A group's stage keys and hotkey-signed document (created once, in the leader's node dir). */
+  private ensureGroup(leader: NodeSpec): string {
+    const g = leader.group!;
+    return ensureLocalGroup({
+      networkSeed: this.net.networkSeed, leader: leader.name, stageDirs: this.groupStages(leader).map((n) => this.nodeDir(n.name)),
+      config: modelOf(this.net), rank: g.rank, microBatches: g.microBatches, subspaceSeed: this.net.modelSeed + 1,
+    }).path;
+  }
+
+  /** The nodes in the groups that share a process: each validator alone, miners minersPerProcess at a time (pipeline stages and slowed miners alone). */
   private hostGroups(): NodeSpec[][] {
     const per = this.o.minersPerProcess ?? 1;
     if (!Number.isSafeInteger(per) || per < 1) throw new Error(`minersPerProcess must be a positive integer, got ${per}`);
-    const groups = this.nodes.filter((n) => n.role === 'validator').map((n) => [n]);
-    const miners = this.nodes.filter((n) => n.role === 'miner');
+    const alone = (n: NodeSpec) => n.role === 'validator' || n.group !== undefined || n.stageOf !== undefined || n.speedFactor !== undefined;
+    const groups = this.nodes.filter(alone).map((n) => [n]);
+    const miners = this.nodes.filter((n) => !alone(n));
     for (let i = 0; i < miners.length; i += per) groups.push(miners.slice(i, i + per));
     return groups;
   }
@@ -227,6 +269,8 @@ export class LocalNetwork {
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
     if (n.adversary !== undefined) args.push('--adversary', n.adversary);
+    if (n.speedFactor !== undefined) args.push('--speed-factor', String(n.speedFactor));
+    if (n.group !== undefined || n.stageOf !== undefined) args.splice(1, args.length, ...this.stageArgs(n));
     const latencyMs = this.o.storeLatencyMs?.[n.name];
     if (latencyMs !== undefined) args.push('--store-latency-ms', String(latencyMs));
     const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
@@ -251,7 +295,26 @@ export class LocalNetwork {
     closeSync(log);
     this.children.set(n.name, child);
     this.exits.set(n.name, new Promise((r) => child.once('exit', (code) => r(code))));
+    // a group's later stage is brought back when its process ends (its group misses the window, then resumes)
+    if (n.stageOf !== undefined) {
+      child.once('exit', () => {
+        setTimeout(() => {
+          if (!this.stopping && this.children.get(n.name) === child) this.spawnOwn(n);
+        }, STAGE_RESTART_MS).unref();
+      });
+    }
     return child;
+  }
+
+  /** `tessera group-stage` arguments of a group's stage node. */
+  private stageArgs(n: NodeSpec): string[] {
+    const leader = n.group !== undefined ? n : this.nodes.find((x) => x.name === n.stageOf);
+    if (leader === undefined || leader.group === undefined) throw new Error(`stage node ${n.name}: no group ${n.stageOf}`);
+    const stages = this.groupStages(leader);
+    const doc = join(this.nodeDir(leader.name), GROUP_DOC_FILE);
+    const args = ['group-stage', '--run-dir', this.runDir, '--name', n.name, '--group', doc, '--stage-key', join(this.nodeDir(n.name), STAGE_KEY_FILE)];
+    if (n.group !== undefined) return [...args, '--stage', '0', '--stage-address', `@${join(this.nodeDir(stages[1].name), STAGE_ADDRESS_FILE)}`];
+    return [...args, '--stage', String(n.stage), '--listen', '127.0.0.1:0', '--address-file', join(this.nodeDir(n.name), STAGE_ADDRESS_FILE)];
   }
 
   isRunning(name: string): boolean {
@@ -281,6 +344,7 @@ export class LocalNetwork {
 
   /** Stops every node (SIGTERM, then SIGKILL after `graceMs`) and the chain. */
   async stop(graceMs = 15_000): Promise<void> {
+    this.stopping = true;
     // one name per process (hosted nodes share theirs)
     const running = [...new Map([...this.children].filter(([n]) => this.isRunning(n)).map(([n, c]) => [c, n])).values()];
     for (const n of running) this.children.get(n)!.kill('SIGTERM');
@@ -297,6 +361,23 @@ export class LocalNetwork {
     if (this.chain !== null) await this.chain.close();
     this.chain = null;
   }
+}
+
+/** How long after a group stage's process ended the supervisor starts it again. */
+const STAGE_RESTART_MS = 500;
+
+/** The hetero plan's nodes after `fullMiners` miners: slowed miners, then each group's stage 0 and stage 1. */
+function heteroNodes(fullMiners: number, h: HeteroPlan | undefined): NodeSpec[] {
+  if (h === undefined) return [];
+  const out: NodeSpec[] = [];
+  let i = fullMiners;
+  for (const f of h.slowed) out.push({ name: `miner-${i++}`, role: 'miner', speedFactor: f });
+  for (let g = 0; g < h.groups; g++) {
+    const leader = `miner-${i++}`;
+    out.push({ name: leader, role: 'miner', group: { stages: 2, rank: h.rank, microBatches: h.microBatches } });
+    out.push({ name: `${leader}-s1`, role: 'miner', stageOf: leader, stage: 1 });
+  }
+  return out;
 }
 
 /** All events of a node so far (its events.jsonl). */

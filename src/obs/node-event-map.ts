@@ -76,6 +76,18 @@ export interface MinerStopped {
   readonly lastUploaded: number;
 }
 
+/** One stage's figures of a group window (src/miner/group): activation bytes on its downstream boundary, its compressed part. */
+export interface GroupStageFigures {
+  readonly stage: number;
+  readonly trainMs: number;
+  readonly compressMs: number;
+  readonly forwardBytes: number;
+  readonly backwardBytes: number;
+  readonly partBytes: number;
+  readonly deltaNorm: number;
+  readonly projectionNorm: number;
+}
+
 export interface NodeEventMap {
   registered: ValidatorRegistered | MinerRegistered;
   /** Local state loaded after a restart. */
@@ -211,6 +223,23 @@ export interface NodeEventMap {
     readonly ms: number;
   };
   peerList: { readonly window: number; readonly firstEffectiveWindow: number; readonly peers: readonly number[]; readonly reserves: readonly number[] };
+  /** A pipeline group's stage node started (src/miner/group): its layers and parameters, the boundary rank, where it listens (null: stage 0). */
+  stageStarted: {
+    readonly group: string; readonly stage: number; readonly hotkey: string; readonly rank: number | null; readonly subspace: string | null;
+    readonly listen: string | null; readonly firstLayer: number; readonly endLayer: number; readonly params: number; readonly lastApplied: number;
+  };
+  /** A stage applied window `window`'s outer step to its slice; `sliceHash` is paramsHash of the slice's parameters. */
+  stageApplied: {
+    readonly window: number; readonly stage: number; readonly uids: readonly number[]; readonly rejected: readonly number[]; readonly globalStep: number;
+    readonly sliceHash: string; readonly downloadMs: number; readonly applyMs: number; readonly bytes: number;
+  };
+  /** The link between two stages of a group came up, was lost, or refused a peer. */
+  stageLink: { readonly stage: number; readonly peer: number; readonly state: string; readonly reason: string | null };
+  /** A group's window as its stage 0 saw it: uploaded (one payload of every stage's part) or missed, with each stage's figures. */
+  groupWindow: {
+    readonly window: number; readonly outcome: string; readonly reason: string | null; readonly steps: number; readonly trainMs: number;
+    readonly payloadBytes: number; readonly stages: readonly GroupStageFigures[];
+  };
 }
 
 export type NodeEventKind = keyof NodeEventMap;
@@ -318,6 +347,15 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     ms: num,
   }),
   peerList: object({ window: int, firstEffectiveWindow: int, peers: uids, reserves: uids }),
+  stageStarted: object<NodeEventMap['stageStarted']>({
+    group: str, stage: int, hotkey: str, rank: nullable(int), subspace: nullable(str), listen: nullable(str), firstLayer: int, endLayer: int, params: int, lastApplied: int,
+  }),
+  stageApplied: object<NodeEventMap['stageApplied']>({ window: int, stage: int, uids, rejected: uids, globalStep: int, sliceHash: str, downloadMs: num, applyMs: num, bytes: num }),
+  stageLink: object({ stage: int, peer: int, state: str, reason: nullable(str) }),
+  groupWindow: object<NodeEventMap['groupWindow']>({
+    window: int, outcome: str, reason: nullable(str), steps: int, trainMs: num, payloadBytes: num,
+    stages: array(object<GroupStageFigures>({ stage: int, trainMs: num, compressMs: num, forwardBytes: num, backwardBytes: num, partBytes: num, deltaNorm: num, projectionNorm: num })),
+  }),
 };
 
 export function isNodeEventKind(kind: string): kind is NodeEventKind {

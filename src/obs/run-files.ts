@@ -17,11 +17,29 @@ export function readRunManifest(path: string): NodeSpecInfo[] | null {
   const f = new JsonFields(readJsonObjectFile(path, 'run manifest', runFileError), `run manifest ${path}`, runFileError).exactKeys(['nodes']);
   return f.array('nodes', MAX_NODES).map((entry, i) => {
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) f.fail(`nodes[${i}] must be an object`);
-    const n = new JsonFields(entry as Record<string, unknown>, `${f.what}.nodes[${i}]`, runFileError).allowedKeys(['name', 'role', 'adversary']);
+    const n = new JsonFields(entry as Record<string, unknown>, `${f.what}.nodes[${i}]`, runFileError).allowedKeys(['name', 'role', 'adversary', 'speedFactor', 'group', 'stageOf', 'stage']);
     const name = n.string('name', /^[^/\\\0]{1,255}$/);
     const role = n.oneOf('role', ROLES);
-    return n.has('adversary') ? { name, role, adversary: n.string('adversary') } : { name, role };
+    const spec: NodeSpecInfo = n.has('adversary') ? { name, role, adversary: n.string('adversary') } : { name, role };
+    return { ...spec, ...pipelineFields(n) };
   });
+}
+
+/** A node's part in a heterogeneous network (`net up --hetero`): slowed miner, group leader, or a group's later stage. */
+function pipelineFields(n: JsonFields): Pick<NodeSpecInfo, 'speedFactor' | 'group' | 'stageOf' | 'stage'> {
+  const out: { speedFactor?: number; group?: NodeSpecInfo['group']; stageOf?: string; stage?: number } = {};
+  if (n.has('speedFactor')) {
+    out.speedFactor = n.finite('speedFactor', Number.MIN_VALUE, 1);
+  }
+  if (n.has('group')) {
+    const g = n.object('group').exactKeys(['stages', 'rank', 'microBatches']);
+    out.group = { stages: g.int('stages', 2, 64), rank: g.obj.rank === null ? null : g.int('rank', 1, 65_536), microBatches: g.int('microBatches', 1, 1024) };
+  }
+  if (n.has('stageOf') || n.has('stage')) {
+    out.stageOf = n.string('stageOf', /^[^/\\\0]{1,255}$/);
+    out.stage = n.int('stage', 1, 63);
+  }
+  return out;
 }
 
 /** `nodes/<name>/metrics.json`, written by a node serving /metrics. */

@@ -14,6 +14,13 @@ export interface NodeSpecInfo {
   readonly name: string;
   readonly role: NodeRole;
   readonly adversary?: string | null;
+  /** A slowed miner (`net up --hetero`): the share of the inner steps it trains. */
+  readonly speedFactor?: number;
+  /** A pipeline group's stage 0 (the miner on chain): its stages and boundary compression. */
+  readonly group?: { readonly stages: number; readonly rank: number | null; readonly microBatches: number };
+  /** A later stage of a pipeline group: its stage 0's name and its stage index. */
+  readonly stageOf?: string;
+  readonly stage?: number;
 }
 
 export interface ChainNeuron {
@@ -109,6 +116,46 @@ export interface UploadPoint {
   status: string | null;
 }
 
+/** One stage of a pipeline group: its node, layers, link to its neighbour and its figures of the group's last window. */
+export interface GroupStageView {
+  stage: number;
+  node: string | null;
+  state: NodeView['state'] | null;
+  /** Times its process started (more than one: it was restarted). */
+  starts: number;
+  firstLayer: number | null;
+  endLayer: number | null;
+  params: number | null;
+  lastApplied: number | null;
+  /** up, lost or refused (its last stageLink event). */
+  link: string | null;
+  trainMs: number | null;
+  compressMs: number | null;
+  /** Activation / activation-gradient frame bytes of the last window on the stage's downstream boundary. */
+  forwardBytes: number | null;
+  backwardBytes: number | null;
+  /** Its compressed part of the group's payload. */
+  partBytes: number | null;
+  deltaNorm: number | null;
+  projectionNorm: number | null;
+}
+
+/** A pipeline-group miner (`net up --hetero`): one uid on chain, several stage processes. */
+export interface GroupView {
+  name: string;
+  uid: number | null;
+  rank: number | null;
+  stages: GroupStageView[];
+  uploaded: number;
+  missed: number;
+  lastWindow: number | null;
+  lastOutcome: string | null;
+  lastReason: string | null;
+  /** Activation bytes over all boundaries and windows. */
+  activationBytes: number;
+  lastPayloadBytes: number | null;
+}
+
 export interface RunSnapshot {
   /** Increases with every change. */
   seq: number;
@@ -125,6 +172,7 @@ export interface RunSnapshot {
   chain: { block: number | null; at: number | null; error: string | null };
   totals: { bytesSent: number; bytesReceived: number; commOverhead: number | null };
   skipped: { malformed: number; oversized: number; unknownKind: number };
+  groups: GroupView[];
 }
 
 export interface FoldOptions {
@@ -142,6 +190,15 @@ interface MinerAcc {
   bytesSent: number;
   commMs: number | null;
   trainMs: number | null;
+}
+
+type GroupAcc = Omit<GroupView, 'uid' | 'stages'> & { stages: Map<number, Omit<GroupStageView, 'state'>> };
+
+function stageAcc(stage: number): Omit<GroupStageView, 'state'> {
+  return {
+    stage, node: null, starts: 0, firstLayer: null, endLayer: null, params: null, lastApplied: null, link: null,
+    trainMs: null, compressMs: null, forwardBytes: null, backwardBytes: null, partBytes: null, deltaNorm: null, projectionNorm: null,
+  };
 }
 
 interface NodeAcc extends NodeView {
@@ -181,6 +238,7 @@ export class RunFolder {
   private weightsWindow = -1;
   private chainNeurons = new Map<number, ChainNeuron>();
   private chainState: RunSnapshot['chain'] = { block: null, at: null, error: null };
+  private readonly groups = new Map<string, GroupAcc>();
   private malformed = 0;
   private oversized = 0;
   private unknownKind = 0;
@@ -197,6 +255,12 @@ export class RunFolder {
   /** The run's declared nodes (nodes.json): roles and adversary kinds, which nodes do not report themselves. */
   setNodeSpecs(specs: readonly NodeSpecInfo[]): void {
     for (const s of specs) {
+      if (s.group !== undefined) {
+        const g = this.group(s.name);
+        g.rank = s.group.rank;
+        this.stageOf(g, 0).node = s.name;
+      }
+      if (s.stageOf !== undefined && s.stage !== undefined) this.stageOf(this.group(s.stageOf), s.stage).node = s.name;
       const n = this.node(s.name);
       if (n.role !== s.role || n.adversary !== (s.adversary ?? null)) {
         n.role = s.role;
@@ -288,6 +352,75 @@ export class RunFolder {
       case 'window':
         this.onWindow(name, n, ev);
         break;
+      case 'stageStarted': {
+        const g = this.group(ev.group);
+        g.rank = ev.rank;
+        const st = this.stageOf(g, ev.stage);
+        Object.assign(st, { node: name, starts: st.starts + 1, firstLayer: ev.firstLayer, endLayer: ev.endLayer, params: ev.params, link: null });
+        if (ev.lastApplied >= 0) st.lastApplied = Math.max(st.lastApplied ?? -1, ev.lastApplied);
+        break;
+      }
+      case 'stageApplied': {
+        this.onReplica(n, ev.globalStep, ev.window);
+        n.bytesReceived += num(ev.bytes) ?? 0;
+        const st = this.stageOfNode(name, ev.stage);
+        if (st !== null) st.lastApplied = Math.max(st.lastApplied ?? -1, ev.window);
+        break;
+      }
+      case 'stageLink': {
+        const st = this.stageOfNode(name, ev.stage);
+        if (st !== null) st.link = ev.state;
+        break;
+      }
+      case 'groupWindow':
+        this.onGroupWindow(name, ev);
+        break;
+    }
+  }
+
+  private group(name: string): GroupAcc {
+    let g = this.groups.get(name);
+    if (g === undefined) {
+      g = { name, rank: null, stages: new Map(), uploaded: 0, missed: 0, lastWindow: null, lastOutcome: null, lastReason: null, activationBytes: 0, lastPayloadBytes: null };
+      this.groups.set(name, g);
+    }
+    return g;
+  }
+
+  private stageOf(g: GroupAcc, stage: number): Omit<GroupStageView, 'state'> {
+    let st = g.stages.get(stage);
+    if (st === undefined) {
+      st = stageAcc(stage);
+      g.stages.set(stage, st);
+    }
+    return st;
+  }
+
+  /** The stage a node runs (known from nodes.json or its stageStarted event), or null. */
+  private stageOfNode(node: string, stage: number): Omit<GroupStageView, 'state'> | null {
+    for (const g of this.groups.values()) {
+      const st = g.stages.get(stage);
+      if (st !== undefined && st.node === node) return st;
+    }
+    return null;
+  }
+
+  private onGroupWindow(name: string, ev: NodeEventOf<'groupWindow'>): void {
+    const g = this.group(name);
+    if (ev.outcome === 'uploaded') g.uploaded++;
+    else g.missed++;
+    g.lastWindow = Math.max(g.lastWindow ?? -1, ev.window);
+    g.lastOutcome = ev.outcome;
+    g.lastReason = ev.reason;
+    if (ev.outcome === 'uploaded') g.lastPayloadBytes = ev.payloadBytes;
+    // every stage but the last reports its downstream boundary (the last one its upstream: the same bytes again)
+    const lastStage = Math.max(...ev.stages.map((f) => f.stage));
+    for (const f of ev.stages) {
+      if (f.stage < lastStage) g.activationBytes += f.forwardBytes + f.backwardBytes;
+      if (f.stage < 0 || f.stage >= 64) continue;
+      Object.assign(this.stageOf(g, f.stage), {
+        trainMs: f.trainMs, compressMs: f.compressMs, forwardBytes: f.forwardBytes, backwardBytes: f.backwardBytes, partBytes: f.partBytes, deltaNorm: f.deltaNorm, projectionNorm: f.projectionNorm,
+      });
     }
   }
 
@@ -482,6 +615,11 @@ export class RunFolder {
         commOverhead: commMs + trainMs > 0 ? commMs / (commMs + trainMs) : null,
       },
       skipped: { malformed: this.malformed, oversized: this.oversized, unknownKind: this.unknownKind },
+      groups: [...this.groups.values()].sort((a, b) => a.name.localeCompare(b.name)).map((g) => ({
+        ...g,
+        uid: this.nodes.get(g.name)?.uid ?? null,
+        stages: [...g.stages.values()].sort((a, b) => a.stage - b.stage).map((st) => ({ ...st, state: st.node === null ? null : (this.nodes.get(st.node)?.state ?? null) })),
+      })),
     };
   }
 }

@@ -9,7 +9,8 @@ import { PipelineError } from './errors.ts';
 import { BACKWARD_FIELDS_BYTES, FORWARD_FIELDS_BYTES, FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FRAME_TAG_BYTES } from './messages.ts';
 import type { BackwardMsg, Floats, ForwardMsg } from './messages.ts';
 
-export const FrameType = { Hello: 1, Auth: 2, Forward: 3, Backward: 4, Abort: 5 } as const;
+/** Control: opaque payloads of the stage nodes driving the pipeline (a group miner's window protocol), tagged like the rest. */
+export const FrameType = { Hello: 1, Auth: 2, Forward: 3, Backward: 4, Abort: 5, Control: 6 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 const KNOWN = new Set<number>(Object.values(FrameType));
 

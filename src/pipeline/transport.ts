@@ -323,6 +323,16 @@ export class StageConnection implements DownstreamEnd, UpstreamEnd {
     await this.sendFrame(FrameType.Backward, encodeBackward(msg));
   }
 
+  /** A Control frame: whatever the nodes running the stages say to each other besides the schedule's messages. */
+  async sendControl(payload: Uint8Array): Promise<void> {
+    await this.sendFrame(FrameType.Control, payload);
+  }
+
+  /** The next frame, which must be a Control frame (anything else is a Protocol error that ends the link). */
+  async recvControl(): Promise<Uint8Array> {
+    return (await this.nextOf(FrameType.Control)).payload;
+  }
+
   private decoded<T>(decode: () => T): T {
     try {
       return decode();

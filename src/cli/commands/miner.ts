@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
+import { slowedPolicy } from '../../miner/slowed-policy.ts';
+import { parseNumberFlag } from '../../node/config/flags.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
 
@@ -21,9 +23,11 @@ export function register(program: Command): void {
   ))
     .option('--adversary <kind>', `dishonest behaviour: ${ADVERSARY_KINDS.join(', ')}`)
     .option('--until-window <w>', 'exit after uploading this window')
-    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string }) => {
+    .option('--speed-factor <f>', 'a slowed honest miner (local networks): trains ⌈f·H⌉ of the H inner steps, f in (0, 1]')
+    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speedFactor?: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
-      const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
+      if (o.adversary !== undefined && o.speedFactor !== undefined) throw new Error('--adversary and --speed-factor exclude each other');
+      const policy = o.adversary !== undefined ? adversaryPolicy(o.adversary) : o.speedFactor !== undefined ? slowedPolicy(parseNumberFlag('--speed-factor', o.speedFactor, 0, 1)) : undefined;
       await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
           net,

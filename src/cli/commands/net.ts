@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { isAdversaryKind, ADVERSARY_KINDS, type AdversaryKind } from '../../net/adversaries.ts';
 import { ProgressPrinter } from '../../net/progress.ts';
-import { LocalNetwork } from '../../net/supervisor.ts';
+import { LocalNetwork, type HeteroPlan } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
@@ -32,6 +32,18 @@ interface NetUpOptions {
   overlapRebase?: boolean;
   minersPerProcess: string;
   blocksPerWindow?: string;
+  hetero?: boolean;
+  groups: string;
+  groupRank: string;
+  slowed: string;
+}
+
+/** --hetero's plan: slowed miners and pipeline groups beside the --miners full ones (undefined without --hetero). */
+function heteroPlan(o: NetUpOptions): HeteroPlan | undefined {
+  if (o.hetero !== true) return undefined;
+  const slowed = o.slowed.split(',').map((x) => x.trim()).filter((x) => x.length > 0).map((x) => parseNumberFlag('--slowed', x, 0.01, 1));
+  const rank = o.groupRank === 'none' ? null : parseIntFlag('--group-rank', o.groupRank, 1, 65_536);
+  return { slowed, groups: parseIntFlag('--groups', o.groups, 0, 16), rank, microBatches: 2 };
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -81,6 +93,10 @@ export function register(program: Command): void {
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
     .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
     .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
+    .option('--hetero', 'heterogeneous network: beside the --miners full miners, slowed miners (--slowed) and pipeline-group miners (--groups), each group 2 processes (stage 0 holds the hotkey and uploads, stage 1 is bound to it) acting as one miner (new run dirs only)')
+    .option('--groups <n>', 'with --hetero: pipeline groups of 2 stages', '1')
+    .option('--group-rank <r>', 'with --hetero: rank of the groups\' subspace-compressed stage boundaries, or none', '16')
+    .option('--slowed <factors>', 'with --hetero: comma-separated speed factors of slowed miners (share of the inner steps each trains)', '0.5')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -107,6 +123,7 @@ export function register(program: Command): void {
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,
         ...(o.dataset === undefined ? {} : { datasetDir: o.dataset }),
         minersPerProcess: parseIntFlag('--miners-per-process', o.minersPerProcess, 1, 1_000),
+        hetero: heteroPlan(o),
       });
       await network.start();
       const wanted = overlapPlan(o).train;

@@ -219,6 +219,26 @@
       <td>${n.metricsUrl ? `<a href="${esc(n.metricsUrl)}" target="_blank">/metrics</a>` : '–'}</td></tr>`).join('');
   }
 
+  /** Pipeline-group miners (net up --hetero): one row per stage, the group's figures on its first row; hidden without groups. */
+  function renderGroups(s) {
+    const groups = s.groups ?? [];
+    $('#groups-section').hidden = groups.length === 0;
+    $('#groups-count').textContent = `${groups.length} group${groups.length === 1 ? '' : 's'}`;
+    $('#groups tbody').innerHTML = groups.map((g) => g.stages.map((st, i) => {
+      const head = i === 0
+        ? `<td rowspan="${g.stages.length}" class="l">${esc(g.name)}</td><td rowspan="${g.stages.length}">${g.uid ?? '–'}</td>
+           <td rowspan="${g.stages.length}">${g.rank ?? 'none'}</td><td rowspan="${g.stages.length}">${g.uploaded} / ${g.missed}</td>
+           <td rowspan="${g.stages.length}" class="l">${esc(g.lastOutcome ?? '–')}${g.lastWindow === null ? '' : ' (w' + g.lastWindow + ')'}${g.lastReason ? ` <span class="reason">${esc(g.lastReason)}</span>` : ''}</td>
+           <td rowspan="${g.stages.length}">${bytes(g.lastPayloadBytes)}</td><td rowspan="${g.stages.length}">${bytes(g.activationBytes)}</td>`
+        : '';
+      const layers = st.firstLayer === null ? '–' : `${st.firstLayer}–${st.endLayer - 1}`;
+      return `<tr data-group="${esc(g.name)}" data-stage="${st.stage}">${head}<td>${st.stage}</td><td class="l">${esc(st.node ?? '–')}</td>
+        <td>${esc(st.state ?? '–')}${st.starts > 1 ? ` (${st.starts - 1} restart${st.starts > 2 ? 's' : ''})` : ''}</td><td>${esc(st.link ?? '–')}</td>
+        <td>${layers}</td><td>${st.params ?? '–'}</td><td>${st.lastApplied ?? '–'}</td><td>${fmt(st.trainMs, 0)}</td>
+        <td>${bytes(st.forwardBytes)}</td><td>${bytes(st.backwardBytes)}</td><td>${bytes(st.partBytes)}</td><td>${fmt(st.deltaNorm, 3)}</td><td>${fmt(st.projectionNorm, 3)}</td></tr>`;
+    }).join('')).join('');
+  }
+
   /** The page's own timing: load (navigation start → load event), first snapshot rendered, last render and its size. */
   const timing = { loadMs: null, firstRenderMs: null, renderMs: null, snapshotBytes: null };
 
@@ -250,6 +270,7 @@
     renderFlags(s);
     renderTimeline(s);
     renderNodes(s);
+    renderGroups(s);
     const chain = s.chain.error ? `chain: ${s.chain.error}` : s.chain.at ? `chain read ${time(s.chain.at)}` : 'chain: not read';
     $('#footer').textContent = `updated ${time(s.generatedAt)} · ${chain} · skipped lines: ${s.skipped.malformed} malformed, ${s.skipped.oversized} oversized, ${s.skipped.unknownKind} of unknown kind`;
     document.body.dataset.seq = String(s.seq);
