@@ -46,6 +46,7 @@ import type { InnerTrainerOptions } from '../optim/inner-trainer.ts';
 import {
   applyOuterStep,
   DEFAULT_SPARSELOCO,
+  type OuterStepOptions,
   ErrorFeedback,
   outerStepOptions,
   pseudoGradient,
@@ -53,6 +54,7 @@ import {
   type SparseLoCoConfig,
 } from '../optim/sparseloco/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
+import { encodeGradientMeta, weightedOuterStepOptions } from '../protocol/index.ts';
 
 export interface SparseLoCoSimOptions {
   readonly replicas: number;
@@ -65,6 +67,12 @@ export interface SparseLoCoSimOptions {
   readonly overlap?: boolean;
   /** Overlapped only: the staleness remedy (see the file comment; default 'none'). */
   readonly overlapRemedy?: OverlapRemedy;
+  /**
+   * Peers of different speed: replica r trains only the first innerSteps[r] (1..H) of its H batches each round, its
+   * inner-lr schedule kept at round·H as a miner's is, and its payload's metadata states the samples it trained (what
+   * `sparseloco.peerWeighting: 'claimed-samples'` weighs). Absent: every replica trains all H, with no claim.
+   */
+  readonly innerSteps?: readonly number[];
 }
 
 export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
@@ -88,6 +96,7 @@ export class SparseLoCoSim implements SimulatedMethod {
   lastPayloads: readonly PeerPayload[] = [];
   private readonly pool: ReplicaPool;
   private readonly feedback: ErrorFeedback[];
+  private readonly innerSteps: readonly number[] | null;
   private disposed = false;
 
   constructor(
@@ -106,6 +115,10 @@ export class SparseLoCoSim implements SimulatedMethod {
     this.eagerStart = this.previous !== null && eager ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
+    this.innerSteps = options.innerSteps ?? null;
+    if (this.innerSteps !== null && (this.innerSteps.length !== options.replicas || this.innerSteps.some((n) => !Number.isInteger(n) || n < 1))) {
+      throw new BaselineError('BadOption', `innerSteps needs ${options.replicas} positive integers, got ${JSON.stringify(this.innerSteps)}`);
+    }
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
   }
 
@@ -115,18 +128,21 @@ export class SparseLoCoSim implements SimulatedMethod {
     if (h < 0) throw new BaselineError('BadBatches', `a round needs ${this.replicas} equal, non-empty batch lists`);
     const window = this.rounds;
     let lossSum = 0;
+    let stepsTaken = 0;
     const payloads: PeerPayload[] = [];
+    const rows = batches[0][0].batchSize;
     for (let r = 0; r < this.replicas; r++) {
       const start = this.replicaStart(r);
       const current = this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current';
       const against = this.previous !== null && current ? this.global : start;
-      for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      const steps = Math.min(h, this.innerSteps?.[r] ?? h);
+      if (this.innerSteps !== null) this.pool.setStep(r, window * h);
+      for (const l of this.pool.runInner(r, start, batches[r].slice(0, steps))) lossSum += l;
+      stepsTaken += steps;
       const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
-      const bytes = encodeGradient(
-        { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },
-        this.schema,
-      );
+      const meta = this.innerSteps === null ? new Uint8Array(0) : encodeGradientMeta({ window, sampleDigest: '0'.repeat(32), sampleCount: h * rows, samples: steps * rows });
+      const bytes = encodeGradient({ uid: r, window, globalStep: window, nullRound: false, meta, tensors }, this.schema);
       payloads.push({ uid: r, bytes });
     }
     const { accepted, rejected } = decodePeerPayloads(payloads, this.schema, { expectWindow: window });
@@ -136,14 +152,19 @@ export class SparseLoCoSim implements SimulatedMethod {
     }
     // overlapped: the next round starts from θ_r (this round's target) while θ_{r+1} is being formed
     this.previous?.copyFrom(this.global.tensors);
-    applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
+    applyOuterStep(this.global.tensors, accepted, this.outerOptions(accepted, h * rows));
     this.ownLast = accepted;
     this.rounds++;
     this.lastPayloads = payloads;
     return {
-      trainLoss: lossSum / (h * this.replicas),
+      trainLoss: lossSum / stepsTaken,
       bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
     };
+  }
+
+  /** The outer step's options, with the peers' weights from their claims under `claimed-samples`. */
+  private outerOptions(accepted: readonly GradientMessage[], maxSamples: number): OuterStepOptions {
+    return weightedOuterStepOptions(outerStepOptions(this.config), this.config, accepted, maxSamples);
   }
 
   /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */

@@ -27,6 +27,16 @@ export interface CompressionConfig {
  */
 export type AggregationMode = 'selected-mean' | 'divide-by-r';
 
+/**
+ * How much each peer counts in the outer step when peers train different numbers of inner steps (docs/hetero.md,
+ * "Peers of different speed"):
+ * - `equal`: every peer weighs 1 (Templar);
+ * - `claimed-samples`: a peer weighs the samples its metadata says it trained, capped at the window's step budget
+ *   (innerSteps · batch size), in both the clipping median and the per-coordinate mean.
+ */
+export type PeerWeighting = 'equal' | 'claimed-samples';
+export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples'];
+
 export interface SparseLoCoConfig extends CompressionConfig {
   /** Error-feedback decay β in e ← β·e + Δ. */
   readonly beta: number;
@@ -35,6 +45,8 @@ export interface SparseLoCoConfig extends CompressionConfig {
   readonly aggregation: AggregationMode;
   /** Clip each peer's per-parameter update to the median norm over peers. */
   readonly clipToMedianNorm: boolean;
+  /** Peers of different speed (absent: DEFAULT_PEER_WEIGHTING). */
+  readonly peerWeighting?: PeerWeighting;
 }
 
 export const DEFAULT_COMPRESSION: CompressionConfig = Object.freeze({
@@ -44,6 +56,9 @@ export const DEFAULT_COMPRESSION: CompressionConfig = Object.freeze({
   quantBins: 4,
   quantRange: 6,
 });
+
+/** See docs/hetero.md for the measurement behind it. */
+export const DEFAULT_PEER_WEIGHTING: PeerWeighting = 'claimed-samples';
 
 export const DEFAULT_SPARSELOCO: SparseLoCoConfig = Object.freeze({
   ...DEFAULT_COMPRESSION,
@@ -85,6 +100,14 @@ export function validateSparseLoCoConfig(cfg: SparseLoCoConfig): void {
   if (cfg.aggregation !== 'selected-mean' && cfg.aggregation !== 'divide-by-r') {
     throw new SparseLoCoError('InvalidConfig', `unknown aggregation mode ${String(cfg.aggregation)}`);
   }
+  if (cfg.peerWeighting !== undefined && !PEER_WEIGHTINGS.includes(cfg.peerWeighting)) {
+    throw new SparseLoCoError('InvalidConfig', `peerWeighting must be one of ${PEER_WEIGHTINGS.join(', ')}, got ${JSON.stringify(cfg.peerWeighting)}`);
+  }
+}
+
+/** The peer weighting of a config (its own, or the default when it names none). */
+export function peerWeightingOf(cfg: Pick<SparseLoCoConfig, 'peerWeighting'>): PeerWeighting {
+  return cfg.peerWeighting ?? DEFAULT_PEER_WEIGHTING;
 }
 
 /** Bits per quantization code: log2(bins). */

@@ -1,0 +1,45 @@
+/**
+ * Peers of different speed (docs/hetero.md): under the `claimed-samples` weighting a peer counts in the outer step
+ * in proportion to the samples its gradient metadata says it trained, capped at the window's step budget. Every
+ * node derives the same weights from the same payloads, so replicas stay bit-identical.
+ */
+import { peerWeightingOf, type OuterStepOptions, type SparseLoCoConfig } from '../optim/sparseloco/index.ts';
+import { claimedTrainedSamples } from './gradient-meta.ts';
+import { ProtocolError } from './errors.ts';
+
+/**
+ * claimed / maxSamples, with the claim capped at maxSamples (a miner cannot count for more than the window's step
+ * budget) and at least one sample. No readable claim counts as the full budget: the validator checks such a miner
+ * against its whole pool (claimedTrainedPart), as it does one claiming every sample.
+ */
+export function claimedSampleWeight(meta: Uint8Array, maxSamples: number): number {
+  if (!Number.isSafeInteger(maxSamples) || maxSamples < 1) throw new ProtocolError('InvalidArgument', `maxSamples must be a positive integer, got ${maxSamples}`);
+  const claimed = claimedTrainedSamples(meta);
+  if (claimed === null) return 1;
+  return Math.min(maxSamples, Math.max(1, claimed)) / maxSamples;
+}
+
+/** uid → claimedSampleWeight of each message. */
+export function claimedSampleWeights(messages: readonly { readonly uid: number; readonly meta: Uint8Array }[], maxSamples: number): Map<number, number> {
+  return new Map(messages.map((m) => [m.uid, claimedSampleWeight(m.meta, maxSamples)]));
+}
+
+/** The per-peer weights the config's peer weighting gives these messages; undefined when every peer weighs 1. */
+export function peerWeightsFor(
+  cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
+  messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
+  maxSamples: number,
+): ReadonlyMap<number, number> | undefined {
+  return peerWeightingOf(cfg) === 'claimed-samples' ? claimedSampleWeights(messages, maxSamples) : undefined;
+}
+
+/** `base` (outerStepOptions of the config) with the peer weights of these messages. */
+export function weightedOuterStepOptions(
+  base: OuterStepOptions,
+  cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
+  messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
+  maxSamples: number,
+): OuterStepOptions {
+  const peerWeights = peerWeightsFor(cfg, messages, maxSamples);
+  return peerWeights === undefined ? base : { ...base, peerWeights };
+}
