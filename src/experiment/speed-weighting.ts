@@ -4,8 +4,9 @@
  * window, at equal wall-clock. Rows, each from the same init and the same per-replica batches:
  * - `all-full-speed`: every replica takes H steps (the reference a mixed group cannot beat);
  * - `equal`: the mixed speeds, every peer weighing 1 in the outer step (Templar);
- * - `claimed-samples`: the mixed speeds, each peer weighted by the samples its payload says it trained, in the
- *   clipping median and in the per-coordinate mean (sparseloco.peerWeighting);
+ * - `claimed-samples`: the mixed speeds, the sum of the peers' updates over their summed claimed work (the samples
+ *   each payload says it trained, as a fraction of the step budget), clipped per unit of work;
+ * - `claimed-samples-mean`: the mixed speeds, the mean of the updates weighted by claimed work;
  * - `drop-slow`: only the full-speed replicas (the slow peers left out).
  * Final held-out loss of each, on a fixed held-out set.
  */
@@ -40,8 +41,8 @@ export interface SpeedWeightingOptions {
   readonly threads?: number;
 }
 
-export type SpeedWeightingRowName = 'all-full-speed' | 'equal' | 'claimed-samples' | 'drop-slow';
-export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = ['all-full-speed', 'equal', 'claimed-samples', 'drop-slow'];
+export type SpeedWeightingRowName = 'all-full-speed' | 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'drop-slow';
+export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = ['all-full-speed', 'equal', 'claimed-samples', 'claimed-samples-mean', 'drop-slow'];
 
 export interface SpeedWeightingRow {
   readonly name: SpeedWeightingRowName;
@@ -102,6 +103,7 @@ function rowSpecs(o: SpeedWeightingOptions): RowSpec[] {
     { name: 'all-full-speed', streams: all, steps: all.map(() => o.innerSteps), weighting: 'equal' },
     { name: 'equal', streams: all, steps, weighting: 'equal' },
     { name: 'claimed-samples', streams: all, steps, weighting: 'claimed-samples' },
+    { name: 'claimed-samples-mean', streams: all, steps, weighting: 'claimed-samples-mean' },
     { name: 'drop-slow', streams: fast, steps: fast.map(() => o.innerSteps), weighting: 'equal' },
   ];
 }

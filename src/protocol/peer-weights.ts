@@ -24,22 +24,14 @@ export function claimedSampleWeights(messages: readonly { readonly uid: number; 
   return new Map(messages.map((m) => [m.uid, claimedSampleWeight(m.meta, maxSamples)]));
 }
 
-/** The per-peer weights the config's peer weighting gives these messages; undefined when every peer weighs 1. */
-export function peerWeightsFor(
-  cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
-  messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
-  maxSamples: number,
-): ReadonlyMap<number, number> | undefined {
-  return peerWeightingOf(cfg) === 'claimed-samples' ? claimedSampleWeights(messages, maxSamples) : undefined;
-}
-
-/** `base` (outerStepOptions of the config) with the peer weights of these messages. */
+/** `base` (outerStepOptions of the config) with the peer weights the config's peer weighting gives these messages. */
 export function weightedOuterStepOptions(
   base: OuterStepOptions,
   cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
   messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
   maxSamples: number,
 ): OuterStepOptions {
-  const peerWeights = peerWeightsFor(cfg, messages, maxSamples);
-  return peerWeights === undefined ? base : { ...base, peerWeights };
+  const weighting = peerWeightingOf(cfg);
+  if (weighting === 'equal') return base;
+  return { ...base, peerWeights: claimedSampleWeights(messages, maxSamples), peerWeightUse: weighting === 'claimed-samples' ? 'work' : 'mean' };
 }

@@ -295,7 +295,6 @@ export class Validator implements StopSignal {
           batchSize: this.net.eval.batchSize,
           lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor,
           ownPoolSize: stepBudgetSamples(this.net),
-          ...(this.net.sparseloco.peerWeighting === undefined ? {} : { peerWeighting: this.net.sparseloco.peerWeighting }),
         },
       });
     } finally {

@@ -8,10 +8,12 @@
  * - per coordinate, contributions are summed in float32 (one IEEE float32 add per contribution, uid order), then
  *   divided by the number of peers that selected it (`selected-mean`, Templar's scatter-mean) or by R
  *   (`divide-by-r`, the paper). Unselected coordinates are 0.
- * - with per-peer weights w_i (peers of different speed, see AggregateOptions.peerWeights): the median is the
- *   weighted lower median, value tables are fl32(clipped value · w_i), and the float32 sum is divided by the float32
- *   sum of the selecting peers' weights (`selected-mean`) or of all weights (`divide-by-r`). All weights 1 gives the
- *   unweighted result bit for bit.
+ * - with per-peer weights w_i (peers of different speed, see AggregateOptions.peerWeights) the float32 sum is divided
+ *   by the float32 sum of the selecting peers' weights (`selected-mean`) or of all weights (`divide-by-r`), the median
+ *   is the weighted lower median, and either (`work`) each peer's norm per unit of work fl32(ν_i / w_i) is clipped
+ *   and its values enter the sum as they are (Σ_i Δ_i / Σ_i w_i: the data-parallel average per full window), or
+ *   (`mean`) ν_i is clipped and the values enter as fl32(value · w_i) (Σ_i w_i·Δ_i / Σ_i w_i). All weights 1 gives
+ *   the unweighted result bit for bit.
  * All float32 steps are done as float64 ops rounded once to float32, which equals IEEE float32 arithmetic for
  * +, −, ×, ÷ of float32 operands; no step depends on evaluation order beyond the uid order fixed above.
  */
@@ -29,11 +31,19 @@ export interface AggregateOptions {
   /** Clip each peer to the per-parameter median norm; default true. */
   readonly clipToMedianNorm?: boolean;
   /**
-   * Weight per uid (finite, > 0; a uid not listed weighs 1), e.g. the samples each peer trained on: the clipping
-   * median becomes the weighted lower median and each coordinate's mean a weighted mean. Absent: every peer weighs 1.
+   * Weight per uid (finite, > 0; a uid not listed weighs 1): the work each peer did, as a fraction of a full window
+   * (samples trained / step budget). Absent: every peer weighs 1.
    */
   readonly peerWeights?: ReadonlyMap<number, number>;
+  /**
+   * How the weights enter (default `work`): `work` divides the sum of the peers' updates by the sum of their weights,
+   * and clips each update per unit of work (ν_i / w_i) against the weighted median of those; `mean` takes the
+   * weighted mean Σ w_i·Δ_i / Σ w_i, clipping ν_i against their weighted median.
+   */
+  readonly peerWeightUse?: PeerWeightUse;
 }
+
+export type PeerWeightUse = 'work' | 'mean';
 
 /** More peers than a coordinate counter can hold. */
 export const MAX_PEERS = 65535;
@@ -127,17 +137,13 @@ export function sortedPeerWeights(sorted: readonly PeerUpdate[], peerWeights: Re
   return equal ? null : w;
 }
 
-/** Per-parameter median of the peers' value norms (the weighted lower median when weights are given). */
-export function medianNorms(peers: readonly PeerUpdate[], peerWeights?: ReadonlyMap<number, number>): Map<string, number> {
+/** Per-parameter median of the peers' value norms. */
+export function medianNorms(peers: readonly PeerUpdate[]): Map<string, number> {
   const sorted = sortPeers(peers);
   const out = new Map<string, number>();
   if (sorted.length === 0) return out;
-  const weights = sortedPeerWeights(sorted, peerWeights);
   const norms = sorted.map((p) => p.tensors.map(tensorValueNorm));
-  sorted[0].tensors.forEach((t, i) => {
-    const column = norms.map((n) => n[i]);
-    out.set(t.name, weights === null ? lowerMedian(column) : weightedLowerMedian(column, weights));
-  });
+  sorted[0].tensors.forEach((t, i) => out.set(t.name, lowerMedian(norms.map((n) => n[i]))));
   return out;
 }
 
@@ -194,14 +200,16 @@ class TensorAggregator {
     this.weights = weights;
     const tensors = sorted.map((p) => p.tensors[ti]);
     this.layout = tensors[0].layout;
-    const norms = clip ? tensors.map(tensorValueNorm) : [];
+    const perWork = (options.peerWeightUse ?? 'work') === 'work';
+    const raw = clip ? tensors.map(tensorValueNorm) : [];
+    const norms = weights !== null && perWork ? raw.map((n, r) => Math.fround(n / weights[r])) : raw;
     const median = !clip ? 0 : weights === null ? lowerMedian(norms) : weightedLowerMedian(norms, weights);
     let bound = 0;
     let total = 0;
     this.views = tensors.map((t, r) => {
       const table = scaledValueTable(t, clip ? clipFactor(norms[r], median) : 1);
       if (weights !== null) {
-        for (let b = 0; b < table.length; b++) table[b] = table[b] * weights[r];
+        if (!perWork) for (let b = 0; b < table.length; b++) table[b] = table[b] * weights[r];
         total = Math.fround(total + weights[r]);
       }
       let max = 0;

@@ -31,11 +31,14 @@ export type AggregationMode = 'selected-mean' | 'divide-by-r';
  * How much each peer counts in the outer step when peers train different numbers of inner steps (docs/hetero.md,
  * "Peers of different speed"):
  * - `equal`: every peer weighs 1 (Templar);
- * - `claimed-samples`: a peer weighs the samples its metadata says it trained, capped at the window's step budget
- *   (innerSteps · batch size), in both the clipping median and the per-coordinate mean.
+ * - `claimed-samples`: a peer's work is the samples its metadata says it trained, capped at the window's step budget
+ *   (innerSteps · batch size), and the outer step is the sum of the peers' updates over their summed work (the
+ *   data-parallel average per full window; each update clipped per unit of work: AggregateOptions `work`);
+ * - `claimed-samples-mean`: the weighted mean of the updates with those weights (AggregateOptions `mean`), measured
+ *   for comparison.
  */
-export type PeerWeighting = 'equal' | 'claimed-samples';
-export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples'];
+export type PeerWeighting = 'equal' | 'claimed-samples' | 'claimed-samples-mean';
+export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples', 'claimed-samples-mean'];
 
 export interface SparseLoCoConfig extends CompressionConfig {
   /** Error-feedback decay β in e ← β·e + Δ. */

@@ -9,14 +9,13 @@
 import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
-import { applyPeerUpdate, medianNorms, type PeerWeighting } from '../../optim/sparseloco/index.ts';
+import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
 import {
   claimedSampleDigest,
   claimedTrainedSamples,
   debugKey,
   decodeDebugDict,
   isProtocolError,
-  peerWeightsFor,
   poolSampleDigest,
   type DebugSample,
 } from '../../protocol/index.ts';
@@ -40,8 +39,6 @@ export interface EvaluateSettings {
   readonly lr: number;
   /** Size of a miner's assigned pool per window (innerSteps · train batch size): its step budget in samples. */
   readonly ownPoolSize: number;
-  /** The network's sparseloco.peerWeighting (absent: the default), for the clipping medians. */
-  readonly peerWeighting?: PeerWeighting;
 }
 
 export interface EvaluateInput {
@@ -117,9 +114,9 @@ async function evaluateSelected(
     }
   };
   const selected = input.selection.uids.filter((u) => !copiers.has(u));
-  const clipped = input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message);
-  // the window's clipping medians, weighted as the outer step weighs the peers (protocol/peer-weights.ts)
-  const medians = medianNorms(clipped, peerWeightsFor({ peerWeighting: settings.peerWeighting }, clipped, settings.ownPoolSize));
+  // the plain median of the window's norms, whatever the peers claim: a miner's score never depends on its claim
+  // except through the own-data check, which a claim of more samples than were trained can only fail
+  const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
   const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
   const randomLease = await prepared(randomIdx);
   if (randomLease === null) return { evaluations, details, dataUnavailable };

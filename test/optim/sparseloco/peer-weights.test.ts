@@ -56,32 +56,41 @@ describe('weighted lower median', () => {
 });
 
 describe('weighted aggregation', () => {
-  test('weights scale each peer in the per-coordinate mean (hand case, no clipping)', () => {
+  test('work: the sum of the updates over the selectors\' summed work; mean: the weighted mean (hand case, no clipping)', () => {
     const a: PeerUpdate = { uid: 1, tensors: [hand([0, 3], [1.5, -2])] };
     const b: PeerUpdate = { uid: 2, tensors: [hand([3, 5], [4, 0.5])] };
     const w = new Map([[1, 1], [2, 0.25]]);
-    const mean = aggregate([a, b], { clipToMedianNorm: false, peerWeights: w }).grads[0].data;
+    const work = aggregate([a, b], { clipToMedianNorm: false, peerWeights: w }).grads[0].data;
+    // coordinate 3: (−2 + 4) / 1.25; a lone selector's value over its own work (b: 0.5 / 0.25)
+    assert.deepEqual([...work], [1.5, 0, 0, f(2 / 1.25), 0, 2, 0, 0]);
+    const workByR = aggregate([a, b], { clipToMedianNorm: false, mode: 'divide-by-r', peerWeights: w }).grads[0].data;
+    assert.deepEqual([...workByR], [f(1.5 / 1.25), 0, 0, f(2 / 1.25), 0, f(0.5 / 1.25), 0, 0]);
+    const mean = aggregate([a, b], { clipToMedianNorm: false, peerWeights: w, peerWeightUse: 'mean' }).grads[0].data;
     // coordinate 3: (1·(−2) + 0.25·4) / 1.25; a lone selector keeps its own value
     assert.deepEqual([...mean], [1.5, 0, 0, f(f(-2 + 1) / 1.25), 0, 0.5, 0, 0]);
-    const byR = aggregate([a, b], { clipToMedianNorm: false, mode: 'divide-by-r', peerWeights: w }).grads[0].data;
-    assert.deepEqual([...byR], [f(1.5 / 1.25), 0, 0, f(-1 / 1.25), 0, f(0.125 / 1.25), 0, 0]);
+    const meanByR = aggregate([a, b], { clipToMedianNorm: false, mode: 'divide-by-r', peerWeights: w, peerWeightUse: 'mean' }).grads[0].data;
+    assert.deepEqual([...meanByR], [f(1.5 / 1.25), 0, 0, f(-1 / 1.25), 0, f(0.125 / 1.25), 0, 0]);
   });
 
-  test('the clipping median is the weighted one: a light small peer does not clip the heavy ones', () => {
+  test('the clipping median is weighted: the slow peers\' small updates no longer clip the full-speed ones', () => {
     const p = [
       { uid: 1, tensors: [hand([0, 1], [3, 4])] }, // norm 5, weight 1
       { uid: 2, tensors: [hand([2, 3], [6, 8])] }, // norm 10, weight 1
-      { uid: 3, tensors: [hand([4, 5], [0.3, 0.4])] }, // norm 0.5, weight 0.25
-      { uid: 4, tensors: [hand([6, 7], [0.6, 0.8])] }, // norm 1, weight 0.5
+      { uid: 3, tensors: [hand([4, 5], [0.3, 0.4])] }, // norm 0.5, weight 0.25 (norm per work 2)
+      { uid: 4, tensors: [hand([6, 7], [0.6, 0.8])] }, // norm 1, weight 0.5 (norm per work 2)
     ];
     const w = new Map([[1, 1], [2, 1], [3, 0.25], [4, 0.5]]);
     assert.equal(medianNorms(p).get('v'), 1);
-    assert.equal(medianNorms(p, w).get('v'), 5);
-    const g = aggregate(p, { peerWeights: w }).grads[0].data;
     const k = clipFactor(10, 5);
+    // work: medians of 5, 10, 2, 2 weighted 1, 1, 0.25, 0.5 → 5; only the norm-10 peer is clipped
+    const work = aggregate(p, { peerWeights: w }).grads[0].data;
+    const over = (x: number, wt: number) => f(f(x) / wt);
+    assert.deepEqual([...work], [3, 4, f(6 * k), f(8 * k), over(0.3, 0.25), over(0.4, 0.25), over(0.6, 0.5), over(0.8, 0.5)]);
+    // mean: medians of 5, 10, 0.5, 1 weighted the same → 5
+    const mean = aggregate(p, { peerWeights: w, peerWeightUse: 'mean' }).grads[0].data;
     const alone = (x: number, wt: number) => f(f(x * wt) / wt);
-    assert.deepEqual([...g], [3, 4, alone(f(6 * k), 1), alone(f(8 * k), 1), alone(0.3, 0.25), alone(0.4, 0.25), alone(0.6, 0.5), alone(0.8, 0.5)]);
-    // unweighted, the two slow peers set the median and the fast ones are clipped to norm 1
+    assert.deepEqual([...mean], [3, 4, alone(f(6 * k), 1), alone(f(8 * k), 1), alone(0.3, 0.25), alone(0.4, 0.25), alone(0.6, 0.5), alone(0.8, 0.5)]);
+    // unweighted, the two slow peers set the median and the full-speed ones are clipped to norm 1
     const unweighted = aggregate(p).grads[0].data;
     assert.equal(unweighted[0], f(3 * clipFactor(5, 1)));
   });
@@ -97,48 +106,55 @@ describe('weighted aggregation', () => {
     assert.equal(sortedPeerWeights(ps, weightsOf(ps, ps.map(() => 1))), null);
 
     const w = weightsOf(ps, [1, 0.5, 0.25, 1, 0.75, 0.125]);
-    const ref = cloneParams(start);
-    applyOuterStep(ref, ps, { lr: 0.4, peerWeights: w });
-    assert.ok(ref.some((p, i) => !bitsEqual(p.data, plain[i].data)), 'unequal weights change the step');
-    for (let s = 0; s < 4; s++) {
-      const again = cloneParams(start);
-      applyOuterStep(again, shuffled(ps, s), { lr: 0.4, peerWeights: new Map(shuffled([...w], s + 10)) });
-      again.forEach((p, i) => assert.ok(bitsEqual(p.data, ref[i].data), `order ${s} ${p.name}`));
+    for (const use of ['work', 'mean'] as const) {
+      const ones2 = cloneParams(start);
+      applyOuterStep(ones2, ps, { lr: 0.4, peerWeights: weightsOf(ps, ps.map(() => 1)), peerWeightUse: use });
+      ones2.forEach((p, i) => assert.ok(bitsEqual(p.data, plain[i].data), `${use} ${p.name}`));
+      const ref = cloneParams(start);
+      applyOuterStep(ref, ps, { lr: 0.4, peerWeights: w, peerWeightUse: use });
+      assert.ok(ref.some((p, i) => !bitsEqual(p.data, plain[i].data)), 'unequal weights change the step');
+      for (let s = 0; s < 3; s++) {
+        const again = cloneParams(start);
+        applyOuterStep(again, shuffled(ps, s), { lr: 0.4, peerWeights: new Map(shuffled([...w], s + 10)), peerWeightUse: use });
+        again.forEach((p, i) => assert.ok(bitsEqual(p.data, ref[i].data), `${use} order ${s} ${p.name}`));
+      }
     }
   });
 
-  test('matches a float64 reference of weighted-median clip + weighted mean within float32 rounding', () => {
+  test('matches a float64 reference of the weighted median clip and the weighted sum within float32 rounding', () => {
     const ps = peers(400, 5);
     const ws = [1, 0.5, 0.25, 1, 0.75];
-    for (const mode of ['selected-mean', 'divide-by-r'] as const) {
-      const got = aggregate(ps, { mode, peerWeights: weightsOf(ps, ws) });
-      MIXED_SPECS.forEach((spec, t) => {
-        const norms = ps.map((p) => Math.hypot(...dequantizedValues(p.tensors[t])));
-        const order = norms.map((_, i) => i).sort((a, b) => norms[a] - norms[b]);
-        const total = ws.reduce((s, x) => s + x, 0);
-        let below = 0;
-        const med = norms[order.find((i) => 2 * (below += ws[i]) >= total)!];
-        const sum = new Float64Array(got.grads[t].data.length);
-        const wsum = new Float64Array(sum.length);
-        const mag = new Float64Array(sum.length);
-        ps.forEach((p, r) => {
-          const factor = Math.min(1, med / (norms[r] + 1e-8));
-          const dense = peerUpdate({ uid: p.uid, tensors: [p.tensors[t]] })[0].data;
-          const kept = peerUpdate({ uid: p.uid, tensors: [{ ...p.tensors[t], quant: { shift: 1, scale: 1, lookup: Float32Array.of(0, 0, 0, 0) } }] })[0].data;
+    const total = ws.reduce((s, x) => s + x, 0);
+    for (const use of ['work', 'mean'] as const) {
+      for (const mode of ['selected-mean', 'divide-by-r'] as const) {
+        const got = aggregate(ps, { mode, peerWeights: weightsOf(ps, ws), peerWeightUse: use });
+        MIXED_SPECS.forEach((spec, t) => {
+          const norms = ps.map((p, r) => Math.hypot(...dequantizedValues(p.tensors[t])) / (use === 'work' ? ws[r] : 1));
+          const order = norms.map((_, i) => i).sort((a, b) => norms[a] - norms[b]);
+          let below = 0;
+          const med = norms[order.find((i) => 2 * (below += ws[i]) >= total)!];
+          const sum = new Float64Array(got.grads[t].data.length);
+          const wsum = new Float64Array(sum.length);
+          const mag = new Float64Array(sum.length);
+          ps.forEach((p, r) => {
+            const factor = Math.min(1, med / (norms[r] + 1e-8)) * (use === 'mean' ? ws[r] : 1);
+            const dense = peerUpdate({ uid: p.uid, tensors: [p.tensors[t]] })[0].data;
+            const kept = peerUpdate({ uid: p.uid, tensors: [{ ...p.tensors[t], quant: { shift: 1, scale: 1, lookup: Float32Array.of(0, 0, 0, 0) } }] })[0].data;
+            for (let i = 0; i < sum.length; i++) {
+              if (kept[i] === 0) continue;
+              sum[i] += dense[i] * factor;
+              mag[i] += Math.abs(dense[i] * factor);
+              wsum[i] += ws[r];
+            }
+          });
+          const g = got.grads[t].data;
           for (let i = 0; i < sum.length; i++) {
-            if (kept[i] === 0) continue;
-            sum[i] += ws[r] * dense[i] * factor;
-            mag[i] += Math.abs(ws[r] * dense[i] * factor);
-            wsum[i] += ws[r];
+            const div = mode === 'selected-mean' ? wsum[i] : total;
+            const expected = wsum[i] === 0 ? 0 : sum[i] / div;
+            assert.ok(Math.abs(g[i] - expected) <= 2e-6 * (mag[i] / Math.max(div, 1e-9)) + 1e-30, `${spec.name}[${i}] ${use} ${mode}: ${g[i]} vs ${expected}`);
           }
         });
-        const g = got.grads[t].data;
-        for (let i = 0; i < sum.length; i++) {
-          const div = mode === 'selected-mean' ? wsum[i] : total;
-          const expected = wsum[i] === 0 ? 0 : sum[i] / div;
-          assert.ok(Math.abs(g[i] - expected) <= 2e-6 * (mag[i] / Math.max(div, 1e-9)) + 1e-30, `${spec.name}[${i}] ${mode}: ${g[i]} vs ${expected}`);
-        }
-      });
+      }
     }
   });
 
@@ -155,6 +171,7 @@ describe('weighted aggregation', () => {
   test('peerWeighting is checked by the config validation', () => {
     validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'equal' });
     validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'claimed-samples' });
+    validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'claimed-samples-mean' });
     assert.throws(() => validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'tokens' as 'equal' }), (e: unknown) => e instanceof SparseLoCoError && e.code === 'InvalidConfig' && /peerWeighting/.test(e.message));
   });
 });
