@@ -41,8 +41,8 @@ export interface SpeedWeightingOptions {
   readonly threads?: number;
 }
 
-export type SpeedWeightingRowName = 'all-full-speed' | 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'drop-slow';
-export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = ['all-full-speed', 'equal', 'claimed-samples', 'claimed-samples-mean', 'drop-slow'];
+export type SpeedWeightingRowName = 'all-full-speed' | 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'claimed-samples-floor' | 'claimed-samples-mean-floor' | 'drop-slow';
+export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = ['all-full-speed', 'equal', 'claimed-samples', 'claimed-samples-mean', 'claimed-samples-floor', 'claimed-samples-mean-floor', 'drop-slow'];
 
 export interface SpeedWeightingRow {
   readonly name: SpeedWeightingRowName;
@@ -104,6 +104,8 @@ function rowSpecs(o: SpeedWeightingOptions): RowSpec[] {
     { name: 'equal', streams: all, steps, weighting: 'equal' },
     { name: 'claimed-samples', streams: all, steps, weighting: 'claimed-samples' },
     { name: 'claimed-samples-mean', streams: all, steps, weighting: 'claimed-samples-mean' },
+    { name: 'claimed-samples-floor', streams: all, steps, weighting: 'claimed-samples-floor' },
+    { name: 'claimed-samples-mean-floor', streams: all, steps, weighting: 'claimed-samples-mean-floor' },
     { name: 'drop-slow', streams: fast, steps: fast.map(() => o.innerSteps), weighting: 'equal' },
   ];
 }

@@ -33,5 +33,7 @@ export function weightedOuterStepOptions(
 ): OuterStepOptions {
   const weighting = peerWeightingOf(cfg);
   if (weighting === 'equal') return base;
-  return { ...base, peerWeights: claimedSampleWeights(messages, maxSamples), peerWeightUse: weighting === 'claimed-samples' ? 'work' : 'mean' };
+  const use = weighting === 'claimed-samples' || weighting === 'claimed-samples-floor' ? 'work' : 'mean';
+  const floor = weighting.endsWith('-floor') ? { peerWeightFloor: 1 } : {};
+  return { ...base, peerWeights: claimedSampleWeights(messages, maxSamples), peerWeightUse: use, ...floor };
 }

@@ -395,9 +395,9 @@ describe('evaluate phase', () => {
     assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
   });
 
-  test('the own-data check draws from both halves of the samples the miner says it trained (the pool\'s leading batches), at least one batch', async () => {
+  test('the own-data check draws from both halves of the samples the miner says it trained (the pool\'s leading batches), at least one sample', async () => {
     const pool1 = assignedPool(1, W, settings.ownPoolSize, samples.sampleCount);
-    for (const [claim, part] of [[2, 2], [4, 4], [0, 2], [99, 8]] as const) {
+    for (const [claim, part] of [[2, 2], [4, 4], [3, 3], [0, 1], [99, 8]] as const) {
       const meta = encodeGradientMeta(gradientMeta(W, pool1, samples, claim));
       const g = gatheredOk(message(1, W, 1, { meta }));
       const replica = replicaAt(W - 1);
@@ -409,7 +409,7 @@ describe('evaluate phase', () => {
       const rng = new SeededRng('claim');
       rng.int(1_000_000);
       const half = Math.ceil(part / 2);
-      const own = [rng.shuffled(pool1.slice(0, half)).slice(0, 1), rng.shuffled(pool1.slice(half, part)).slice(0, 1)];
+      const own = part === 1 ? [pool1.slice(0, 1)] : [rng.shuffled(pool1.slice(0, half)).slice(0, 1), rng.shuffled(pool1.slice(half, part)).slice(0, 1)];
       const e = r.evaluations[0];
       assert.equal(e.status, 'ok');
       if (e.status === 'ok') {
@@ -420,7 +420,7 @@ describe('evaluate phase', () => {
     assert.deepEqual(split.map((ix) => ix.length), [2, 2]);
     assert.ok(split[0].every((i) => i <= 5) && split[1].every((i) => i > 5), JSON.stringify(split));
     assert.deepEqual(ownCheckSamples([4, 5], 1, new SeededRng('one')).map((ix) => ix.length), [1], 'a batch of one is not split');
-    assert.deepEqual(claimedTrainedPart(pool1, new Uint8Array([1, 2]), 2), pool1, 'no readable claim: the whole pool');
+    assert.deepEqual(claimedTrainedPart(pool1, new Uint8Array([1, 2])), pool1, 'no readable claim: the whole pool');
   });
 
   test('samples that cannot be read: the miner needing them is skipped, not scored; without the random batch nothing is evaluated', async () => {

@@ -41,6 +41,11 @@ export interface AggregateOptions {
    * weighted mean Σ w_i·Δ_i / Σ w_i, clipping ν_i against their weighted median.
    */
   readonly peerWeightUse?: PeerWeightUse;
+  /**
+   * `selected-mean` with weights: a coordinate's weight sum counts as at least this much (default 0: none). With 1,
+   * a coordinate only slow peers selected moves by their share of one full window instead of a full step.
+   */
+  readonly peerWeightFloor?: number;
 }
 
 export type PeerWeightUse = 'work' | 'mean';
@@ -188,6 +193,8 @@ class TensorAggregator {
   private readonly weightSum: Float32Array;
   /** Weighted only: the float32 sum of all weights (uid order), divide-by-r's divisor. */
   private readonly totalWeight: number;
+  /** Weighted selected-mean only: the least divisor of a coordinate (AggregateOptions.peerWeightFloor). */
+  private readonly floor: number;
   private readonly touched: Int32Array;
   private readonly offsets: Int32Array;
   private readonly R: number;
@@ -219,6 +226,8 @@ class TensorAggregator {
     });
     this.bounded = bound < SAFE_SUM;
     this.totalWeight = total;
+    this.floor = Math.fround(options.peerWeightFloor ?? 0);
+    if (!(this.floor >= 0 && Number.isFinite(this.floor))) throw new SparseLoCoError('InvalidArgument', `peerWeightFloor must be finite and >= 0, got ${options.peerWeightFloor}`);
     this.sum = new Float32Array(this.layout.chunkLen);
     this.weightSum = new Float32Array(weights === null ? 0 : this.layout.chunkLen);
     this.count = new Uint16Array(this.layout.chunkLen);
@@ -231,7 +240,7 @@ class TensorAggregator {
    * With `checkFinite`, stops and returns false at the first NaN/±Inf result.
    */
   run(emit: ((flat: number, g: number) => void) | null, checkFinite: boolean): boolean {
-    const { views, sum, count, touched, offsets, selectedMean, R, weights, weightSum, totalWeight } = this;
+    const { views, sum, count, touched, offsets, selectedMean, R, weights, weightSum, totalWeight, floor } = this;
     const { k, numChunks } = this.layout;
     for (let c = 0; c < numChunks; c++) {
       let n = 0;
@@ -253,7 +262,7 @@ class TensorAggregator {
         const cnt = count[j];
         let g: number;
         if (weights !== null) {
-          g = Math.fround(sum[j] / (selectedMean ? weightSum[j] : totalWeight));
+          g = Math.fround(sum[j] / (selectedMean ? Math.max(floor, weightSum[j]) : totalWeight));
           weightSum[j] = 0;
         } else {
           g = Math.fround(selectedMean ? (cnt === 1 ? sum[j] : sum[j] / cnt) : sum[j] / R);

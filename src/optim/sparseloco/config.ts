@@ -37,8 +37,8 @@ export type AggregationMode = 'selected-mean' | 'divide-by-r';
  * - `claimed-samples-mean`: the weighted mean of the updates with those weights (AggregateOptions `mean`), measured
  *   for comparison.
  */
-export type PeerWeighting = 'equal' | 'claimed-samples' | 'claimed-samples-mean';
-export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples', 'claimed-samples-mean'];
+export type PeerWeighting = 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'claimed-samples-floor' | 'claimed-samples-mean-floor';
+export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples', 'claimed-samples-mean', 'claimed-samples-floor', 'claimed-samples-mean-floor'];
 
 export interface SparseLoCoConfig extends CompressionConfig {
   /** Error-feedback decay β in e ← β·e + Δ. */

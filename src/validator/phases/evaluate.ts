@@ -133,7 +133,7 @@ async function evaluateSelected(
         continue;
       }
       const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
-      const ownIdx = ownCheckSamples(claimedTrainedPart(poolIdx, g.payload.message.meta, settings.batchSize), settings.batchSize, rng);
+      const ownIdx = ownCheckSamples(claimedTrainedPart(poolIdx, g.payload.message.meta), settings.batchSize, rng);
       const poolLease = await prepared(poolIdx);
       if (poolLease === null) continue;
       try {
@@ -167,8 +167,8 @@ async function evaluateSelected(
 }
 
 /**
- * The samples of the own-data check, drawn (rng) from the claimed-trained part in two halves: ⌈B/2⌉ from its first
- * half and ⌊B/2⌋ from its second (one draw of B when the part or B is too small to split). An honest miner trained
+ * The samples of the own-data check, drawn (rng) from the claimed-trained part in two halves: up to ⌈B/2⌉ from its
+ * first half and up to ⌊B/2⌋ from its second (one draw of up to B when the part or B is too small to split). An honest miner trained
  * both halves; one claiming more steps than it took never trained the second half, whose improvement then is no
  * better than on random data and fails the check (lossScores takes the weaker half).
  */
@@ -181,13 +181,14 @@ export function ownCheckSamples(part: readonly number[], batchSize: number, rng:
 
 /**
  * The part of the pool the miner says it trained on (the inner loop takes the pool's batches in order, so a miner cut
- * short trained a prefix): its own-data check draws from there, so a slow miner is checked on what it did, and one
- * claiming more steps than it took is checked on samples it never saw. Without a claim, the whole pool.
+ * short trained a prefix): its own-data check draws from there, so a slow miner is checked on what it did (even
+ * when that is less than an evaluation batch), and one claiming more steps than it took is checked on samples it
+ * never saw. At least one sample; without a claim, the whole pool.
  */
-export function claimedTrainedPart(pool: readonly number[], meta: Uint8Array, batchSize: number): readonly number[] {
+export function claimedTrainedPart(pool: readonly number[], meta: Uint8Array): readonly number[] {
   const claimed = claimedTrainedSamples(meta);
   if (claimed === null) return pool;
-  return pool.slice(0, Math.min(pool.length, Math.max(batchSize, claimed)));
+  return pool.slice(0, Math.min(pool.length, Math.max(1, claimed)));
 }
 
 export interface StepsBehindInput {
