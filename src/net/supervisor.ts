@@ -49,6 +49,8 @@ export interface LocalNetworkOptions {
   readonly s3?: { readonly buckets: Readonly<Record<string, NodeBucket>>; readonly peerEndpoint?: string };
   /** Slow peers: node name → the most latency (ms) added to each of its store requests. */
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
+  /** Peers of different speed: miner name → its relative training speed in (0, 1] (`tessera miner --speed`). */
+  readonly minerSpeeds?: Readonly<Record<string, number>>;
   /** The subnet takes weights only as timelocked commits, revealed by the chain an epoch later (new run dirs only). */
   readonly commitReveal?: boolean;
   /**
@@ -203,6 +205,8 @@ export class LocalNetwork {
     for (const n of group) {
       const latencyMs = this.o.storeLatencyMs?.[n.name];
       if (latencyMs !== undefined) args.push('--store-latency', `${n.name}=${latencyMs}`);
+      const speed = this.o.minerSpeeds?.[n.name];
+      if (speed !== undefined) args.push('--speed', `${n.name}=${speed}`);
     }
     const dir = join(this.runDir, 'hosts');
     mkdirSync(dir, { recursive: true });
@@ -229,6 +233,8 @@ export class LocalNetwork {
     if (n.adversary !== undefined) args.push('--adversary', n.adversary);
     const latencyMs = this.o.storeLatencyMs?.[n.name];
     if (latencyMs !== undefined) args.push('--store-latency-ms', String(latencyMs));
+    const speed = this.o.minerSpeeds?.[n.name];
+    if (speed !== undefined && n.role === 'miner') args.push('--speed', String(speed));
     const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
     if (this.o.s3 !== undefined) {
       const bucket = this.o.s3.buckets[n.name];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
+import { parseSpeedFlag } from '../../node/config/flags.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
 
@@ -21,8 +22,10 @@ export function register(program: Command): void {
   ))
     .option('--adversary <kind>', `dishonest behaviour: ${ADVERSARY_KINDS.join(', ')}`)
     .option('--until-window <w>', 'exit after uploading this window')
-    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string }) => {
+    .option('--speed <fraction>', 'testing peers of different speed: train like hardware this fraction as fast as one that just fits the window\'s inner steps (steps are padded by sleeping; the step budget cuts the window honestly and the upload states the samples trained)')
+    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speed?: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
+      const speed = o.speed === undefined ? undefined : parseSpeedFlag('--speed', o.speed);
       const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
       await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
@@ -33,6 +36,7 @@ export function register(program: Command): void {
           events: await startNodeTelemetry(nodeDir, o.name, 'miner', o),
           policy,
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
+          speed,
           backend,
           data,
         });

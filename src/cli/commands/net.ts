@@ -6,7 +6,7 @@ import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
 import { registerHost } from './net-host.ts';
-import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
+import { parseIntFlag, parseNumberFlag, parseSpeedFlag } from '../../node/config/flags.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
 import { isPresetName, PRESET_NAMES } from '../../node/config/templar-preset.ts';
 
@@ -32,6 +32,15 @@ interface NetUpOptions {
   overlapRebase?: boolean;
   minersPerProcess: string;
   blocksPerWindow?: string;
+  slowMiners: string;
+  slowSpeed: string;
+}
+
+/** --slow-miners: the last n honest miners (adversaries take the last names) train at --slow-speed. */
+export function slowMinerSpeeds(miners: number, adversaries: number, slow: number, speed: number): Record<string, number> {
+  const honest = miners - adversaries;
+  if (slow > honest) throw new NodeConfigError('InvalidField', `--slow-miners ${slow} exceeds the ${honest} honest miners`);
+  return Object.fromEntries(Array.from({ length: slow }, (_, i) => [`miner-${honest - slow + i}`, speed]));
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -80,6 +89,8 @@ export function register(program: Command): void {
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
     .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
+    .option('--slow-miners <n>', 'peers of different speed: this many honest miners (the last ones) train at --slow-speed, taking fewer inner steps and claiming the samples they trained', '0')
+    .option('--slow-speed <fraction>', 'the slow miners\' speed, a fraction of one that just fits the inner steps', '0.25')
     .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -89,10 +100,13 @@ export function register(program: Command): void {
       if (o.seed.trim() === '') throw new NodeConfigError('InvalidField', '--seed must not be empty');
       const windows = o.windows === undefined ? undefined : parseIntFlag('--windows', o.windows, 1);
       const failureRate = parseNumberFlag('--fault-rate', o.faultRate, 0, 1);
+      const miners = parseIntFlag('--miners', o.miners, 0, 1_000);
+      const minerSpeeds = slowMinerSpeeds(miners, adversaries.length, parseIntFlag('--slow-miners', o.slowMiners, 0, 1_000), parseSpeedFlag('--slow-speed', o.slowSpeed));
       if (failureRate === 1) throw new NodeConfigError('InvalidField', '--fault-rate must be below 1 (every store request would fail)');
       const network = new LocalNetwork({
         runDir: o.runDir,
-        miners: parseIntFlag('--miners', o.miners, 0, 1_000),
+        miners,
+        minerSpeeds,
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
         plan: {
