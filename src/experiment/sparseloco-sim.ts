@@ -54,7 +54,7 @@ import {
   type SparseLoCoConfig,
 } from '../optim/sparseloco/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
-import { encodeGradientMeta, weightedOuterStepOptions } from '../protocol/index.ts';
+import { encodeGradientMeta, weightedOuterStepOptions, type ClaimWeightingVariant } from '../protocol/index.ts';
 
 export interface SparseLoCoSimOptions {
   readonly replicas: number;
@@ -73,6 +73,8 @@ export interface SparseLoCoSimOptions {
    * `sparseloco.peerWeighting: 'claimed-samples'` weighs). Absent: every replica trains all H, with no claim.
    */
   readonly innerSteps?: readonly number[];
+  /** With `peerWeighting: 'claimed-samples'`: how the claims enter the outer step (default CLAIMED_WORK; measurements). */
+  readonly claimWeighting?: ClaimWeightingVariant;
 }
 
 export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
@@ -97,6 +99,7 @@ export class SparseLoCoSim implements SimulatedMethod {
   private readonly pool: ReplicaPool;
   private readonly feedback: ErrorFeedback[];
   private readonly innerSteps: readonly number[] | null;
+  private readonly claimWeighting: ClaimWeightingVariant | undefined;
   private disposed = false;
 
   constructor(
@@ -116,6 +119,7 @@ export class SparseLoCoSim implements SimulatedMethod {
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
     this.innerSteps = options.innerSteps ?? null;
+    this.claimWeighting = options.claimWeighting;
     if (this.innerSteps !== null && (this.innerSteps.length !== options.replicas || this.innerSteps.some((n) => !Number.isInteger(n) || n < 1))) {
       throw new BaselineError('BadOption', `innerSteps needs ${options.replicas} positive integers, got ${JSON.stringify(this.innerSteps)}`);
     }
@@ -164,7 +168,7 @@ export class SparseLoCoSim implements SimulatedMethod {
 
   /** The outer step's options, with the peers' weights from their claims under `claimed-samples`. */
   private outerOptions(accepted: readonly GradientMessage[], maxSamples: number): OuterStepOptions {
-    return weightedOuterStepOptions(outerStepOptions(this.config), this.config, accepted, maxSamples);
+    return weightedOuterStepOptions(outerStepOptions(this.config), this.config, accepted, maxSamples, this.claimWeighting);
   }
 
   /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */

@@ -4,9 +4,11 @@
  * window, at equal wall-clock. Rows, each from the same init and the same per-replica batches:
  * - `all-full-speed`: every replica takes H steps (the reference a mixed group cannot beat);
  * - `equal`: the mixed speeds, every peer weighing 1 in the outer step (Templar);
- * - `claimed-samples`: the mixed speeds, the sum of the peers' updates over their summed claimed work (the samples
- *   each payload says it trained, as a fraction of the step budget), clipped per unit of work;
- * - `claimed-samples-mean`: the mixed speeds, the mean of the updates weighted by claimed work;
+ * - `claimed-samples`: the mixed speeds, each peer's work w_i the samples its payload says it trained over the step
+ *   budget; per coordinate Σ Δ_i / max(1, Σ w_i), clipped per unit of work (sparseloco.peerWeighting, CLAIMED_WORK);
+ * - `claimed-samples-extrapolated`: Σ Δ_i / Σ w_i (a coordinate only slow peers selected is scaled up to a window);
+ * - `claimed-samples-mean`: the weighted mean Σ w_i·Δ_i / Σ w_i (lone selectors keep their value), median of ν_i;
+ * - `claimed-samples-mean-floor`: Σ w_i·Δ_i / max(1, Σ w_i);
  * - `drop-slow`: only the full-speed replicas (the slow peers left out).
  * Final held-out loss of each, on a fixed held-out set.
  */
@@ -19,6 +21,7 @@ import { Dataset } from '../data/index.ts';
 import type { ComparisonData } from './compare.ts';
 import { ExperimentError } from './errors.ts';
 import { SparseLoCoSim } from './sparseloco-sim.ts';
+import { CLAIMED_WORK, type ClaimWeightingVariant } from '../protocol/index.ts';
 import { CorpusStreams, DatasetStreams, type ExperimentData } from './streams.ts';
 
 export interface SpeedWeightingOptions {
@@ -41,8 +44,11 @@ export interface SpeedWeightingOptions {
   readonly threads?: number;
 }
 
-export type SpeedWeightingRowName = 'all-full-speed' | 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'claimed-samples-floor' | 'claimed-samples-mean-floor' | 'drop-slow';
-export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = ['all-full-speed', 'equal', 'claimed-samples', 'claimed-samples-mean', 'claimed-samples-floor', 'claimed-samples-mean-floor', 'drop-slow'];
+export type SpeedWeightingRowName =
+  | 'all-full-speed' | 'equal' | 'claimed-samples' | 'claimed-samples-extrapolated' | 'claimed-samples-mean' | 'claimed-samples-mean-floor' | 'drop-slow';
+export const SPEED_WEIGHTING_ROWS: readonly SpeedWeightingRowName[] = [
+  'all-full-speed', 'equal', 'claimed-samples', 'claimed-samples-extrapolated', 'claimed-samples-mean', 'claimed-samples-mean-floor', 'drop-slow',
+];
 
 export interface SpeedWeightingRow {
   readonly name: SpeedWeightingRowName;
@@ -93,6 +99,7 @@ interface RowSpec {
   readonly streams: readonly number[];
   readonly steps: readonly number[];
   readonly weighting: PeerWeighting;
+  readonly variant?: ClaimWeightingVariant;
 }
 
 function rowSpecs(o: SpeedWeightingOptions): RowSpec[] {
@@ -102,10 +109,10 @@ function rowSpecs(o: SpeedWeightingOptions): RowSpec[] {
   return [
     { name: 'all-full-speed', streams: all, steps: all.map(() => o.innerSteps), weighting: 'equal' },
     { name: 'equal', streams: all, steps, weighting: 'equal' },
-    { name: 'claimed-samples', streams: all, steps, weighting: 'claimed-samples' },
-    { name: 'claimed-samples-mean', streams: all, steps, weighting: 'claimed-samples-mean' },
-    { name: 'claimed-samples-floor', streams: all, steps, weighting: 'claimed-samples-floor' },
-    { name: 'claimed-samples-mean-floor', streams: all, steps, weighting: 'claimed-samples-mean-floor' },
+    { name: 'claimed-samples', streams: all, steps, weighting: 'claimed-samples', variant: CLAIMED_WORK },
+    { name: 'claimed-samples-extrapolated', streams: all, steps, weighting: 'claimed-samples', variant: { use: 'work', floor: 0 } },
+    { name: 'claimed-samples-mean', streams: all, steps, weighting: 'claimed-samples', variant: { use: 'mean', floor: 0 } },
+    { name: 'claimed-samples-mean-floor', streams: all, steps, weighting: 'claimed-samples', variant: { use: 'mean', floor: 1 } },
     { name: 'drop-slow', streams: fast, steps: fast.map(() => o.innerSteps), weighting: 'equal' },
   ];
 }
@@ -136,6 +143,7 @@ export function runSpeedWeighting(
       inner,
       name: spec.name,
       innerSteps: spec.steps,
+      ...(spec.variant === undefined ? {} : { claimWeighting: spec.variant }),
       sparseloco: { outerLr: o.outerLr, peerWeighting: spec.weighting },
     });
     try {

@@ -3,7 +3,7 @@
  * in proportion to the samples its gradient metadata says it trained, capped at the window's step budget. Every
  * node derives the same weights from the same payloads, so replicas stay bit-identical.
  */
-import { peerWeightingOf, type OuterStepOptions, type SparseLoCoConfig } from '../optim/sparseloco/index.ts';
+import { peerWeightingOf, type OuterStepOptions, type PeerWeightUse, type SparseLoCoConfig } from '../optim/sparseloco/index.ts';
 import { claimedTrainedSamples } from './gradient-meta.ts';
 import { ProtocolError } from './errors.ts';
 
@@ -24,16 +24,26 @@ export function claimedSampleWeights(messages: readonly { readonly uid: number; 
   return new Map(messages.map((m) => [m.uid, claimedSampleWeight(m.meta, maxSamples)]));
 }
 
-/** `base` (outerStepOptions of the config) with the peer weights the config's peer weighting gives these messages. */
+/** How claimed work enters the outer step (AggregateOptions): `claimed-samples` is CLAIMED_WORK. */
+export interface ClaimWeightingVariant {
+  readonly use: PeerWeightUse;
+  readonly floor: number;
+}
+
+/** Σ Δ_i / max(1, Σ w_i) per coordinate, clipped per unit of work (measured against the others in docs/hetero.md). */
+export const CLAIMED_WORK: ClaimWeightingVariant = Object.freeze({ use: 'work', floor: 1 });
+
+/**
+ * `base` (outerStepOptions of the config) with the peer weights the config's peer weighting gives these messages;
+ * `variant` replaces how they enter, for measurements only (every node of a network must use CLAIMED_WORK).
+ */
 export function weightedOuterStepOptions(
   base: OuterStepOptions,
   cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
   messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
   maxSamples: number,
+  variant: ClaimWeightingVariant = CLAIMED_WORK,
 ): OuterStepOptions {
-  const weighting = peerWeightingOf(cfg);
-  if (weighting === 'equal') return base;
-  const use = weighting === 'claimed-samples' || weighting === 'claimed-samples-floor' ? 'work' : 'mean';
-  const floor = weighting.endsWith('-floor') ? { peerWeightFloor: 1 } : {};
-  return { ...base, peerWeights: claimedSampleWeights(messages, maxSamples), peerWeightUse: use, ...floor };
+  if (peerWeightingOf(cfg) === 'equal') return base;
+  return { ...base, peerWeights: claimedSampleWeights(messages, maxSamples), peerWeightUse: variant.use, peerWeightFloor: variant.floor };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { claimedSampleWeight, claimedSampleWeights, encodeGradientMeta, ProtocolError, weightedOuterStepOptions } from '../../src/protocol/index.ts';
+import { CLAIMED_WORK, claimedSampleWeight, claimedSampleWeights, encodeGradientMeta, ProtocolError, weightedOuterStepOptions } from '../../src/protocol/index.ts';
 import { DEFAULT_SPARSELOCO, outerStepOptions } from '../../src/optim/sparseloco/index.ts';
 
 const meta = (samples: number) => encodeGradientMeta({ window: 3, sampleDigest: 'ab'.repeat(16), sampleCount: 40, samples });
@@ -22,7 +22,10 @@ test('the outer step options carry the claims only under a claimed-samples weigh
   assert.equal(weightedOuterStepOptions(base, { peerWeighting: 'equal' }, msgs, 40), base);
   const work = weightedOuterStepOptions(base, { peerWeighting: 'claimed-samples' }, msgs, 40);
   assert.deepEqual([...work.peerWeights!], [[2, 0.25], [7, 1]]);
-  assert.equal(work.peerWeightUse, 'work');
-  assert.equal(weightedOuterStepOptions(base, { peerWeighting: 'claimed-samples-mean' }, msgs, 40).peerWeightUse, 'mean');
+  assert.deepEqual([work.peerWeightUse, work.peerWeightFloor], [CLAIMED_WORK.use, CLAIMED_WORK.floor]);
+  assert.deepEqual(CLAIMED_WORK, { use: 'work', floor: 1 });
+  const mean = weightedOuterStepOptions(base, { peerWeighting: 'claimed-samples' }, msgs, 40, { use: 'mean', floor: 0 });
+  assert.deepEqual([mean.peerWeightUse, mean.peerWeightFloor], ['mean', 0]);
   assert.equal(work.lr, base.lr);
+  assert.equal(weightedOuterStepOptions(base, {}, msgs, 40).peerWeightUse, 'work', 'absent: the default, claimed-samples');
 });

@@ -31,14 +31,13 @@ export type AggregationMode = 'selected-mean' | 'divide-by-r';
  * How much each peer counts in the outer step when peers train different numbers of inner steps (docs/hetero.md,
  * "Peers of different speed"):
  * - `equal`: every peer weighs 1 (Templar);
- * - `claimed-samples`: a peer's work is the samples its metadata says it trained, capped at the window's step budget
- *   (innerSteps · batch size), and the outer step is the sum of the peers' updates over their summed work (the
- *   data-parallel average per full window; each update clipped per unit of work: AggregateOptions `work`);
- * - `claimed-samples-mean`: the weighted mean of the updates with those weights (AggregateOptions `mean`), measured
- *   for comparison.
+ * - `claimed-samples`: a peer's work w_i is the samples its metadata says it trained over the window's step budget
+ *   (innerSteps · batch size, claims above it count as it); per coordinate the outer step is the sum of the selecting
+ *   peers' updates over max(1, Σ w_i) (the data-parallel average per full window, without scaling up a coordinate
+ *   only slow peers selected), each update clipped per unit of work ν_i / w_i against the work-weighted median.
  */
-export type PeerWeighting = 'equal' | 'claimed-samples' | 'claimed-samples-mean' | 'claimed-samples-floor' | 'claimed-samples-mean-floor';
-export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples', 'claimed-samples-mean', 'claimed-samples-floor', 'claimed-samples-mean-floor'];
+export type PeerWeighting = 'equal' | 'claimed-samples';
+export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples'];
 
 export interface SparseLoCoConfig extends CompressionConfig {
   /** Error-feedback decay β in e ← β·e + Δ. */
@@ -69,6 +68,7 @@ export const DEFAULT_SPARSELOCO: SparseLoCoConfig = Object.freeze({
   outerLr: 0.4,
   aggregation: 'selected-mean',
   clipToMedianNorm: true,
+  peerWeighting: DEFAULT_PEER_WEIGHTING,
 });
 
 /** Chunk-local indices are stored as uint16, so a chunk holds at most 2^16 elements. */

@@ -70,6 +70,12 @@ describe('weighted aggregation', () => {
     assert.deepEqual([...mean], [1.5, 0, 0, f(f(-2 + 1) / 1.25), 0, 0.5, 0, 0]);
     const meanByR = aggregate([a, b], { clipToMedianNorm: false, mode: 'divide-by-r', peerWeights: w, peerWeightUse: 'mean' }).grads[0].data;
     assert.deepEqual([...meanByR], [f(1.5 / 1.25), 0, 0, f(-1 / 1.25), 0, f(0.125 / 1.25), 0, 0]);
+    // a floor of 1 (claimed-samples): a coordinate only the slow peer selected keeps its value, not scaled up
+    const floored = aggregate([a, b], { clipToMedianNorm: false, peerWeights: w, peerWeightFloor: 1 }).grads[0].data;
+    assert.deepEqual([...floored], [1.5, 0, 0, f(2 / 1.25), 0, 0.5, 0, 0]);
+    const meanFloored = aggregate([a, b], { clipToMedianNorm: false, peerWeights: w, peerWeightUse: 'mean', peerWeightFloor: 1 }).grads[0].data;
+    assert.deepEqual([...meanFloored], [1.5, 0, 0, f(f(-2 + 1) / 1.25), 0, 0.125, 0, 0]);
+    assert.throws(() => aggregate([a, b], { peerWeights: w, peerWeightFloor: -1 }), (e: unknown) => e instanceof SparseLoCoError && e.code === 'InvalidArgument');
   });
 
   test('the clipping median is weighted: the slow peers\' small updates no longer clip the full-speed ones', () => {
@@ -108,14 +114,14 @@ describe('weighted aggregation', () => {
     const w = weightsOf(ps, [1, 0.5, 0.25, 1, 0.75, 0.125]);
     for (const use of ['work', 'mean'] as const) {
       const ones2 = cloneParams(start);
-      applyOuterStep(ones2, ps, { lr: 0.4, peerWeights: weightsOf(ps, ps.map(() => 1)), peerWeightUse: use });
+      applyOuterStep(ones2, ps, { lr: 0.4, peerWeights: weightsOf(ps, ps.map(() => 1)), peerWeightUse: use, peerWeightFloor: 1 });
       ones2.forEach((p, i) => assert.ok(bitsEqual(p.data, plain[i].data), `${use} ${p.name}`));
       const ref = cloneParams(start);
-      applyOuterStep(ref, ps, { lr: 0.4, peerWeights: w, peerWeightUse: use });
+      applyOuterStep(ref, ps, { lr: 0.4, peerWeights: w, peerWeightUse: use, peerWeightFloor: 1 });
       assert.ok(ref.some((p, i) => !bitsEqual(p.data, plain[i].data)), 'unequal weights change the step');
       for (let s = 0; s < 3; s++) {
         const again = cloneParams(start);
-        applyOuterStep(again, shuffled(ps, s), { lr: 0.4, peerWeights: new Map(shuffled([...w], s + 10)), peerWeightUse: use });
+        applyOuterStep(again, shuffled(ps, s), { lr: 0.4, peerWeights: new Map(shuffled([...w], s + 10)), peerWeightUse: use, peerWeightFloor: 1 });
         again.forEach((p, i) => assert.ok(bitsEqual(p.data, ref[i].data), `${use} order ${s} ${p.name}`));
       }
     }
@@ -171,8 +177,7 @@ describe('weighted aggregation', () => {
   test('peerWeighting is checked by the config validation', () => {
     validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'equal' });
     validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'claimed-samples' });
-    validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'claimed-samples-mean' });
-    assert.throws(() => validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'tokens' as 'equal' }), (e: unknown) => e instanceof SparseLoCoError && e.code === 'InvalidConfig' && /peerWeighting/.test(e.message));
+    assert.throws(() => validateSparseLoCoConfig({ ...DEFAULT_SPARSELOCO, peerWeighting: 'claimed-samples-mean' as 'equal' }), (e: unknown) => e instanceof SparseLoCoError && e.code === 'InvalidConfig' && /peerWeighting/.test(e.message));
   });
 });
 
@@ -188,7 +193,7 @@ describe('weighted aggregation with a backend', () => {
       data.set(p.data);
       return { ...p, data };
     });
-    const options = { lr: 0.4, peerWeights: weightsOf(ps, [1, 1, 0.5, 0.25]) };
+    const options = { lr: 0.4, peerWeights: weightsOf(ps, [1, 1, 0.5, 0.25]), peerWeightFloor: 1 };
     const a = applyOuterStep(plain, ps, options);
     const b = applyOuterStep(inBackend, [...ps].reverse(), options, be);
     assert.deepEqual(b, a);
