@@ -167,13 +167,14 @@ test('a slow honest miner passes the own-data check and scores below full-speed 
   }
   const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
   const plus = (who: string) => indicators.get(who)!.filter((x) => x === 1).length;
-  const summary = [...gradient.keys()].map((k) => `${k}: gain ${mean(gradient.get(k)!).toExponential(2)} own-check passes ${plus(k)}/${indicators.get(k)!.length}`);
+  const summary = [...gradient.keys()].map((k) => `${k}: gain ${mean(gradient.get(k)!).toExponential(2)} own-check passes ${plus(k)}/${indicators.get(k)!.length} (unsplit ${plus(`${k}/whole`)})`);
   console.log(summary.join('\n'));
 
   // the weaker half decides, so an honest full-speed miner fails now and then (noise); its BMA stays well positive
   assert.ok(plus('full') >= 0.75 * FULL.length * WINDOWS, `full-speed miners pass the own-data check (${plus('full')}/${FULL.length * WINDOWS})`);
   assert.ok(plus('slow') >= WINDOWS - 1, `the slow honest miner passes the own-data check (${plus('slow')}/${WINDOWS})`);
-  assert.ok(plus('overclaim') <= WINDOWS / 2 && plus('overclaim') < plus('overclaimer-if-honest'), `the overclaimer fails it on the samples it never trained (${plus('overclaim')}/${WINDOWS})`);
+  // its untrained half improves like random data: a coin flip each window, where the honest claim passes
+  assert.ok(plus('overclaim') < plus('overclaimer-if-honest') - 1, `the overclaimer fails it on the samples it never trained (${plus('overclaim')}/${WINDOWS})`);
   assert.ok(plus('overclaim/whole') > plus('overclaim'), 'a check on the whole claimed part, unsplit, would have let it pass more often');
   assert.ok(plus('overclaimer-if-honest') >= WINDOWS - 1, 'the same update claimed honestly passes');
   const gain = (who: string) => mean(gradient.get(who)!);
