@@ -19,9 +19,19 @@ export function claimedSampleWeight(meta: Uint8Array, maxSamples: number): numbe
   return Math.min(maxSamples, Math.max(1, claimed)) / maxSamples;
 }
 
-/** uid → claimedSampleWeight of each message. */
-export function claimedSampleWeights(messages: readonly { readonly uid: number; readonly meta: Uint8Array }[], maxSamples: number): Map<number, number> {
-  return new Map(messages.map((m) => [m.uid, claimedSampleWeight(m.meta, maxSamples)]));
+/** What the weights are read from: a gradient message's uid, metadata and null-round flag. */
+export interface ClaimingMessage {
+  readonly uid: number;
+  readonly meta: Uint8Array;
+  readonly nullRound?: boolean;
+}
+
+/**
+ * uid → claimedSampleWeight of each message. A null round (warm-up: an all-zero update, 0 samples) weighs 1, so a
+ * window of null rounds aggregates on the unweighted path.
+ */
+export function claimedSampleWeights(messages: readonly ClaimingMessage[], maxSamples: number): Map<number, number> {
+  return new Map(messages.map((m) => [m.uid, m.nullRound === true ? 1 : claimedSampleWeight(m.meta, maxSamples)]));
 }
 
 /** How claimed work enters the outer step (AggregateOptions): `claimed-samples` is CLAIMED_WORK. */
@@ -40,7 +50,7 @@ export const CLAIMED_WORK: ClaimWeightingVariant = Object.freeze({ use: 'work', 
 export function weightedOuterStepOptions(
   base: OuterStepOptions,
   cfg: Pick<SparseLoCoConfig, 'peerWeighting'>,
-  messages: readonly { readonly uid: number; readonly meta: Uint8Array }[],
+  messages: readonly ClaimingMessage[],
   maxSamples: number,
   variant: ClaimWeightingVariant = CLAIMED_WORK,
 ): OuterStepOptions {

@@ -14,6 +14,7 @@ test('a claim weighs its samples over the step budget, capped at the budget and 
   assert.equal(claimedSampleWeight(new TextEncoder().encode('{"samples":-3}'), 40), 1);
   assert.throws(() => claimedSampleWeight(meta(1), 0), ProtocolError);
   assert.deepEqual([...claimedSampleWeights([{ uid: 4, meta: meta(20) }, { uid: 1, meta: meta(40) }], 40)], [[4, 0.5], [1, 1]]);
+  assert.deepEqual([...claimedSampleWeights([{ uid: 2, meta: meta(0), nullRound: true }], 40)], [[2, 1]], 'a null round weighs 1');
 });
 
 test('the outer step options carry the claims only under a claimed-samples weighting', () => {
