@@ -51,6 +51,7 @@ import type { InnerTrainerOptions } from '../optim/inner-trainer.ts';
 import {
   applyOuterStep,
   DEFAULT_SPARSELOCO,
+  type OuterStepOptions,
   ErrorFeedback,
   outerStepOptions,
   pseudoGradient,
@@ -58,6 +59,7 @@ import {
   type SparseLoCoConfig,
 } from '../optim/sparseloco/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
+import { encodeGradientMeta, weightedOuterStepOptions, type ClaimWeightingVariant } from '../protocol/index.ts';
 
 export interface SparseLoCoSimOptions {
   readonly replicas: number;
@@ -72,6 +74,14 @@ export interface SparseLoCoSimOptions {
   readonly overlapRemedy?: OverlapRemedy;
   /** Overlapped only: inner steps trained before the outer step in flight lands (default: all of them). */
   readonly overlapLandsAfter?: number;
+  /**
+   * Peers of different speed: replica r trains only the first innerSteps[r] (1..H) of its H batches each round, its
+   * inner-lr schedule kept at round·H as a miner's is, and its payload's metadata states the samples it trained (what
+   * `sparseloco.peerWeighting: 'claimed-samples'` weighs). Absent: every replica trains all H, with no claim.
+   */
+  readonly innerSteps?: readonly number[];
+  /** With `peerWeighting: 'claimed-samples'`: how the claims enter the outer step (default CLAIMED_WORK; measurements). */
+  readonly claimWeighting?: ClaimWeightingVariant;
 }
 
 export type OverlapRemedy = 'none' | 'current' | 'eager' | 'eager-current';
@@ -96,6 +106,8 @@ export class SparseLoCoSim implements SimulatedMethod {
   lastPayloads: readonly PeerPayload[] = [];
   private readonly pool: ReplicaPool;
   private readonly feedback: ErrorFeedback[];
+  private readonly innerSteps: readonly number[] | null;
+  private readonly claimWeighting: ClaimWeightingVariant | undefined;
   private disposed = false;
 
   constructor(
@@ -120,6 +132,11 @@ export class SparseLoCoSim implements SimulatedMethod {
     this.eagerStart = this.previous !== null && eager ? ParamVector.copyOf(params) : null;
     this.schema = createGradientSchema(params, this.config);
     this.feedback = Array.from({ length: options.replicas }, () => ErrorFeedback.zeros(params));
+    this.innerSteps = options.innerSteps ?? null;
+    this.claimWeighting = options.claimWeighting;
+    if (this.innerSteps !== null && (this.innerSteps.length !== options.replicas || this.innerSteps.some((n) => !Number.isInteger(n) || n < 1))) {
+      throw new BaselineError('BadOption', `innerSteps needs ${options.replicas} positive integers, got ${JSON.stringify(this.innerSteps)}`);
+    }
     this.pool = new ReplicaPool(model, options.replicas, options.inner);
   }
 
@@ -129,25 +146,30 @@ export class SparseLoCoSim implements SimulatedMethod {
     if (h < 0) throw new BaselineError('BadBatches', `a round needs ${this.replicas} equal, non-empty batch lists`);
     const window = this.rounds;
     let lossSum = 0;
+    let stepsTaken = 0;
     const payloads: PeerPayload[] = [];
+    const rows = batches[0][0].batchSize;
     for (let r = 0; r < this.replicas; r++) {
       const start = this.replicaStart(r);
       const current = this.overlapRemedy === 'current' || this.overlapRemedy === 'eager-current';
       const landsAfter = this.previous !== null && this.overlapLandsAfter !== null && this.overlapLandsAfter < h ? this.overlapLandsAfter : null;
       const against = this.previous !== null && (current || landsAfter !== null) ? this.global : start;
-      if (landsAfter === null) {
-        for (const l of this.pool.runInner(r, start, batches[r])) lossSum += l;
+      const steps = Math.min(h, this.innerSteps?.[r] ?? h);
+      if (this.innerSteps !== null) this.pool.setStep(r, window * h);
+      const trained = batches[r].slice(0, steps);
+      if (landsAfter === null || landsAfter >= steps) {
+        for (const l of this.pool.runInner(r, start, trained)) lossSum += l;
+        if (landsAfter !== null) this.land(start);
       } else {
-        for (const l of this.pool.runInner(r, start, batches[r].slice(0, landsAfter))) lossSum += l;
+        for (const l of this.pool.runInner(r, start, trained.slice(0, landsAfter))) lossSum += l;
         this.land(start);
-        for (const l of this.pool.continueInner(r, batches[r].slice(landsAfter))) lossSum += l;
+        for (const l of this.pool.continueInner(r, trained.slice(landsAfter))) lossSum += l;
       }
+      stepsTaken += steps;
       const delta = pseudoGradient(against.tensors, this.model.parameters());
       const tensors = this.feedback[r].step(delta, this.config);
-      const bytes = encodeGradient(
-        { uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors },
-        this.schema,
-      );
+      const meta = this.innerSteps === null ? new Uint8Array(0) : encodeGradientMeta({ window, sampleDigest: '0'.repeat(32), sampleCount: h * rows, samples: steps * rows });
+      const bytes = encodeGradient({ uid: r, window, globalStep: window, nullRound: false, meta, tensors }, this.schema);
       payloads.push({ uid: r, bytes });
     }
     const { accepted, rejected } = decodePeerPayloads(payloads, this.schema, { expectWindow: window });
@@ -157,12 +179,12 @@ export class SparseLoCoSim implements SimulatedMethod {
     }
     // overlapped: the next round starts from θ_r (this round's target) while θ_{r+1} is being formed
     this.previous?.copyFrom(this.global.tensors);
-    applyOuterStep(this.global.tensors, accepted, outerStepOptions(this.config));
+    applyOuterStep(this.global.tensors, accepted, this.outerOptions(accepted, h * rows));
     this.ownLast = accepted;
     this.rounds++;
     this.lastPayloads = payloads;
     return {
-      trainLoss: lossSum / (h * this.replicas),
+      trainLoss: lossSum / stepsTaken,
       bytesSentPerReplica: Math.max(...payloads.map((p) => p.bytes.length)),
     };
   }
@@ -177,6 +199,11 @@ export class SparseLoCoSim implements SimulatedMethod {
       const d = p.data;
       for (let j = 0; j < d.length; j++) d[j] += gi[j] - si[j];
     });
+  }
+
+  /** The outer step's options, with the peers' weights from their claims under `claimed-samples`. */
+  private outerOptions(accepted: readonly GradientMessage[], maxSamples: number): OuterStepOptions {
+    return weightedOuterStepOptions(outerStepOptions(this.config), this.config, accepted, maxSamples, this.claimWeighting);
   }
 
   /** Where the next round's inner steps start: θ_r, or θ_{r−1} when overlapped (before any eager estimate). */

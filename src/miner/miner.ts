@@ -45,6 +45,7 @@ import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, type StopSignal } from '../node/chain-access.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
+import { parseSpeedFlag } from '../node/config/flags.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { BehindError, Replica, type PreparedWindow } from '../node/replica.ts';
@@ -53,7 +54,7 @@ import { openNodeSamples, type NodeDataOptions } from '../node/dataset.ts';
 import { isDataError } from '../data/errors.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
-import { mayStartStep, uploadReserveMs } from './step-budget.ts';
+import { mayStartStep, slowedStepMs, uploadReserveMs } from './step-budget.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta, type TrainOptions } from './gradient-policy.ts';
 
 export interface MinerOptions {
@@ -67,6 +68,13 @@ export interface MinerOptions {
   readonly policy?: GradientPolicy;
   /** Stop after this window has been uploaded (default: run until stopped). */
   readonly untilWindow?: number;
+  /**
+   * Testing peers of different speed (default 1): the miner runs like hardware this fraction as fast as one that
+   * just fits the window's H inner steps in its training budget. Each step is padded (by sleeping) to
+   * budget / (H · speed), so the step budget (mayStartStep) honestly cuts the window to ⌊speed · H⌋ steps (at least
+   * one), and the gradient's metadata states the samples those steps trained.
+   */
+  readonly speed?: number;
   /** Training data (default: the network's dataset, opened with `data`). */
   readonly samples?: NodeSamples;
   readonly data?: NodeDataOptions;
@@ -119,6 +127,7 @@ export class Miner implements StopSignal {
     this.net = o.net;
     this.access = new ChainAccess(o.chain, o.net.protocol, peerLocation(o.net.storeRoot, o.backend), o.net.faults, this, o.events);
     this.policy = o.policy ?? honestPolicy;
+    if (o.speed !== undefined) parseSpeedFlag('speed', o.speed);
   }
 
   stop(): void {
@@ -559,6 +568,7 @@ export class Miner implements StopSignal {
     let lossSum = 0;
     let steps = 0;
     const t0 = Date.now();
+    const slowStepMs = slowedStepMs(this.o.speed ?? 1, budgetEndMs - t0, this.p.innerSteps);
     this.training = true;
     try {
       for (let s = 0; s < H; s++) {
@@ -572,6 +582,7 @@ export class Miner implements StopSignal {
         const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
         lossSum += r.loss;
         steps++;
+        if (slowStepMs > 0) await this.access.sleep(t0 + steps * slowStepMs - Date.now());
       }
     } finally {
       this.training = false;

@@ -19,3 +19,17 @@ export function stepsWithinBudget(maxSteps: number, startMs: number, budgetEndMs
   while (steps < maxSteps && mayStartStep(steps, startMs, startMs + steps * stepMs, budgetEndMs)) steps++;
   return steps;
 }
+
+/** A slowed step is this much shorter than budget / (H · speed), so timer lateness does not cost the last step. */
+const SLOW_STEP_MARGIN = 0.99;
+
+/**
+ * A slowed miner's step time (testing peers of different speed): hardware `speed` times as fast as one that just
+ * fits `innerSteps` steps in `budgetMs` takes budgetMs / (innerSteps · speed) per step (1 % less, for timer
+ * lateness); 0 at full speed (no padding). mayStartStep then lets ⌊speed · innerSteps⌋ of them run (the first always
+ * runs). `speed` is in (0, 1] (parseSpeedFlag).
+ */
+export function slowedStepMs(speed: number, budgetMs: number, innerSteps: number): number {
+  if (speed >= 1 || !(budgetMs > 0)) return 0;
+  return (SLOW_STEP_MARGIN * budgetMs) / (innerSteps * speed);
+}

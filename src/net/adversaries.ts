@@ -10,7 +10,9 @@ import { isStoreError } from '../storage/index.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { Rng } from '../tensor/rng.ts';
 
-export const ADVERSARY_KINDS = ['free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'wrong-data', 'mixer', 'blender', 'thin-blender'] as const;
+export const ADVERSARY_KINDS = [
+  'free-rider', 'copycat', 'noise', 'stale', 'late', 'desynced', 'poisoner', 'lazy', 'overclaimer', 'wrong-data', 'mixer', 'blender', 'thin-blender',
+] as const;
 export type AdversaryKind = (typeof ADVERSARY_KINDS)[number];
 
 export function isAdversaryKind(x: string): x is AdversaryKind {
@@ -41,6 +43,8 @@ export function adversaryPolicy(kind: AdversaryKind, o: AdversaryOptions = {}): 
       return poisonerPolicy();
     case 'lazy':
       return lazyPolicy();
+    case 'overclaimer':
+      return overclaimerPolicy();
     case 'wrong-data':
       return wrongDataPolicy();
     case 'mixer':
@@ -183,6 +187,24 @@ export function lazyPolicy(): GradientPolicy {
       const scale = source.innerSteps / steps;
       return source.compress(delta.map((d) => ({ ...d, data: d.data.map((x) => scale * x) })));
     },
+    outgoing: async (draft, ctx) => ({ msg: ctx.warmup ? draft : { ...draft, meta: claimFullWork(draft.meta) } }),
+  };
+}
+
+/** The overclaimer's share of the H inner steps it really takes. */
+export const OVERCLAIM_STEP_FRACTION = 0.25;
+
+/**
+ * A slow miner that lies about its speed: takes only ⌈H/4⌉ inner steps (its honest update, not scaled) but states
+ * the whole step budget as trained, to count as a full-speed peer in the claimed-samples weighting
+ * (docs/hetero.md). The validator's own-data check draws half its samples from the claim's second half, which it
+ * never trained.
+ */
+export function overclaimerPolicy(): GradientPolicy {
+  return {
+    ...honestPolicy,
+    adversary: 'overclaimer',
+    produce: async (source) => source.compress((await source.train({ steps: Math.ceil(source.innerSteps * OVERCLAIM_STEP_FRACTION) })).delta),
     outgoing: async (draft, ctx) => ({ msg: ctx.warmup ? draft : { ...draft, meta: claimFullWork(draft.meta) } }),
   };
 }

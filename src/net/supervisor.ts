@@ -29,7 +29,7 @@ export interface NodeSpec {
   readonly name: string;
   readonly role: 'miner' | 'validator';
   readonly adversary?: AdversaryKind;
-  /** A slowed honest miner: trains this share of the inner steps (src/miner/slowed-policy.ts). */
+  /** A slowed honest miner: its relative training speed in (0, 1] (`tessera miner --speed`). */
   readonly speedFactor?: number;
   /** A pipeline group's stage 0, the miner on chain (src/miner/group); its later stages are nodes with `stageOf`. */
   readonly group?: { readonly stages: number; readonly rank: number | null; readonly microBatches: number };
@@ -70,6 +70,8 @@ export interface LocalNetworkOptions {
   readonly s3?: { readonly buckets: Readonly<Record<string, NodeBucket>>; readonly peerEndpoint?: string };
   /** Slow peers: node name → the most latency (ms) added to each of its store requests. */
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
+  /** Peers of different speed: miner name → its relative training speed in (0, 1] (`tessera miner --speed`). */
+  readonly minerSpeeds?: Readonly<Record<string, number>>;
   /** The subnet takes weights only as timelocked commits, revealed by the chain an epoch later (new run dirs only). */
   readonly commitReveal?: boolean;
   /**
@@ -245,6 +247,8 @@ export class LocalNetwork {
     for (const n of group) {
       const latencyMs = this.o.storeLatencyMs?.[n.name];
       if (latencyMs !== undefined) args.push('--store-latency', `${n.name}=${latencyMs}`);
+      const speed = this.o.minerSpeeds?.[n.name];
+      if (speed !== undefined) args.push('--speed', `${n.name}=${speed}`);
     }
     const dir = join(this.runDir, 'hosts');
     mkdirSync(dir, { recursive: true });
@@ -269,10 +273,12 @@ export class LocalNetwork {
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
     if (n.adversary !== undefined) args.push('--adversary', n.adversary);
-    if (n.speedFactor !== undefined) args.push('--speed-factor', String(n.speedFactor));
+    if (n.speedFactor !== undefined) args.push('--speed', String(n.speedFactor));
     if (n.group !== undefined || n.stageOf !== undefined) args.splice(1, args.length, ...this.stageArgs(n));
     const latencyMs = this.o.storeLatencyMs?.[n.name];
     if (latencyMs !== undefined) args.push('--store-latency-ms', String(latencyMs));
+    const speed = this.o.minerSpeeds?.[n.name];
+    if (speed !== undefined && n.role === 'miner') args.push('--speed', String(speed));
     const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
     if (this.o.s3 !== undefined) {
       const bucket = this.o.s3.buckets[n.name];

@@ -33,6 +33,7 @@ import {
   parseLatestPointer,
   ProtocolError,
   sampleParams,
+  weightedOuterStepOptions,
   type AggregatorManifest,
 } from '../protocol/index.ts';
 import { isStoreError, type ObjectStore } from '../storage/index.ts';
@@ -40,7 +41,7 @@ import { hasSparseKernels } from '../tensor/backend.ts';
 import type { ParamTensor } from '../tensor/params.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import type { ChainAccess } from './chain-access.ts';
-import { modelOf, type NetworkConfig } from './config/network.ts';
+import { modelOf, stepBudgetSamples, type NetworkConfig } from './config/network.ts';
 import type { NodeEvents } from './events.ts';
 import { encodeCheckpoint, isCheckpointError, loadCheckpointInto } from '../model/checkpoint.ts';
 import { JsonFields, parseJsonObject } from '../core/json.ts';
@@ -222,7 +223,8 @@ export class Replica {
     if (w !== this.lastApplied + 1) throw new BehindError(`cannot apply window ${w} on top of ${this.lastApplied}`);
     const decoded = decodePeerPayloads(payloads, this.schema, { expectWindow: w, maxBytes: this.maxPayloadBytes });
     const be = this.model.backend;
-    const r = applyOuterStep(this.params, decoded.accepted, outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
+    const options = weightedOuterStepOptions(outerStepOptions(this.net.sparseloco), this.net.sparseloco, decoded.accepted, stepBudgetSamples(this.net));
+    const r = applyOuterStep(this.params, decoded.accepted, options, hasSparseKernels(be) ? be : undefined);
     this.lastApplied = w;
     this.globalStep += 1;
     return { uids: r.uids, rejected: decoded.rejected.map((x) => x.uid) };

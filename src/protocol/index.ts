@@ -13,3 +13,4 @@ export * from './leader.ts';
 export * from './retention.ts';
 export * from './manifest-slots.ts';
 export * from './gradient-meta.ts';
+export * from './peer-weights.ts';

@@ -21,7 +21,7 @@ import {
 } from '../protocol/index.ts';
 import { peerLocation, type NodeBackend } from '../node/backend.ts';
 import { ChainAccess, NodeStopped, sleep, type StopSignal } from '../node/chain-access.ts';
-import type { NetworkConfig } from '../node/config/network.ts';
+import { stepBudgetSamples, type NetworkConfig } from '../node/config/network.ts';
 import type { NodeEvents } from '../node/events.ts';
 import { setUpIdentity, type NodeIdentity } from '../node/identity.ts';
 import { Replica } from '../node/replica.ts';
@@ -291,7 +291,11 @@ export class Validator implements StopSignal {
         rng,
         selection,
         stepsBehind: (uid) => readStepsBehind({ buckets: this.access, uid, window: w, version: p.version, tracker: this.scorer.sync, events: this.o.events }),
-        settings: { batchSize: this.net.eval.batchSize, lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor, ownPoolSize: p.innerSteps * this.net.train.batchSize },
+        settings: {
+          batchSize: this.net.eval.batchSize,
+          lr: this.net.sparseloco.outerLr * this.net.eval.lrFactor,
+          ownPoolSize: stepBudgetSamples(this.net),
+        },
       });
     } finally {
       await watch.stop();

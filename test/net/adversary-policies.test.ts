@@ -224,6 +224,20 @@ describe('adversary policies', () => {
     assert.deepEqual(await adversaryPolicy('lazy').outgoing(warm, uploadContext({ window: 2, uid: 3, warmup: true }).ctx), { msg: warm }, 'warm-up null rounds pass');
   });
 
+  test('overclaimer: trains a quarter of the H steps, sends that delta as it is, claims every assigned sample', async () => {
+    const delta = tensors(2, 0.01);
+    const { source, calls } = recordingSource(delta);
+    const sent = await adversaryPolicy('overclaimer').produce(source);
+    assert.deepEqual(calls.trained, [{ steps: 1 }], 'H = 4: one inner step');
+    assert.deepEqual(calls.compressed, [delta], 'not scaled');
+    assert.deepEqual(sent, compress(delta, CFG));
+    const draft = { ...message(7, 3, 4, sent), meta: meta(4) };
+    const out = await adversaryPolicy('overclaimer').outgoing(draft, uploadContext({ window: 7, uid: 3 }).ctx);
+    assert.deepEqual(decodeMeta(out!.msg.meta), { window: 7, sampleDigest: 'ab'.repeat(16), sampleCount: 16, samples: 16 }, 'trained 4 samples, claims 16');
+    const warm = { ...message(2, 3, 0, sent, true), meta: meta(0) };
+    assert.deepEqual(await adversaryPolicy('overclaimer').outgoing(warm, uploadContext({ window: 2, uid: 3, warmup: true }).ctx), { msg: warm });
+  });
+
   test('wrong-data: trains every window on the pool of its first window, sends it as the window\'s update', async () => {
     const policy = adversaryPolicy('wrong-data');
     const first = recordingSource(tensors(2));

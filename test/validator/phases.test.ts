@@ -31,7 +31,7 @@ import type { Gathered, GatheredOk } from '../../src/validator/gather.ts';
 import { gatherWindow, RecentUploads } from '../../src/validator/phases/gather.ts';
 import { screenCopies } from '../../src/validator/phases/screen-copies.ts';
 import { buildManifest, readPeerList } from '../../src/validator/phases/manifest.ts';
-import { claimedTrainedPart, evaluateWindow, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
+import { claimedTrainedPart, evaluateWindow, ownCheckSamples, readStepsBehind } from '../../src/validator/phases/evaluate.ts';
 import { scoreWindow } from '../../src/validator/phases/score.ts';
 import { advanceReplica } from '../../src/validator/phases/advance.ts';
 import { publishLeaderDocuments, saveCheckpointIfDue, publishWeights } from '../../src/validator/phases/publish.ts';
@@ -374,14 +374,16 @@ describe('evaluate phase', () => {
 
     const rng = new SeededRng('eval');
     const randomBatch = samples.batch(assignedPool(1000 + rng.int(1_000_000), W, settings.batchSize, samples.sampleCount));
-    const own = samples.batch(rng.shuffled(assignedPool(1, W, settings.ownPoolSize, samples.sampleCount)).slice(0, settings.batchSize));
+    // uid 1 claims all 8 samples: one from each half of its pool
+    const [head, tail] = ownCheckSamples(assignedPool(1, W, settings.ownPoolSize, samples.sampleCount), settings.batchSize, rng).map((ix) => samples.batch(ix));
     const [invalid, ok, missing] = r.evaluations;
     assert.deepEqual(invalid, { uid: 2, status: 'invalid', detail: 'empty update' });
     assert.deepEqual(missing, { uid: 4, status: 'missing' });
     assert.equal(ok.status, 'ok');
     if (ok.status !== 'ok') return;
     assert.equal(ok.losses.randomBefore, replica.model.loss(randomBatch));
-    assert.equal(ok.losses.ownBefore, replica.model.loss(own));
+    assert.deepEqual(ok.losses.ownParts?.map((x) => x.before), [replica.model.loss(head), replica.model.loss(tail)]);
+    assert.equal(ok.losses.ownBefore, (replica.model.loss(head) + replica.model.loss(tail)) / 2);
     assert.notEqual(ok.losses.ownAfter, ok.losses.ownBefore);
     assert.notEqual(ok.losses.randomAfter, ok.losses.randomBefore);
     assert.equal(ok.stepsBehind, 0.25);
@@ -393,9 +395,9 @@ describe('evaluate phase', () => {
     assert.equal((r.details[1] as { digestMatch?: boolean }).digestMatch, true);
   });
 
-  test('the own-data check draws from the samples the miner says it trained (the pool\'s leading batches), at least one batch', async () => {
+  test('the own-data check draws from both halves of the samples the miner says it trained (the pool\'s leading batches), at least one sample', async () => {
     const pool1 = assignedPool(1, W, settings.ownPoolSize, samples.sampleCount);
-    for (const [claim, part] of [[2, 2], [4, 4], [0, 2], [99, 8]] as const) {
+    for (const [claim, part] of [[2, 2], [4, 4], [3, 3], [0, 1], [99, 8]] as const) {
       const meta = encodeGradientMeta(gradientMeta(W, pool1, samples, claim));
       const g = gatheredOk(message(1, W, 1, { meta }));
       const replica = replicaAt(W - 1);
@@ -406,12 +408,19 @@ describe('evaluate phase', () => {
       });
       const rng = new SeededRng('claim');
       rng.int(1_000_000);
-      const own = samples.batch(rng.shuffled(pool1.slice(0, part)).slice(0, settings.batchSize));
+      const half = Math.ceil(part / 2);
+      const own = part === 1 ? [pool1.slice(0, 1)] : [rng.shuffled(pool1.slice(0, half)).slice(0, 1), rng.shuffled(pool1.slice(half, part)).slice(0, 1)];
       const e = r.evaluations[0];
       assert.equal(e.status, 'ok');
-      if (e.status === 'ok') assert.equal(e.losses.ownBefore, replica.model.loss(own), `claim ${claim}: drawn from the first ${part}`);
+      if (e.status === 'ok') {
+        assert.deepEqual(e.losses.ownParts?.map((x) => x.before), own.map((ix) => replica.model.loss(samples.batch(ix))), `claim ${claim}: drawn from the first ${part}`);
+      }
     }
-    assert.deepEqual(claimedTrainedPart(pool1, new Uint8Array([1, 2]), 2), pool1, 'no readable claim: the whole pool');
+    const split = ownCheckSamples([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 4, new SeededRng('split'));
+    assert.deepEqual(split.map((ix) => ix.length), [2, 2]);
+    assert.ok(split[0].every((i) => i <= 5) && split[1].every((i) => i > 5), JSON.stringify(split));
+    assert.deepEqual(ownCheckSamples([4, 5], 1, new SeededRng('one')).map((ix) => ix.length), [1], 'a batch of one is not split');
+    assert.deepEqual(claimedTrainedPart(pool1, new Uint8Array([1, 2])), pool1, 'no readable claim: the whole pool');
   });
 
   test('samples that cannot be read: the miner needing them is skipped, not scored; without the random batch nothing is evaluated', async () => {

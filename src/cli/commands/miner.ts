@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
-import { slowedPolicy } from '../../miner/slowed-policy.ts';
-import { parseNumberFlag } from '../../node/config/flags.ts';
+import { parseSpeedFlag } from '../../node/config/flags.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
 
@@ -23,11 +22,11 @@ export function register(program: Command): void {
   ))
     .option('--adversary <kind>', `dishonest behaviour: ${ADVERSARY_KINDS.join(', ')}`)
     .option('--until-window <w>', 'exit after uploading this window')
-    .option('--speed-factor <f>', 'a slowed honest miner (local networks): trains ⌈f·H⌉ of the H inner steps, f in (0, 1]')
-    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speedFactor?: string }) => {
+    .option('--speed <fraction>', 'testing peers of different speed: train like hardware this fraction as fast as one that just fits the window\'s inner steps (steps are padded by sleeping; the step budget cuts the window honestly and the upload states the samples trained)')
+    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speed?: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
-      if (o.adversary !== undefined && o.speedFactor !== undefined) throw new Error('--adversary and --speed-factor exclude each other');
-      const policy = o.adversary !== undefined ? adversaryPolicy(o.adversary) : o.speedFactor !== undefined ? slowedPolicy(parseNumberFlag('--speed-factor', o.speedFactor, 0, 1)) : undefined;
+      const speed = o.speed === undefined ? undefined : parseSpeedFlag('--speed', o.speed);
+      const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
       await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
           net,
@@ -37,6 +36,7 @@ export function register(program: Command): void {
           events: await startNodeTelemetry(nodeDir, o.name, 'miner', o),
           policy,
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
+          speed,
           backend,
           data,
         });

@@ -15,7 +15,7 @@ import { readNodeSpecs, type NodeSpec } from '../../net/supervisor.ts';
 import { Miner } from '../../miner/miner.ts';
 import { Validator } from '../../validator/validator.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
-import { parseIntFlag } from '../../node/config/flags.ts';
+import { parseIntFlag, parseSpeedFlag } from '../../node/config/flags.ts';
 import { startNodeTelemetry } from '../node-telemetry.ts';
 import { setUpNode } from './node-options.ts';
 
@@ -23,6 +23,7 @@ interface HostOptions {
   runDir: string;
   nodes: string;
   storeLatency?: string[];
+  speed?: string[];
 }
 
 interface Hosted {
@@ -42,6 +43,17 @@ function parseLatencies(pairs: readonly string[]): Map<string, number> {
   return out;
 }
 
+/** `name=fraction` pairs of --speed. */
+function parseSpeeds(pairs: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of pairs) {
+    const m = /^([^=]+)=(.+)$/.exec(p);
+    if (m === null) throw new NodeConfigError('InvalidField', `--speed takes <node>=<fraction>, got ${JSON.stringify(p)}`);
+    out.set(m[1], parseSpeedFlag('--speed', m[2]));
+  }
+  return out;
+}
+
 /** The hosted nodes' specs, in the order asked, from the run's nodes.json. */
 function hostedSpecs(runDir: string, names: readonly string[]): NodeSpec[] {
   const specs = readNodeSpecs(join(runDir, 'nodes.json'));
@@ -52,13 +64,14 @@ function hostedSpecs(runDir: string, names: readonly string[]): NodeSpec[] {
   });
 }
 
-async function startHosted(runDir: string, spec: NodeSpec, latencyMs: number | undefined): Promise<Hosted> {
+async function startHosted(runDir: string, spec: NodeSpec, latencyMs: number | undefined, speed: number | undefined): Promise<Hosted> {
   const setup = await setUpNode({ runDir, name: spec.name, ...(latencyMs === undefined ? {} : { storeLatencyMs: latencyMs }) });
   const logFd = openSync(join(setup.nodeDir, 'node.log'), 'a');
   try {
     const events = await startNodeTelemetry(setup.nodeDir, spec.name, spec.role, { metricsPort: '0', metricsHost: '127.0.0.1' }, logFd);
     const common = { net: setup.net, chain: setup.chain, name: spec.name, nodeDir: setup.nodeDir, events, backend: setup.backend, data: setup.data };
-    const node = spec.role === 'miner' ? new Miner({ ...common, policy: spec.adversary === undefined ? undefined : adversaryPolicy(spec.adversary) }) : new Validator(common);
+    const policy = spec.adversary === undefined ? undefined : adversaryPolicy(spec.adversary);
+    const node = spec.role === 'miner' ? new Miner({ ...common, policy, ...(speed === undefined ? {} : { speed }) }) : new Validator(common);
     const done = node.run().catch((err: unknown) => {
       writeSync(logFd, `tessera: ${spec.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       throw err;
@@ -81,6 +94,7 @@ export function registerHost(net: Command): void {
     .requiredOption('--run-dir <dir>', 'the local network\'s run directory (nodes.json names each node\'s role)')
     .requiredOption('--nodes <names>', 'comma-separated node names')
     .option('--store-latency <node=ms...>', 'fault testing: delay every store request of <node> by up to <ms>')
+    .option('--speed <node=fraction...>', 'testing peers of different speed: miner <node> trains at this fraction of full speed (see `tessera miner --speed`)')
     .action(async (o: HostOptions) => {
       try {
         await host(o);
@@ -99,6 +113,7 @@ async function host(o: HostOptions): Promise<void> {
   const names = o.nodes.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (names.length === 0) throw new NodeConfigError('InvalidField', '--nodes names no node');
   const latencies = parseLatencies(o.storeLatency ?? []);
+  const speeds = parseSpeeds(o.speed ?? []);
   const specs = hostedSpecs(runDir, names);
   // every node adds an exit listener (its metrics address file)
   process.setMaxListeners(Math.max(process.getMaxListeners(), 10 + specs.length));
@@ -113,7 +128,7 @@ async function host(o: HostOptions): Promise<void> {
   try {
     for (const spec of specs) {
       if (stopping) break;
-      const h = await startHosted(runDir, spec, latencies.get(spec.name));
+      const h = await startHosted(runDir, spec, latencies.get(spec.name), speeds.get(spec.name));
       hosted.push(h);
       // a stop asked for while this node was starting
       if (stopping) h.node.stop();

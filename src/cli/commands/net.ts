@@ -6,7 +6,7 @@ import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
 import { createProgress } from '../progress.ts';
 import { registerHost } from './net-host.ts';
-import { parseIntFlag, parseNumberFlag } from '../../node/config/flags.ts';
+import { parseIntFlag, parseNumberFlag, parseSpeedFlag } from '../../node/config/flags.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
 import { isPresetName, PRESET_NAMES } from '../../node/config/templar-preset.ts';
 
@@ -36,14 +36,23 @@ interface NetUpOptions {
   groups: string;
   groupRank: string;
   slowed: string;
+  slowMiners: string;
+  slowSpeed: string;
 }
 
 /** --hetero's plan: slowed miners and pipeline groups beside the --miners full ones (undefined without --hetero). */
 function heteroPlan(o: NetUpOptions): HeteroPlan | undefined {
   if (o.hetero !== true) return undefined;
-  const slowed = o.slowed.split(',').map((x) => x.trim()).filter((x) => x.length > 0).map((x) => parseNumberFlag('--slowed', x, 0.01, 1));
+  const slowed = o.slowed.split(',').map((x) => x.trim()).filter((x) => x.length > 0).map((x) => parseSpeedFlag('--slowed', x));
   const rank = o.groupRank === 'none' ? null : parseIntFlag('--group-rank', o.groupRank, 1, 65_536);
   return { slowed, groups: parseIntFlag('--groups', o.groups, 0, 16), rank, microBatches: 2 };
+}
+
+/** --slow-miners: the last n honest miners (adversaries take the last names) train at --slow-speed. */
+export function slowMinerSpeeds(miners: number, adversaries: number, slow: number, speed: number): Record<string, number> {
+  const honest = miners - adversaries;
+  if (slow > honest) throw new NodeConfigError('InvalidField', `--slow-miners ${slow} exceeds the ${honest} honest miners`);
+  return Object.fromEntries(Array.from({ length: slow }, (_, i) => [`miner-${honest - slow + i}`, speed]));
 }
 
 /** The evaluator beside a local network: one compute thread (the nodes train on the others), a look every 10 s. */
@@ -92,11 +101,13 @@ export function register(program: Command): void {
     .option('--evaluator-tasks <list>', 'the evaluator\'s --tasks (default: perplexity and every shipped task)')
     .option('--evaluator-limit <n>', 'the evaluator\'s --limit (examples per task)')
     .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
+    .option('--slow-miners <n>', 'peers of different speed: this many honest miners (the last ones) train at --slow-speed, taking fewer inner steps and claiming the samples they trained', '0')
+    .option('--slow-speed <fraction>', 'the slow miners\' speed, a fraction of one that just fits the inner steps', '0.25')
     .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .option('--hetero', 'heterogeneous network: beside the --miners full miners, slowed miners (--slowed) and pipeline-group miners (--groups), each group 2 processes (stage 0 holds the hotkey and uploads, stage 1 is bound to it) acting as one miner (new run dirs only)')
     .option('--groups <n>', 'with --hetero: pipeline groups of 2 stages', '1')
     .option('--group-rank <r>', 'with --hetero: rank of the groups\' subspace-compressed stage boundaries, or none', '16')
-    .option('--slowed <factors>', 'with --hetero: comma-separated speed factors of slowed miners (share of the inner steps each trains)', '0.5')
+    .option('--slowed <factors>', 'with --hetero: comma-separated speeds of slowed miners (as --slow-speed: a fraction of one that just fits the inner steps)', '0.5')
     .action(async (o: NetUpOptions) => {
       const adversaries = o.adversaries.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
       for (const a of adversaries) if (!isAdversaryKind(a)) throw new Error(`unknown adversary kind ${a}`);
@@ -105,10 +116,13 @@ export function register(program: Command): void {
       if (o.seed.trim() === '') throw new NodeConfigError('InvalidField', '--seed must not be empty');
       const windows = o.windows === undefined ? undefined : parseIntFlag('--windows', o.windows, 1);
       const failureRate = parseNumberFlag('--fault-rate', o.faultRate, 0, 1);
+      const miners = parseIntFlag('--miners', o.miners, 0, 1_000);
+      const minerSpeeds = slowMinerSpeeds(miners, adversaries.length, parseIntFlag('--slow-miners', o.slowMiners, 0, 1_000), parseSpeedFlag('--slow-speed', o.slowSpeed));
       if (failureRate === 1) throw new NodeConfigError('InvalidField', '--fault-rate must be below 1 (every store request would fail)');
       const network = new LocalNetwork({
         runDir: o.runDir,
-        miners: parseIntFlag('--miners', o.miners, 0, 1_000),
+        miners,
+        minerSpeeds,
         validators: parseIntFlag('--validators', o.validators, 0, 64),
         adversaries: adversaries as AdversaryKind[],
         plan: {

@@ -18,3 +18,10 @@ export function parseNumberFlag(flag: string, value: string | number, lo: number
   }
   return n;
 }
+
+/** A miner's relative speed for testing peers of different speed: a number in (0, 1]. */
+export function parseSpeedFlag(flag: string, value: string | number): number {
+  const n = typeof value === 'number' ? value : value.trim() === '' ? Number.NaN : Number(value);
+  if (!(Number.isFinite(n) && n > 0 && n <= 1)) throw new NodeConfigError('InvalidField', `${flag} must be a number in (0, 1], got ${JSON.stringify(value)}`);
+  return n;
+}

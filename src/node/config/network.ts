@@ -64,6 +64,14 @@ export function modelOf(cfg: NetworkConfig): ModelConfig {
   return vocabSize === base.vocabSize ? base : { ...base, name: `${base.name}-vocab${vocabSize}`, vocabSize };
 }
 
+/**
+ * A miner's step budget in samples: its assigned pool per window (innerSteps batches). Claims of trained samples
+ * count up to this much (protocol/peer-weights.ts).
+ */
+export function stepBudgetSamples(cfg: Pick<NetworkConfig, 'protocol' | 'train'>): number {
+  return cfg.protocol.innerSteps * cfg.train.batchSize;
+}
+
 /** A network settings document; `scoring` and `faults` may be absent (no overrides, no faults). */
 export function readNetworkConfig(f: ConfigFields): NetworkConfig {
   f.allowedKeys(NETWORK_KEYS);

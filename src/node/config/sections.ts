@@ -3,7 +3,7 @@
  * by network.json (every field required) and a node config's `network` section (overrides, each field optional).
  */
 import { ProtocolError, resolveProtocolParams, type ProtocolParams } from '../../protocol/index.ts';
-import { SparseLoCoError, validateSparseLoCoConfig, type AggregationMode, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
+import { PEER_WEIGHTINGS, SparseLoCoError, validateSparseLoCoConfig, type AggregationMode, type PeerWeighting, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
 import { definedOnly, OPTIONAL, REQUIRED, type ConfigFields, type FieldMode, type SectionFields } from './fields.ts';
 
 export interface TrainSettings {
@@ -170,7 +170,9 @@ export function readProtocolParams(f: ConfigFields): ProtocolParams {
 
 /** A complete sparseloco section, every field required and checked. */
 export function readSparseLoCoConfig(f: ConfigFields): SparseLoCoConfig {
-  f.allowedKeys(['chunkTarget', 'chunkTarget1d', 'topk', 'quantBins', 'quantRange', 'beta', 'outerLr', 'aggregation', 'clipToMedianNorm']);
+  f.allowedKeys(['chunkTarget', 'chunkTarget1d', 'topk', 'quantBins', 'quantRange', 'beta', 'outerLr', 'aggregation', 'clipToMedianNorm', 'peerWeighting']);
+  // optional (files written before it existed lack it): absent stays absent and means DEFAULT_PEER_WEIGHTING
+  const peerWeighting = OPTIONAL.take(f, 'peerWeighting', (k) => f.oneOf<PeerWeighting>(k, PEER_WEIGHTINGS));
   const int = (key: string) => REQUIRED.take(f, key, (k) => f.int(k, 1));
   const cfg: SparseLoCoConfig = {
     chunkTarget: int('chunkTarget'),
@@ -182,6 +184,7 @@ export function readSparseLoCoConfig(f: ConfigFields): SparseLoCoConfig {
     outerLr: REQUIRED.take(f, 'outerLr', (k) => f.finite(k, 0)),
     aggregation: REQUIRED.take(f, 'aggregation', (k) => f.oneOf<AggregationMode>(k, ['selected-mean', 'divide-by-r'])),
     clipToMedianNorm: REQUIRED.take(f, 'clipToMedianNorm', (k) => f.bool(k)),
+    ...(peerWeighting === undefined ? {} : { peerWeighting }),
   };
   try {
     validateSparseLoCoConfig(cfg);

@@ -46,6 +46,8 @@ export const TEMPLAR_SPARSELOCO: SparseLoCoConfig = Object.freeze({
   chunkTarget1d: 64,
   quantBins: 4,
   quantRange: 6,
+  // Templar aggregates every gathered peer alike
+  peerWeighting: 'equal',
 });
 
 /** Evaluation: `eval_lr_factor` 0.2 (θ' = θ − 0.4·0.2·ĝ), `validator_sample_micro_bs` 8 sequences. */

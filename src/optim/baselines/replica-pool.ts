@@ -41,6 +41,13 @@ export class ReplicaPool {
     return batches.map((b) => trainer.step(b).loss);
   }
 
+  /** Moves replica r's inner-lr schedule to step n (a replica that took fewer steps keeps the window's schedule). */
+  setStep(r: number, n: number): void {
+    const trainer = this.trainers[r];
+    if (trainer === undefined) throw new BaselineError('BadOption', `no replica ${r}`);
+    trainer.setStep(n);
+  }
+
   dispose(): void {
     for (const t of this.trainers.splice(0)) t.dispose();
   }

@@ -8,6 +8,12 @@
  * - per coordinate, contributions are summed in float32 (one IEEE float32 add per contribution, uid order), then
  *   divided by the number of peers that selected it (`selected-mean`, Templar's scatter-mean) or by R
  *   (`divide-by-r`, the paper). Unselected coordinates are 0.
+ * - with per-peer weights w_i (peers of different speed, see AggregateOptions.peerWeights) the float32 sum is divided
+ *   by the float32 sum of the selecting peers' weights (`selected-mean`) or of all weights (`divide-by-r`), the median
+ *   is the weighted lower median, and either (`work`) each peer's norm per unit of work fl32(ν_i / w_i) is clipped
+ *   and its values enter the sum as they are (Σ_i Δ_i / Σ_i w_i: the data-parallel average per full window), or
+ *   (`mean`) ν_i is clipped and the values enter as fl32(value · w_i) (Σ_i w_i·Δ_i / Σ_i w_i). All weights 1 gives
+ *   the unweighted result bit for bit.
  * All float32 steps are done as float64 ops rounded once to float32, which equals IEEE float32 arithmetic for
  * +, −, ×, ÷ of float32 operands; no step depends on evaluation order beyond the uid order fixed above.
  */
@@ -24,7 +30,25 @@ export interface AggregateOptions {
   readonly mode?: AggregationMode;
   /** Clip each peer to the per-parameter median norm; default true. */
   readonly clipToMedianNorm?: boolean;
+  /**
+   * Weight per uid (finite, > 0; a uid not listed weighs 1): the work each peer did, as a fraction of a full window
+   * (samples trained / step budget). Absent: every peer weighs 1.
+   */
+  readonly peerWeights?: ReadonlyMap<number, number>;
+  /**
+   * How the weights enter (default `work`): `work` divides the sum of the peers' updates by the sum of their weights,
+   * and clips each update per unit of work (ν_i / w_i) against the weighted median of those; `mean` takes the
+   * weighted mean Σ w_i·Δ_i / Σ w_i, clipping ν_i against their weighted median.
+   */
+  readonly peerWeightUse?: PeerWeightUse;
+  /**
+   * `selected-mean` with weights: a coordinate's weight sum counts as at least this much (default 0: none). With 1,
+   * a coordinate only slow peers selected moves by their share of one full window instead of a full step.
+   */
+  readonly peerWeightFloor?: number;
 }
+
+export type PeerWeightUse = 'work' | 'mean';
 
 /** More peers than a coordinate counter can hold. */
 export const MAX_PEERS = 65535;
@@ -82,6 +106,42 @@ export function lowerMedian(values: readonly number[]): number {
   return s[(s.length - 1) >> 1];
 }
 
+/**
+ * Weighted lower median: the smallest value whose own and lower values' weights reach half the total (ties in value
+ * are equal, so the order among them does not matter). With equal weights it is lowerMedian. NaN when empty.
+ */
+export function weightedLowerMedian(values: readonly number[], weights: ArrayLike<number>): number {
+  if (values.length === 0) return NaN;
+  if (weights.length !== values.length) throw new SparseLoCoError('InvalidArgument', `${values.length} values, ${weights.length} weights`);
+  const order = values.map((_, i) => i).sort((a, b) => values[a] - values[b] || a - b);
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i];
+  let below = 0;
+  for (const i of order) {
+    below += weights[i];
+    if (2 * below >= total) return values[i];
+  }
+  return values[order[order.length - 1]];
+}
+
+/**
+ * The float32 weight of each uid-sorted peer from `peerWeights` (a uid not listed weighs 1), or null when every
+ * weight is 1 (the unweighted aggregation).
+ */
+export function sortedPeerWeights(sorted: readonly PeerUpdate[], peerWeights: ReadonlyMap<number, number> | undefined): Float32Array | null {
+  if (peerWeights === undefined) return null;
+  const w = new Float32Array(sorted.length);
+  let equal = true;
+  sorted.forEach((p, i) => {
+    const x = peerWeights.get(p.uid) ?? 1;
+    if (!(Number.isFinite(x) && x > 0)) throw new SparseLoCoError('InvalidArgument', `peer ${p.uid}: weight must be finite and > 0, got ${x}`);
+    w[i] = x;
+    if (!(w[i] > 0)) throw new SparseLoCoError('InvalidArgument', `peer ${p.uid}: weight ${x} rounds to 0 in float32`);
+    if (w[i] !== 1) equal = false;
+  });
+  return equal ? null : w;
+}
+
 /** Per-parameter median of the peers' value norms. */
 export function medianNorms(peers: readonly PeerUpdate[]): Map<string, number> {
   const sorted = sortPeers(peers);
@@ -125,8 +185,16 @@ class TensorAggregator {
   /** True when no sum can overflow, so results are finite without checking. */
   readonly bounded: boolean;
   readonly selectedMean: boolean;
+  /** Float32 weight per peer, null when unweighted. */
+  readonly weights: Float32Array | null;
   private readonly sum: Float32Array;
   private readonly count: Uint16Array;
+  /** Weighted only: per coordinate, the float32 sum of the selecting peers' weights. */
+  private readonly weightSum: Float32Array;
+  /** Weighted only: the float32 sum of all weights (uid order), divide-by-r's divisor. */
+  private readonly totalWeight: number;
+  /** Weighted selected-mean only: the least divisor of a coordinate (AggregateOptions.peerWeightFloor). */
+  private readonly floor: number;
   private readonly touched: Int32Array;
   private readonly offsets: Int32Array;
   private readonly R: number;
@@ -135,20 +203,33 @@ class TensorAggregator {
     const clip = options.clipToMedianNorm ?? true;
     this.selectedMean = (options.mode ?? 'selected-mean') === 'selected-mean';
     this.R = sorted.length;
+    const weights = sortedPeerWeights(sorted, options.peerWeights);
+    this.weights = weights;
     const tensors = sorted.map((p) => p.tensors[ti]);
     this.layout = tensors[0].layout;
-    const norms = clip ? tensors.map(tensorValueNorm) : [];
-    const median = clip ? lowerMedian(norms) : 0;
+    const perWork = (options.peerWeightUse ?? 'work') === 'work';
+    const raw = clip ? tensors.map(tensorValueNorm) : [];
+    const norms = weights !== null && perWork ? raw.map((n, r) => Math.fround(n / weights[r])) : raw;
+    const median = !clip ? 0 : weights === null ? lowerMedian(norms) : weightedLowerMedian(norms, weights);
     let bound = 0;
+    let total = 0;
     this.views = tensors.map((t, r) => {
       const table = scaledValueTable(t, clip ? clipFactor(norms[r], median) : 1);
+      if (weights !== null) {
+        if (!perWork) for (let b = 0; b < table.length; b++) table[b] = table[b] * weights[r];
+        total = Math.fround(total + weights[r]);
+      }
       let max = 0;
       for (let b = 0; b < table.length; b++) max = Math.max(max, Math.abs(table[b]));
       bound += max; // NaN propagates and makes `bounded` false
       return { indices: t.indices, codes: t.codes, table };
     });
     this.bounded = bound < SAFE_SUM;
+    this.totalWeight = total;
+    this.floor = Math.fround(options.peerWeightFloor ?? 0);
+    if (!(this.floor >= 0 && Number.isFinite(this.floor))) throw new SparseLoCoError('InvalidArgument', `peerWeightFloor must be finite and >= 0, got ${options.peerWeightFloor}`);
     this.sum = new Float32Array(this.layout.chunkLen);
+    this.weightSum = new Float32Array(weights === null ? 0 : this.layout.chunkLen);
     this.count = new Uint16Array(this.layout.chunkLen);
     this.touched = new Int32Array(this.layout.chunkLen);
     this.offsets = inChunkOffsets(this.layout);
@@ -159,7 +240,7 @@ class TensorAggregator {
    * With `checkFinite`, stops and returns false at the first NaN/±Inf result.
    */
   run(emit: ((flat: number, g: number) => void) | null, checkFinite: boolean): boolean {
-    const { views, sum, count, touched, offsets, selectedMean, R } = this;
+    const { views, sum, count, touched, offsets, selectedMean, R, weights, weightSum, totalWeight, floor } = this;
     const { k, numChunks } = this.layout;
     for (let c = 0; c < numChunks; c++) {
       let n = 0;
@@ -167,23 +248,32 @@ class TensorAggregator {
       const p1 = p0 + k;
       for (let r = 0; r < views.length; r++) {
         const { indices, codes, table } = views[r];
+        const w = weights === null ? 0 : weights[r];
         for (let p = p0; p < p1; p++) {
           const j = indices[p];
           if (count[j]++ === 0) touched[n++] = j;
           sum[j] = sum[j] + table[codes[p]];
+          if (weights !== null) weightSum[j] = weightSum[j] + w;
         }
       }
       const base = chunkBase(this.layout, c);
       for (let i = 0; i < n; i++) {
         const j = touched[i];
         const cnt = count[j];
-        const g = Math.fround(selectedMean ? (cnt === 1 ? sum[j] : sum[j] / cnt) : sum[j] / R);
+        let g: number;
+        if (weights !== null) {
+          g = Math.fround(sum[j] / (selectedMean ? Math.max(floor, weightSum[j]) : totalWeight));
+          weightSum[j] = 0;
+        } else {
+          g = Math.fround(selectedMean ? (cnt === 1 ? sum[j] : sum[j] / cnt) : sum[j] / R);
+        }
         sum[j] = 0;
         count[j] = 0;
         if (checkFinite && !(Math.abs(g) < Infinity)) {
           for (let q = i + 1; q < n; q++) {
             sum[touched[q]] = 0;
             count[touched[q]] = 0;
+            if (weights !== null) weightSum[touched[q]] = 0;
           }
           return false;
         }
@@ -240,6 +330,7 @@ export class SparseApplyStaging {
   apply(sorted: readonly PeerUpdate[], ti: number, options: AggregateOptions, theta: Buf, lr32: number): boolean {
     if (sorted.length === 0) return true;
     const agg = new TensorAggregator(sorted, ti, options);
+    if (agg.weights !== null) throw new SparseLoCoError('InvalidArgument', 'the backend kernel aggregates unweighted peers only (use applyAggregatedTensor)');
     const { layout, views } = agg;
     const R = views.length;
     const kept = layout.numChunks * layout.k;

@@ -27,6 +27,18 @@ export interface CompressionConfig {
  */
 export type AggregationMode = 'selected-mean' | 'divide-by-r';
 
+/**
+ * How much each peer counts in the outer step when peers train different numbers of inner steps (docs/hetero.md,
+ * "Peers of different speed"):
+ * - `equal`: every peer weighs 1 (Templar);
+ * - `claimed-samples`: a peer's work w_i is the samples its metadata says it trained over the window's step budget
+ *   (innerSteps · batch size, claims above it count as it); per coordinate the outer step is the sum of the selecting
+ *   peers' updates over max(1, Σ w_i) (the data-parallel average per full window, without scaling up a coordinate
+ *   only slow peers selected), each update clipped per unit of work ν_i / w_i against the work-weighted median.
+ */
+export type PeerWeighting = 'equal' | 'claimed-samples';
+export const PEER_WEIGHTINGS: readonly PeerWeighting[] = ['equal', 'claimed-samples'];
+
 export interface SparseLoCoConfig extends CompressionConfig {
   /** Error-feedback decay β in e ← β·e + Δ. */
   readonly beta: number;
@@ -35,6 +47,8 @@ export interface SparseLoCoConfig extends CompressionConfig {
   readonly aggregation: AggregationMode;
   /** Clip each peer's per-parameter update to the median norm over peers. */
   readonly clipToMedianNorm: boolean;
+  /** Peers of different speed (absent: DEFAULT_PEER_WEIGHTING). */
+  readonly peerWeighting?: PeerWeighting;
 }
 
 export const DEFAULT_COMPRESSION: CompressionConfig = Object.freeze({
@@ -45,12 +59,16 @@ export const DEFAULT_COMPRESSION: CompressionConfig = Object.freeze({
   quantRange: 6,
 });
 
+/** See docs/hetero.md for the measurement behind it. */
+export const DEFAULT_PEER_WEIGHTING: PeerWeighting = 'claimed-samples';
+
 export const DEFAULT_SPARSELOCO: SparseLoCoConfig = Object.freeze({
   ...DEFAULT_COMPRESSION,
   beta: 0.95,
   outerLr: 0.4,
   aggregation: 'selected-mean',
   clipToMedianNorm: true,
+  peerWeighting: DEFAULT_PEER_WEIGHTING,
 });
 
 /** Chunk-local indices are stored as uint16, so a chunk holds at most 2^16 elements. */
@@ -85,6 +103,14 @@ export function validateSparseLoCoConfig(cfg: SparseLoCoConfig): void {
   if (cfg.aggregation !== 'selected-mean' && cfg.aggregation !== 'divide-by-r') {
     throw new SparseLoCoError('InvalidConfig', `unknown aggregation mode ${String(cfg.aggregation)}`);
   }
+  if (cfg.peerWeighting !== undefined && !PEER_WEIGHTINGS.includes(cfg.peerWeighting)) {
+    throw new SparseLoCoError('InvalidConfig', `peerWeighting must be one of ${PEER_WEIGHTINGS.join(', ')}, got ${JSON.stringify(cfg.peerWeighting)}`);
+  }
+}
+
+/** The peer weighting of a config (its own, or the default when it names none). */
+export function peerWeightingOf(cfg: Pick<SparseLoCoConfig, 'peerWeighting'>): PeerWeighting {
+  return cfg.peerWeighting ?? DEFAULT_PEER_WEIGHTING;
 }
 
 /** Bits per quantization code: log2(bins). */

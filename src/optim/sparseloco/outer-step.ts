@@ -4,7 +4,7 @@
  */
 import type { Backend, Buf, SparseKernels } from '../../tensor/backend.ts';
 import { numel, type ParamTensor } from '../../tensor/params.ts';
-import { applyAggregatedTensor, SparseApplyStaging, sortPeers, type AggregateOptions } from './aggregate.ts';
+import { applyAggregatedTensor, SparseApplyStaging, sortedPeerWeights, sortPeers, type AggregateOptions } from './aggregate.ts';
 import type { PeerUpdate } from './compress.ts';
 import type { SparseLoCoConfig } from './config.ts';
 import { SparseLoCoError } from './errors.ts';
@@ -53,7 +53,8 @@ export interface OuterStepResult {
  * selected (scratch: a few chunk-sized buffers). `params` must be in the same order as the peers' tensors.
  * With no peers nothing changes. Bit-identical for the same peer set in any arrival order, and bit-identical to
  * outerStep(params, aggregate(peers).grads, lr). Given a backend with SparseKernels whose memory holds every
- * parameter (a model's own parameters), the aggregation runs on its kernels, with the same result.
+ * parameter (a model's own parameters), the aggregation runs on its kernels, with the same result; weighted peers
+ * (unequal `peerWeights`) are aggregated in plain JS, whose float32 steps are the same on every node.
  */
 export function applyOuterStep(
   params: readonly ParamTensor[],
@@ -77,7 +78,8 @@ export function applyOuterStep(
   });
   const applied: string[] = [];
   const skipped: string[] = [];
-  const thetas = backend === undefined ? null : params.map((p) => backend.bufOf(p.data));
+  const weighted = sortedPeerWeights(sorted, options.peerWeights) !== null;
+  const thetas = backend === undefined || weighted ? null : params.map((p) => backend.bufOf(p.data));
   if (backend !== undefined && thetas !== null && thetas.every((b): b is Buf => b !== null)) {
     const staging = new SparseApplyStaging(backend);
     try {

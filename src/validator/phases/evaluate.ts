@@ -1,7 +1,7 @@
 /**
  * Phase "evaluate" (reference §4.2): at θ_w (the replica has applied exactly the windows before w) and outside
  * warm-up, a fair sample of the active non-copying miners is evaluated: loss on the miner's own assigned data (the
- * part it claims to have trained) and on one random batch before and after applying its update alone
+ * part it claims to have trained, drawn from both halves of that part: ownCheckSamples) and on one random batch before and after applying its update alone
  * (θ' = θ − outerLr·lrFactor·ĝ_i, clipped to the window's median norms, then undone), and its steps behind from its
  * debug dict. The held-out loss is measured
  * whenever the replica is at θ_w.
@@ -10,7 +10,15 @@ import type { NodeEvents, WindowEvaluation } from '../../node/events.ts';
 import type { Batch } from '../../model/batch.ts';
 import type { ParamTensor } from '../../tensor/params.ts';
 import { applyPeerUpdate, medianNorms } from '../../optim/sparseloco/index.ts';
-import { claimedSampleDigest, claimedTrainedSamples, debugKey, decodeDebugDict, isProtocolError, poolSampleDigest, type DebugSample } from '../../protocol/index.ts';
+import {
+  claimedSampleDigest,
+  claimedTrainedSamples,
+  debugKey,
+  decodeDebugDict,
+  isProtocolError,
+  poolSampleDigest,
+  type DebugSample,
+} from '../../protocol/index.ts';
 import { isStoreError } from '../../storage/index.ts';
 import { assignedPool, type SampleLease, type SampleSource } from '../../node/samples.ts';
 import { isDataError } from '../../data/errors.ts';
@@ -29,7 +37,7 @@ export interface EvaluateSettings {
   readonly batchSize: number;
   /** outerLr · lrFactor. */
   readonly lr: number;
-  /** Size of a miner's assigned pool per window (innerSteps · train batch size). */
+  /** Size of a miner's assigned pool per window (innerSteps · train batch size): its step budget in samples. */
   readonly ownPoolSize: number;
 }
 
@@ -106,6 +114,8 @@ async function evaluateSelected(
     }
   };
   const selected = input.selection.uids.filter((u) => !copiers.has(u));
+  // the plain median of the window's norms, whatever the peers claim: a miner's score never depends on its claim
+  // except through the own-data check, which a claim of more samples than were trained can only fail
   const medians = medianNorms(input.ok.filter((g) => !copiers.has(g.uid)).map((g) => g.payload.message));
   const randomIdx = assignedPool(1000 + rng.int(1_000_000), w, settings.batchSize, samples.sampleCount);
   const randomLease = await prepared(randomIdx);
@@ -123,23 +133,27 @@ async function evaluateSelected(
         continue;
       }
       const poolIdx = assignedPool(uid, w, settings.ownPoolSize, samples.sampleCount);
-      const ownIdx = rng.shuffled(claimedTrainedPart(poolIdx, g.payload.message.meta, settings.batchSize)).slice(0, settings.batchSize);
+      const ownIdx = ownCheckSamples(claimedTrainedPart(poolIdx, g.payload.message.meta), settings.batchSize, rng);
       const poolLease = await prepared(poolIdx);
       if (poolLease === null) continue;
       try {
-        const own = samples.batch(ownIdx);
-        const ownBefore = replica.model.loss(own);
+        const own = ownIdx.map((ix) => samples.batch(ix));
+        const before = own.map((b) => replica.model.loss(b));
         const applied = applyPeerUpdate(replica.params, g.payload.message, medians.size > 0 ? medians : undefined, settings.lr);
-        let ownAfter: number;
+        let after: number[];
         let randomAfter: number;
         try {
-          ownAfter = replica.model.loss(own);
+          after = own.map((b) => replica.model.loss(b));
           randomAfter = replica.model.loss(randomBatch);
         } finally {
           applied.undo();
         }
+        const ownParts = before.map((b, i) => ({ before: b, after: after[i] }));
+        const sizes = ownIdx.map((ix) => ix.length);
+        const mean = (xs: readonly number[]) => xs.reduce((acc, x, i) => acc + x * sizes[i], 0) / sizes.reduce((a, n) => a + n, 0);
+        const [ownBefore, ownAfter] = [mean(before), mean(after)];
         const behind = await stepsBehindOf(uid);
-        evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter }, stepsBehind: behind });
+        evaluations.push({ uid, status: 'ok', losses: { ownBefore, ownAfter, randomBefore, randomAfter, ownParts }, stepsBehind: behind });
         const digestMatch = claimedSampleDigest(g.payload.message.meta) === poolSampleDigest(poolIdx, samples);
         details.push({ uid, ownBefore, ownAfter, randomBefore, randomAfter, stepsBehind: behind, digestMatch });
       } finally {
@@ -153,14 +167,28 @@ async function evaluateSelected(
 }
 
 /**
- * The part of the pool the miner says it trained on (the inner loop takes the pool's batches in order, so a miner cut
- * short trained a prefix): its own-data check draws from there, so a slow miner is checked on what it did, and one
- * claiming more steps than it took is checked on samples it never saw. Without a claim, the whole pool.
+ * The samples of the own-data check, drawn (rng) from the claimed-trained part in two halves: up to ⌈B/2⌉ from its
+ * first half and up to ⌊B/2⌋ from its second (one draw of up to B when the part or B is too small to split). An honest miner trained
+ * both halves; one claiming more steps than it took never trained the second half, whose improvement then is no
+ * better than on random data and fails the check (lossScores takes the weaker half).
  */
-export function claimedTrainedPart(pool: readonly number[], meta: Uint8Array, batchSize: number): readonly number[] {
+export function ownCheckSamples(part: readonly number[], batchSize: number, rng: Pick<SeededRng, 'shuffled'>): number[][] {
+  const mid = Math.ceil(part.length / 2);
+  const nHead = Math.ceil(batchSize / 2);
+  if (batchSize < 2 || part.length < 2) return [rng.shuffled(part).slice(0, batchSize)];
+  return [rng.shuffled(part.slice(0, mid)).slice(0, nHead), rng.shuffled(part.slice(mid)).slice(0, batchSize - nHead)];
+}
+
+/**
+ * The part of the pool the miner says it trained on (the inner loop takes the pool's batches in order, so a miner cut
+ * short trained a prefix): its own-data check draws from there, so a slow miner is checked on what it did (even
+ * when that is less than an evaluation batch), and one claiming more steps than it took is checked on samples it
+ * never saw. At least one sample; without a claim, the whole pool.
+ */
+export function claimedTrainedPart(pool: readonly number[], meta: Uint8Array): readonly number[] {
   const claimed = claimedTrainedSamples(meta);
   if (claimed === null) return pool;
-  return pool.slice(0, Math.min(pool.length, Math.max(batchSize, claimed)));
+  return pool.slice(0, Math.min(pool.length, Math.max(1, claimed)));
 }
 
 export interface StepsBehindInput {
