@@ -11,18 +11,12 @@ import {
   type HeteroSimOptions,
   type ReplicaSpec,
 } from '../../src/experiment/index.ts';
-import type { ModelConfig } from '../../src/model/config.ts';
 import { createModel } from '../../src/model/llama.ts';
 import { ParamVector } from '../../src/optim/baselines/index.ts';
 import { applyOuterStep, outerStepOptions } from '../../src/optim/sparseloco/index.ts';
 import { SubspaceConstraint } from '../../src/pipeline/subspace.ts';
-import { testCorpus } from './helpers.ts';
+import { MICRO_SPLIT, testCorpus } from './helpers.ts';
 
-/** Byte-level, untied (pipeline splits need it), two layers for two stages, 64-wide so chunks are real. */
-export const MICRO_SPLIT: ModelConfig = {
-  name: 'micro-split', vocabSize: 256, dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 64, maxSeqLen: 32,
-  ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: false,
-};
 
 const B = 4, T = 16, H = 4;
 
