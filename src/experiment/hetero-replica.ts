@@ -33,7 +33,8 @@ import type { ParamTensor } from '../tensor/params.ts';
 import { ExperimentError } from './errors.ts';
 
 /**
- * How a compressed group treats the subspace constraint (docs/hetero.md, "Groups and the constraint"):
+ * How a compressed group treats the subspace constraint (docs/hetero.md, "Groups and the constraint"; the
+ * experiment's default is `refresh`, the best of the three measured):
  * - `constrained`: the group re-projects the round's start onto the subspace network with the run's initial Eperp
  *   and trains constrained; its pseudo-gradient is taken from that projected start;
  * - `refresh`: as `constrained`, but Eperp is recomputed each round from the global model's embedding (every node

@@ -105,11 +105,11 @@ export type HeteroProgress =
   | { readonly kind: 'eval'; readonly row: HeteroRowKind; readonly round: number; readonly tokens: number; readonly loss: number }
   | { readonly kind: 'done'; readonly row: HeteroRowKind; readonly seconds: number };
 
-/** Sized for a few minutes per row on 2 shared cores (tiny, batch 8 × 64, H 10, 30 rounds, rank 8). */
+/** Sized for a few minutes per row on 2 shared cores (tiny, batch 8 × 64, H 10, 30 rounds, rank 8, groups `refresh`). */
 export function defaultHeteroOptions(): HeteroOptions {
   return {
     model: getModelConfig('tiny'), innerSteps: 10, rounds: 30, batchSize: 8, seqLen: 64, microBatches: 2, stages: 2, rank: 8,
-    groupMode: 'constrained', innerLr: 1e-2, warmupSteps: 20, maxGradNorm: 1, weightDecay: 0.1, outerLr: DEFAULT_SPARSELOCO.outerLr,
+    groupMode: 'refresh', innerLr: 1e-2, warmupSteps: 20, maxGradNorm: 1, weightDecay: 0.1, outerLr: DEFAULT_SPARSELOCO.outerLr,
     seed: 0, evalEvery: 3, heldOutBatches: 8,
   };
 }

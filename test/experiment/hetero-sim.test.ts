@@ -133,4 +133,37 @@ describe('heterogeneous SparseLoCo simulation', () => {
       sim.dispose();
     }
   });
+  test('refresh keeps the global embedding (only o_proj / down_proj are projected) and stays lossless; lossy projects nothing', async () => {
+    for (const mode of ['refresh', 'lossy'] as const) {
+      const sim = new HeteroSparseLoCoSim(MICRO_SPLIT, simOptions([{ kind: 'full' }, { kind: 'group' }], { groupMode: mode }));
+      try {
+        await sim.round([data.roundBatches(0, 0, H), data.roundBatches(1, 0, H)]);
+        const group = sim.workers[1] as GroupReplica;
+        assert.equal(group.constrained, mode === 'refresh');
+        const start = ParamVector.copyOf(group.load(sim.global.tensors));
+        const held = data.heldOutBatches(2);
+        const unsplit = createModel(MICRO_SPLIT, { seed: 3, threads: 1 });
+        try {
+          start.copyTo(unsplit.parameters());
+          let s = 0;
+          for (const b of held) s += unsplit.loss(b);
+          const gap = Math.abs(group.evalLoss(held) - s / held.length);
+          if (mode === 'lossy') {
+            assert.deepEqual(start.data, sim.global.data, 'lossy: the group starts from the global model as it is');
+            assert.ok(gap > 1e-3, `lossy: the compressed boundary changes the loss (${gap})`);
+          } else {
+            const embed = start.tensors[0].data, global = sim.global.tensors[0].data;
+            let maxDiff = 0;
+            for (let i = 0; i < embed.length; i++) maxDiff = Math.max(maxDiff, Math.abs(embed[i] - global[i]));
+            assert.ok(maxDiff < 1e-5, `refresh: the embedding is the global one (max change ${maxDiff})`);
+            assert.ok(gap < 1e-4, `refresh: the compressed pipeline is lossless (${gap})`);
+          }
+        } finally {
+          unsplit.dispose();
+        }
+      } finally {
+        sim.dispose();
+      }
+    }
+  });
 });

@@ -216,7 +216,7 @@ export function register(program: Command): void {
     .option('--seq-len <T>', 'tokens per sequence')
     .option('--micro-batches <M>', 'micro-batches per inner step (a power of two)')
     .option('--rank <r>', 'subspace rank of compressed stage boundaries')
-    .option('--group-mode <mode>', `how compressed groups treat the subspace constraint: ${GROUP_MODES.join(' | ')} (default constrained; docs/hetero.md)`)
+    .option('--group-mode <mode>', `how compressed groups treat the subspace constraint: ${GROUP_MODES.join(' | ')} (default refresh; docs/hetero.md)`)
     .option('--inner-lr <lr>', 'inner AdamW peak lr')
     .option('--outer-lr <lr>', 'SparseLoCo outer SGD lr')
     .option('--warmup <steps>', 'inner lr warm-up steps')
