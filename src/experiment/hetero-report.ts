@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HeteroResult, HeteroRowResult } from './hetero.ts';
+import type { HeteroResult, HeteroRowKind, HeteroRowResult } from './hetero.ts';
 import { SELECTIVE_MAX_GAP } from './hetero.ts';
 import { formatBytes, formatTokens } from './report.ts';
 import { linePlotSvg } from './svg-plot.ts';
@@ -45,6 +45,14 @@ export function heteroMarkdown(result: HeteroResult): string {
   return lines.join('\n') + '\n';
 }
 
+const SHORT_LABELS: Record<HeteroRowKind, string> = {
+  full: '(a) 4 full',
+  selective: '(b) 2 full + 2 compressed groups',
+  'all-compressed': '(c) 4 compressed groups',
+  'mixed-speed': '(d) speeds 1, 1, 0.5, 0.25',
+  'drop-slow': '(d′) drop slow',
+};
+
 export function heteroLossSvg(result: HeteroResult): string {
   const all = result.rows.flatMap((r) => r.curve.map((p) => p.loss));
   const cut = 0.2 * result.options.rounds;
@@ -65,7 +73,7 @@ export function heteroLossSvg(result: HeteroResult): string {
     xLabel: 'outer round',
     yLabel: 'held-out cross-entropy (nats)',
     yDomain: [Math.max(0, lo - margin), top],
-    series: result.rows.map((r) => ({ label: r.label.split(':')[0].slice(0, 48), points: r.curve.map((p) => ({ x: p.round, y: p.loss })) })),
+    series: result.rows.map((r) => ({ label: SHORT_LABELS[r.kind], points: r.curve.map((p) => ({ x: p.round, y: p.loss })) })),
   });
 }
 
