@@ -1,7 +1,7 @@
 // Heterogeneous SparseLoCo (issue 12) in one JSON object: the final held-out losses of `tessera experiment hetero`'s
 // rows at small settings (tiny model, project dataset), the exact activation bytes of a compressed group's step, and
 // the throughput of a 2-stage group over loopback TCP against one node (bench:pipeline's measurement).
-// Usage: npm run bench:hetero -- [--json] [--inner-steps 5] [--rounds 16] [--rank 8] [--group-mode refresh]
+// Usage: npm run bench:hetero -- [--json] [--inner-steps 5] [--rounds 12] [--rank 8] [--group-mode refresh]
 //        [--seed 0] [--threads 1]
 import { ensureDataset } from '../src/data/dataset.ts';
 import { defaultHeteroOptions, GROUP_MODES, runHetero, type GroupMode, type HeteroRowKind } from '../src/experiment/index.ts';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const mode = arg('group-mode', base.groupMode);
   if (!(GROUP_MODES as readonly string[]).includes(mode)) throw new Error(`--group-mode must be one of ${GROUP_MODES.join(', ')}`);
   const innerSteps = Number(arg('inner-steps', '5'));
-  const rounds = Number(arg('rounds', '16'));
+  const rounds = Number(arg('rounds', '12'));
   const options = {
     ...base,
     innerSteps,
