@@ -4,100 +4,11 @@
 // Byte counts are whole frames (length prefix, header, ids, activations, HMAC tag) as measured on the socket;
 // they equal boundaryStepBytes() of src/pipeline/messages.ts, which the bench checks.
 // Usage: npm run bench:pipeline -- [--json] [--steps 6] [--batch 8] [--seq 64] [--micro 4] [--rank 8] [--threads 1]
-import { fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { MODEL_CONFIGS } from '../src/model/config.ts';
-import { createModel } from '../src/model/llama.ts';
-import { splitModel } from '../src/model/stages.ts';
-import { isPipelineError } from '../src/pipeline/errors.ts';
-import { boundaryStepBytes } from '../src/pipeline/messages.ts';
-import { stageInitValues } from '../src/pipeline/pipeline.ts';
-import { runStageStep } from '../src/pipeline/schedule.ts';
-import { Stage } from '../src/pipeline/stage.ts';
-import type { StageCompression } from '../src/pipeline/stage.ts';
-import { perpEmbedding, subspaceBasis, subspaceDigest } from '../src/pipeline/subspace.ts';
-import { StageConnection, StageListener } from '../src/pipeline/transport.ts';
-import type { PipelineGroup } from '../src/pipeline/transport.ts';
-import { Rng } from '../src/tensor/rng.ts';
-import { arg, flag, median, round } from './args.ts';
+import { arg, flag, round } from './args.ts';
+import { measurePipeline, measureSingleNode } from './pipeline-measure.ts';
 
 const cfg = MODEL_CONFIGS.tiny;
-const SEED = 1;
-
-interface ChildArgs { rank: number | null; keys: string[]; secret: string; threads: number; timeoutMs: number }
-
-function compression(rank: number | null): StageCompression | null {
-  if (rank === null) return null;
-  const basis = subspaceBasis({ dim: cfg.dim, rank, seed: SEED + 1 });
-  const e0 = stageInitValues(cfg, splitModel(cfg, 2)[0], SEED).subarray(0, cfg.vocabSize * cfg.dim);
-  return { basis, eperp: perpEmbedding(e0, basis, cfg.dim) };
-}
-
-function group(keys: Uint8Array[], comp: StageCompression | null): PipelineGroup {
-  return { id: 'bench', stageKeys: keys, subspace: comp === null ? null : subspaceDigest(comp.basis) };
-}
-
-/** Stage 1: listen, accept stage 0, run steps until stage 0 closes the link. */
-async function runChild(a: ChildArgs): Promise<void> {
-  const comp = compression(a.rank);
-  const spec = splitModel(cfg, 2)[1];
-  const stage = new Stage(cfg, spec, stageInitValues(cfg, spec, SEED), { threads: a.threads, compression: comp });
-  const ep = { group: group(a.keys.map((k) => Buffer.from(k, 'hex')), comp), stage: 1, secretKey: Buffer.from(a.secret, 'hex'), timeoutMs: a.timeoutMs };
-  const listener = await StageListener.listen(ep);
-  process.send!({ port: listener.port });
-  const conn = await listener.accept(a.timeoutMs);
-  try {
-    for (let step = 0; ; step++) await runStageStep(stage, { prev: conn, next: null }, step);
-  } catch (e) {
-    if (!isPipelineError(e, 'StageGone')) throw e;
-  } finally {
-    await listener.close();
-    stage.dispose();
-  }
-}
-
-function randomBatch(batchSize: number, seqLen: number, seed: number) {
-  const rng = new Rng(seed);
-  return { tokens: Int32Array.from({ length: batchSize * (seqLen + 1) }, () => rng.nextU32() % cfg.vocabSize), batchSize, seqLen };
-}
-
-async function pipelineRun(rank: number | null, o: { steps: number; batch: number; seq: number; micro: number; threads: number }) {
-  const secrets = [ed25519.utils.randomPrivateKey(), ed25519.utils.randomPrivateKey()];
-  const keys = secrets.map((s) => ed25519.getPublicKey(s));
-  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-  const childArgs: ChildArgs = { rank, keys: keys.map(hex), secret: hex(secrets[1]), threads: o.threads, timeoutMs: 60_000 };
-  const child = fork(fileURLToPath(import.meta.url), ['--stage1', JSON.stringify(childArgs)], { execArgv: ['--import', 'tsx'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('message', (m: { port: number }) => resolve(m.port));
-      child.once('exit', (code) => reject(new Error(`stage 1 exited (${code}) before listening`)));
-    });
-    const comp = compression(rank);
-    const spec = splitModel(cfg, 2)[0];
-    const stage = new Stage(cfg, spec, stageInitValues(cfg, spec, SEED), { threads: o.threads, compression: comp });
-    const conn = await StageConnection.connect({ group: group(keys, comp), stage: 0, secretKey: secrets[0], timeoutMs: 60_000 }, '127.0.0.1', port);
-    const times: number[] = [];
-    const bytes: number[] = [];
-    let loss = NaN;
-    for (let step = 0; step <= o.steps; step++) {
-      const before = conn.traffic.forwardBytes + conn.traffic.backwardBytes;
-      const t0 = performance.now();
-      loss = (await runStageStep(stage, { prev: null, next: conn }, step, randomBatch(o.batch, o.seq, step), o.micro)).loss;
-      if (step > 0) times.push(performance.now() - t0); // step 0 warms up
-      bytes.push(conn.traffic.forwardBytes + conn.traffic.backwardBytes - before);
-    }
-    conn.close();
-    stage.dispose();
-    const rows = (o.batch / o.micro) * o.seq;
-    const formula = boundaryStepBytes(rows, o.micro, rank ?? cfg.dim, 4);
-    if (bytes.some((b) => b !== formula)) throw new Error(`measured ${bytes.join(',')} bytes per step, formula ${formula}`);
-    return { tokensPerSec: (o.batch * o.seq) / (median(times) / 1000), bytesPerStep: formula, loss };
-  } finally {
-    if ((await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 3000))])) === 'running') child.kill();
-  }
-}
 
 async function main(): Promise<void> {
   const o = {
@@ -105,17 +16,9 @@ async function main(): Promise<void> {
     micro: Number(arg('micro', '4')), threads: Number(arg('threads', '1')),
   };
   const rank = Number(arg('rank', '8'));
-  const model = createModel(cfg, { seed: SEED, threads: o.threads });
-  const times: number[] = [];
-  for (let step = 0; step <= o.steps; step++) {
-    const t0 = performance.now();
-    model.lossAndGrad(randomBatch(o.batch, o.seq, step));
-    if (step > 0) times.push(performance.now() - t0);
-  }
-  model.dispose();
-  const single = (o.batch * o.seq) / (median(times) / 1000);
-  const full = await pipelineRun(null, o);
-  const compressed = await pipelineRun(rank, o);
+  const single = measureSingleNode(o);
+  const full = await measurePipeline(null, o);
+  const compressed = await measurePipeline(rank, o);
   const result = {
     model: cfg.name, stages: 2, transport: 'tcp-loopback', schedule: 'gpipe', batch: o.batch, seqLen: o.seq, microBatches: o.micro,
     threadsPerStage: o.threads, rank,
@@ -131,15 +34,7 @@ async function main(): Promise<void> {
   else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(34)} ${v}`);
 }
 
-const stage1 = process.argv.indexOf('--stage1');
-if (stage1 >= 0) {
-  runChild(JSON.parse(process.argv[stage1 + 1]) as ChildArgs).then(() => process.exit(0), (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-} else {
-  main().catch((e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

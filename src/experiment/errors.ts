@@ -6,7 +6,11 @@ export type ExperimentErrorCode =
   /** No usable text corpus. */
   | 'NoCorpus'
   /** The corpus is too small for the requested windows. */
-  | 'CorpusTooSmall';
+  | 'CorpusTooSmall'
+  /** An inner step's loss or gradient norm is not finite. */
+  | 'Diverged'
+  /** A simulation used after dispose(). */
+  | 'Disposed';
 
 export class ExperimentError extends TesseraError<ExperimentErrorCode> {
   override readonly name = 'ExperimentError';

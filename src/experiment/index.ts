@@ -5,3 +5,7 @@ export * from './sparseloco-sim.ts';
 export * from './compare.ts';
 export * from './svg-plot.ts';
 export * from './report.ts';
+export * from './hetero-replica.ts';
+export * from './hetero-sim.ts';
+export * from './hetero.ts';
+export * from './hetero-report.ts';

@@ -162,6 +162,21 @@ export class Stage {
     return this.basis !== null;
   }
 
+  /**
+   * Replaces Eperp (e.g. recomputed from a round's global embedding). Every stage of a group must hold the same
+   * one; the first stage keeps none. Only between steps.
+   */
+  setPerpEmbedding(eperp: Float64Array): void {
+    this.check();
+    if (this.basis === null) throw new PipelineError('BadConfig', `stage ${this.spec.index} has no compressed boundary`);
+    if (this.inFlight.size > 0) throw new PipelineError('Protocol', `stage ${this.spec.index}: Eperp replaced with micro-batches in flight`);
+    if (this.eperp === null) return;
+    if (eperp.length !== this.config.vocabSize * this.config.dim) {
+      throw new PipelineError('BadConfig', `Eperp has ${eperp.length} values, expected vocab*dim = ${this.config.vocabSize * this.config.dim}`);
+    }
+    this.backend.view(this.eperp).set(eperp);
+  }
+
   /** Live views of the parameters (any precision), stage-local names and shapes in stageParamSpecs order. */
   parameters(): ConstrainedParam[] {
     return this.views(this.flat.params);

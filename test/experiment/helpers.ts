@@ -15,6 +15,12 @@ export const MICRO_BPE: ModelConfig = {
   ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: true,
 };
 
+/** Byte-level, untied (pipeline splits need it), two layers for two stages, 64-wide so chunks are real. */
+export const MICRO_SPLIT: ModelConfig = {
+  name: 'micro-split', vocabSize: 256, dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, ffnDim: 64, maxSeqLen: 32,
+  ropeTheta: 10000, normEps: 1e-5, tieEmbeddings: false,
+};
+
 /** The Debian licence texts, or (on a system without base-files) this repository's experiment sources. */
 export function testCorpus(): TokenCorpus {
   if (existsSync(LICENCE_DIR)) return byteLevelCorpus(LICENCE_DIR);

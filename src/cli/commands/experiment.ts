@@ -18,6 +18,15 @@ import {
   type MethodKind,
   OVERLAP_REMEDIES,
   type OverlapRemedy,
+  defaultHeteroOptions,
+  GROUP_MODES,
+  HETERO_ROWS,
+  heteroMarkdown,
+  runHetero,
+  writeHeteroReport,
+  type GroupMode,
+  type HeteroOptions,
+  type HeteroRowKind,
 } from '../../experiment/index.ts';
 
 interface CompareFlags {
@@ -108,6 +117,61 @@ export function compareOptionsFromFlags(f: CompareFlags): ComparisonOptions {
   };
 }
 
+interface HeteroFlags {
+  innerSteps?: string;
+  rounds?: string;
+  batchSize?: string;
+  seqLen?: string;
+  microBatches?: string;
+  rank?: string;
+  groupMode?: string;
+  innerLr?: string;
+  outerLr?: string;
+  warmup?: string;
+  seed?: string;
+  evalEvery?: string;
+  heldOut?: string;
+  threads?: string;
+  rows?: string;
+  corpusDir?: string;
+  out: string;
+  json?: boolean;
+  check?: boolean;
+}
+
+/** Flags over defaultHeteroOptions (tiny); unset flags keep the defaults. */
+export function heteroOptionsFromFlags(f: HeteroFlags): HeteroOptions {
+  const base = defaultHeteroOptions();
+  const pick = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
+  const rows = f.rows?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (rows !== undefined && rows.some((r) => !(HETERO_ROWS as readonly string[]).includes(r))) {
+    throw new ExperimentError('BadOption', `--rows takes a comma list of ${HETERO_ROWS.join(', ')}`);
+  }
+  if (f.groupMode !== undefined && !(GROUP_MODES as readonly string[]).includes(f.groupMode)) {
+    throw new ExperimentError('BadOption', `--group-mode must be one of ${GROUP_MODES.join(', ')}, got "${f.groupMode}"`);
+  }
+  const innerSteps = pick(int('--inner-steps', f.innerSteps), base.innerSteps);
+  const rounds = pick(int('--rounds', f.rounds), base.rounds);
+  return {
+    ...base,
+    innerSteps,
+    rounds,
+    batchSize: pick(int('--batch-size', f.batchSize), base.batchSize),
+    seqLen: pick(int('--seq-len', f.seqLen), base.seqLen),
+    microBatches: pick(int('--micro-batches', f.microBatches), base.microBatches),
+    rank: pick(int('--rank', f.rank), base.rank),
+    groupMode: pick(f.groupMode as GroupMode | undefined, base.groupMode),
+    innerLr: pick(num('--inner-lr', f.innerLr), base.innerLr),
+    outerLr: pick(num('--outer-lr', f.outerLr), base.outerLr),
+    warmupSteps: pick(int('--warmup', f.warmup), Math.min(base.warmupSteps, Math.floor((rounds * innerSteps) / 10))),
+    seed: pick(int('--seed', f.seed), base.seed),
+    evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
+    heldOutBatches: pick(int('--held-out', f.heldOut), base.heldOutBatches),
+    threads: int('--threads', f.threads),
+    rows: rows as HeteroRowKind[] | undefined,
+  };
+}
+
 export function register(program: Command): void {
   const experiment = program.command('experiment').description('training experiments on simulated replicas');
 
@@ -145,6 +209,58 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
     });
+
+  experiment
+    .command('hetero')
+    .description('heterogeneous SparseLoCo (issue 12): full replicas vs compressed pipeline groups vs slow replicas — table, JSON, SVG')
+    .option('--inner-steps <H>', 'inner steps per round of a full-speed replica')
+    .option('--rounds <N>', 'outer rounds')
+    .option('--batch-size <B>', 'sequences per replica per inner step')
+    .option('--seq-len <T>', 'tokens per sequence')
+    .option('--micro-batches <M>', 'micro-batches per inner step (a power of two)')
+    .option('--rank <r>', 'subspace rank of compressed stage boundaries')
+    .option('--group-mode <mode>', `how compressed groups treat the subspace constraint: ${GROUP_MODES.join(' | ')} (default refresh; docs/hetero.md)`)
+    .option('--inner-lr <lr>', 'inner AdamW peak lr')
+    .option('--outer-lr <lr>', 'SparseLoCo outer SGD lr')
+    .option('--warmup <steps>', 'inner lr warm-up steps')
+    .option('--seed <n>', 'model init and data seed')
+    .option('--eval-every <rounds>', 'held-out evaluation interval')
+    .option('--held-out <batches>', 'held-out batches')
+    .option('--threads <n>', 'engine threads per model / stage (default: all cores)')
+    .option('--rows <list>', `subset of ${HETERO_ROWS.join(',')} (default: all)`)
+    .option('--corpus-dir <dir>', 'train on the text files in this folder, byte-level (default: the project dataset)')
+    .option('--out <dir>', 'where results.md/json and loss-by-round.svg go', 'runs/experiment-hetero')
+    .option('--json', 'print the JSON result instead of the table')
+    .option('--check', 'exit with status 2 when a goal of the issue is missed')
+    .action(async (f: HeteroFlags) => {
+      try {
+        await hetero(f);
+      } catch (e) {
+        if (!(e instanceof ExperimentError || e instanceof BaselineError || e instanceof DataError)) throw e;
+        process.stderr.write(`error: ${e.name} ${e.code}: ${e.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
+
+async function hetero(f: HeteroFlags): Promise<void> {
+  const options = heteroOptionsFromFlags(f);
+  const t0 = performance.now();
+  const source = f.corpusDir === undefined ? ensureDatasetWithProgress() : byteLevelCorpus(resolve(f.corpusDir));
+  let bar: Progress | null = null;
+  const result = await runHetero(options, source, (e) => {
+    if (e.kind === 'start') bar = createProgress({ label: `[${e.row}]`, total: options.rounds, unit: 'rounds' });
+    else if (e.kind === 'eval') {
+      bar?.log(`[${e.row}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}`);
+      bar?.update(e.round);
+    } else bar?.finish();
+  });
+  const paths = writeHeteroReport(result, resolve(f.out));
+  const wall = (performance.now() - t0) / 1000;
+  if (f.json) process.stdout.write(JSON.stringify({ ...result, wallSeconds: wall, files: paths }, null, 2) + '\n');
+  else process.stdout.write(`${heteroMarkdown(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
+  const c = result.checks;
+  if (f.check && [c.selectiveWithin2Pct, c.selectiveBeatsAllCompressed, c.mixedBeatsDropSlow].some((v) => v === false)) process.exitCode = 2;
 }
 
 function compare(f: CompareFlags): void {
