@@ -10,6 +10,7 @@
  * values drawn in spec order from `Rng(seed)` (xoshiro128** + Box-Muller), rounded to float32.
  */
 import type { Backend, Buf } from '../tensor/backend.ts';
+import { isDeviceResident } from '../tensor/backend.ts';
 import { JsBackend } from '../tensor/js-backend.ts';
 import { crossEntropy, embedding, matmul, rmsnorm, ropeTables } from '../tensor/ops.ts';
 import type { QkvLayout, RopeTables } from '../tensor/ops.ts';
@@ -77,6 +78,11 @@ export interface Model {
   tokenLogProbs(batch: Batch): Float64Array;
   /** Forward + backward; gradients() then hold d(loss)/d(param) (accumulated onto the previous ones when asked). */
   lossAndGrad(batch: Batch, opts?: { accumulate?: boolean }): number;
+  /**
+   * lossAndGrad on any backend: on a device-resident one (WebGPU) the graph runs without host reads and the loss
+   * comes back with one async sync; parameters and gradients stay on the device.
+   */
+  lossAndGradAsync(batch: Batch, opts?: { accumulate?: boolean }): Promise<number>;
   /** Flat storage and layout (for optimizers working on whole buffers). */
   readonly flat: { readonly params: Buf; readonly grads: Buf; readonly layout: readonly ParamLayoutEntry[] };
   dispose(): void;
@@ -237,6 +243,35 @@ export class LlamaModel implements Model {
       const value = loss.item();
       this.ctx.backward(loss);
       return value;
+    } finally {
+      this.ctx.releaseAll();
+    }
+  }
+
+  async lossAndGradAsync(batch: Batch, opts: { accumulate?: boolean } = {}): Promise<number> {
+    const be = this.backend;
+    if (!isDeviceResident(be)) return this.lossAndGrad(batch, opts);
+    this.check();
+    if (!opts.accumulate) for (const l of this.leaves) l.gradInit = false;
+    try {
+      const loss = this.forward(batch);
+      this.ctx.backward(loss);
+      await be.sync([loss.buf]);
+      return loss.item();
+    } finally {
+      this.ctx.releaseAll();
+    }
+  }
+
+  /** Mean cross-entropy, forward only, on any backend (see lossAndGradAsync). */
+  async lossAsync(batch: Batch): Promise<number> {
+    const be = this.backend;
+    if (!isDeviceResident(be)) return this.loss(batch);
+    this.check();
+    try {
+      const loss = this.ctx.noGrad(() => this.forward(batch));
+      await be.sync([loss.buf]);
+      return loss.item();
     } finally {
       this.ctx.releaseAll();
     }
