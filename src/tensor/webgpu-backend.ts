@@ -176,6 +176,22 @@ export class WebGpuBackend implements Backend, DeviceResident {
     return this.hostView(b.root, b.offset, b.length) as Int32Array;
   }
 
+  /**
+   * Writes `values` into b on the device without reading it back first (a view would need a sync when the device
+   * wrote b last); the host view, where there is one, gets the values too.
+   */
+  write(b: Buf, values: Float32Array): void {
+    const g = this.floatBuf(b);
+    const r = this.liveRoot(g.root);
+    if (values.length !== g.length) throw new TensorError('ShapeMismatch', `webgpu: writing ${values.length} values into ${g.length}`);
+    if (values.length === 0) return;
+    this.flush();
+    // Dawn takes no SharedArrayBuffer (wasm memory with threads is one): copy such views first
+    const src = values.buffer instanceof ArrayBuffer ? values : values.slice();
+    this.device.queue.writeBuffer(r.buffer, g.offset * 4, src);
+    r.shadow?.set(values, g.offset);
+  }
+
   private hostView(r: Root, offset: number, length: number): Float32Array | Int32Array {
     this.liveRoot(r);
     if (r.deviceNewer) throw new TensorError('NotSynced', 'webgpu: buffer was written on the device since the last sync; await backend.sync() before reading it on the host');

@@ -250,6 +250,11 @@ describe(`webgpu kernels vs JS reference (float32) on ${dev.ok ? dev.adapterName
     g.scale(c, c, 3);
     await g.sync();
     assert.deepEqual([...g.view(c)], new Array(8).fill(0));
+    // write() reaches the device without a sync, even over a device-written buffer
+    g.scale(c, a, 1);
+    g.write(g.sub(c, 2, 3), Float32Array.of(7, 8, 9));
+    await g.sync([c]);
+    assert.deepEqual([...g.view(c)], [100, 2, 7, 8, 9, 6, 7, 8]);
     g.free(a);
     g.free(c);
   });

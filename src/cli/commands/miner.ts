@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
+import { COMPUTE_KINDS, isComputeKind } from '../../miner/inner-device.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
 
@@ -21,8 +22,11 @@ export function register(program: Command): void {
   ))
     .option('--adversary <kind>', `dishonest behaviour: ${ADVERSARY_KINDS.join(', ')}`)
     .option('--until-window <w>', 'exit after uploading this window')
-    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string }) => {
+    .option('--backend <kind>', `where the inner steps run: ${COMPUTE_KINDS.join(', ')} (webgpu falls back to wasm, saying why, when no adapter is found)`, 'wasm')
+    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; backend: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
+      const compute = o.backend;
+      if (!isComputeKind(compute)) throw new Error(`--backend: unknown compute backend ${compute} (one of ${COMPUTE_KINDS.join(', ')})`);
       const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
       await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
@@ -35,6 +39,7 @@ export function register(program: Command): void {
           untilWindow: o.untilWindow === undefined ? undefined : Number(o.untilWindow),
           backend,
           data,
+          compute,
         });
         stopOnSignals(miner);
         await miner.run();
