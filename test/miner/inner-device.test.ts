@@ -75,7 +75,7 @@ describe('inner device', () => {
       params.forEach((p, i) => {
         let worst = 0;
         for (let j = 0; j < p.data.length; j++) worst = Math.max(worst, Math.abs(p.data[j] - wantP[i].data[j]));
-        assert.ok(worst < lr / 4, `${p.name}: max diff ${worst} from wasm training`);
+        assert.ok(worst < lr / 10, `${p.name}: max diff ${worst} from wasm training`);
       });
       // θ written on the host (the miner restores the window's start) is what the next step trains from
       params.forEach((p, i) => p.data.set(start[i].data));

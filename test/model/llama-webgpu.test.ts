@@ -2,7 +2,7 @@
 // and the outer step, which every replica applies on the CPU from decoded payloads, leaving WebGPU and CPU replicas
 // bit-identical. Skipped, saying why, without a WebGPU adapter (CI runs it on Mesa lavapipe).
 // Tolerances (float32 on both sides, different summation orders and exp/log): loss 1e-5 relative, gradients 2e-4 of
-// each tensor's largest value, parameters after 3 AdamW steps within lr/4 (Adam normalises each coordinate, so a
+// each tensor's largest value, parameters after 3 AdamW steps within lr/10 (Adam normalises each coordinate, so a
 // gradient near zero whose rounding differs can move its weight by a fraction of lr either way).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -86,7 +86,7 @@ describe('tiny LLaMA on WebGPU vs wasm', { skip }, () => {
       model.parameters().forEach((p, i) => {
         let worst = 0;
         for (let j = 0; j < p.data.length; j++) worst = Math.max(worst, Math.abs(p.data[j] - wantP[i].data[j]));
-        assert.ok(worst < lr / 4, `${p.name}: max diff ${worst}`);
+        assert.ok(worst < lr / 10, `${p.name}: max diff ${worst}`);
       });
     } finally {
       tRef.dispose();
