@@ -84,7 +84,8 @@ class WebGpuDeviceTrainer implements InnerDevice {
   }
   async pull(params: readonly ParamTensor[]): Promise<void> {
     await this.be.sync([this.model.flat.params]);
-    this.model.parameters().forEach((p, i) => params[i].data.set(p.data));
+    const trained = this.be.readView(this.model.flat.params);
+    this.model.flat.layout.forEach((e, i) => params[i].data.set(trained.subarray(e.offset, e.offset + e.size)));
   }
   async warmUp(batch: Batch): Promise<void> {
     await this.model.lossAndGradAsync(batch);

@@ -27,6 +27,7 @@ import { decoderLayer } from './layer.ts';
 import type { LayerLeaves } from './layer.ts';
 import type { ModelConfig } from './config.ts';
 import { TesseraError } from '../core/errors.ts';
+import { TensorError } from '../tensor/errors.ts';
 
 export const INIT_STD = 0.02;
 
@@ -181,6 +182,7 @@ export class LlamaModel implements Model {
 
   loss(batch: Batch): number {
     this.check();
+    this.hostScalars('loss');
     try {
       return this.ctx.noGrad(() => this.forward(batch).item());
     } finally {
@@ -237,6 +239,7 @@ export class LlamaModel implements Model {
 
   lossAndGrad(batch: Batch, opts: { accumulate?: boolean } = {}): number {
     this.check();
+    this.hostScalars('lossAndGrad');
     if (!opts.accumulate) for (const l of this.leaves) l.gradInit = false;
     try {
       const loss = this.forward(batch);
@@ -316,6 +319,13 @@ export class LlamaModel implements Model {
     this.disposed = true;
     this.ctx.releaseAll();
     this.backend.dispose();
+  }
+
+  /** The synchronous entry points read the loss on the host mid-call, which a device-resident backend cannot. */
+  private hostScalars(method: string): void {
+    if (isDeviceResident(this.backend)) {
+      throw new TensorError('NotSynced', `${method} reads the loss synchronously; on the ${this.backend.name} backend use ${method}Async`);
+    }
   }
 
   private check(): void {

@@ -192,6 +192,17 @@ export class WebGpuBackend implements Backend, DeviceResident {
     r.shadow?.set(values, g.offset);
   }
 
+  /**
+   * A view for reading only (it does not mark the buffer for upload, so host writes through it are lost). Throws
+   * NotSynced like view() when the device wrote the buffer since the last sync.
+   */
+  readView(b: Buf): Float32Array {
+    const g = this.floatBuf(b);
+    const r = this.liveRoot(g.root);
+    if (r.deviceNewer) throw new TensorError('NotSynced', 'webgpu: buffer was written on the device since the last sync; await backend.sync() before reading it on the host');
+    return (this.shadowOf(r) as Float32Array).subarray(g.offset, g.offset + g.length);
+  }
+
   private hostView(r: Root, offset: number, length: number): Float32Array | Int32Array {
     this.liveRoot(r);
     if (r.deviceNewer) throw new TensorError('NotSynced', 'webgpu: buffer was written on the device since the last sync; await backend.sync() before reading it on the host');
@@ -279,7 +290,7 @@ export class WebGpuBackend implements Backend, DeviceResident {
 
   /** On the host, from a synced buffer (float64, the reference's order); sumTo keeps a sum on the device. */
   sum(x: Buf, squares: boolean): number {
-    const a = this.view(x);
+    const a = this.readView(x);
     let s = 0;
     for (let i = 0; i < a.length; i++) s += squares ? a[i] * a[i] : a[i];
     return s;

@@ -18,7 +18,9 @@ async function gpuEntry(): Promise<GPU | string> {
   if (nav?.gpu !== undefined) return nav.gpu;
   nodeGpu ??= (async () => {
     try {
-      const mod = (await import('webgpu')) as { create(options: string[]): GPU };
+      // a variable specifier: the package is optional, and typecheck and browser bundles must not need it
+      const specifier = 'webgpu';
+      const mod = (await import(specifier)) as { create(options: string[]): GPU };
       return mod.create([]);
     } catch (err) {
       return `the webgpu package (Dawn) could not be loaded: ${(err as Error).message}`;

@@ -50,6 +50,7 @@ describe('tiny LLaMA on WebGPU vs wasm', { skip }, () => {
     try {
       const b = batch(1);
       const want = ref.lossAndGrad(b);
+      assert.throws(() => model.lossAndGrad(b), /use lossAndGradAsync/);
       const got = await model.lossAndGradAsync(b);
       assert.ok(Math.abs(got - want) <= 1e-5 * want, `loss ${got} vs wasm ${want}`);
       assert.throws(() => model.gradients(), /NotSynced|sync/, 'gradients live on the device until synced');

@@ -225,6 +225,9 @@ describe(`webgpu kernels vs JS reference (float32) on ${dev.ok ? dev.adapterName
     assert.ok(Math.abs(zv[0] - (1 + 2 * b)) / (2 * b) < 1e-6 && zv[1] === zv[0]);
     assert.ok(Math.abs(zv[2] - 4 * a) < 1e-6 && zv[4] === zv[2]);
     assert.equal(g.sum(x, true), ref.sum(Float32Array.from(vals), true), 'host sum of a synced buffer is the reference sum');
+    assert.deepEqual(g.readView(y), g.view(y));
+    g.scale(y, y, 2);
+    assert.throws(() => g.readView(y), (e) => isTensorError(e, 'NotSynced'));
     for (const b0 of [x, y, z]) g.free(b0);
   });
 
