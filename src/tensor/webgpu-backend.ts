@@ -29,7 +29,7 @@ import { kernelSource, uniformFields } from './wgsl/kernel.ts';
 import type { KernelDef } from './wgsl/kernel.ts';
 import { MATMUL, MATMUL_TILE } from './wgsl/matmul.ts';
 import {
-  CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, RMSNORM, RMSNORM_BACKWARD_W, RMSNORM_BACKWARD_X, SOFTMAX, SOFTMAX_BACKWARD, SUM_TO,
+  CROSS_ENTROPY, CROSS_ENTROPY_BACKWARD, RMSNORM, RMSNORM_BACKWARD_W, RMSNORM_BACKWARD_X, SOFTMAX, SOFTMAX_BACKWARD, SUM_PARTIAL, SUM_TO,
 } from './wgsl/rows.ts';
 
 // GPUBufferUsage / GPUShaderStage / GPUMapMode values (the globals exist in browsers, not in Node)
@@ -40,6 +40,8 @@ const MAP_MODE_READ = 0x1;
 const UNIFORM_SLOT = 256;
 const UNIFORM_SLOTS = 512;
 const MAX_GROUPS = 65535;
+/** Elements one workgroup sums (longer sums take a partial-sums pass first). */
+const SUM_CHUNK = 16384;
 /** Freed device buffers kept for reuse (bytes) before further frees destroy them. */
 const POOL_BYTES = 256 * 1024 * 1024;
 
@@ -377,8 +379,17 @@ export class WebGpuBackend implements Backend, DeviceResident {
     });
   }
 
+  /** Up to SUM_CHUNK elements in one workgroup; longer buffers are first cut into per-workgroup partial sums. */
   sumTo(y: Buf, x: Buf, squares: boolean, factor: number): void {
-    this.run(SUM_TO, [1, 1], [y, x], [0], { n: x.length, squares: squares ? 1 : 0, factor });
+    if (x.length <= SUM_CHUNK) {
+      this.run(SUM_TO, [1, 1], [y, x], [0], { n: x.length, squares: squares ? 1 : 0, factor });
+      return;
+    }
+    const groups = Math.ceil(x.length / SUM_CHUNK);
+    const partial = this.allocUninit(groups);
+    this.run(SUM_PARTIAL, this.groups(groups, 1), [partial, x], [0], { n: x.length, squares: squares ? 1 : 0, chunk: SUM_CHUNK });
+    this.sumTo(y, partial, false, factor);
+    this.free(partial);
   }
   fillFrom(dst: Buf, src: Buf, factor: number, acc: boolean): void {
     this.elementwise(FILL_FROM, dst.length, [dst, src], [0], { factor, acc: acc ? 1 : 0 });

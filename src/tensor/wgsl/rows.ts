@@ -105,7 +105,22 @@ export const CROSS_ENTROPY_BACKWARD: KernelDef = {
   D[u.o_D + i] = (exp(X[u.o_X + i] - LSE[u.o_LSE + r]) - oh) * u.s;`,
 };
 
-/** Y[0] = factor · Σ x (or Σ x²), one workgroup over the whole buffer. */
+/** Y[group] = Σ x (or Σ x²) over the group's `chunk` elements: the first pass of a long sum. */
+export const SUM_PARTIAL: KernelDef = {
+  name: 'sumPartial', bufs: [['Y', 'f32'], ['X', 'f32']], params: [['n', 'u32'], ['squares', 'u32'], ['chunk', 'u32']], wg: [256],
+  prelude: REDUCE_256,
+  body: `let start = group * u.chunk;
+  let end = min(u.n, start + u.chunk);
+  var s = 0.0;
+  for (var j = start + li; j < end; j = j + 256u) {
+    let x = X[u.o_X + j];
+    if (u.squares != 0u) { s = s + x * x; } else { s = s + x; }
+  }
+  s = reduceSum(s, li);
+  if (li == 0u) { Y[u.o_Y + group] = s; }`,
+};
+
+/** Y[0] = factor · Σ x (or Σ x²), one workgroup over the whole buffer (the last pass of a long sum). */
 export const SUM_TO: KernelDef = {
   name: 'sumTo', bufs: [['Y', 'f32'], ['X', 'f32']], params: [['n', 'u32'], ['squares', 'u32'], ['factor', 'f32']], wg: [256],
   prelude: REDUCE_256,
