@@ -61,6 +61,11 @@ describe('tiny LLaMA on WebGPU vs wasm', { skip }, () => {
         assert.ok(d < 2e-4, `${g.name}: relative max diff ${d}`);
       });
       assert.ok(Math.abs((await model.lossAsync(b)) - ref.loss(b)) <= 1e-5 * want, 'forward-only loss');
+      // no atomics, fixed reduction orders: the same batch again gives the same bits on the same device
+      const grads = Float32Array.from(be.readView(model.flat.grads));
+      assert.equal(await model.lossAndGradAsync(b), got);
+      await be.sync([model.flat.grads]);
+      assert.ok(bitsEqual(be.readView(model.flat.grads), grads), 'gradients repeat bit for bit');
     } finally {
       ref.dispose();
       model.dispose();
