@@ -1,8 +1,9 @@
 // starts: processes (a local network)
 // A miner training on WebGPU (`tessera miner --backend webgpu`, Mesa lavapipe in CI) beside a wasm miner: it reports
 // its adapter, uploads trained gradients that are aggregated, and every replica, its own included, stays
-// bit-identical window after window (the outer step is applied on the CPU from decoded payloads). Skipped, saying
-// why, without a WebGPU adapter.
+// bit-identical window after window (the outer step is applied on the CPU from decoded payloads); with overlapped
+// eager training too, where outer steps land between two of its inner steps (θ pulled off the GPU, the step applied
+// on the CPU, θ pushed back). Skipped, saying why, without a WebGPU adapter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readEvents } from '../../src/net/supervisor.ts';
@@ -12,7 +13,9 @@ import { appliedHashes, startNetwork, stopNetwork, uids, waitForWindows } from '
 const probe = await requestWebGpuDevice();
 if (probe.ok) probe.device.destroy();
 
-test('a WebGPU miner trains, is aggregated, and replicas stay bit-identical', { timeout: 240_000, skip: probe.ok ? false : `no WebGPU adapter: ${probe.reason}` }, async () => {
+const skip = probe.ok ? false : `no WebGPU adapter: ${probe.reason}`;
+
+test('a WebGPU miner trains, is aggregated, and replicas stay bit-identical', { timeout: 240_000, skip }, async () => {
   const net = await startNetwork({ miners: 2, validators: 1, registerMiners: true, compute: { 'miner-0': 'webgpu' } });
   try {
     const ws = await waitForWindows(net, 5, 180_000);
@@ -25,6 +28,31 @@ test('a WebGPU miner trains, is aggregated, and replicas stay bit-identical', { 
     assert.equal(readEvents(net.runDir, 'miner-1').find((e) => e.kind === 'computeBackend')?.backend, 'wasm');
     const uid = uids(net).get('miner-0')!;
     assert.ok(ws.filter((e) => (e.aggregated as number[]).includes(uid)).length >= 3, 'the WebGPU miner was aggregated in at least 3 windows');
+    let everyNode = 0;
+    for (const [w, byNode] of appliedHashes(net)) {
+      assert.equal(new Set(byNode.values()).size, 1, `window ${w}: replicas differ ${JSON.stringify([...byNode])}`);
+      if (byNode.size === 3) everyNode++;
+    }
+    assert.ok(everyNode >= 4, `only ${everyNode} windows applied by all three nodes`);
+  } finally {
+    await stopNetwork(net);
+  }
+});
+
+test('a WebGPU miner in eager overlapped mode: outer steps land mid-window, replicas stay bit-identical', { timeout: 240_000, skip }, async () => {
+  const train = { overlapCommunication: true, overlapEager: true, overlapRebase: true };
+  const net = await startNetwork({
+    miners: 2, validators: 1, registerMiners: true, compute: { 'miner-0': 'webgpu' }, plan: { protocol: { blocksPerWindow: 20, innerSteps: 64 }, train },
+  });
+  try {
+    const ws = await waitForWindows(net, 5, 180_000);
+    await stopNetwork(net, true);
+    const evs = readEvents(net.runDir, 'miner-0');
+    assert.equal(evs.find((e) => e.kind === 'computeBackend')?.backend, 'webgpu');
+    const mid = evs.filter((e) => e.kind === 'overlapApplied' && e.midWindow === true);
+    assert.ok(mid.length >= 1, `outer steps landing mid-window on the WebGPU miner: ${mid.length}`);
+    const uid = uids(net).get('miner-0')!;
+    assert.ok(ws.filter((e) => (e.aggregated as number[]).includes(uid)).length >= 2, 'the WebGPU miner was aggregated');
     let everyNode = 0;
     for (const [w, byNode] of appliedHashes(net)) {
       assert.equal(new Set(byNode.values()).size, 1, `window ${w}: replicas differ ${JSON.stringify([...byNode])}`);
