@@ -20,11 +20,30 @@ done
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # Headless browser for the dashboard end-to-end test (test/dashboard, driven by playwright-core).
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+# Software Vulkan adapter (Mesa lavapipe) for the WebGPU backend tests (Dawn, the `webgpu` package, needs Mesa >= 23:
+# older lavapipe lacks shader*ArrayDynamicIndexing, so on Debian 12 it comes from bookworm-backports).
+lavapipe_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | sed -E 's/^[0-9]+://; s/^([0-9]+).*/\1/') || return 1
+  [ -n "$v" ] && [ "$v" -ge 23 ]
+}
+backports=()
+if ! lavapipe_ok; then
+  if [ "$(. /etc/os-release 2>/dev/null; echo "${VERSION_CODENAME:-}")" = bookworm ]; then backports=(mesa-vulkan-drivers); else need+=(mesa-vulkan-drivers); fi
+fi
+if [ ${#need[@]} -eq 0 ] && [ ${#backports[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+  echo "missing system packages: ${need[*]} ${backports[*]:+(bookworm-backports: ${backports[*]})} (install them with apt-get as root)" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#backports[@]} -gt 0 ] && ! grep -rqs '^deb .*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
+fi
+apt-get update -qq || true
+if [ ${#need[@]} -gt 0 ]; then apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; fi
+# without it the WebGPU tests skip, saying why; everything else still runs
+if [ ${#backports[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends -t bookworm-backports "${backports[@]}" >/dev/null ||
+    echo "warning: mesa-vulkan-drivers from bookworm-backports could not be installed; the WebGPU tests will skip" >&2
+fi

@@ -23,7 +23,6 @@ import { join } from 'node:path';
 import type { Chain } from '../chain/types.ts';
 import { decodeErrorFeedback, encodeErrorFeedback, encodeGradient, type GradientMessage } from '../codec/index.ts';
 import { paramSpecs } from '../model/config.ts';
-import { InnerTrainer } from '../optim/inner-trainer.ts';
 import { applyOuterStep, ErrorFeedback, outerStepOptions, pseudoGradient, rebasePseudoGradient } from '../optim/sparseloco/index.ts';
 import {
   buildDebugDict,
@@ -55,6 +54,8 @@ import { isDataError } from '../data/errors.ts';
 import { waitForStartWindow } from '../node/start-window.ts';
 import { RetentionSweeper } from '../node/retention.ts';
 import { mayStartStep, slowedStepMs, uploadReserveMs } from './step-budget.ts';
+import { openInnerDevice, type ComputeKind, type InnerDevice } from './inner-device.ts';
+import type { WebGpuDevice } from '../tensor/webgpu-device.ts';
 import { honestPolicy, type FollowOutcome, type GradientPolicy, type GradientSource, type TrainedDelta, type TrainOptions } from './gradient-policy.ts';
 
 export interface MinerOptions {
@@ -80,6 +81,10 @@ export interface MinerOptions {
   readonly data?: NodeDataOptions;
   /** Real backends (own S3 bucket, peers' endpoint, wallet keys); default the local network's. */
   readonly backend?: NodeBackend;
+  /** Where the inner steps run (default wasm); webgpu falls back to wasm, saying why, without an adapter. */
+  readonly compute?: ComputeKind;
+  /** WebGPU device source (tests simulate a machine without an adapter). */
+  readonly requestWebGpu?: () => Promise<WebGpuDevice>;
 }
 
 /** A window's message ready for its upload, with what goes out beside it (taken when it was drafted). */
@@ -100,7 +105,7 @@ export class Miner implements StopSignal {
   private readonly access: ChainAccess;
   private samples!: SampleSource;
   private replica!: Replica;
-  private trainer!: InnerTrainer;
+  private inner!: InnerDevice;
   private ef!: ErrorFeedback;
   private id!: NodeIdentity;
   private startWindow = 0;
@@ -147,7 +152,7 @@ export class Miner implements StopSignal {
     } finally {
       await this.uploading?.catch(() => {});
       this.o.events.emit('stopped', { lastApplied: this.replica?.lastApplied, lastUploaded: this.lastUploaded });
-      this.trainer?.dispose();
+      this.inner?.dispose();
       this.replica?.dispose();
     }
   }
@@ -182,13 +187,15 @@ export class Miner implements StopSignal {
       this.o.events.emit('resumed', { lastApplied: this.replica.lastApplied, globalStep: this.replica.globalStep, hash: this.replica.hash() });
     }
     const t = this.net.train;
-    this.trainer = new InnerTrainer(this.replica.model, {
+    this.inner = await openInnerDevice(this.o.compute ?? 'wasm', this.replica.model, {
       schedule: { lr: t.lr, warmupSteps: t.warmupSteps, cosineSteps: t.cosineSteps },
       adamw: { weightDecay: t.weightDecay, decayAll: t.decayAllParams ?? false },
-    });
+    }, this.o.requestWebGpu);
+    if (this.inner.fallback !== null) this.o.events.emit('computeFallback', { requested: this.o.compute ?? 'wasm', using: this.inner.kind, reason: this.inner.fallback });
+    this.o.events.emit('computeBackend', { backend: this.inner.kind, adapter: this.inner.adapter });
     // token 0 everywhere: any valid batch of the training shape warms the same kernels
     const seqLen = this.samples.seqLen;
-    this.trainer.warmUp({ tokens: new Int32Array(t.batchSize * (seqLen + 1)), batchSize: t.batchSize, seqLen });
+    await this.inner.warmUp({ tokens: new Int32Array(t.batchSize * (seqLen + 1)), batchSize: t.batchSize, seqLen });
   }
 
   private saveState(): void {
@@ -564,7 +571,8 @@ export class Miner implements StopSignal {
       applyOuterStep(this.replica.params, [eager], outerStepOptions(this.net.sparseloco), hasSparseKernels(be) ? be : undefined);
     }
     let from = eager === null ? start : cloneParams(this.replica.params);
-    this.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
+    this.inner.trainer.setStep(Math.max(0, w - this.startWindow) * this.p.innerSteps);
+    this.inner.push(this.replica.params);
     let lossSum = 0;
     let steps = 0;
     const t0 = Date.now();
@@ -575,11 +583,13 @@ export class Miner implements StopSignal {
         // between steps the event loop runs: uploads, manifest downloads and polls progress during compute
         if (s > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         if (s > 0 && this.pendingApply !== null && this.prefetchSettled) {
+          await this.inner.pull(this.replica.params);
           const landed = await this.landMidWindow(start, from, steps);
           if (landed !== null) start = from = landed;
+          this.inner.push(this.replica.params);
         }
         if (!mayStartStep(s, t0, Date.now(), budgetEndMs)) break;
-        const r = this.trainer.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
+        const r = await this.inner.step(this.samples.batch(pool.slice(s * t.batchSize, (s + 1) * t.batchSize)));
         lossSum += r.loss;
         steps++;
         if (slowStepMs > 0) await this.access.sleep(t0 + steps * slowStepMs - Date.now());
@@ -587,6 +597,7 @@ export class Miner implements StopSignal {
     } finally {
       this.training = false;
     }
+    await this.inner.pull(this.replica.params);
     if (steps < H) this.o.events.emit('shortWindow', { window: w, steps, of: H, reason: 'inner steps cut to meet the upload deadline' });
     const delta = pseudoGradient(from, this.replica.params);
     this.replica.params.forEach((p, i) => p.data.set(start[i].data));

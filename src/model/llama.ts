@@ -10,6 +10,7 @@
  * values drawn in spec order from `Rng(seed)` (xoshiro128** + Box-Muller), rounded to float32.
  */
 import type { Backend, Buf } from '../tensor/backend.ts';
+import { isDeviceResident } from '../tensor/backend.ts';
 import { JsBackend } from '../tensor/js-backend.ts';
 import { crossEntropy, embedding, matmul, rmsnorm, ropeTables } from '../tensor/ops.ts';
 import type { QkvLayout, RopeTables } from '../tensor/ops.ts';
@@ -26,6 +27,7 @@ import { decoderLayer } from './layer.ts';
 import type { LayerLeaves } from './layer.ts';
 import type { ModelConfig } from './config.ts';
 import { TesseraError } from '../core/errors.ts';
+import { TensorError } from '../tensor/errors.ts';
 
 export const INIT_STD = 0.02;
 
@@ -77,6 +79,11 @@ export interface Model {
   tokenLogProbs(batch: Batch): Float64Array;
   /** Forward + backward; gradients() then hold d(loss)/d(param) (accumulated onto the previous ones when asked). */
   lossAndGrad(batch: Batch, opts?: { accumulate?: boolean }): number;
+  /**
+   * lossAndGrad on any backend: on a device-resident one (WebGPU) the graph runs without host reads and the loss
+   * comes back with one async sync; parameters and gradients stay on the device.
+   */
+  lossAndGradAsync(batch: Batch, opts?: { accumulate?: boolean }): Promise<number>;
   /** Flat storage and layout (for optimizers working on whole buffers). */
   readonly flat: { readonly params: Buf; readonly grads: Buf; readonly layout: readonly ParamLayoutEntry[] };
   dispose(): void;
@@ -175,6 +182,7 @@ export class LlamaModel implements Model {
 
   loss(batch: Batch): number {
     this.check();
+    this.hostScalars('loss');
     try {
       return this.ctx.noGrad(() => this.forward(batch).item());
     } finally {
@@ -231,12 +239,42 @@ export class LlamaModel implements Model {
 
   lossAndGrad(batch: Batch, opts: { accumulate?: boolean } = {}): number {
     this.check();
+    this.hostScalars('lossAndGrad');
     if (!opts.accumulate) for (const l of this.leaves) l.gradInit = false;
     try {
       const loss = this.forward(batch);
       const value = loss.item();
       this.ctx.backward(loss);
       return value;
+    } finally {
+      this.ctx.releaseAll();
+    }
+  }
+
+  async lossAndGradAsync(batch: Batch, opts: { accumulate?: boolean } = {}): Promise<number> {
+    const be = this.backend;
+    if (!isDeviceResident(be)) return this.lossAndGrad(batch, opts);
+    this.check();
+    if (!opts.accumulate) for (const l of this.leaves) l.gradInit = false;
+    try {
+      const loss = this.forward(batch);
+      this.ctx.backward(loss);
+      await be.sync([loss.buf]);
+      return loss.item();
+    } finally {
+      this.ctx.releaseAll();
+    }
+  }
+
+  /** Mean cross-entropy, forward only, on any backend (see lossAndGradAsync). */
+  async lossAsync(batch: Batch): Promise<number> {
+    const be = this.backend;
+    if (!isDeviceResident(be)) return this.loss(batch);
+    this.check();
+    try {
+      const loss = this.ctx.noGrad(() => this.forward(batch));
+      await be.sync([loss.buf]);
+      return loss.item();
     } finally {
       this.ctx.releaseAll();
     }
@@ -281,6 +319,13 @@ export class LlamaModel implements Model {
     this.disposed = true;
     this.ctx.releaseAll();
     this.backend.dispose();
+  }
+
+  /** The synchronous entry points read the loss on the host mid-call, which a device-resident backend cannot. */
+  private hostScalars(method: string): void {
+    if (isDeviceResident(this.backend)) {
+      throw new TensorError('NotSynced', `${method} reads the loss synchronously; on the ${this.backend.name} backend use ${method}Async`);
+    }
   }
 
   private check(): void {

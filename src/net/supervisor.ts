@@ -72,6 +72,8 @@ export interface LocalNetworkOptions {
   readonly storeLatencyMs?: Readonly<Record<string, number>>;
   /** Peers of different speed: miner name → its relative training speed in (0, 1] (`tessera miner --speed`). */
   readonly minerSpeeds?: Readonly<Record<string, number>>;
+  /** Miner name → where its inner steps run (`tessera miner --backend`; default wasm; own-process miners only). */
+  readonly compute?: Readonly<Record<string, 'wasm' | 'webgpu'>>;
   /** The subnet takes weights only as timelocked commits, revealed by the chain an epoch later (new run dirs only). */
   readonly commitReveal?: boolean;
   /**
@@ -242,6 +244,7 @@ export class LocalNetwork {
   private spawnGroup(group: NodeSpec[]): ChildProcess {
     if (group.length === 1) return this.spawnOwn(group[0]);
     if (this.o.s3 !== undefined) throw new Error('minersPerProcess > 1 runs on the filesystem store only (each S3 node takes its keys from its own environment)');
+    if (group.some((n) => this.o.compute?.[n.name] !== undefined)) throw new Error('a compute backend per miner needs the miner in its own process (minersPerProcess 1)');
     for (const n of group) mkdirSync(this.nodeDir(n.name), { recursive: true });
     const args = [BIN, 'net', 'host', '--run-dir', this.runDir, '--nodes', group.map((n) => n.name).join(',')];
     for (const n of group) {
@@ -279,6 +282,8 @@ export class LocalNetwork {
     if (latencyMs !== undefined) args.push('--store-latency-ms', String(latencyMs));
     const speed = this.o.minerSpeeds?.[n.name];
     if (speed !== undefined && n.role === 'miner') args.push('--speed', String(speed));
+    const compute = this.o.compute?.[n.name];
+    if (compute !== undefined) args.push('--backend', compute);
     const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_NODE: n.name };
     if (this.o.s3 !== undefined) {
       const bucket = this.o.s3.buckets[n.name];

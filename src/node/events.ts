@@ -15,7 +15,7 @@ export interface NodeEvents {
 }
 
 /** Kinds logged at warn level besides every `…Error` and `…Failed`: something was lost or is late. */
-const WARNINGS: ReadonlySet<NodeEventKind> = new Set<NodeEventKind>(['behind', 'missedDeadline', 'efDiscarded', 'localStateDiscarded', 'commitmentInvalid', 'debugDictUnreadable']);
+const WARNINGS: ReadonlySet<NodeEventKind> = new Set<NodeEventKind>(['behind', 'missedDeadline', 'efDiscarded', 'localStateDiscarded', 'commitmentInvalid', 'debugDictUnreadable', 'computeFallback']);
 
 export class JsonlEvents implements NodeEvents {
   readonly path: string;

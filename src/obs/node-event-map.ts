@@ -170,6 +170,10 @@ export interface NodeEventMap {
     readonly hash: string;
   };
   shortWindow: { readonly window: number; readonly steps: number; readonly of: number; readonly reason: string };
+  /** Where the miner's inner steps run (the adapter's description on webgpu). */
+  computeBackend: { readonly backend: string; readonly adapter: string | null };
+  /** A compute backend was asked for and cannot be used; the miner trains on `using` instead. */
+  computeFallback: { readonly requested: string; readonly using: string; readonly reason: string };
   /**
    * Overlapped communication: the miner trained `window` from θ_{applied}, and window `applied`'s outer step landed
    * after `stepsBefore` of its inner steps: between two of them (`midWindow`) or after them. Epoch ms: its inner steps
@@ -318,6 +322,8 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
     hash: str,
   }),
   shortWindow: object({ window: int, steps: int, of: int, reason: str }),
+  computeBackend: object({ backend: str, adapter: nullable(str) }),
+  computeFallback: object({ requested: str, using: str, reason: str }),
   overlapApplied: object<NodeEventMap['overlapApplied']>({ window: int, applied: int, eager: bool, midWindow: bool, stepsBefore: int, trainStartMs: num, manifestFoundMs: nullable(num), appliedMs: num, waitedMs: num }),
   copied: object({ window: int, from: int }),
   startWindow: object({ startWindow: int }),

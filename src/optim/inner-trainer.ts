@@ -6,7 +6,7 @@ import type { Model } from '../model/llama.ts';
 import type { Batch } from '../model/batch.ts';
 import { AdamW, DEFAULT_ADAMW } from './adamw.ts';
 import type { AdamWConfig } from './adamw.ts';
-import { clipCoefficient, globalGradNorm } from './clip.ts';
+import { clipCoefficient, globalGradNorm, globalGradNormAsync } from './clip.ts';
 import { lrAt, validateSchedule } from './schedule.ts';
 import type { LrScheduleConfig } from './schedule.ts';
 import { TesseraError } from '../core/errors.ts';
@@ -80,6 +80,27 @@ export class InnerTrainer {
     const n = batches.length;
     const loss = lossSum / n;
     const gradNorm = globalGradNorm(this.model.backend, this.model.flat.grads) / n;
+    if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+      throw new InnerTrainerError('NonFiniteLoss', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
+    }
+    const lr = lrAt(this.schedule, this.stepIndex);
+    this.opt.step(lr, clipCoefficient(gradNorm, this.maxGradNorm) / n);
+    this.stepIndex++;
+    return { loss, gradNorm, lr };
+  }
+
+  /**
+   * `step` on any backend: with a device-resident one (WebGPU) the forward, backward, norm and AdamW run on the
+   * device and only the loss and the gradient norm come back (two async reads per step).
+   */
+  async stepAsync(batch: Batch | readonly Batch[]): Promise<StepResult> {
+    const batches: readonly Batch[] = Array.isArray(batch) ? batch : [batch as Batch];
+    if (batches.length === 0) throw new InnerTrainerError('BadOption', 'step needs at least one batch');
+    let lossSum = 0;
+    for (let i = 0; i < batches.length; i++) lossSum += await this.model.lossAndGradAsync(batches[i], { accumulate: i > 0 });
+    const n = batches.length;
+    const loss = lossSum / n;
+    const gradNorm = (await globalGradNormAsync(this.model.backend, this.model.flat.grads)) / n;
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
       throw new InnerTrainerError('NonFiniteLoss', `non-finite loss ${loss} / grad norm ${gradNorm}; step skipped`);
     }

@@ -153,3 +153,24 @@ export function hasSparseKernels(b: Backend): b is Backend & SparseKernels {
   const k = b as Partial<SparseKernels>;
   return typeof k.efTopK === 'function' && typeof k.countNonFinite === 'function' && typeof k.sparseApply === 'function' && typeof k.bufOf === 'function';
 }
+
+/**
+ * What a backend whose storage lives on a device (WebGPU) adds: a host view of a buffer the device wrote is only
+ * valid after `await sync()`, so scalar results (sums, a loss, a gradient scale) stay on the device until then.
+ * ops.ts uses these instead of reading `view(...)[0]` when the backend has them.
+ */
+export interface DeviceResident {
+  /** y[0] = factor · Σ x (Σ x² when squares), computed on the device. */
+  sumTo(y: Buf, x: Buf, squares: boolean, factor: number): void;
+  /** dst[i] = src[0] · factor (added to dst[i] when acc) for every element. */
+  fillFrom(dst: Buf, src: Buf, factor: number, acc: boolean): void;
+  /** dst[i] *= src[0] · factor. */
+  scaleBy(dst: Buf, src: Buf, factor: number): void;
+  /** Copies device-written buffers back into their host views: the given ones, or every live one. */
+  sync(bufs?: ReadonlyArray<Buf | IntBuf>): Promise<void>;
+}
+
+export function isDeviceResident(b: Backend): b is Backend & DeviceResident {
+  const k = b as Partial<DeviceResident>;
+  return typeof k.sumTo === 'function' && typeof k.fillFrom === 'function' && typeof k.scaleBy === 'function' && typeof k.sync === 'function';
+}

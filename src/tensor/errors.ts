@@ -6,7 +6,11 @@ export type TensorErrorCode =
   | 'OutOfMemory'
   | 'Disposed'
   | 'KernelFailed'
-  | 'BackendMismatch';
+  | 'BackendMismatch'
+  /** A device-resident buffer (WebGPU) was read on the host before `await backend.sync()` brought it back. */
+  | 'NotSynced'
+  /** No WebGPU adapter could be found. */
+  | 'NoAdapter';
 
 export class TensorError extends TesseraError<TensorErrorCode> {
   override readonly name = 'TensorError';

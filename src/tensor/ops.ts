@@ -4,6 +4,7 @@
  * the generic ones (mul, softmax, silu, sum, mean, reshape, transpose) complete the set.
  */
 import type { AttentionGeom, Buf } from './backend.ts';
+import { isDeviceResident } from './backend.ts';
 import { TensorError } from './errors.ts';
 import { numel } from './params.ts';
 import { IntTensor, Tensor } from './tensor.ts';
@@ -68,6 +69,15 @@ export function mean(a: Tensor): Tensor {
 
 function reduce(a: Tensor, factor: number, _name: string): Tensor {
   const ctx = a.ctx, be = ctx.backend;
+  if (isDeviceResident(be)) {
+    // the scalar stays on the device: no host read mid-graph
+    const out = ctx.output([1], [a], (g) => {
+      const t = ctx.gradTarget(a);
+      be.fillFrom(t.buf, g, factor, t.acc);
+    });
+    be.sumTo(out.buf, a.buf, false, factor);
+    return out;
+  }
   const out = ctx.output([1], [a], (g) => {
     const gv = be.view(g)[0] * factor;
     const t = ctx.gradTarget(a);
@@ -351,6 +361,20 @@ export function crossEntropy(logits: Tensor, targets: IntTensor): Tensor {
   }
   const lse = ctx.saved(rows);
   const losses = ctx.saved(rows);
+  if (isDeviceResident(be)) {
+    const out = ctx.output([1], [logits], (g) => {
+      if (!logits.requiresGrad) return;
+      // d(loss)/d(logits) = (softmax − onehot) · g[0] / count, with g[0] read on the device
+      ctx.accumulateGrad(logits, (o) => {
+        be.crossEntropyBackward(o, logits.buf, lse, targets.buf, rows, vocab, count === 0 ? 0 : 1 / count);
+        be.scaleBy(o, g, 1);
+      });
+    });
+    be.crossEntropy(losses, lse, logits.buf, targets.buf, rows, vocab);
+    if (count === 0) be.fill(out.buf, 0);
+    else be.sumTo(out.buf, losses, false, 1 / count);
+    return out;
+  }
   const out = ctx.output([1], [logits], (g) => {
     if (!logits.requiresGrad) return;
     const s = count === 0 ? 0 : be.view(g)[0] / count;

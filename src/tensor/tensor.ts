@@ -6,6 +6,7 @@
  * first contribution overwrites and later ones accumulate (no separate zeroing pass).
  */
 import type { Backend, Buf, FloatArray, IntBuf } from './backend.ts';
+import { isDeviceResident } from './backend.ts';
 import { TensorError } from './errors.ts';
 import { numel } from './params.ts';
 
@@ -204,7 +205,16 @@ export class Context {
   backward(loss: Tensor, seed = 1): void {
     if (loss.size !== 1) throw new TensorError('ShapeMismatch', 'backward() needs a scalar loss');
     if (!loss.requiresGrad) throw new TensorError('InvalidArgument', 'loss does not depend on any differentiable tensor');
-    this.propagate(loss, (g) => this.backend.fill(g.buf, g.acc ? this.backend.view(g.buf)[0] + seed : seed));
+    this.propagate(loss, (g) => {
+      if (!g.acc) this.backend.fill(g.buf, seed);
+      else if (!isDeviceResident(this.backend)) this.backend.fill(g.buf, this.backend.view(g.buf)[0] + seed);
+      else {
+        const tmp = this.backend.allocUninit(1);
+        this.backend.fill(tmp, seed);
+        this.backend.axpy(g.buf, tmp, 1);
+        this.backend.free(tmp);
+      }
+    });
   }
 
   /**

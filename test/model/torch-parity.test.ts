@@ -4,8 +4,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { ModelConfig } from '../../src/model/config.ts';
-import { createModel } from '../../src/model/llama.ts';
+import { createModel, LlamaModel } from '../../src/model/llama.ts';
 import { InnerTrainer } from '../../src/optim/inner-trainer.ts';
+import { WebGpuBackend } from '../../src/tensor/webgpu-backend.ts';
+import { requestWebGpuDevice } from '../../src/tensor/webgpu-device.ts';
 
 interface FixtureCase {
   name: string;
@@ -79,3 +81,46 @@ for (const backend of ['wasm', 'js'] as const) {
     }
   });
 }
+
+// The same steps on WebGPU (whatever adapter is present; skipped, saying why, without one). The GPU sums in its own
+// order and uses its own exp/log, so the tolerances are wider than the CPU backends': loss 1e-5 relative, gradient
+// norm 5e-5, gradients 2e-4 of each tensor's largest value, parameters 1e-2 of lr after the steps.
+const dev = await requestWebGpuDevice();
+if (dev.ok) dev.device.destroy();
+describe('PyTorch parity (webgpu backend)', { skip: dev.ok ? false : `no WebGPU adapter: ${dev.reason}` }, () => {
+  for (const c of fixture.cases) {
+    test(c.name, async () => {
+      const d = await requestWebGpuDevice(); // a backend owns (and destroys) its device
+      assert.ok(d.ok);
+      const model = new LlamaModel(c.config, new WebGpuBackend({ device: d.device, adapterName: d.adapterName }), 0);
+      const be = model.backend as WebGpuBackend;
+      try {
+        for (const p of model.parameters()) p.data.set(f32(c.params[p.name]));
+        const trainer = new InnerTrainer(model, { schedule: { lr: c.lr, warmupSteps: 0, cosineSteps: 0 }, maxGradNorm: c.maxGradNorm });
+        const batch = {
+          tokens: Int32Array.from(c.tokens), batchSize: c.batchSize, seqLen: c.seqLen, targetMask: Uint8Array.from(c.targetMask),
+        };
+        for (const [i, ref] of c.steps.entries()) {
+          const r = await trainer.stepAsync(batch);
+          assert.ok(Math.abs(r.loss - ref.loss) <= 1e-5 * Math.abs(ref.loss), `step ${i} loss ${r.loss} vs torch ${ref.loss}`);
+          assert.ok(Math.abs(r.gradNorm - ref.gradNorm) <= 5e-5 * ref.gradNorm, `step ${i} grad norm ${r.gradNorm} vs ${ref.gradNorm}`);
+          await be.sync([model.flat.grads]);
+          for (const g of model.gradients()) {
+            const d = relMaxDiff(g.data, f32(ref.grads[g.name]));
+            assert.ok(d < 2e-4, `step ${i} grad ${g.name}: relative max diff ${d}`);
+          }
+        }
+        await be.sync([model.flat.params]);
+        for (const p of model.parameters()) {
+          const ref = f32(c.paramsAfter[p.name]);
+          let worst = 0;
+          for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(p.data[i] - ref[i]));
+          assert.ok(worst < 1e-2 * c.lr, `param ${p.name} after ${c.steps.length} step(s): max diff ${worst}`);
+        }
+        trainer.dispose();
+      } finally {
+        model.dispose();
+      }
+    });
+  }
+});

@@ -35,6 +35,8 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   missedDeadline: [{ window: 7, lateByMs: 250 }],
   uploaded: [uploadedFields({ window: 7, loss: 5.25 }), uploadedFields({ window: 8, innerSteps: undefined })],
   shortWindow: [{ window: 7, steps: 3, of: 8, reason: 'inner steps cut to meet the upload deadline' }],
+  computeBackend: [{ backend: 'webgpu', adapter: 'llvmpipe: Mesa 25.0.7 (LLVM 15.0.6)' }, { backend: 'wasm', adapter: null }],
+  computeFallback: [{ requested: 'webgpu', using: 'wasm', reason: 'no WebGPU adapter found' }],
   overlapApplied: [{ window: 9, applied: 8, eager: false, midWindow: true, stepsBefore: 3, trainStartMs: 1_700_000_000_000, manifestFoundMs: 1_700_000_000_900, appliedMs: 1_700_000_001_010, waitedMs: 10 }, { window: 9, applied: 8, eager: true, midWindow: false, stepsBefore: 10, trainStartMs: 1, manifestFoundMs: null, appliedMs: 3, waitedMs: 1 }],
   copied: [{ window: 7, from: 2 }],
   startWindow: [{ startWindow: 6 }],

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { adversaryPolicy, isAdversaryKind, ADVERSARY_KINDS } from '../../net/adversaries.ts';
 import { Miner } from '../../miner/miner.ts';
 import { parseSpeedFlag } from '../../node/config/flags.ts';
+import { COMPUTE_KINDS, isComputeKind } from '../../miner/inner-device.ts';
 import { startNodeTelemetry, telemetryOptions, type TelemetryCliOptions } from '../node-telemetry.ts';
 import { addNodeOptions, runNode, type NodeCliOptions } from './node-options.ts';
 
@@ -23,9 +24,12 @@ export function register(program: Command): void {
     .option('--adversary <kind>', `dishonest behaviour: ${ADVERSARY_KINDS.join(', ')}`)
     .option('--until-window <w>', 'exit after uploading this window')
     .option('--speed <fraction>', 'testing peers of different speed: train like hardware this fraction as fast as one that just fits the window\'s inner steps (steps are padded by sleeping; the step budget cuts the window honestly and the upload states the samples trained)')
-    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speed?: string }) => {
+    .option('--backend <kind>', `where the inner steps run: ${COMPUTE_KINDS.join(', ')} (webgpu falls back to wasm, saying why, when no adapter is found)`, 'wasm')
+    .action(async (o: NodeCliOptions & TelemetryCliOptions & { adversary?: string; speed?: string; backend: string }) => {
       if (o.adversary !== undefined && !isAdversaryKind(o.adversary)) throw new Error(`unknown adversary kind ${o.adversary}`);
       const speed = o.speed === undefined ? undefined : parseSpeedFlag('--speed', o.speed);
+      const compute = o.backend;
+      if (!isComputeKind(compute)) throw new Error(`--backend: unknown compute backend ${compute} (one of ${COMPUTE_KINDS.join(', ')})`);
       const policy = o.adversary === undefined ? undefined : adversaryPolicy(o.adversary);
       await runNode(o, async ({ net, chain, backend, nodeDir, data }) => {
         const miner = new Miner({
@@ -39,6 +43,7 @@ export function register(program: Command): void {
           speed,
           backend,
           data,
+          compute,
         });
         stopOnSignals(miner);
         await miner.run();
