@@ -451,12 +451,14 @@ export class GauntletScorer {
 
     const scoredUids = new Set(scored.map((x) => x.uid));
     for (const uid of match.keys()) {
-      // a skipped, missing, late or invalid gradient did no useful work this window
-      if (!scoredUids.has(uid)) this.get(uid).gainEma = updateGainEma(this.get(uid).gainEma, 0, p.paymentGainAlpha);
+      // a skipped, missing, late or invalid gradient did no useful work this window (a reset uid starts over)
+      const s = this.peers.get(uid);
+      if (s !== undefined && !scoredUids.has(uid)) s.gainEma = updateGainEma(s.gainEma, 0, p.paymentGainAlpha);
     }
     if (match.size >= 2) this.skills.rate([...match].map(([uid, score]) => ({ uid, score })));
     if (match.size >= 2 || p.payment === 'contribution') {
       for (const uid of match.keys()) {
+        if (p.payment === 'contribution' && !this.peers.has(uid)) continue;
         const s = this.get(uid);
         const x = { ordinal: this.skills.ordinal(uid), gain: s.gainEma, bma: s.bma, sync: s.syncScore, windowsSinceStart: window - startWindow };
         s.finalScore = paymentScore(x, p);
