@@ -97,7 +97,7 @@ export interface ScoringParams {
 
   /** What F and the weights are made of (PAYMENT_RULES); Templar's is rank. */
   readonly payment: PaymentRule;
-  /** contribution: gain EMA ← (1−α)·EMA + α·max(0, gain) per evaluation (a missing, late or invalid one counts 0). */
+  /** contribution: gain EMA ← (1−α)·EMA + α·max(0, gain) per evaluation (a missing or late one or a gather miss counts 0; an invalid one resets it to 0). */
   readonly paymentGainAlpha: number;
 
   /** Share of the non-burn weight given to gather-ranked uids (the rest goes to reserve-ranked ones). */

@@ -30,7 +30,7 @@ export function finalScore(x: FinalScoreInput, p: Pick<ScoringParams, 'bmaThresh
 /**
  * The measured gain's moving average (payment 'contribution'): EMA ← (1−α)·EMA + α·max(0, gain); the first
  * measurement (previous null) starts it, so peers evaluated a different number of times compare fairly. A negative
- * gain did no useful work and counts 0; so does a missing, late or invalid gradient (gain 0).
+ * gain did no useful work and counts 0; so does a missing or late gradient or a gather miss (the scorer passes gain 0).
  */
 export function updateGainEma(previous: number | null, gain: number, alpha: number): number {
   const g = Number.isFinite(gain) ? Math.max(0, gain) : 0;

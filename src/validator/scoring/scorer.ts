@@ -496,6 +496,8 @@ export class GauntletScorer {
     if (status === 'invalid') {
       const before = s.finalScore;
       if (s.finalScore > 0) s.finalScore = 0;
+      // payment 'contribution' recomputes F from the gain EMA in this window: an invalid gradient forfeits that record
+      s.gainEma = 0;
       events.push({ kind: 'slash', uid, reason: 'invalidGradient', multiplier: 0, scoreBefore: before, scoreAfter: s.finalScore });
     } else {
       this.slash(events, uid, 'missingGradient', this.params.missingGradientMultiplier, true);

@@ -103,7 +103,7 @@ describe('payment rule', () => {
     assert.ok(weightOf(s, SLOW) > 0);
   });
 
-  test('a missing gradient slashes F and BMA as under rank, and its window counts as no work in the gain EMA', () => {
+  test('a missing gradient or a gather miss slashes as under rank and counts as no work in the gain EMA; an invalid one zeroes it', () => {
     const s = drive('contribution');
     const before = s.peer(SLOW)!;
     s.processWindow({ window: 17, startWindow: 0, globalStep: 17, evaluations: [...FULL.map((u) => ok(u, G)), { uid: SLOW, status: 'tooLate' }] });
@@ -115,6 +115,14 @@ describe('payment rule', () => {
     // a gather miss: the same 0 in the EMA, with the gather slash
     s.processWindow({ window: 18, startWindow: 0, globalStep: 18, gather: { gatherListSize: 4, gathered: FULL, skipped: [SLOW] } });
     assert.equal(s.peer(SLOW)!.gainEma, updateGainEma(after.gainEma, 0, alpha));
+    // an invalid gradient forfeits the record: F 0 now, and it earns back from the next evaluation on
+    assert.ok(s.peer(SLOW)!.finalScore > 0);
+    s.processWindow({ window: 19, startWindow: 0, globalStep: 19, evaluations: [...FULL.map((u) => ok(u, G)), { uid: SLOW, status: 'invalid', detail: 'bad' }] });
+    assert.equal(s.peer(SLOW)!.gainEma, 0);
+    assert.equal(s.peer(SLOW)!.finalScore, 0);
+    assert.equal(weightOf(s, SLOW), 0);
+    s.processWindow({ window: 20, startWindow: 0, globalStep: 20, evaluations: [...FULL.map((u) => ok(u, G)), ok(SLOW, 0.65 * G)] });
+    assert.ok(Math.abs(s.peer(SLOW)!.gainEma! - alpha * 0.65 * G) < 1e-15);
   });
 
   test('the gain EMA starts at the first measurement and clamps negatives', () => {
