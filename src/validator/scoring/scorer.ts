@@ -6,7 +6,8 @@
  *     penalties over every uid with a full history (skipped when the window is bad) → one OpenSkill match over every
  *     uid that entered it, whose final scores are then recomputed → score floor.
  * Payment 'contribution' keeps every step and replaces the ordinal in F by each uid's gain EMA (final-score.ts), which
- * every evaluation and every entry of the window's match (a skipped or failed gradient counting 0) updates.
+ * every evaluation and every entry of the window's match update (a skipped, missing or late gradient counts 0, an
+ * invalid one resets it to 0).
  * Penalty multipliers apply only to positive values. Every change is reported as a ScoringEvent.
  */
 import type { ProtocolParams } from '../../protocol/params.ts';
