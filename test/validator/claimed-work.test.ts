@@ -1,8 +1,9 @@
 // Peers of different speed against the validator's evaluation and the Gauntlet, with a real tiny model on real text:
 // two full-speed miners, an honest slow one (a quarter of the inner steps, claiming what it trained) and the
 // overclaimer adversary (the same quarter, claiming the whole step budget). The slow miner passes the own-data check
-// and earns a positive, smaller score; the overclaimer fails the check on the half of its claim it never trained,
-// and the same update claimed honestly would have scored the same or better.
+// and, paid by contribution (the local networks' scoring.payment), earns a positive, smaller weight where Templar's
+// rank payment gives it none; the overclaimer fails the check on the half of its claim it never trained, and the same
+// update claimed honestly would have earned the same or more.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeGradient, payloadDigest, type GradientMessage } from '../../src/codec/index.ts';
@@ -124,8 +125,10 @@ test('a slow honest miner passes the own-data check and scores below full-speed 
   // θ: a little trained first, so that an update's own-data gain is about its samples rather than about unigrams
   for (let s = 0; s < 150; s++) trainer.step(samples.batch(assignedPool(900 + s, 0, B, samples.sampleCount)));
 
+  assert.equal(net.scoring.payment, 'contribution');
   const honestScorer = new GauntletScorer(net.scoring);
   const claimScorer = new GauntletScorer(net.scoring);
+  const rankScorer = new GauntletScorer({ ...net.scoring, payment: 'rank' });
   const indicators = new Map<string, number[]>();
   const gradient = new Map<string, number[]>();
   const note = (who: string, o: EvalOutcome) => {
@@ -160,6 +163,7 @@ test('a slow honest miner passes the own-data check and scores below full-speed 
       assert.equal(lossScores(a.losses).gradientScore, lossScores(b.losses).gradientScore, 'the claim does not change the measured gain of the update');
     }
     claimScorer.processWindow({ window: w, startWindow: 0, globalStep: w, evaluations: claimed });
+    rankScorer.processWindow({ window: w, startWindow: 0, globalStep: w, evaluations: claimed });
     honestScorer.processWindow({ window: w, startWindow: 0, globalStep: w, evaluations: honest });
     // window w's outer step, as every node applies it (claimed-samples weighting from the metas)
     const payloads = [...full, slow, over].map((m) => ({ uid: m.uid, bytes: encodeGradient(m, replica.schema) }));
@@ -185,5 +189,15 @@ test('a slow honest miner passes the own-data check and scores below full-speed 
   assert.ok(bma(claimScorer, OVERCLAIMER) < bma(honestScorer, OVERCLAIMER), 'overclaiming lowers the binary moving average');
   assert.deepEqual(FULL.concat(SLOW, OVERCLAIMER).map((u) => claimScorer.ordinal(u)), FULL.concat(SLOW, OVERCLAIMER).map((u) => honestScorer.ordinal(u)), 'claims do not change the ratings');
   assert.ok(claimScorer.peer(OVERCLAIMER)!.finalScore <= honestScorer.peer(OVERCLAIMER)!.finalScore, 'an overclaimer earns no more than it would stating the truth');
+  // pay: in proportion to the measured work, not by rank
+  const weight = (s: GauntletScorer, uid: number) => {
+    const v = s.weights(net.protocol);
+    return v.weights[v.uids.indexOf(uid)] ?? 0;
+  };
+  const fullWeight = FULL.reduce((a, u) => a + weight(claimScorer, u), 0) / FULL.length;
+  console.log(`weights (contribution): full mean ${fullWeight.toFixed(4)} slow ${weight(claimScorer, SLOW).toFixed(4)} overclaimer ${weight(claimScorer, OVERCLAIMER).toFixed(4)} (honest claim ${weight(honestScorer, OVERCLAIMER).toFixed(4)}); rank: slow ${weight(rankScorer, SLOW)}`);
+  assert.ok(weight(claimScorer, SLOW) > 0.3 * fullWeight, 'the slow honest miner is paid for its work');
+  assert.equal(weight(rankScorer, SLOW), 0, "Templar's rank payment pays the consistently weakest miner nothing");
+  assert.ok(weight(claimScorer, OVERCLAIMER) <= weight(honestScorer, OVERCLAIMER), 'overclaiming earns no more weight than the truth');
   for (const s of [claimScorer, honestScorer]) console.log(FULL.concat(SLOW, OVERCLAIMER).map((u) => `uid ${u}: bma ${s.peer(u)!.bma.toFixed(3)} ordinal ${s.ordinal(u).toFixed(2)} F ${s.peer(u)!.finalScore.toFixed(4)}`).join('; '));
 });

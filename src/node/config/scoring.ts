@@ -6,6 +6,14 @@
 import { ConfigFields, definedOnly, OPTIONAL, REQUIRED, type FieldMode, type SectionFields } from './fields.ts';
 import type { ConfigErrorFactory } from './errors.ts';
 
+/**
+ * How weights follow the scores. rank (Templar): F = OpenSkill ordinal · BMA⁺ · sync, weights by rank along linspace
+ * shares of the gather and reserve tiers. contribution (ours): F = EMA of the measured loss improvement on random data
+ * (clamped at 0) · BMA⁺ · sync, weights proportional to F — a slower honest miner is paid for the work it did.
+ */
+export const PAYMENT_RULES = ['rank', 'contribution'] as const;
+export type PaymentRule = (typeof PAYMENT_RULES)[number];
+
 export interface ScoringParams {
   /** UIDs evaluated per window. */
   readonly uidsPerWindow: number;
@@ -87,6 +95,11 @@ export interface ScoringParams {
   readonly inactivityMultiplier: number;
   readonly resetInactivityWindows: number;
 
+  /** What F and the weights are made of (PAYMENT_RULES); Templar's is rank. */
+  readonly payment: PaymentRule;
+  /** contribution: gain EMA ← (1−α)·EMA + α·max(0, gain) per evaluation (a missing or late one or a gather miss counts 0; an invalid one resets it to 0). */
+  readonly paymentGainAlpha: number;
+
   /** Share of the non-burn weight given to gather-ranked uids (the rest goes to reserve-ranked ones). */
   readonly gatherShare: number;
   /** Gather weights follow linspace(gatherTopRatio, 1, n). */
@@ -138,6 +151,8 @@ export const DEFAULT_SCORING: ScoringParams = Object.freeze({
   badWindowRank: 5,
   inactivityMultiplier: 0.75,
   resetInactivityWindows: 3,
+  payment: 'rank',
+  paymentGainAlpha: 0.1,
   gatherShare: 0.75,
   gatherTopRatio: 2,
   reserveDecayRatio: 0.5,
@@ -197,6 +212,8 @@ export function readScoringFields<Absent>(f: ConfigFields, mode: FieldMode<Absen
     badWindowRank: int('badWindowRank', 1),
     inactivityMultiplier: unit('inactivityMultiplier'),
     resetInactivityWindows: int('resetInactivityWindows', 1),
+    payment: mode.take(f, 'payment', (k) => f.oneOf<PaymentRule>(k, PAYMENT_RULES)),
+    paymentGainAlpha: positive('paymentGainAlpha', 1),
     gatherShare: unit('gatherShare'),
     gatherTopRatio: num('gatherTopRatio', 1, 1e6),
     reserveDecayRatio: positive('reserveDecayRatio', 1),

@@ -65,6 +65,8 @@ export const TEMPLAR_SCORING: ScoringParams = Object.freeze({
   overlapMinGlobalStep: 20,
   /** Templar has no bound on evaluation waits. */
   evalStarvationFactor: 0,
+  /** Templar pays by rank: the OpenSkill ordinal of the gain, linspace shares over the ranked tiers. */
+  payment: 'rank',
 });
 
 /** Window timing of a local Templar network per model: room for H = 30 inner steps per window on a shared 2-core machine. */

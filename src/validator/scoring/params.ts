@@ -1,9 +1,9 @@
 /** Gauntlet scoring settings: type, defaults and checks live in src/node/config/scoring.ts (network settings carry overrides). */
 import { ScoringError } from './errors.ts';
-import { checkScoringParams, DEFAULT_SCORING, type ScoringParams } from '../../node/config/scoring.ts';
+import { checkScoringParams, DEFAULT_SCORING, PAYMENT_RULES, type PaymentRule, type ScoringParams } from '../../node/config/scoring.ts';
 import type { ConfigErrorFactory } from '../../node/config/errors.ts';
 
-export { DEFAULT_SCORING, type ScoringParams };
+export { DEFAULT_SCORING, PAYMENT_RULES, type PaymentRule, type ScoringParams };
 
 const invalidParams: ConfigErrorFactory = (_code, message, cause) => new ScoringError('InvalidParams', message, { cause });
 

@@ -5,12 +5,15 @@
  *   → evaluations (failed-gradient penalties, loss scores and BMA, negative-evaluation history) → negative-evaluation
  *     penalties over every uid with a full history (skipped when the window is bad) → one OpenSkill match over every
  *     uid that entered it, whose final scores are then recomputed → score floor.
+ * Payment 'contribution' keeps every step and replaces the ordinal in F by each uid's gain EMA (final-score.ts), which
+ * every evaluation and every entry of the window's match update (a skipped, missing or late gradient counts 0, an
+ * invalid one resets it to 0).
  * Penalty multipliers apply only to positive values. Every change is reported as a ScoringEvent.
  */
 import type { ProtocolParams } from '../../protocol/params.ts';
 import { ScoringError } from './errors.ts';
 import { EvalFairness, type EvalSelection } from './eval-sampling.ts';
-import { applyScoreFloor, finalScore, scaleIfPositive } from './final-score.ts';
+import { applyScoreFloor, paymentScore, scaleIfPositive, updateGainEma } from './final-score.ts';
 import { lossScores, updateBinaryMovingAverage, type EvalLosses } from './loss-score.ts';
 import { OpenSkillBook, type SkillRating } from './openskill.ts';
 import type { OverlapFlag, OverlapLevel } from './overlap.ts';
@@ -28,6 +31,8 @@ export interface PeerScore {
   syncScore: number;
   /** Last loss score on random data. */
   gradientScore: number;
+  /** Moving average of the measured gain (updateGainEma); null before the first evaluation or miss. */
+  gainEma: number | null;
   /** Last binary indicator (+1 / −1; 0 before the first evaluation). */
   binaryIndicator: number;
   evaluations: number;
@@ -120,6 +125,7 @@ export function freshPeer(): PeerScore {
     finalScore: 0,
     syncScore: 0,
     gradientScore: 0,
+    gainEma: null,
     binaryIndicator: 0,
     evaluations: 0,
     consecutiveGatherMisses: 0,
@@ -420,6 +426,7 @@ export class GauntletScorer {
         continue;
       }
       s.gradientScore = ls.gradientScore;
+      s.gainEma = updateGainEma(s.gainEma, ls.gradientScore, p.paymentGainAlpha);
       s.binaryIndicator = ls.binaryIndicator;
       s.bma = updateBinaryMovingAverage(s.bma, ls.binaryIndicator, p.bmaAlpha);
       s.syncScore = o.stepsBehind === null ? 0 : syncScoreFromStepsBehind(o.stepsBehind, p.syncMaxSteps, p.syncPower);
@@ -443,11 +450,19 @@ export class GauntletScorer {
     const badWindow = GauntletScorer.isBadWindow(match, p.badWindowRank);
     if (!badWindow) this.applyNegativeEvalPenalties(events);
 
-    if (match.size >= 2) {
-      this.skills.rate([...match].map(([uid, score]) => ({ uid, score })));
+    const scoredUids = new Set(scored.map((x) => x.uid));
+    for (const uid of match.keys()) {
+      // a skipped, missing, late or invalid gradient did no useful work this window (a reset uid starts over)
+      const s = this.peers.get(uid);
+      if (s !== undefined && !scoredUids.has(uid)) s.gainEma = updateGainEma(s.gainEma, 0, p.paymentGainAlpha);
+    }
+    if (match.size >= 2) this.skills.rate([...match].map(([uid, score]) => ({ uid, score })));
+    if (match.size >= 2 || p.payment === 'contribution') {
       for (const uid of match.keys()) {
+        if (p.payment === 'contribution' && !this.peers.has(uid)) continue;
         const s = this.get(uid);
-        s.finalScore = finalScore({ ordinal: this.skills.ordinal(uid), bma: s.bma, sync: s.syncScore, windowsSinceStart: window - startWindow }, p);
+        const x = { ordinal: this.skills.ordinal(uid), gain: s.gainEma, bma: s.bma, sync: s.syncScore, windowsSinceStart: window - startWindow };
+        s.finalScore = paymentScore(x, p);
       }
     }
     for (const { uid, gradientScore } of scored) {
@@ -482,6 +497,8 @@ export class GauntletScorer {
     if (status === 'invalid') {
       const before = s.finalScore;
       if (s.finalScore > 0) s.finalScore = 0;
+      // payment 'contribution' recomputes F from the gain EMA in this window: an invalid gradient forfeits that record
+      s.gainEma = 0;
       events.push({ kind: 'slash', uid, reason: 'invalidGradient', multiplier: 0, scoreBefore: before, scoreAfter: s.finalScore });
     } else {
       this.slash(events, uid, 'missingGradient', this.params.missingGradientMultiplier, true);

@@ -2,6 +2,7 @@
  * Validator scoring state as JSON: scores, ratings, BMA, counters, histories, naughty list, fairness counters and the
  * sync EMAs. Numbers are written with JavaScript's shortest round-trip formatting, so parse(serialize(s)) restores
  * every value bit for bit. Loading validates the whole document against the schema (InvalidState on any deviation).
+ * A peer's gainEma came later: a state written before it (no such field) loads with gainEma null.
  */
 import { ScoringError } from './errors.ts';
 import { parseJsonObject } from '../../core/json.ts';
@@ -42,7 +43,14 @@ export function serializeScorerState(state: ScorerState, params?: Pick<ScoringPa
     peers: Object.fromEntries(
       state.peers.map(([u, s]) => [
         String(u),
-        { ...s, bma: finiteOut(s.bma), finalScore: finiteOut(s.finalScore), syncScore: finiteOut(s.syncScore), gradientScore: finiteOut(s.gradientScore) },
+        {
+          ...s,
+          bma: finiteOut(s.bma),
+          finalScore: finiteOut(s.finalScore),
+          syncScore: finiteOut(s.syncScore),
+          gradientScore: finiteOut(s.gradientScore),
+          gainEma: s.gainEma === null ? null : finiteOut(s.gainEma),
+        },
       ]),
     ),
     ratings: Object.fromEntries(state.ratings.map(([u, r]) => [String(u), { mu: r.mu, sigma: r.sigma }])),
@@ -65,9 +73,9 @@ function obj(x: unknown, path: string): Record<string, unknown> {
   return x as Record<string, unknown>;
 }
 
-function exact(o: Record<string, unknown>, keys: readonly string[], path: string): void {
+function exact(o: Record<string, unknown>, keys: readonly string[], path: string, optional: readonly string[] = []): void {
   for (const k of keys) if (!Object.hasOwn(o, k)) fail(path, `is missing ${k}`);
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail(path, `has unknown field ${k}`);
+  for (const k of Object.keys(o)) if (!keys.includes(k) && !optional.includes(k)) fail(path, `has unknown field ${k}`);
 }
 
 function num(x: unknown, path: string): number {
@@ -95,10 +103,14 @@ const PEER_FIELDS = [
   'bma', 'finalScore', 'syncScore', 'gradientScore', 'binaryIndicator', 'evaluations', 'consecutiveGatherMisses',
   'gatherMisses', 'negativeEvals', 'consecutiveNegatives', 'excluded', 'inactiveSince',
 ] as const;
+/** Peer fields a state written by an older version lacks. */
+const OPTIONAL_PEER_FIELDS = ['gainEma'] as const;
 
 function peer(x: unknown, path: string, p: Pick<ScoringParams, 'megaMissWindow' | 'negativeEvalWindow'>): PeerScore {
   const o = obj(x, path);
-  exact(o, PEER_FIELDS, path);
+  exact(o, PEER_FIELDS, path, OPTIONAL_PEER_FIELDS);
+  const gainEma = o.gainEma === undefined || o.gainEma === null ? null : num(o.gainEma, `${path}.gainEma`);
+  if (gainEma !== null && gainEma < 0) fail(`${path}.gainEma`, 'must be non-negative');
   const bi = num(o.binaryIndicator, `${path}.binaryIndicator`);
   if (bi !== 0 && bi !== 1 && bi !== -1) fail(`${path}.binaryIndicator`, 'must be -1, 0 or 1');
   if (typeof o.excluded !== 'boolean') fail(`${path}.excluded`, 'must be a boolean');
@@ -107,6 +119,7 @@ function peer(x: unknown, path: string, p: Pick<ScoringParams, 'megaMissWindow' 
     finalScore: num(o.finalScore, `${path}.finalScore`),
     syncScore: num(o.syncScore, `${path}.syncScore`),
     gradientScore: num(o.gradientScore, `${path}.gradientScore`),
+    gainEma,
     binaryIndicator: bi,
     evaluations: int(o.evaluations, `${path}.evaluations`),
     consecutiveGatherMisses: int(o.consecutiveGatherMisses, `${path}.consecutiveGatherMisses`),

@@ -3,14 +3,16 @@
  * gatherPeerCount share gatherShare of the rest along linspace(gatherTopRatio, 1, n); the next reservePeerCount share
  * the remainder along reserveDecayRatio^j, scaled down to reserveCapFactor × the lowest gather weight if the best
  * reserve weight would exceed it; then the non-burn weights are rescaled to sum to 1 − burnRate. Without any
- * positive score everything goes to the burn uid.
+ * positive score everything goes to the burn uid. Under payment 'contribution' the non-burn 1 − burnRate is shared in
+ * proportion to F among every uid with F > 0 (F is then the measured useful work, not a rank).
  */
 import type { ProtocolParams } from '../../protocol/params.ts';
 import { ScoringError } from './errors.ts';
 import type { ScoringParams } from './params.ts';
 
 export type WeightParams = Pick<ProtocolParams, 'burnUid' | 'burnRate' | 'gatherPeerCount' | 'reservePeerCount'> &
-  Pick<ScoringParams, 'gatherShare' | 'gatherTopRatio' | 'reserveDecayRatio' | 'reserveCapFactor'>;
+  Pick<ScoringParams, 'gatherShare' | 'gatherTopRatio' | 'reserveDecayRatio' | 'reserveCapFactor'> &
+  Partial<Pick<ScoringParams, 'payment'>>;
 
 export interface WeightVector {
   /** Ascending, only uids with weight > 0. */
@@ -37,7 +39,21 @@ export function rankByScore(scores: Iterable<[number, number]>, burnUid: number)
   return out.sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([uid]) => uid);
 }
 
+/** Payment 'contribution': 1 − burnRate shared in proportion to F > 0, the burn uid getting burnRate. */
+function proportionalWeights(scores: Iterable<[number, number]>, p: WeightParams): WeightVector {
+  const f = new Map<number, number>();
+  for (const [uid, x] of scores) f.set(uid, x);
+  const paid = rankByScore(f, p.burnUid);
+  const total = paid.reduce((s, uid) => s + f.get(uid)!, 0);
+  if (paid.length === 0 || p.burnRate >= 1 || !(total > 0) || !Number.isFinite(total)) return { uids: [p.burnUid], weights: [1] };
+  const w = new Map(paid.map((uid) => [uid, ((1 - p.burnRate) * f.get(uid)!) / total]));
+  if (p.burnRate > 0) w.set(p.burnUid, p.burnRate);
+  const uids = [...w.keys()].filter((u) => w.get(u)! > 0).sort((a, b) => a - b);
+  return { uids, weights: uids.map((u) => w.get(u)!) };
+}
+
 export function computeWeights(scores: Iterable<[number, number]>, p: WeightParams): WeightVector {
+  if (p.payment === 'contribution') return proportionalWeights(scores, p);
   const ranked = rankByScore(scores, p.burnUid);
   const burn = p.burnRate;
   const w = new Map<number, number>();
