@@ -26,7 +26,7 @@ import type { GatheredOk } from '../../src/validator/gather.ts';
 import { GauntletScorer, lossScores, SeededRng, type EvalOutcome } from '../../src/validator/scoring/index.ts';
 import { testCorpus } from '../experiment/helpers.ts';
 
-const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'claimed-work', storeRoot: '/nonexistent' }, 'embedded');
+const net = buildNetworkConfig({ model: 'tiny', networkSeed: 'claimed-work', storeRoot: '/nonexistent', scoring: { payment: 'contribution' } }, 'embedded');
 const H = net.protocol.innerSteps;
 const B = net.train.batchSize;
 const POOL = stepBudgetSamples(net);

@@ -38,6 +38,16 @@ interface NetUpOptions {
   slowed: string;
   slowMiners: string;
   slowSpeed: string;
+  payment?: string;
+}
+
+/** --payment, else 'contribution' for a network of peers of different speed (--hetero, --slow-miners), else the preset's. */
+export function paymentRule(o: { payment?: string; hetero?: boolean; slowMiners: number }): 'rank' | 'contribution' | undefined {
+  if (o.payment !== undefined) {
+    if (o.payment !== 'rank' && o.payment !== 'contribution') throw new NodeConfigError('InvalidField', `--payment must be rank or contribution, got ${JSON.stringify(o.payment)}`);
+    return o.payment;
+  }
+  return o.hetero === true || o.slowMiners > 0 ? 'contribution' : undefined;
 }
 
 /** --hetero's plan: slowed miners and pipeline groups beside the --miners full ones (undefined without --hetero). */
@@ -103,6 +113,7 @@ export function register(program: Command): void {
     .option('--blocks-per-window <n>', 'window length in blocks (new run dirs only; default: the model\'s, e.g. 24 blocks of 250 ms for tiny); dozens of miners on 2 cores need longer windows, e.g. 64')
     .option('--slow-miners <n>', 'peers of different speed: this many honest miners (the last ones) train at --slow-speed, taking fewer inner steps and claiming the samples they trained', '0')
     .option('--slow-speed <fraction>', 'the slow miners\' speed, a fraction of one that just fits the inner steps', '0.25')
+    .option('--payment <rule>', 'how validators pay: rank (Templar: OpenSkill rank of the measured gain) or contribution (in proportion to the measured gain); default contribution with --hetero or --slow-miners, else the preset\'s (rank); new run dirs only')
     .option('--miners-per-process <n>', 'miners sharing one process (`tessera net host`; each still a full miner with its own node dir); validators always run alone. Dozens of miners start far faster and use far less memory this way', '1')
     .option('--hetero', 'heterogeneous network: beside the --miners full miners, slowed miners (--slowed) and pipeline-group miners (--groups), each group 2 processes (stage 0 holds the hotkey and uploads, stage 1 is bound to it) acting as one miner (new run dirs only)')
     .option('--groups <n>', 'with --hetero: pipeline groups of 2 stages', '1')
@@ -117,7 +128,9 @@ export function register(program: Command): void {
       const windows = o.windows === undefined ? undefined : parseIntFlag('--windows', o.windows, 1);
       const failureRate = parseNumberFlag('--fault-rate', o.faultRate, 0, 1);
       const miners = parseIntFlag('--miners', o.miners, 0, 1_000);
-      const minerSpeeds = slowMinerSpeeds(miners, adversaries.length, parseIntFlag('--slow-miners', o.slowMiners, 0, 1_000), parseSpeedFlag('--slow-speed', o.slowSpeed));
+      const slowMiners = parseIntFlag('--slow-miners', o.slowMiners, 0, 1_000);
+      const minerSpeeds = slowMinerSpeeds(miners, adversaries.length, slowMiners, parseSpeedFlag('--slow-speed', o.slowSpeed));
+      const payment = paymentRule({ payment: o.payment, hetero: o.hetero, slowMiners });
       if (failureRate === 1) throw new NodeConfigError('InvalidField', '--fault-rate must be below 1 (every store request would fail)');
       const network = new LocalNetwork({
         runDir: o.runDir,
@@ -132,6 +145,7 @@ export function register(program: Command): void {
           faults: { failureRate },
           ...(o.blocksPerWindow === undefined ? {} : { protocol: { blocksPerWindow: parseIntFlag('--blocks-per-window', o.blocksPerWindow, 1) } }),
           ...overlapPlan(o),
+          ...(payment === undefined ? {} : { scoring: { payment } }),
         },
         commitReveal: o.commitReveal === true,
         evaluator: o.evaluator === true ? { args: evaluatorArgs(o) } : undefined,

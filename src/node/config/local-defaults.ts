@@ -69,11 +69,7 @@ function presetSettings(plan: NetworkPlan) {
     eval: EVAL[plan.model],
     // Honest miners of these small models share ~50 % of their top-k indices (same model, similar text), so the
     // copy thresholds sit above that; an exact copy overlaps 100 %.
-    // Pay in proportion to the measured gain, so a slower honest miner earns its share (docs/hetero.md).
-    scoring: {
-      overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10,
-      payment: 'contribution',
-    } as Partial<ScoringParams>,
+    scoring: { overlapMinGlobalStep: 0, overlapHighThreshold: 0.75, overlapMaxThreshold: 0.85, overlapMegaThreshold: 0.95, bmaWarmupWindows: 10 } as Partial<ScoringParams>,
   };
 }
 

@@ -142,8 +142,9 @@ describe('payment rule', () => {
 });
 
 describe('payment setting', () => {
-  test("local networks pay by contribution, Templar's preset and an older network.json by rank", () => {
-    const local = buildNetworkConfig({ model: 'tiny', networkSeed: 'pay', storeRoot: '/tmp/x' }, '');
+  test("a plan chooses contribution (net up --payment, implied by --hetero and --slow-miners); the local and Templar presets and an older network.json pay by rank", () => {
+    assert.equal(resolveScoringParams(buildNetworkConfig({ model: 'tiny', networkSeed: 'pay', storeRoot: '/tmp/x' }, '').scoring).payment, 'rank');
+    const local = buildNetworkConfig({ model: 'tiny', networkSeed: 'pay', storeRoot: '/tmp/x', scoring: { payment: 'contribution' } }, '');
     assert.equal(resolveScoringParams(local.scoring).payment, 'contribution');
     const templar = buildNetworkConfig({ model: 'tiny', preset: 'templar', networkSeed: 'pay', storeRoot: '/tmp/x' }, '');
     assert.equal(resolveScoringParams(templar.scoring).payment, 'rank');
