@@ -15,9 +15,10 @@ const MINERS = ['miner-0', 'miner-1', 'miner-2'];
 
 test('eager overlapped miners: bit-identical replicas, aggregated uploads, falling loss, outer steps landing mid-window, training of w+1 before w\'s manifest', { timeout: 150_000 }, async () => {
   const train = { overlapCommunication: true, overlapEager: true, overlapRebase: true };
-  // more inner steps than a window's budget allows: the miners train until the budget ends, so w's outer step is
-  // ready while w+1's steps run
-  const net = await startNetwork({ miners: 3, validators: 1, registerMiners: true, plan: { protocol: { blocksPerWindow: 20, innerSteps: 64 }, train } });
+  // the miners' inner steps fill their whole budget, as a miner's compute does on real hardware (speed 0.9: each step
+  // padded to 1/(0.9·H) of the budget, or longer on a loaded machine), so w's outer step is ready while w+1's steps run
+  const minerSpeeds = Object.fromEntries(MINERS.map((m) => [m, 0.9]));
+  const net = await startNetwork({ miners: 3, validators: 1, registerMiners: true, minerSpeeds, plan: { protocol: { blocksPerWindow: 20, innerSteps: 16 }, train } });
   try {
     const ws = await waitForWindows(net, 6, 110_000);
     await stopNetwork(net, true);
