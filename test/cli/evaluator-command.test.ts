@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { EvalHistory, type EvalRecord } from '../../src/evaluator/history.ts';
 import { checkpointBytes, fakeNetworkRun, publish } from '../evaluator/helpers.ts';
+import { runNode } from './run-cli.ts';
 
 const WORKER = fileURLToPath(new URL('../evaluator/evaluator-cli-worker.ts', import.meta.url));
 const FAST = ['--tasks', 'perplexity,agreement', '--limit', '3', '--max-tokens', '128', '--threads', '1'];
@@ -18,11 +19,20 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): { status: nu
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, logs };
 }
 
+async function cliAsync(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<ReturnType<typeof cli>> {
+  const r = await runNode(['--import', 'tsx', WORKER, 'evaluator', ...args], { env });
+  return { ...r, logs: r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
 test('tessera evaluator --once: evaluates what is published into <run-dir>/eval/history.jsonl, and nothing twice', async () => {
   const { dir, validators: [v0] } = await fakeNetworkRun(1);
   await publish(v0, 1, checkpointBytes(1, 1));
   await publish(v0, 2, checkpointBytes(2, 2));
-  const first = cli(['--run-dir', dir, '--once', ...FAST]);
+  // the same buckets as a generic store: read keys from the environment, a history of its own (run beside the first)
+  const env = { ...process.env, TESSERA_S3_READ_ACCESS_KEY: v0.bucket.read.accessKeyId, TESSERA_S3_READ_SECRET: v0.bucket.read.secretAccessKey };
+  const own = join(dir, 'store-history.jsonl');
+  const storeArgs = ['--store', join(dir, 'store'), '--bucket', v0.bucket.read.bucket, '--history', own, '--model', 'tiny', '--once', '--tasks', 'agreement', '--limit', '2', '--threads', '1'];
+  const [first, store] = await Promise.all([cliAsync(['--run-dir', dir, '--once', ...FAST]), cliAsync(storeArgs, env)]);
   assert.equal(first.status, 0, first.stderr);
   const history = EvalHistory.open(join(dir, 'eval', 'history.jsonl'));
   const recs = history.records as EvalRecord[];
@@ -40,10 +50,6 @@ test('tessera evaluator --once: evaluates what is published into <run-dir>/eval/
   assert.deepEqual([second.logs.at(-1)!.kind, second.logs.at(-1)!.evaluated], ['evaluatorDone', 0]);
   assert.equal(EvalHistory.open(history.path).records.length, 2);
 
-  // the same buckets as a generic store: read keys from the environment, a history of its own
-  const env = { ...process.env, TESSERA_S3_READ_ACCESS_KEY: v0.bucket.read.accessKeyId, TESSERA_S3_READ_SECRET: v0.bucket.read.secretAccessKey };
-  const own = join(dir, 'store-history.jsonl');
-  const store = cli(['--store', join(dir, 'store'), '--bucket', v0.bucket.read.bucket, '--history', own, '--model', 'tiny', '--once', '--tasks', 'agreement', '--limit', '2', '--threads', '1'], env);
   assert.equal(store.status, 0, store.stderr);
   assert.deepEqual(EvalHistory.open(own).records.map((r) => [r.checkpoint.window, r.checkpoint.node, r.checkpoint.bucket]), [[2, null, v0.bucket.read.bucket], [1, null, v0.bucket.read.bucket]]);
 });
@@ -103,7 +109,7 @@ test('tessera evaluator: bad options and a damaged history are one-line errors, 
   const { dir } = await fakeNetworkRun(1);
   const damaged = join(dir, 'damaged.jsonl');
   writeFileSync(damaged, '{"v":1}\n{"v":1}\n');
-  for (const [args, pattern] of [
+  const cases = [
     [['--once'], /^error: EvaluatorError InvalidArgument: give exactly one of --run-dir/],
     [['--run-dir', join(dir, 'nope'), '--once'], /^error: EvaluatorError SourceInvalid: run directory .*nope not found/],
     [['--store', join(dir, 'store'), '--bucket', 'x', '--once'], /^error: EvaluatorError InvalidArgument: --store needs --history/],
@@ -112,10 +118,13 @@ test('tessera evaluator: bad options and a damaged history are one-line errors, 
     [['--run-dir', dir, '--tasks', 'nosuch', '--once'], /^error: EvalError TaskNotFound: .*\(shipped tasks: agreement, brown-cloze\)/],
     [['--run-dir', dir, '--tasks', 'agreement,agreement', '--once'], /^error: EvaluatorError InvalidArgument: two tasks are named "agreement"/],
     [['--run-dir', dir, '--history', damaged, '--tasks', 'agreement', '--once'], /^error: EvaluatorError HistoryInvalid: .*damaged\.jsonl line 1: kind must be one of eval, error/],
-  ] as const) {
-    const r = cli([...args]);
+  ] as const;
+  // independent invocations, side by side
+  const results = await Promise.all(cases.map(([args]) => cliAsync([...args])));
+  cases.forEach(([args, pattern], i) => {
+    const r = results[i];
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  }
+  });
 });
