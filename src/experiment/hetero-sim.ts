@@ -73,7 +73,7 @@ export interface HeteroSimOptions {
   readonly threads?: number;
 }
 
-/** What one replica put into a round: the weights of a token-weighted aggregation would come from here. */
+/** What one replica put into a round (its payload claims `samples`, which the outer step weighs under claimed-samples). */
 export interface ReplicaContribution {
   readonly uid: number;
   readonly kind: 'full' | 'group';
