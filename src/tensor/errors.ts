@@ -10,7 +10,9 @@ export type TensorErrorCode =
   /** A device-resident buffer (WebGPU) was read on the host before `await backend.sync()` brought it back. */
   | 'NotSynced'
   /** No WebGPU adapter could be found. */
-  | 'NoAdapter';
+  | 'NoAdapter'
+  /** Kernel worker threads could not start (no SharedArrayBuffer: a page not cross-origin isolated; a worker died). */
+  | 'ThreadsUnavailable';
 
 export class TensorError extends TesseraError<TensorErrorCode> {
   override readonly name = 'TensorError';

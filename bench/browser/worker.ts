@@ -1,0 +1,70 @@
+/**
+ * The bench's Web Worker (bundled by bundle.ts, driven by the page in page.ts): trains a model on the wasm backend
+ * with threads, or measures WebGPU on whatever adapter navigator.gpu gives, and posts the numbers back.
+ */
+import { getModelConfig } from '../../src/model/config.ts';
+import { LlamaModel } from '../../src/model/llama.ts';
+import { createWasmBackend, WasmBackend } from '../../src/tensor/wasm-backend.ts';
+import { WebGpuBackend } from '../../src/tensor/webgpu-backend.ts';
+import { requestWebGpuDevice } from '../../src/tensor/webgpu-device.ts';
+import { matmulGflops, measureTraining, paramHash } from '../train-measure.ts';
+import type { TrainShape } from '../train-measure.ts';
+import type { WorkerReply, WorkerTask } from './protocol.ts';
+
+interface WorkerScope {
+  onmessage: ((e: { data: WorkerTask }) => void) | null;
+  postMessage(reply: WorkerReply): void;
+  navigator: { hardwareConcurrency: number; userAgent: string };
+  crossOriginIsolated: boolean;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+async function wasmTrain(t: Extract<WorkerTask, { kind: 'wasm-train' }>): Promise<WorkerReply> {
+  const backend = t.waitForThreads === false ? new WasmBackend({ threads: t.threads }) : await createWasmBackend({ threads: t.threads });
+  const startedBefore = backend.threadsStarted;
+  const model = new LlamaModel(getModelConfig(t.config), backend, t.seed);
+  try {
+    const m = await measureTraining(model, t.shape);
+    return {
+      kind: 'wasm-train', threads: backend.threads, threadsStartedBefore: startedBefore, threadsStartedAfter: backend.threadsStarted, ...m,
+      paramHash: await paramHash(model),
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function webgpu(t: Extract<WorkerTask, { kind: 'webgpu' }>): Promise<WorkerReply> {
+  const d = await requestWebGpuDevice();
+  if (!d.ok) return { kind: 'webgpu', adapter: null, reason: d.reason, matmulGflops: null, tokensPerSec: null, losses: [] };
+  const gpu = new WebGpuBackend({ device: d.device, adapterName: d.adapterName });
+  let gflops: number;
+  try {
+    gflops = await matmulGflops(gpu, t.matmulSize, t.matmulReps);
+  } finally {
+    gpu.dispose();
+  }
+  const d2 = await requestWebGpuDevice();
+  if (!d2.ok) return { kind: 'webgpu', adapter: d.adapterName, reason: d2.reason, matmulGflops: gflops, tokensPerSec: null, losses: [] };
+  const model = new LlamaModel(getModelConfig(t.config), new WebGpuBackend({ device: d2.device, adapterName: d2.adapterName }), t.seed);
+  try {
+    const m = await measureTraining(model, t.shape satisfies TrainShape);
+    return { kind: 'webgpu', adapter: d.adapterName, reason: null, matmulGflops: gflops, tokensPerSec: m.tokensPerSec, losses: m.losses };
+  } finally {
+    model.dispose();
+  }
+}
+
+scope.onmessage = (e) => {
+  const t = e.data;
+  const run = t.kind === 'info'
+    ? Promise.resolve<WorkerReply>({
+      kind: 'info', hardwareConcurrency: scope.navigator.hardwareConcurrency, crossOriginIsolated: scope.crossOriginIsolated,
+      userAgent: scope.navigator.userAgent,
+    })
+    : t.kind === 'wasm-train' ? wasmTrain(t) : webgpu(t);
+  run.then(
+    (r) => scope.postMessage(r),
+    (err: unknown) => scope.postMessage({ kind: 'error', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  );
+};
