@@ -1,14 +1,17 @@
 /**
  * Measurements shared by bench:webgpu and bench:browser, free of Node built-ins so the browser bench bundles them
- * into its worker: matmul GFLOP/s of a backend, and training-step tokens/s of a model.
+ * into its worker: matmul GFLOP/s of a backend, training-step tokens/s of a model, both on WebGPU.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { LlamaModel } from '../src/model/llama.ts';
+import { getModelConfig } from '../src/model/config.ts';
+import { LlamaModel } from '../src/model/llama.ts';
 import { InnerTrainer } from '../src/optim/inner-trainer.ts';
 import type { Backend } from '../src/tensor/backend.ts';
 import { isDeviceResident } from '../src/tensor/backend.ts';
 import { Rng } from '../src/tensor/rng.ts';
+import { WebGpuBackend } from '../src/tensor/webgpu-backend.ts';
+import { requestWebGpuDevice } from '../src/tensor/webgpu-device.ts';
 import { median } from './args.ts';
 
 /** GFLOP/s of `reps` back-to-back n×n×n matmuls per timing, median of 3 timings after a warm-up. */
@@ -78,4 +81,36 @@ export async function paramHash(model: LlamaModel): Promise<string> {
   if (isDeviceResident(be)) await be.sync([model.flat.params]);
   const v = be.view(model.flat.params).slice();
   return bytesToHex(sha256(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
+}
+
+export interface WebGpuMeasurement {
+  /** The adapter's name, null when there is none. */
+  readonly adapter: string | null;
+  /** Why there is no adapter or device, else null. */
+  readonly reason: string | null;
+  readonly matmulGflops: number | null;
+  readonly tokensPerSec: number | null;
+  readonly losses: readonly number[];
+}
+
+/** matmulGflops (n×n×n, `reps`) and measureTraining of `config` on the first WebGPU adapter (navigator.gpu or Dawn). */
+export async function measureWebGpu(config: string, seed: number, shape: TrainShape, n: number, reps: number): Promise<WebGpuMeasurement> {
+  const d = await requestWebGpuDevice();
+  if (!d.ok) return { adapter: null, reason: d.reason, matmulGflops: null, tokensPerSec: null, losses: [] };
+  const gpu = new WebGpuBackend({ device: d.device, adapterName: d.adapterName });
+  let gflops: number;
+  try {
+    gflops = await matmulGflops(gpu, n, reps);
+  } finally {
+    gpu.dispose(); // destroys the device: training gets a fresh one
+  }
+  const d2 = await requestWebGpuDevice();
+  if (!d2.ok) return { adapter: d.adapterName, reason: d2.reason, matmulGflops: gflops, tokensPerSec: null, losses: [] };
+  const model = new LlamaModel(getModelConfig(config), new WebGpuBackend({ device: d2.device, adapterName: d2.adapterName }), seed);
+  try {
+    const m = await measureTraining(model, shape);
+    return { adapter: d.adapterName, reason: null, matmulGflops: gflops, tokensPerSec: m.tokensPerSec, losses: m.losses };
+  } finally {
+    model.dispose();
+  }
 }

@@ -6,12 +6,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { getModelConfig } from '../src/model/config.ts';
-import { createModel, LlamaModel } from '../src/model/llama.ts';
+import { createModel } from '../src/model/llama.ts';
 import { WasmBackend } from '../src/tensor/wasm-backend.ts';
-import { WebGpuBackend } from '../src/tensor/webgpu-backend.ts';
-import { requestWebGpuDevice } from '../src/tensor/webgpu-device.ts';
 import { arg, flag, round } from './args.ts';
-import { matmulGflops, measureTraining } from './train-measure.ts';
+import { matmulGflops, measureTraining, measureWebGpu } from './train-measure.ts';
 
 const size = Number(arg('size', '512'));
 const reps = Number(arg('reps', '5'));
@@ -22,36 +20,24 @@ const steps = Number(arg('steps', '3'));
 const threads = availableParallelism();
 
 const shape = { batch: batchSize, seq: seqLen, steps };
-const lastLoss = (m: { losses: readonly number[] }): number => m.losses[m.losses.length - 1];
+const lastLoss = (losses: readonly number[]): number => losses[losses.length - 1];
 
-const cfg = getModelConfig(configName);
 const wasm = new WasmBackend({ threads });
 const wasmMatmulGflops = await matmulGflops(wasm, size, reps);
 wasm.dispose();
-const wasmModel = createModel(cfg, { seed: 0, threads });
+const wasmModel = createModel(getModelConfig(configName), { seed: 0, threads });
 const wasmTrain = await measureTraining(wasmModel, shape);
 wasmModel.dispose();
 
-const d = await requestWebGpuDevice();
-let result: Record<string, unknown>;
-if (!d.ok) {
-  result = { adapter: null, error: d.reason, webgpuMatmulGflops: null, webgpuTokensPerSec: null };
-} else {
-  const gpu = new WebGpuBackend({ device: d.device, adapterName: d.adapterName });
-  const webgpuMatmulGflops = await matmulGflops(gpu, size, reps);
-  gpu.dispose();
-  const d2 = await requestWebGpuDevice();
-  if (!d2.ok) throw new Error(d2.reason);
-  const model = new LlamaModel(cfg, new WebGpuBackend({ device: d2.device, adapterName: d2.adapterName }), 0);
-  const gpuTrain = await measureTraining(model, shape);
-  model.dispose();
-  result = {
-    adapter: d.adapterName,
-    webgpuMatmulGflops: round(webgpuMatmulGflops, 2),
-    webgpuTokensPerSec: Math.round(gpuTrain.tokensPerSec),
-    webgpuLossLast: round(lastLoss(gpuTrain), 4),
+const gpu = await measureWebGpu(configName, 0, shape, size, reps);
+const result = gpu.adapter === null || gpu.tokensPerSec === null || gpu.matmulGflops === null
+  ? { adapter: gpu.adapter, error: gpu.reason, webgpuMatmulGflops: gpu.matmulGflops, webgpuTokensPerSec: null }
+  : {
+    adapter: gpu.adapter,
+    webgpuMatmulGflops: round(gpu.matmulGflops, 2),
+    webgpuTokensPerSec: Math.round(gpu.tokensPerSec),
+    webgpuLossLast: round(lastLoss(gpu.losses), 4),
   };
-}
 const out = {
   ...result,
   matmulSize: size,
@@ -63,7 +49,7 @@ const out = {
   seq: seqLen,
   steps,
   wasmTokensPerSec: Math.round(wasmTrain.tokensPerSec),
-  wasmLossLast: round(lastLoss(wasmTrain), 4),
+  wasmLossLast: round(lastLoss(wasmTrain.losses), 4),
 };
 if (flag('json')) console.log(JSON.stringify(out));
 else for (const [k, v] of Object.entries(out)) console.log(`${k.padEnd(20)} ${v}`);

@@ -20,10 +20,12 @@ export function chromiumMissing(): string | null {
 }
 
 /**
- * WebGPU in headless Chromium on Linux: the unsafe-WebGPU switch (Linux is not on the default list) and Vulkan,
- * which is what Mesa's lavapipe or a real GPU's driver provides.
+ * WebGPU in headless Chromium on Linux: the unsafe-WebGPU switch (Linux is not on Chromium's list yet), Vulkan, and
+ * the developer features that let adapter.info name the adapter. Without a GPU, headless Chromium's Dawn offers only
+ * its own SwiftShader fallback adapter: it lists Mesa's lavapipe among the Vulkan devices but does not expose it
+ * (getting lavapipe takes a headful browser on a display, e.g. under Xvfb).
  */
-const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist'];
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--enable-webgpu-developer-features'];
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">

@@ -1,5 +1,5 @@
 /** Messages between the bench page (driven by Playwright) and its worker. */
-import type { TrainMeasurement, TrainShape } from '../train-measure.ts';
+import type { TrainMeasurement, TrainShape, WebGpuMeasurement } from '../train-measure.ts';
 
 export type WorkerTask =
   | { readonly kind: 'info' }
@@ -17,8 +17,5 @@ export type WorkerReply =
   | { readonly kind: 'info'; readonly hardwareConcurrency: number; readonly crossOriginIsolated: boolean; readonly userAgent: string }
   | (TrainMeasurement & { readonly kind: 'wasm-train'; readonly threads: number; readonly threadsStartedBefore: boolean;
     readonly threadsStartedAfter: boolean; readonly paramHash: string })
-  | {
-    readonly kind: 'webgpu'; readonly adapter: string | null; readonly reason: string | null; readonly matmulGflops: number | null;
-    readonly tokensPerSec: number | null; readonly losses: readonly number[];
-  }
+  | (WebGpuMeasurement & { readonly kind: 'webgpu' })
   | { readonly kind: 'error'; readonly message: string };

@@ -5,10 +5,7 @@
 import { getModelConfig } from '../../src/model/config.ts';
 import { LlamaModel } from '../../src/model/llama.ts';
 import { createWasmBackend, WasmBackend } from '../../src/tensor/wasm-backend.ts';
-import { WebGpuBackend } from '../../src/tensor/webgpu-backend.ts';
-import { requestWebGpuDevice } from '../../src/tensor/webgpu-device.ts';
-import { matmulGflops, measureTraining, paramHash } from '../train-measure.ts';
-import type { TrainShape } from '../train-measure.ts';
+import { measureTraining, measureWebGpu, paramHash } from '../train-measure.ts';
 import type { WorkerReply, WorkerTask } from './protocol.ts';
 
 interface WorkerScope {
@@ -35,24 +32,7 @@ async function wasmTrain(t: Extract<WorkerTask, { kind: 'wasm-train' }>): Promis
 }
 
 async function webgpu(t: Extract<WorkerTask, { kind: 'webgpu' }>): Promise<WorkerReply> {
-  const d = await requestWebGpuDevice();
-  if (!d.ok) return { kind: 'webgpu', adapter: null, reason: d.reason, matmulGflops: null, tokensPerSec: null, losses: [] };
-  const gpu = new WebGpuBackend({ device: d.device, adapterName: d.adapterName });
-  let gflops: number;
-  try {
-    gflops = await matmulGflops(gpu, t.matmulSize, t.matmulReps);
-  } finally {
-    gpu.dispose();
-  }
-  const d2 = await requestWebGpuDevice();
-  if (!d2.ok) return { kind: 'webgpu', adapter: d.adapterName, reason: d2.reason, matmulGflops: gflops, tokensPerSec: null, losses: [] };
-  const model = new LlamaModel(getModelConfig(t.config), new WebGpuBackend({ device: d2.device, adapterName: d2.adapterName }), t.seed);
-  try {
-    const m = await measureTraining(model, t.shape satisfies TrainShape);
-    return { kind: 'webgpu', adapter: d.adapterName, reason: null, matmulGflops: gflops, tokensPerSec: m.tokensPerSec, losses: m.losses };
-  } finally {
-    model.dispose();
-  }
+  return { kind: 'webgpu', ...(await measureWebGpu(t.config, t.seed, t.shape, t.matmulSize, t.matmulReps)) };
 }
 
 scope.onmessage = (e) => {
