@@ -26,11 +26,11 @@ export interface BrowserBundle {
   metafile: Metafile;
 }
 
-/** X.ts → X.browser.ts where that exists (relative imports only: the project's own modules). */
+/** X.ts → X.browser.ts where that exists (relative or absolute paths: the project's own modules, not packages). */
 const browserVariants: Plugin = {
   name: 'browser-variants',
   setup(b) {
-    b.onResolve({ filter: /^\.\.?\/.*\.ts$/ }, (args) => {
+    b.onResolve({ filter: /^(\.\.?)?\/.*\.ts$/ }, (args) => {
       const variant = resolve(args.resolveDir, args.path).replace(/\.ts$/, '.browser.ts');
       return existsSync(variant) ? { path: variant } : undefined;
     });

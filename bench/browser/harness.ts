@@ -48,7 +48,14 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-export async function startEngineHarness(opts: { webgpu?: boolean } = {}): Promise<EngineHarness> {
+export interface EngineHarnessOptions {
+  /** Launch Chromium with WebGPU on (default: GPU off). */
+  webgpu?: boolean;
+  /** Serve the page cross-origin isolated (default true; false shows what the engine does without SharedArrayBuffer). */
+  isolated?: boolean;
+}
+
+export async function startEngineHarness(opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
   const { js } = await bundleForBrowser(fileURLToPath(new URL('./worker.ts', import.meta.url)));
   const files: Record<string, { type: string; body: string }> = {
     '/': { type: 'text/html; charset=utf-8', body: PAGE },
@@ -56,9 +63,11 @@ export async function startEngineHarness(opts: { webgpu?: boolean } = {}): Promi
   };
   const server = createServer((req, res) => {
     const f = files[new URL(req.url ?? '/', 'http://x').pathname];
-    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
-    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
-    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    if (opts.isolated !== false) {
+      res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+      res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+      res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    }
     res.setHeader('Cache-Control', 'no-store');
     if (f === undefined) {
       res.writeHead(404).end();

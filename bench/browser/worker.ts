@@ -35,6 +35,12 @@ async function webgpu(t: Extract<WorkerTask, { kind: 'webgpu' }>): Promise<Worke
   return { kind: 'webgpu', ...(await measureWebGpu(t.config, t.seed, t.shape, t.matmulSize, t.matmulReps)) };
 }
 
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return `${err.name}${typeof code === 'string' ? `(${code})` : ''}: ${err.message}`;
+}
+
 scope.onmessage = (e) => {
   const t = e.data;
   const run = t.kind === 'info'
@@ -45,6 +51,6 @@ scope.onmessage = (e) => {
     : t.kind === 'wasm-train' ? wasmTrain(t) : webgpu(t);
   run.then(
     (r) => scope.postMessage(r),
-    (err: unknown) => scope.postMessage({ kind: 'error', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+    (err: unknown) => scope.postMessage({ kind: 'error', message: describe(err) }),
   );
 };

@@ -11,7 +11,9 @@ export type TensorErrorCode =
   | 'NotSynced'
   /** No WebGPU adapter could be found. */
   | 'NoAdapter'
-  /** Kernel worker threads could not start (no SharedArrayBuffer: a page not cross-origin isolated; a worker died). */
+  /** No SharedArrayBuffer, which the wasm backend's memory is (a browser page that is not cross-origin isolated). */
+  | 'NoSharedMemory'
+  /** Kernel worker threads did not start (a worker died, or did not report in in time). */
   | 'ThreadsUnavailable';
 
 export class TensorError extends TesseraError<TensorErrorCode> {

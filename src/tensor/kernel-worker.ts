@@ -32,6 +32,8 @@ export interface TensorPlatform {
   readonly name: 'node' | 'browser';
   /** The bytes of kernels/kernels.wasm. */
   kernelBytes(): Uint8Array;
+  /** Why SharedArrayBuffer (and so shared wasm memory) is unavailable here, or null. */
+  sharedMemoryProblem(): string | null;
   /** Threads to compute on when the caller does not say. */
   defaultThreads(): number;
   /**

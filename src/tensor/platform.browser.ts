@@ -7,7 +7,6 @@
  * drives the pool waits with Atomics.wait, which a Web Worker may do and a page's main thread may not.
  */
 import kernelWasm from './kernels/kernels.wasm';
-import { TensorError } from './errors.ts';
 import { KERNEL_WORKER_MAIN } from './kernel-worker.ts';
 import type { KernelWorker, KernelWorkerInit, TensorPlatform } from './kernel-worker.ts';
 
@@ -31,15 +30,13 @@ let workerUrl: string | null = null;
 export const platform: TensorPlatform = {
   name: 'browser',
   kernelBytes: () => kernelWasm,
+  sharedMemoryProblem: () =>
+    g.crossOriginIsolated === true && typeof SharedArrayBuffer === 'function'
+      ? null
+      : 'the wasm backend needs SharedArrayBuffer: serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)',
   defaultThreads: () => Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
   workersStartWhileBlocked: false,
   startKernelWorker(init: KernelWorkerInit, onError: (reason: string) => void): KernelWorker {
-    if (g.crossOriginIsolated !== true) {
-      throw new TensorError(
-        'ThreadsUnavailable',
-        'kernel threads need SharedArrayBuffer: serve the page cross-origin isolated (COOP same-origin, COEP require-corp)',
-      );
-    }
     workerUrl ??= g.URL.createObjectURL(new g.Blob([workerSource], { type: 'text/javascript' }));
     const w = new g.Worker(workerUrl, { name: `tessera-kernels-${init.tid}` });
     w.addEventListener('error', (e) => onError(e.message ?? 'kernel worker failed to start'));

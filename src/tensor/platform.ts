@@ -14,6 +14,7 @@ const workerSource = `const { workerData } = require('node:worker_threads');\n($
 export const platform: TensorPlatform = {
   name: 'node',
   kernelBytes: () => readFileSync(new URL('./kernels/kernels.wasm', import.meta.url)),
+  sharedMemoryProblem: () => null,
   defaultThreads: () => availableParallelism(),
   workersStartWhileBlocked: true,
   startKernelWorker(init: KernelWorkerInit, onError: (reason: string) => void): KernelWorker {

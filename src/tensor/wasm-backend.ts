@@ -80,6 +80,8 @@ export class WasmBackend implements Backend, SparseKernels {
   liveBytes = 0;
 
   constructor(opts: WasmBackendOptions = {}) {
+    const noShared = platform.sharedMemoryProblem();
+    if (noShared !== null) throw new TensorError('NoSharedMemory', noShared);
     const threads = opts.threads ?? platform.defaultThreads();
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new TensorError('InvalidArgument', `threads must be an integer in [1, 256], got ${threads}`);
