@@ -10,6 +10,7 @@
  *        [--size 512] [--reps 3]
  * --seq (default 256) is capped at each config's maxSeqLen; --threads defaults to the browser's hardwareConcurrency, on both sides.
  */
+import { loadavg } from 'node:os';
 import { getModelConfig } from '../src/model/config.ts';
 import { LlamaModel } from '../src/model/llama.ts';
 import { createWasmBackend } from '../src/tensor/wasm-backend.ts';
@@ -59,6 +60,7 @@ if (missing !== null) {
 }
 
 const t0 = performance.now();
+const loadBefore = loadavg()[0];
 const wasmH = await startEngineHarness();
 const info = await inBrowser(wasmH, { kind: 'info' }, 'info');
 if (!info.crossOriginIsolated) throw new Error('the bench page is not cross-origin isolated');
@@ -145,11 +147,13 @@ const out = {
   windowsAggregated: null,
   windowsAggregatedNote: 'a network measurement: the browser miner end-to-end test (a page mining in a local network) fills it; this bench runs the engine only',
   seconds: round((performance.now() - t0) / 1000, 1),
+  /** 1-minute load average before and after: on a shared machine, threads that spin-wait suffer most from it. */
+  loadAverage1m: [round(loadBefore, 1), round(loadavg()[0], 1)],
 };
 
 if (json) console.log(JSON.stringify(out));
 else {
-  console.log(`${out.browser}, ${threads} threads`);
+  console.log(`${out.browser}, ${threads} threads, load average ${out.loadAverage1m.join(' → ')}`);
   console.log('config  shape      chromium tok/s  node tok/s  ratio  same params');
   for (const c of configs) {
     const s = `${perConfig[c].batch}x${perConfig[c].seq}`;
