@@ -26,14 +26,24 @@ export interface BrowserBundle {
   metafile: Metafile;
 }
 
-/** X.ts → X.browser.ts where that exists (relative or absolute paths: the project's own modules, not packages). */
-const browserVariants: Plugin = {
+/**
+ * X.ts → X.browser.ts where that exists (relative or absolute paths: the project's own modules, not packages).
+ * Any bundler config for a browser needs it for the engine: add it in front of other plugins.
+ */
+export const browserVariantsPlugin: Plugin = {
   name: 'browser-variants',
   setup(b) {
     b.onResolve({ filter: /^(\.\.?)?\/.*\.ts$/ }, (args) => {
       const variant = resolve(args.resolveDir, args.path).replace(/\.ts$/, '.browser.ts');
       return existsSync(variant) ? { path: variant } : undefined;
     });
+  },
+};
+
+/** Fails the build on any `node:` import, naming the module that has it. */
+export const noNodeBuiltinsPlugin: Plugin = {
+  name: 'no-node-builtins',
+  setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({
       errors: [{ text: `${args.path} is a Node built-in, imported by ${args.importer}: give that module a .browser.ts variant, or keep it out of the browser bundle` }],
     }));
@@ -54,7 +64,7 @@ export async function bundleForBrowser(entry: string, opts: BrowserBundleOptions
     define: opts.define,
     metafile: true,
     logLevel: 'silent',
-    plugins: [browserVariants],
+    plugins: [browserVariantsPlugin, noNodeBuiltinsPlugin],
   });
   return { js: r.outputFiles[0].text, metafile: r.metafile };
 }

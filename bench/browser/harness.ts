@@ -53,10 +53,12 @@ export interface EngineHarnessOptions {
   webgpu?: boolean;
   /** Serve the page cross-origin isolated (default true; false shows what the engine does without SharedArrayBuffer). */
   isolated?: boolean;
+  /** Bundles the worker entry (default bundleForBrowser). */
+  bundle?: (entry: string) => Promise<{ js: string }>;
 }
 
 export async function startEngineHarness(opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
-  const { js } = await bundleForBrowser(fileURLToPath(new URL('./worker.ts', import.meta.url)));
+  const { js } = await (opts.bundle ?? bundleForBrowser)(fileURLToPath(new URL('./worker.ts', import.meta.url)));
   const files: Record<string, { type: string; body: string }> = {
     '/': { type: 'text/html; charset=utf-8', body: PAGE },
     '/worker.js': { type: 'text/javascript; charset=utf-8', body: js },
