@@ -38,14 +38,16 @@ function nodeBuiltins(): Plugin {
     setup(b) {
       // hyparquet's browser entry lacks the file readers src/data imports (never called in a browser)
       b.onResolve({ filter: /^hyparquet$/ }, () => ({ path: require.resolve('hyparquet').replace(/index\.js$/, 'node.js') }));
+      // pretty-printing a terminal's log: never in a browser (sonic-boom needs node:util at import)
+      b.onResolve({ filter: /^pino-pretty$/ }, () => ({ path: 'pino-pretty', namespace: 'node-builtin' }));
       b.onResolve({ filter: BUILTINS }, (a) => {
         const name = a.path.replace(/^node:/, '');
-        if (name === 'buffer') return { path: require.resolve('buffer/') };
         return { path: name, namespace: 'node-builtin' };
       });
       b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (a) => {
         const shim = `${SHIMS}${a.path.replace('/', '-')}.ts`;
-        return { contents: builtinModule(`node:${a.path}`, existsSync(shim) ? shim : null), loader: 'js', resolveDir: SHIMS };
+        const label = a.path === 'pino-pretty' ? a.path : `node:${a.path}`;
+        return { contents: builtinModule(label, existsSync(shim) ? shim : null), loader: 'js', resolveDir: SHIMS };
       });
     },
   };
@@ -70,6 +72,7 @@ export async function bundleForBrowser(entry: string, o: { minify?: boolean } = 
       logLevel: 'silent',
       inject: [`${SHIMS}globals.ts`],
       loader: { '.wasm': 'binary' },
+      define: { global: 'globalThis' },
       plugins: [nodeBuiltins()],
     });
     const js = r.outputFiles[0].text;

@@ -14,7 +14,7 @@ interface FileEntry {
 
 const files = new Map<string, FileEntry>();
 const dirs = new Set<string>(['/']);
-const fds = new Map<number, { path: string; chunks: Uint8Array[]; mode: number }>();
+const fds = new Map<number, { path: string; chunks: Uint8Array[]; mode: number; dir: boolean; written: boolean }>();
 let nextFd = 3;
 
 class FsError extends Error {
@@ -85,23 +85,30 @@ export function appendFileSync(p: string | URL, data: Uint8Array | string): void
 
 export function openSync(p: string | URL, flags: string = 'r', mode = 0o644): number {
   const path = abs(p);
+  if (dirs.has(path) && flags === 'r') {
+    // a directory opened to fsync it (durable-write): nothing to do in memory
+    fds.set(nextFd, { path, chunks: [], mode, dir: true, written: false });
+    return nextFd++;
+  }
   requireDir(path, 'open');
   if (flags.includes('x') && existsSync(path)) throw new FsError('EEXIST', 'open', path);
   if (flags === 'r' && !files.has(path)) throw new FsError('ENOENT', 'open', path);
   const fd = nextFd++;
-  fds.set(fd, { path, chunks: [], mode });
+  fds.set(fd, { path, chunks: [], mode, dir: false, written: false });
   if (flags.includes('w')) files.set(path, { data: new Uint8Array(0), mtimeMs: Date.now(), mode });
   return fd;
 }
 
-function handle(fd: number, syscall: string): { path: string; chunks: Uint8Array[]; mode: number } {
+function handle(fd: number, syscall: string): { path: string; chunks: Uint8Array[]; mode: number; dir: boolean; written: boolean } {
   const h = fds.get(fd);
   if (h === undefined) throw new FsError('EBADF', syscall, String(fd));
   return h;
 }
 
 export function writeSync(fd: number, data: Uint8Array, offset = 0, length = data.length - offset): number {
-  handle(fd, 'write').chunks.push(data.slice(offset, offset + length));
+  const h = handle(fd, 'write');
+  h.chunks.push(data.slice(offset, offset + length));
+  h.written = true;
   return length;
 }
 
@@ -111,6 +118,7 @@ export function fchmodSync(fd: number, mode: number): void {
 
 export function fsyncSync(fd: number): void {
   const h = handle(fd, 'fsync');
+  if (h.dir || !h.written) return;
   const size = h.chunks.reduce((n, c) => n + c.length, 0);
   const data = new Uint8Array(size);
   let off = 0;

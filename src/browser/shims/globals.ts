@@ -31,3 +31,11 @@ export const process = {
 };
 
 export { Buffer };
+
+export function setImmediate(fn: (...args: unknown[]) => void, ...args: unknown[]): ReturnType<typeof setTimeout> {
+  return setTimeout(fn, 0, ...args);
+}
+
+export function clearImmediate(handle: ReturnType<typeof setTimeout>): void {
+  clearTimeout(handle);
+}
