@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { bundleForBrowser } from './bundle.ts';
+import { bundleForBrowser } from '../../src/browser/bundle.ts';
 import type { WorkerReply, WorkerTask } from './protocol.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -58,7 +58,7 @@ export interface EngineHarnessOptions {
 }
 
 export async function startEngineHarness(opts: EngineHarnessOptions = {}): Promise<EngineHarness> {
-  const { js } = await (opts.bundle ?? bundleForBrowser)(fileURLToPath(new URL('./worker.ts', import.meta.url)));
+  const { js } = await (opts.bundle ?? ((entry: string) => bundleForBrowser(entry, { builtins: 'forbid', minify: false })))(fileURLToPath(new URL('./worker.ts', import.meta.url)));
   const files: Record<string, { type: string; body: string }> = {
     '/': { type: 'text/html; charset=utf-8', body: PAGE },
     '/worker.js': { type: 'text/javascript; charset=utf-8', body: js },

@@ -25,6 +25,7 @@ interface PageState {
   uid: number | null;
   name: string | null;
   compute: string | null;
+  threads: number | null;
   uploaded: number[];
   aggregated: number[];
   errors: string[];
@@ -50,7 +51,7 @@ test('a browser tab mines: registers, trains, uploads, is scored and aggregated;
   page.on('pageerror', (e) => pageErrors.push(e.message));
   let passed = false;
   try {
-    await page.goto(`${gateway.url}/?autostart=1`);
+    await page.goto(`${gateway.url}/?autostart=1&threads=2`);
     const state = () => page.evaluate('window.tessera') as Promise<PageState>;
     const first = await state();
     assert.equal(first.isolated, true, 'the page is cross-origin isolated (SharedArrayBuffer for the wasm engine)');
@@ -66,6 +67,7 @@ test('a browser tab mines: registers, trains, uploads, is scored and aggregated;
     const name = s.name!;
     assert.match(name, /^browser-/);
     assert.equal(s.compute, 'wasm');
+    assert.equal(s.threads, 2, 'the wasm engine runs on 2 threads (Web Workers sharing its memory)');
     const nodeUids = uids(net);
     assert.ok(![...nodeUids.values()].includes(uid), 'the browser miner registered its own uid');
 
