@@ -7,7 +7,9 @@
  * `webgpu` package, Dawn; Chromium: navigator.gpu in the worker): matmul GFLOP/s at n³ and `tiny` training tokens/s.
  * Usage: npm run bench:browser -- [--json] [--configs tiny,small] [--batch 8] [--seq N] [--steps 3] [--rounds 1]
  *        [--threads N] [--no-webgpu] [--webgpu-config tiny] [--webgpu-batch 4] [--webgpu-seq 64] [--webgpu-steps 2]
- *        [--size 512] [--reps 3]
+ *        [--size 512] [--reps 3] [--network-windows 6] [--no-network]
+ * Then (unless --no-network) a tab mining on a local network (bench/browser/network.ts): windowsAggregated of
+ * --network-windows windows.
  * --seq (default 256) is capped at each config's maxSeqLen; --threads defaults to the browser's hardwareConcurrency, on both sides.
  */
 import { loadavg } from 'node:os';
@@ -16,6 +18,7 @@ import { LlamaModel } from '../src/model/llama.ts';
 import { createWasmBackend } from '../src/tensor/wasm-backend.ts';
 import { arg, flag, median, round } from './args.ts';
 import { chromiumMissing, startEngineHarness } from './browser/harness.ts';
+import { measureBrowserMining } from './browser/network.ts';
 import type { EngineHarness } from './browser/harness.ts';
 import type { WorkerReply, WorkerTask } from './browser/protocol.ts';
 import { measureTraining, measureWebGpu, paramHash } from './train-measure.ts';
@@ -117,6 +120,8 @@ const gpuSide = (m: WebGpuMeasurement | null) => m === null
     tokensPerSec: m.tokensPerSec === null ? null : Math.round(m.tokensPerSec),
     matmulGflops: m.matmulGflops === null ? null : round(m.matmulGflops, 2),
   };
+const networkWindows = Number(arg('network-windows', '6'));
+const mining = flag('no-network') ? null : await measureBrowserMining(networkWindows, threads, log);
 const gpuNode = gpuSide(nodeGpu);
 const gpuBrowser = gpuSide(browserGpu);
 
@@ -144,8 +149,9 @@ const out = {
   webgpuMatmulGflops: { node: gpuNode.matmulGflops, browser: gpuBrowser.matmulGflops },
   webgpuAdapter: { node: gpuNode.adapter, browser: gpuBrowser.adapter },
   webgpuReason: { node: gpuNode.reason, browser: gpuBrowser.reason },
-  windowsAggregated: null,
-  windowsAggregatedNote: 'a network measurement: the browser miner end-to-end test (a page mining in a local network) fills it; this bench runs the engine only',
+  windowsAggregated: mining?.windowsAggregated ?? null,
+  windowsObserved: mining?.windowsObserved ?? null,
+  network: mining === null ? null : { ...mining, setting: 'tiny, 2 Node miners + 1 validator + this tab, 5 s windows, payment contribution', threads },
   seconds: round((performance.now() - t0) / 1000, 1),
   /** 1-minute load average before and after: on a shared machine, threads that spin-wait suffer most from it. */
   loadAverage1m: [round(loadBefore, 1), round(loadavg()[0], 1)],
@@ -162,5 +168,5 @@ else {
   for (const [side, g] of [['node', gpuNode], ['chromium', gpuBrowser]] as const) {
     console.log(`webgpu ${side.padEnd(9)} ${g.adapter ?? `no adapter: ${g.reason}`}: ${gpuConfig} ${g.tokensPerSec ?? '-'} tok/s, matmul ${size}³ ${g.matmulGflops ?? '-'} GFLOP/s`);
   }
-  console.log(`windowsAggregated: null (${out.windowsAggregatedNote})`);
+  if (mining !== null) console.log(`network: the tab (uid ${mining.browserUid}, ${threads} threads) was aggregated in ${mining.windowsAggregated} of ${mining.windowsObserved} windows; replicas bit-identical: ${mining.replicasBitIdentical}`);
 }
