@@ -25,7 +25,7 @@ export function chromiumMissing(): string | null {
  * its own SwiftShader fallback adapter: it lists Mesa's lavapipe among the Vulkan devices but does not expose it
  * (getting lavapipe takes a headful browser on a display, e.g. under Xvfb).
  */
-const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--enable-webgpu-developer-features'];
+export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--enable-webgpu-developer-features'];
 
 const PAGE = `<!doctype html>
 <meta charset="utf-8">

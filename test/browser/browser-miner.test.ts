@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { startBrowserGateway } from '../../src/browser/gateway.ts';
 import { RunFollower } from '../../src/obs/run-follower.ts';
+import { WEBGPU_FLAGS } from '../../bench/browser/harness.ts';
 import { readEvents } from '../../src/net/supervisor.ts';
 import { appliedHashes, sleep, startNetwork, stopNetwork, uids, windowEvents, type Ev } from '../net/helpers.ts';
 
@@ -41,15 +42,17 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-test('a browser tab mines: registers, trains, uploads, is scored and aggregated; replicas stay bit-identical; closing the tab misses one window', { skip, timeout: 420_000 }, async () => {
+test('a browser tab mines: registers, trains, uploads, is scored and aggregated; replicas stay bit-identical; closing the tab misses one window; a WebGPU tab mines too', { skip, timeout: 420_000 }, async () => {
   // paid in proportion to the measured gain (`net up --payment contribution`), so three windows show the pay
   const net = await startNetwork({ miners: 2, validators: 1, adversaries: [], plan: { scoring: { payment: 'contribution' } } });
   const gateway = await startBrowserGateway({ net: net.net, runDir: net.runDir, port: 0 });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  // WebGPU on (Chromium's own SwiftShader adapter when there is no GPU) for the second tab
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-background-networking', ...WEBGPU_FLAGS] });
   const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   let passed = false;
+  let gpuPage: Page | null = null;
   try {
     await page.goto(`${gateway.url}/?autostart=1&threads=2`);
     const state = () => page.evaluate('window.tessera') as Promise<PageState>;
@@ -129,6 +132,30 @@ test('a browser tab mines: registers, trains, uploads, is scored and aggregated;
       const atW = [...(finalHashes.get(w)?.values() ?? [])];
       assert.ok(atW.length >= 2 && atW.every((h) => h === atW[0]), `window ${w}: Node replicas identical after the tab closed`);
     }
+
+    // a second person (own browser profile, so own keys) mines with WebGPU: inner steps on navigator.gpu, outer
+    // steps on the CPU path, so its replica stays bit-identical too
+    const context = await browser.newContext();
+    gpuPage = await context.newPage();
+    const gpuErrors: string[] = [];
+    gpuPage.on('pageerror', (e) => gpuErrors.push(e.message));
+    await gpuPage.goto(`${gateway.url}/?autostart=1&webgpu=1&threads=1`);
+    const adapter = await gpuPage.evaluate('(async () => (await navigator.gpu?.requestAdapter()) ? "yes" : "no")()');
+    const g = await until('a trained window of the WebGPU tab aggregated', 150_000, async () => {
+      const st = (await gpuPage!.evaluate('window.tessera')) as PageState;
+      if (st.status === 'failed') throw new Error(`WebGPU tab failed: ${st.errors.join('; ')}`);
+      if (st.name === null) return null;
+      const trained = new Set(readEvents(net.runDir, st.name).filter((e) => e.kind === 'uploaded' && e.nullRound === false).map((e) => e.window as number));
+      return st.aggregated.some((w) => trained.has(w)) ? st : null;
+    });
+    assert.notEqual(g.uid, uid, 'the second profile registered its own hotkey');
+    if (adapter === 'yes') assert.match(g.compute ?? '', /^webgpu \(/, 'inner steps on the browser\'s WebGPU adapter');
+    else assert.equal(readEvents(net.runDir, g.name!).find((e) => e.kind === 'computeFallback')?.using, 'wasm', 'no adapter: wasm, saying why');
+    const gpuHashes = appliedHashes(net);
+    for (const e of readEvents(net.runDir, g.name!).filter((x) => x.kind === 'applied')) {
+      for (const [node, h] of gpuHashes.get(e.window as number) ?? []) assert.equal(e.hash, h, `window ${e.window}: WebGPU tab and ${node} identical`);
+    }
+    assert.deepEqual(gpuErrors, []);
     passed = true;
   } finally {
     if (!passed) {
