@@ -1,13 +1,18 @@
 /**
- * Bundles Tessera's TypeScript for a browser with esbuild: one ESM file per entry, node built-ins replaced by the
- * shims in ./shims (an in-memory file system, hashes from @noble/hashes, crc32, posix paths) or, for built-ins no
- * browser path reaches (child_process, net, http …), by a module whose every function throws saying so.
- * `Buffer` and `process` are injected where code uses them as globals.
+ * Bundles Tessera's TypeScript for a browser with esbuild: one ESM file per entry (load it with
+ * `new Worker(url, { type: 'module' })`), `.wasm` imports as their bytes, and a module `X.ts` with an `X.browser.ts`
+ * beside it replaced by that one (how src/tensor/platform.ts keeps node:fs, node:os and node:worker_threads out of
+ * the engine). Node built-ins left are either a build error naming the importer (`builtins: 'forbid'`, for code that
+ * must need none: the engine) or (`'shim'`, the miner) replaced by the shims in ./shims (an in-memory file system,
+ * hashes from @noble/hashes, crc32, posix paths) or, for built-ins no browser path reaches (child_process, net,
+ * http …), by a module whose every function throws saying so; `Buffer` and `process` are then injected where code
+ * uses them as globals.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { TesseraError } from '../core/errors.ts';
 
 export class BundleError extends TesseraError<'BundleFailed'> {
@@ -53,30 +58,68 @@ function nodeBuiltins(): Plugin {
   };
 }
 
+/** X.ts → X.browser.ts where that exists (the project's own modules, not packages); goes in front of other plugins. */
+export const browserVariantsPlugin: Plugin = {
+  name: 'browser-variants',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\.?)?\/.*\.ts$/ }, (args) => {
+      const variant = resolve(args.resolveDir, args.path).replace(/\.ts$/, '.browser.ts');
+      return existsSync(variant) ? { path: variant } : undefined;
+    });
+  },
+};
+
+/** Fails the build on any `node:` import, naming the module that has it. */
+export const noNodeBuiltinsPlugin: Plugin = {
+  name: 'no-node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({
+      errors: [{ text: `${args.path} is a Node built-in, imported by ${args.importer}: give that module a .browser.ts variant, or keep it out of the browser bundle` }],
+    }));
+  },
+};
+
+export interface BrowserBundleOptions {
+  /** Default true. */
+  readonly minify?: boolean;
+  /** 'shim' (default): Node built-ins replaced by ./shims; 'forbid': any is a build error. */
+  readonly builtins?: 'shim' | 'forbid';
+  /** Inline source map (default false). */
+  readonly sourcemap?: boolean;
+  /** esbuild `target` (default es2022). */
+  readonly target?: string | string[];
+  /** Extra compile-time constants (esbuild `define`). */
+  readonly define?: Record<string, string>;
+}
+
 export interface BrowserBundle {
   readonly js: string;
   readonly bytes: number;
+  /** esbuild's record of every input and import, for checks. */
+  readonly metafile: Metafile;
 }
 
-export async function bundleForBrowser(entry: string, o: { minify?: boolean } = {}): Promise<BrowserBundle> {
+export async function bundleForBrowser(entry: string, o: BrowserBundleOptions = {}): Promise<BrowserBundle> {
+  const shim = (o.builtins ?? 'shim') === 'shim';
   try {
     const r = await build({
       entryPoints: [entry],
       bundle: true,
       platform: 'browser',
       format: 'esm',
-      target: 'es2022',
+      target: o.target ?? 'es2022',
       write: false,
+      metafile: true,
       minify: o.minify ?? true,
+      sourcemap: o.sourcemap === true ? 'inline' : false,
       legalComments: 'none',
       logLevel: 'silent',
-      inject: [`${SHIMS}globals.ts`],
       loader: { '.wasm': 'binary' },
-      define: { global: 'globalThis' },
-      plugins: [nodeBuiltins()],
+      ...(shim ? { inject: [`${SHIMS}globals.ts`] } : {}),
+      define: { ...(shim ? { global: 'globalThis' } : {}), ...o.define },
+      plugins: [browserVariantsPlugin, shim ? nodeBuiltins() : noNodeBuiltinsPlugin],
     });
-    const js = r.outputFiles[0].text;
-    return { js, bytes: r.outputFiles[0].contents.length };
+    return { js: r.outputFiles[0].text, bytes: r.outputFiles[0].contents.length, metafile: r.metafile };
   } catch (err) {
     throw new BundleError('BundleFailed', `bundling ${entry} for the browser failed: ${(err as Error).message}`, { cause: err });
   }

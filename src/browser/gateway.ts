@@ -105,7 +105,6 @@ export async function startBrowserGateway(o: BrowserGatewayOptions): Promise<Bro
   const worker = await bundleForBrowser(here('./miner-worker.ts'), { minify: o.minify });
   const html = readFileSync(here('./assets/index.html'));
   const pageJs = readFileSync(here('./assets/page.js'));
-  const kernels = readFileSync(here('../tensor/kernels/kernels.wasm'));
   const dataset = ensureDataset();
   const dataFiles: Record<string, string> = {
     'train.shard': join(dataset.dir, 'train.shard'),
@@ -134,7 +133,6 @@ export async function startBrowserGateway(o: BrowserGatewayOptions): Promise<Bro
       if (path === '/' || path === '/index.html') return send(res, 200, 'text/html; charset=utf-8', html);
       if (path === '/page.js') return send(res, 200, 'text/javascript; charset=utf-8', pageJs);
       if (path === '/miner-worker.js') return send(res, 200, 'text/javascript; charset=utf-8', worker.js);
-      if (path === '/kernels/kernels.wasm') return send(res, 200, 'application/wasm', kernels);
       if (path === '/network.json') return sendJson(res, 200, { ...o.net, chainUrl: '/chain', storeRoot: '/store' });
       const data = /^\/data\/brown\/([a-z.]+)$/.exec(path);
       if (data !== null && dataFiles[data[1]] !== undefined) return send(res, 200, 'application/octet-stream', readFileSync(dataFiles[data[1]]));

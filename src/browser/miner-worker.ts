@@ -3,10 +3,9 @@
  * with what a browser has instead of a machine — keys made from a mnemonic the page keeps (coldkey = mnemonic,
  * hotkey = mnemonic//hot), its own bucket behind the gateway's store, the chain through the gateway, the shipped
  * training data fetched once, its state in memory, its events posted to the gateway (and to the page).
- * Messages in: `start` { mnemonic?, compute? }, `stop`, `export` { password }. Out: `keys`, `event`, `error`,
+ * Messages in: `start` { mnemonic?, compute?, threads? }, `stop`, `export` { password }. Out: `keys`, `event`, `error`,
  * `exported`, `stopped`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { EmbeddedChainClient } from '../chain/embedded/index.ts';
 import { exportKeyJson, generateMnemonic, initKeys, keyFromMnemonic, signerOf, type KeyringPair } from '../chain/keys.ts';
 import { BpeTokenizer, Dataset, decodeShard, parseBpe } from '../data/index.ts';
@@ -79,16 +78,6 @@ async function fetchOk(path: string, init?: RequestInit): Promise<Response> {
   return res;
 }
 
-/**
- * The wasm backend reads its kernels from `new URL('./kernels/kernels.wasm', import.meta.url)`: in this bundle that
- * is the gateway's `/kernels/kernels.wasm`, read from the in-memory file system (shims/fs.ts) at its path.
- */
-async function preloadKernels(): Promise<void> {
-  const bytes = new Uint8Array(await (await fetchOk('/kernels/kernels.wasm')).arrayBuffer());
-  mkdirSync('/kernels', { recursive: true });
-  writeFileSync('/kernels/kernels.wasm', bytes);
-}
-
 async function browserDataset(seqLen: number): Promise<ReturnType<typeof datasetSamples>> {
   const [tok, train, validation] = await Promise.all(['tokenizer.json', 'train.shard', 'validation.shard'].map((f) => fetchOk(`/data/brown/${f}`)));
   const tokenizer = new BpeTokenizer(parseBpe(await tok.text()));
@@ -103,7 +92,7 @@ function fail(err: unknown): void {
 let miner: Miner | null = null;
 let keys: { cold: KeyringPair; hot: KeyringPair } | null = null;
 
-async function start(mnemonic: string | undefined, compute: ComputeKind): Promise<void> {
+async function start(mnemonic: string | undefined, compute: ComputeKind, threads: number): Promise<void> {
   await initKeys();
   const phrase = mnemonic ?? generateMnemonic();
   keys = { cold: keyFromMnemonic(phrase), hot: keyFromMnemonic(phrase, '//hot') };
@@ -117,7 +106,7 @@ async function start(mnemonic: string | undefined, compute: ComputeKind): Promis
   const bucket = parseNodeBucket(bucketBytes, `${origin}/bucket`);
   const chain = new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 30_000 });
   const events = new GatewayEvents(name, hotkey);
-  const [samples] = await Promise.all([browserDataset(net.train.seqLen), preloadKernels()]);
+  const samples = await browserDataset(net.train.seqLen);
   miner = new Miner({
     net,
     chain,
@@ -126,6 +115,7 @@ async function start(mnemonic: string | undefined, compute: ComputeKind): Promis
     events,
     samples,
     compute,
+    threads,
     backend: { bucket, peers: { endpoint: `tessera+${origin}`, region: 'local' }, keys: { hotkey, coldkeyAddress: keys.cold.address, coldkey: signerOf(keys.cold) } },
   });
   try {
@@ -140,10 +130,11 @@ async function start(mnemonic: string | undefined, compute: ComputeKind): Promis
 }
 
 scope.onmessage = (e) => {
-  const m = e.data as { type?: string; mnemonic?: string; compute?: string; password?: string };
+  const m = e.data as { type?: string; mnemonic?: string; compute?: string; threads?: number; password?: string };
   if (m.type === 'start' && miner === null) {
     const compute: ComputeKind = m.compute === 'webgpu' ? 'webgpu' : 'wasm';
-    start(m.mnemonic, compute).catch(fail);
+    const threads = Number.isInteger(m.threads) && m.threads! >= 1 && m.threads! <= 64 ? m.threads! : 1;
+    start(m.mnemonic, compute, threads).catch(fail);
   } else if (m.type === 'stop') {
     miner?.stop();
   } else if (m.type === 'export' && keys !== null) {

@@ -3,7 +3,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const KEY = 'tessera.browserMiner.mnemonic';
-  const state = { isolated: self.crossOriginIsolated === true, status: 'idle', uid: null, hotkey: null, name: null, compute: null, uploaded: [], applied: [], aggregated: [], errors: [], events: 0 };
+  const state = { isolated: self.crossOriginIsolated === true, status: 'idle', uid: null, hotkey: null, name: null, compute: null, threads: null, uploaded: [], applied: [], aggregated: [], errors: [], events: 0 };
   window.tessera = state;
   const rows = new Map();
   let worker = null;
@@ -87,6 +87,13 @@
     }
   }
 
+  // the wasm engine's threads: ?threads=N, else every core but one (the page and the browser need one)
+  function threads() {
+    const n = Number(new URLSearchParams(location.search).get('threads'));
+    if (Number.isInteger(n) && n >= 1) return Math.min(n, 64);
+    return state.isolated ? Math.max(1, (navigator.hardwareConcurrency || 2) - 1) : 1;
+  }
+
   function start() {
     if (worker) return;
     setStatus('starting');
@@ -124,7 +131,8 @@
       log(`worker: ${e.message}`, 'bad');
       setStatus('failed');
     };
-    worker.postMessage({ type: 'start', mnemonic: localStorage.getItem(KEY) ?? undefined, compute: $('webgpu').checked ? 'webgpu' : 'wasm' });
+    state.threads = threads();
+    worker.postMessage({ type: 'start', mnemonic: localStorage.getItem(KEY) ?? undefined, compute: $('webgpu').checked ? 'webgpu' : 'wasm', threads: state.threads });
   }
 
   $('start').onclick = start;

@@ -1,5 +1,5 @@
 /** `node:buffer` for the browser bundle: the `buffer` package, made to accept plain Uint8Arrays where Node does. */
-import { Buffer } from 'buffer/';
+import { Buffer } from 'buffer/index.js';
 
 const proto = Buffer.prototype as unknown as { equals(this: Uint8Array, other: Uint8Array): boolean };
 proto.equals = function equals(this: Uint8Array, other: Uint8Array): boolean {

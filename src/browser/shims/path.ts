@@ -35,22 +35,32 @@ export function resolve(...parts: string[]): string {
   return normalize(isAbsolute(path) ? path : '/' + path);
 }
 
+/** As Node's: the path up to its last separator (trailing separators ignored), not normalized. */
 export function dirname(p: string): string {
-  const n = normalize(p);
-  const i = n.lastIndexOf('/');
-  if (i < 0) return '.';
-  return i === 0 ? '/' : n.slice(0, i);
+  if (p.length === 0) return '.';
+  let end = -1;
+  let trailing = true;
+  for (let i = p.length - 1; i >= 1; i--) {
+    if (p[i] === '/') {
+      if (!trailing) {
+        end = i;
+        break;
+      }
+    } else trailing = false;
+  }
+  if (end === -1) return p[0] === '/' ? '/' : '.';
+  return p.slice(0, end);
 }
 
 export function basename(p: string, ext?: string): string {
-  const b = normalize(p).split('/').pop() ?? '';
+  const b = p.replace(/\/+$/, '').split('/').pop() ?? '';
   return ext !== undefined && b.endsWith(ext) && b !== ext ? b.slice(0, -ext.length) : b;
 }
 
 export function extname(p: string): string {
   const b = basename(p);
   const i = b.lastIndexOf('.');
-  return i <= 0 ? '' : b.slice(i);
+  return i <= 0 || b === '..' ? '' : b.slice(i);
 }
 
 export function relative(from: string, to: string): string {
