@@ -29,6 +29,7 @@ const RANK: Record<string, number> = {
   evaluator: 9,
   net: 10,
   dashboard: 10,
+  browser: 10,
   cli: 11,
 };
 

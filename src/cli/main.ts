@@ -12,6 +12,7 @@ import { register as registerDashboard } from './commands/dashboard.ts';
 import { register as registerEvaluator } from './commands/evaluator.ts';
 import { register as registerSim } from './commands/sim.ts';
 import { register as registerGroupStage } from './commands/group-stage.ts';
+import { register as registerBrowserGateway } from './commands/browser-gateway.ts';
 
 /** Builds the `tessera` command tree. Each domain contributes its subcommands from `src/cli/commands/`. */
 export function buildProgram(): Command {
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerEvaluator(program);
   registerSim(program);
   registerGroupStage(program);
+  registerBrowserGateway(program);
   return program;
 }
 

@@ -32,9 +32,11 @@ interface Slot {
 }
 
 const WORKER_URL = new URL('./tokenize-worker.ts', import.meta.url).href;
-const TSX_URL = import.meta.resolve('tsx/esm/api');
-/** The worker registers tsx itself: a process started through tsx's register() API does not pass it on. */
-const BOOT = `import(${JSON.stringify(TSX_URL)}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
+/**
+ * The worker registers tsx itself: a process started through tsx's register() API does not pass it on. Resolved
+ * when a pool starts, not at import (a browser bundle imports this module and cannot resolve the package).
+ */
+const boot = (): string => `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(WORKER_URL)}); });`;
 
 export class TokenizePool {
   private nextId = 0;
@@ -58,7 +60,7 @@ export class TokenizePool {
   /** Starts `size` workers and waits until each has opened the tokenizer. */
   static async open(source: TokenizerSource, size: number): Promise<TokenizePool> {
     if (!Number.isInteger(size) || size < 1) throw new DataError('InvalidArgument', `worker count must be a positive integer, got ${size}`);
-    const workers = Array.from({ length: size }, () => new Worker(BOOT, { eval: true, workerData: source }));
+    const workers = Array.from({ length: size }, () => new Worker(boot(), { eval: true, workerData: source }));
     try {
       await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
         const onMessage = (m: TokenizeReply): void => {

@@ -19,7 +19,7 @@ export function heteroMarkdown(result: HeteroResult): string {
   const lines = [
     `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), H = ${o.innerSteps} inner steps, ${o.rounds} rounds, ` +
       `batch ${o.batchSize} × ${o.seqLen} tokens in ${o.microBatches} micro-batches, inner AdamW lr ${o.innerLr}, SparseLoCo outer lr ${o.outerLr}; ` +
-      `groups: ${o.stages} stages (GPipe), subspace rank ${o.rank}, mode \`${o.groupMode}\`; seed ${o.seed}; held-out loss on ${o.heldOutBatches} fixed batches.`,
+      `groups: ${o.stages} stages (GPipe), subspace rank ${o.rank}, mode \`${o.groupMode}\`; peers weighed \`${o.peerWeighting}\`, slow replicas \`${o.slowReplicas ?? 'fewer-steps'}\`; seed ${o.seed}; held-out loss on ${o.heldOutBatches} fixed batches.`,
     `Data: ${result.data.description}.`,
     `Activation bytes per inner step of one group (exact, whole frames): ${result.activationBytesFormula.uncompressed.toLocaleString('en-US')} uncompressed, ` +
       `${result.activationBytesFormula.compressed.toLocaleString('en-US')} at rank ${o.rank}.`,

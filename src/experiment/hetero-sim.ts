@@ -9,8 +9,9 @@
  *
  * Speeds: a replica of speed v completes max(1, ⌊v·H⌋) inner steps in a round's window (equal wall-clock); its
  * learning rate follows the run's schedule by round (step n·H + j at its j-th step of round n), so a slow replica
- * is not behind in its schedule, only in its steps. Aggregation is the default SparseLoCo rule; every round reports
- * each replica's steps and tokens (`contributions`), which is what a per-replica aggregation weight would use.
+ * is not behind in its schedule, only in its steps. Each payload's metadata states the samples its replica trained, as
+ * a miner's does, and the outer step weighs the peers as the network does: `sparseloco.peerWeighting` (default
+ * `claimed-samples`, protocol/peer-weights.ts; `equal` is Templar's unweighted rule).
  */
 import { createGradientSchema, decodePeerPayloads, encodeGradient, type GradientMessage, type GradientSchema, type PeerPayload } from '../codec/index.ts';
 import type { Batch } from '../model/batch.ts';
@@ -28,12 +29,14 @@ import {
   pseudoGradient,
   validateSparseLoCoConfig,
   type CompressedTensor,
+  type OuterStepOptions,
   type PeerUpdate,
   type SparseLoCoConfig,
 } from '../optim/sparseloco/index.ts';
 import { boundaryStepBytes } from '../pipeline/messages.ts';
 import { perpEmbedding, subspaceBasis } from '../pipeline/subspace.ts';
 import type { ParamTensor } from '../tensor/params.ts';
+import { encodeGradientMeta, weightedOuterStepOptions, type ClaimWeightingVariant } from '../protocol/index.ts';
 import { ExperimentError } from './errors.ts';
 import { FullReplica, GroupReplica, type GroupMode, type ReplicaWorker, type RunSubspace } from './hetero-replica.ts';
 
@@ -61,17 +64,24 @@ export interface HeteroSimOptions {
   readonly groupMode: GroupMode;
   /** model init seed; the subspace basis is drawn from seed + 1 */
   readonly seed: number;
+  /** overrides of DEFAULT_SPARSELOCO; `peerWeighting` decides how the peers' claimed samples weigh in the outer step */
   readonly sparseloco?: Partial<SparseLoCoConfig>;
+  /** with `peerWeighting: 'claimed-samples'`: how the claims enter the outer step (default CLAIMED_WORK; measurements) */
+  readonly claimWeighting?: ClaimWeightingVariant;
+  /** how a slow replica spends its share of a window's samples (default `fewer-steps`, what a miner does; SlowReplicas) */
+  readonly slowReplicas?: SlowReplicas;
   readonly threads?: number;
 }
 
-/** What one replica put into a round: the weights of a token-weighted aggregation would come from here. */
+/** What one replica put into a round (its payload claims `samples`, which the outer step weighs under claimed-samples). */
 export interface ReplicaContribution {
   readonly uid: number;
   readonly kind: 'full' | 'group';
   readonly compressed: boolean;
   readonly innerSteps: number;
   readonly tokens: number;
+  /** samples (sequences) trained, what its payload's metadata claims */
+  readonly samples: number;
   /** the encoded pseudo-gradient payload's length */
   readonly payloadBytes: number;
   /** activation bytes per inner step over all the group's boundaries, measured (0 for a full replica) */
@@ -82,6 +92,49 @@ export interface HeteroRoundResult {
   /** mean inner training loss over every step of every replica */
   readonly trainLoss: number;
   readonly contributions: readonly ReplicaContribution[];
+}
+
+/**
+ * How a replica of speed v < 1 trains the stepsOf(r)·B samples it manages in a window (equal wall-clock):
+ * `fewer-steps` takes ⌊v·H⌋ steps of the full batch B (a miner cut short by its step budget);
+ * `smaller-batches` takes up to H steps of fewer rows (the same samples, the whole window's trajectory length and lr
+ * schedule, each step's gradient from fewer samples): stepShape.
+ */
+export type SlowReplicas = 'fewer-steps' | 'smaller-batches';
+export const SLOW_REPLICAS: readonly SlowReplicas[] = ['fewer-steps', 'smaller-batches'];
+
+/**
+ * Steps and rows per step for `samples` samples under `smaller-batches`: rows a multiple of the micro-batches (at least
+ * one per micro-batch), as close to samples / H as that allows, and as many whole steps of them as the samples fill
+ * (at most H).
+ */
+export function smallerBatchShape(samples: number, innerSteps: number, microBatches: number): { steps: number; rows: number } {
+  const rows = Math.max(microBatches, Math.floor(samples / innerSteps / microBatches) * microBatches);
+  return { steps: Math.max(1, Math.min(innerSteps, Math.floor(samples / rows))), rows: Math.min(rows, samples) };
+}
+
+/** `steps` batches of `rows` rows each, cut in order from the rows of `batches` (which must hold enough of them). */
+export function recutBatches(batches: readonly Batch[], rows: number, steps: number): Batch[] {
+  const seqLen = batches[0].seqLen;
+  const row = seqLen + 1;
+  const total = batches.reduce((n, b) => n + b.batchSize, 0);
+  if (rows * steps > total) throw new ExperimentError('BadOption', `${steps} batches of ${rows} rows need ${rows * steps} rows, given ${total}`);
+  const tokens = new Int32Array(total * row);
+  const masked = batches.some((b) => b.targetMask !== undefined);
+  const mask = masked ? new Uint8Array(total * seqLen).fill(1) : null;
+  let at = 0;
+  for (const b of batches) {
+    if (b.seqLen !== seqLen) throw new ExperimentError('BadOption', 'batches of different sequence lengths');
+    tokens.set(b.tokens, at * row);
+    if (mask !== null && b.targetMask !== undefined) mask.set(b.targetMask, at * seqLen);
+    at += b.batchSize;
+  }
+  return Array.from({ length: steps }, (_, j) => ({
+    tokens: tokens.slice(j * rows * row, (j + 1) * rows * row),
+    batchSize: rows,
+    seqLen,
+    ...(mask === null ? {} : { targetMask: mask.slice(j * rows * seqLen, (j + 1) * rows * seqLen) }),
+  }));
 }
 
 /** Inner steps a replica of speed v completes in a round of H full-speed steps. */
@@ -115,6 +168,7 @@ export function validateHeteroSimOptions(o: HeteroSimOptions, config: ModelConfi
   for (const [k, v] of Object.entries(ints)) {
     if (!Number.isInteger(v) || v < 1) throw new ExperimentError('BadOption', `${k} must be a positive integer, got ${v}`);
   }
+  if (o.slowReplicas !== undefined && !SLOW_REPLICAS.includes(o.slowReplicas)) throw new ExperimentError('BadOption', `slowReplicas must be one of ${SLOW_REPLICAS.join(', ')}`);
   if (o.stages < 2 && o.replicas.some((r) => r.kind === 'group')) throw new ExperimentError('BadOption', 'a pipeline group needs 2 stages at least');
   if (o.stages > config.nLayers) throw new ExperimentError('BadOption', `${o.stages} stages for ${config.nLayers} layers`);
   if (o.rank > config.dim) throw new ExperimentError('BadOption', `rank ${o.rank} exceeds the model dim ${config.dim}`);
@@ -183,6 +237,14 @@ export class HeteroSparseLoCoSim {
     return innerStepsAtSpeed(this.options.replicas[r].speed ?? 1, this.options.innerSteps);
   }
 
+  /** What replica r trains this round from its stepsOf(r) batches: them, or (`smaller-batches`) their rows re-cut. */
+  private trainedBatches(r: number, batches: readonly Batch[]): readonly Batch[] {
+    if ((this.options.slowReplicas ?? 'fewer-steps') === 'fewer-steps' || batches.length === this.options.innerSteps) return batches;
+    const samples = batches.reduce((n, b) => n + b.batchSize, 0);
+    const { steps, rows } = smallerBatchShape(samples, this.options.innerSteps, this.options.microBatches);
+    return recutBatches(batches, rows, steps);
+  }
+
   private stageSlice<T>(list: readonly T[], s: StageSpec): T[] {
     return list.slice(s.firstParam, s.endParam);
   }
@@ -203,29 +265,33 @@ export class HeteroSparseLoCoSim {
       const want = this.stepsOf(r);
       if (batches[r].length !== want) throw new ExperimentError('BadOption', `replica ${r} takes ${want} inner steps this round, given ${batches[r].length} batches`);
       const start = w.load(this.global.tensors);
+      const trained = this.trainedBatches(r, batches[r]);
       let tokens = 0;
+      let samples = 0;
       let actBytes = 0;
-      for (const [j, b] of batches[r].entries()) {
+      for (const [j, b] of trained.entries()) {
         const res = await w.step(b, lrAt(this.options.schedule, window * this.options.innerSteps + j));
         lossSum += res.loss;
         steps++;
         tokens += b.batchSize * b.seqLen;
+        samples += b.batchSize;
         actBytes = Math.max(actBytes, res.activationBytes);
       }
       const delta = pseudoGradient(start, w.params());
       const tensors: CompressedTensor[] = [];
       this.specs.forEach((s, si) => tensors.push(...this.feedback[r][si].step(this.stageSlice(delta, s), this.config)));
-      const bytes = encodeGradient({ uid: r, window, globalStep: window, nullRound: false, meta: new Uint8Array(0), tensors }, this.schema);
+      const meta = encodeGradientMeta({ window, sampleDigest: '0'.repeat(32), sampleCount: this.options.innerSteps * batches[r][0].batchSize, samples });
+      const bytes = encodeGradient({ uid: r, window, globalStep: window, nullRound: false, meta, tensors }, this.schema);
       payloads.push({ uid: r, bytes });
       deltas.push(delta);
-      contributions.push({ uid: r, kind: w.kind, compressed: w.compressed, innerSteps: want, tokens, payloadBytes: bytes.length, activationBytesPerStep: actBytes });
+      contributions.push({ uid: r, kind: w.kind, compressed: w.compressed, innerSteps: trained.length, tokens, samples, payloadBytes: bytes.length, activationBytesPerStep: actBytes });
     }
     const { accepted, rejected } = decodePeerPayloads(payloads, this.schema, { expectWindow: window });
     if (rejected.length > 0) {
       const first = rejected[0];
       throw new ExperimentError('BadOption', `own payload of replica ${first.uid} rejected: ${first.error.code} ${first.error.message}`);
     }
-    this.aggregate(accepted, contributions);
+    this.aggregate(accepted, this.options.innerSteps * batches[0][0].batchSize);
     this.rounds++;
     this.lastPayloads = payloads;
     this.lastDeltas = deltas;
@@ -233,15 +299,20 @@ export class HeteroSparseLoCoSim {
   }
 
   /**
-   * The per-stage outer step over the accepted payloads, by the default SparseLoCo rule. `contributions` (each
-   * replica's steps and tokens this round) is where a per-replica aggregation weight would come from.
+   * The per-stage outer step over the accepted payloads, the peers weighed as on the network (outerStepOptions):
+   * under `claimed-samples` by the samples their metadata claims over the window's step budget `maxSamples`.
    */
-  private aggregate(accepted: readonly GradientMessage[], _contributions: readonly ReplicaContribution[]): void {
-    const opts = outerStepOptions(this.config);
+  private aggregate(accepted: readonly GradientMessage[], maxSamples: number): void {
+    const opts = this.outerStepOptions(accepted, maxSamples);
     for (const s of this.specs) {
       const peers: PeerUpdate[] = accepted.map((m) => ({ uid: m.uid, tensors: this.stageSlice(m.tensors, s) }));
       applyOuterStep(this.stageSlice(this.global.tensors, s), peers, opts);
     }
+  }
+
+  /** The outer step's options for these messages: the config's, with the peer weights its peerWeighting gives them. */
+  outerStepOptions(accepted: readonly GradientMessage[], maxSamples: number): OuterStepOptions {
+    return weightedOuterStepOptions(outerStepOptions(this.config), this.config, accepted, maxSamples, this.options.claimWeighting);
   }
 
   /** The run's model: the global θ unsplit when some replica is full; otherwise what the groups run. */

@@ -11,12 +11,12 @@
  */
 import type { Batch } from '../model/batch.ts';
 import { countParams, getModelConfig, type ModelConfig } from '../model/config.ts';
-import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
+import { DEFAULT_PEER_WEIGHTING, DEFAULT_SPARSELOCO, PEER_WEIGHTINGS, type PeerWeighting } from '../optim/sparseloco/index.ts';
 import { Dataset } from '../data/index.ts';
 import type { TokenCorpus } from './corpus.ts';
 import { ExperimentError } from './errors.ts';
 import { GROUP_MODES, type GroupMode } from './hetero-replica.ts';
-import { groupActivationBytesPerStep, HeteroSparseLoCoSim, innerStepsAtSpeed, type ReplicaSpec } from './hetero-sim.ts';
+import { groupActivationBytesPerStep, HeteroSparseLoCoSim, innerStepsAtSpeed, SLOW_REPLICAS, type ReplicaSpec, type SlowReplicas } from './hetero-sim.ts';
 import { CorpusStreams, DatasetStreams, type ExperimentData } from './streams.ts';
 
 export type HeteroRowKind = 'full' | 'selective' | 'all-compressed' | 'mixed-speed' | 'drop-slow';
@@ -44,6 +44,10 @@ export interface HeteroOptions {
   readonly maxGradNorm: number;
   readonly weightDecay: number;
   readonly outerLr: number;
+  /** how the outer step weighs peers of different speed (sparseloco.peerWeighting; default the network's, claimed-samples) */
+  readonly peerWeighting: PeerWeighting;
+  /** how slow replicas spend their share of a window (default fewer-steps, what a miner does; hetero-sim.ts) */
+  readonly slowReplicas?: SlowReplicas;
   /** model init and data seed */
   readonly seed: number;
   readonly evalEvery: number;
@@ -110,7 +114,7 @@ export function defaultHeteroOptions(): HeteroOptions {
   return {
     model: getModelConfig('tiny'), innerSteps: 10, rounds: 30, batchSize: 8, seqLen: 64, microBatches: 2, stages: 2, rank: 8,
     groupMode: 'refresh', innerLr: 1e-2, warmupSteps: 20, maxGradNorm: 1, weightDecay: 0.1, outerLr: DEFAULT_SPARSELOCO.outerLr,
-    seed: 0, evalEvery: 3, heldOutBatches: 8,
+    peerWeighting: DEFAULT_PEER_WEIGHTING, seed: 0, evalEvery: 3, heldOutBatches: 8,
   };
 }
 
@@ -162,6 +166,8 @@ export function validateHeteroOptions(o: HeteroOptions): void {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `${k} must be a positive number, got ${v}`);
   }
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
+  if (o.slowReplicas !== undefined && !SLOW_REPLICAS.includes(o.slowReplicas)) throw new ExperimentError('BadOption', `slowReplicas must be one of ${SLOW_REPLICAS.join(', ')}`);
+  if (!PEER_WEIGHTINGS.includes(o.peerWeighting)) throw new ExperimentError('BadOption', `peerWeighting must be one of ${PEER_WEIGHTINGS.join(', ')}`);
   if (!GROUP_MODES.includes(o.groupMode)) throw new ExperimentError('BadOption', `groupMode must be one of ${GROUP_MODES.join(', ')}`);
   if (o.rows !== undefined && (o.rows.length === 0 || o.rows.some((r) => !HETERO_ROWS.includes(r)))) {
     throw new ExperimentError('BadOption', `rows must be a non-empty subset of ${HETERO_ROWS.join(', ')}`);
@@ -233,7 +239,8 @@ async function runRow(
     rank: o.rank,
     groupMode: o.groupMode,
     seed: o.seed,
-    sparseloco: { outerLr: o.outerLr },
+    sparseloco: { outerLr: o.outerLr, peerWeighting: o.peerWeighting },
+    ...(o.slowReplicas === undefined ? {} : { slowReplicas: o.slowReplicas }),
     threads: o.threads,
   });
   try {
@@ -243,6 +250,7 @@ async function runRow(
     let tokens = 0;
     let payload = 0;
     let actBytes: number | null = null;
+    let stepsTaken: readonly number[] = steps;
     const evaluate = (round: number): void => {
       const point = { round, tokens, loss: sim.evalLoss(heldOut) };
       curve.push(point);
@@ -253,6 +261,7 @@ async function runRow(
       const batches = steps.map((h, r) => data.roundBatches(r, round - 1, h));
       const res = await sim.round(batches);
       trainLoss.push(res.trainLoss);
+      stepsTaken = res.contributions.map((c) => c.innerSteps);
       for (const c of res.contributions) {
         tokens += c.tokens;
         payload = Math.max(payload, c.payloadBytes);
@@ -273,7 +282,7 @@ async function runRow(
       kind,
       label: rowLabel(kind, o),
       replicas,
-      innerStepsPerRound: steps,
+      innerStepsPerRound: stepsTaken,
       tokens,
       finalLoss: curve[curve.length - 1].loss,
       groupViewLoss: sim.groupViewLoss(heldOut),

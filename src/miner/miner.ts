@@ -83,6 +83,8 @@ export interface MinerOptions {
   readonly backend?: NodeBackend;
   /** Where the inner steps run (default wasm); webgpu falls back to wasm, saying why, without an adapter. */
   readonly compute?: ComputeKind;
+  /** Compute threads of the wasm engine (default 1; results do not depend on it). */
+  readonly threads?: number;
   /** WebGPU device source (tests simulate a machine without an adapter). */
   readonly requestWebGpu?: () => Promise<WebGpuDevice>;
 }
@@ -163,7 +165,7 @@ export class Miner implements StopSignal {
     this.o.events.emit('registered', { uid: this.id.uid, hotkey: this.id.hotkey.address, adversary: this.policy.adversary });
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: this.o.events });
     this.startWindow = await waitForStartWindow(this.access, this.p.version);
-    this.replica = new Replica(this.net, this.startWindow, this.o.events);
+    this.replica = new Replica(this.net, this.startWindow, this.o.events, this.o.threads);
     const specs = paramSpecs(this.replica.config);
     const modelBackend = this.replica.model.backend;
     const encoder = hasSparseKernels(modelBackend) ? modelBackend : undefined;

@@ -44,7 +44,11 @@ export function isModelError(err: unknown, code?: ModelErrorCode): err is ModelE
 export interface CreateModelOptions {
   /** Init seed (default 0). */
   seed?: number;
-  /** Compute threads for the wasm backend (default os.availableParallelism()); results do not depend on it. */
+  /**
+   * Compute threads for the wasm backend (default os.availableParallelism(), navigator.hardwareConcurrency in a
+   * browser); results do not depend on it. In a browser, build the model on `await createWasmBackend(...)`
+   * (tensor/wasm-backend.ts) instead, so the threads are running before the first step.
+   */
   threads?: number;
   /** 'wasm' (default, float32 simd128) or 'js' (plain-JS reference, float32 by default). */
   backend?: 'wasm' | 'js';

@@ -98,6 +98,8 @@ export interface LocalNetworkOptions {
   readonly minersPerProcess?: number;
   /** Slowed miners and pipeline groups beside the `miners` full ones (new run dirs only). */
   readonly hetero?: HeteroPlan;
+  /** Keep a warm standby process for each group's later stage, which takes over when the stage's process ends (default true). */
+  readonly stageStandby?: boolean;
 }
 
 /** The run store's bucket holding a local network's published dataset. */
@@ -127,6 +129,8 @@ export class LocalNetwork {
   private readonly children = new Map<string, ChildProcess>();
   private readonly exits = new Map<string, Promise<number | null>>();
   private evaluator: { child: ChildProcess; exit: Promise<number | null> } | null = null;
+  /** Group stages' warm spares, by node name (superviseStage). */
+  private readonly standbys = new Map<string, { readonly child: ChildProcess; readonly exit: Promise<number | null>; readonly ready: Promise<boolean> }>();
   private stopping = false;
 
   constructor(private readonly o: LocalNetworkOptions) {
@@ -272,6 +276,60 @@ export class LocalNetwork {
   }
 
   private spawnOwn(n: NodeSpec): ChildProcess {
+    const child = this.launch(n, false);
+    this.children.set(n.name, child);
+    this.exits.set(n.name, exitOf(child));
+    if (n.stageOf !== undefined) this.superviseStage(n, child);
+    return child;
+  }
+
+  /**
+   * A group's later stage is brought back when its process ends (its group misses the window, then resumes): by
+   * its standby — a second process started ahead, its modules loaded and chain set up, waiting to be told to run
+   * (`group-stage --standby`) — or, when there is none, by a fresh process. A process start takes seconds of module
+   * loading (several on a busy machine), a standby well under one, so the group is back for the next window.
+   */
+  private superviseStage(n: NodeSpec, child: ChildProcess): void {
+    child.once('exit', () => {
+      setTimeout(() => {
+        if (!this.stopping && this.children.get(n.name) === child) void this.bringBackStage(n);
+      }, STAGE_RESTART_MS).unref();
+    });
+    if (this.o.stageStandby !== false && !this.standbys.has(n.name)) {
+      setTimeout(() => {
+        if (!this.stopping && this.children.get(n.name) === child && !this.standbys.has(n.name)) this.spawnStandby(n);
+      }, STAGE_STANDBY_DELAY_MS).unref();
+    }
+  }
+
+  private spawnStandby(n: NodeSpec): void {
+    const child = this.launch(n, true);
+    const exit = exitOf(child);
+    const ready = new Promise<boolean>((resolve) => {
+      child.on('message', (m: unknown) => {
+        if (typeof m === 'object' && m !== null && (m as { kind?: unknown }).kind === 'standby') resolve(true);
+      });
+      void exit.then(() => resolve(false));
+    });
+    this.standbys.set(n.name, { child, exit, ready });
+  }
+
+  private async bringBackStage(n: NodeSpec): Promise<void> {
+    const spare = this.standbys.get(n.name);
+    this.standbys.delete(n.name);
+    if (spare !== undefined && (await spare.ready) && !this.stopping && spare.child.connected) {
+      this.children.set(n.name, spare.child);
+      this.exits.set(n.name, spare.exit);
+      spare.child.send({ kind: 'run' });
+      this.superviseStage(n, spare.child);
+      return;
+    }
+    spare?.child.kill('SIGKILL');
+    if (!this.stopping) this.spawnOwn(n);
+  }
+
+  /** Starts a node's own process (with `standby`: a group stage's warm spare, on an IPC channel). */
+  private launch(n: NodeSpec, standby: boolean): ChildProcess {
     const dir = this.nodeDir(n.name);
     mkdirSync(dir, { recursive: true });
     const args = [BIN, n.role, '--run-dir', this.runDir, '--name', n.name];
@@ -301,19 +359,10 @@ export class LocalNetwork {
       env[S3_ENV.readAccessKey] = bucket.read.accessKeyId;
       env[S3_ENV.readSecret] = bucket.read.secretAccessKey;
     }
+    if (standby) args.push('--standby');
     const log = openSync(join(dir, 'node.log'), 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
+    const child = spawn(process.execPath, args, { stdio: standby ? ['ignore', log, log, 'ipc'] : ['ignore', log, log], env });
     closeSync(log);
-    this.children.set(n.name, child);
-    this.exits.set(n.name, new Promise((r) => child.once('exit', (code) => r(code))));
-    // a group's later stage is brought back when its process ends (its group misses the window, then resumes)
-    if (n.stageOf !== undefined) {
-      child.once('exit', () => {
-        setTimeout(() => {
-          if (!this.stopping && this.children.get(n.name) === child) this.spawnOwn(n);
-        }, STAGE_RESTART_MS).unref();
-      });
-    }
     return child;
   }
 
@@ -359,6 +408,9 @@ export class LocalNetwork {
     // one name per process (hosted nodes share theirs)
     const running = [...new Map([...this.children].filter(([n]) => this.isRunning(n)).map(([n, c]) => [c, n])).values()];
     for (const n of running) this.children.get(n)!.kill('SIGTERM');
+    const spares = [...this.standbys.values()];
+    this.standbys.clear();
+    for (const sp of spares) sp.child.kill('SIGKILL');
     const evaluator = this.evaluator;
     this.evaluator = null;
     const evaluatorRunning = evaluator !== null && evaluator.child.exitCode === null && evaluator.child.signalCode === null;
@@ -367,7 +419,7 @@ export class LocalNetwork {
       for (const n of running) if (this.isRunning(n)) this.children.get(n)!.kill('SIGKILL');
       if (evaluatorRunning && evaluator.child.exitCode === null) evaluator.child.kill('SIGKILL');
     }, graceMs);
-    await Promise.all([...running.map((n) => this.exits.get(n)), evaluatorRunning ? evaluator.exit : null]);
+    await Promise.all([...running.map((n) => this.exits.get(n)), ...spares.map((sp) => sp.exit), evaluatorRunning ? evaluator.exit : null]);
     clearTimeout(timer);
     if (this.chain !== null) await this.chain.close();
     this.chain = null;
@@ -376,6 +428,12 @@ export class LocalNetwork {
 
 /** How long after a group stage's process ended the supervisor starts it again. */
 const STAGE_RESTART_MS = 500;
+/** How long after a group stage started its standby is started (not at once: the network's own start comes first). */
+const STAGE_STANDBY_DELAY_MS = 8_000;
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => child.once('exit', (code) => r(code)));
+}
 
 /** The hetero plan's nodes after `fullMiners` miners: slowed miners, then each group's stage 0 and stage 1. */
 function heteroNodes(fullMiners: number, h: HeteroPlan | undefined): NodeSpec[] {

@@ -151,9 +151,10 @@ export class Replica {
   lastApplied: number;
   globalStep = 0;
 
-  constructor(readonly net: NetworkConfig, startWindow: number, private readonly events: NodeEvents) {
+  /** `threads`: the wasm engine's compute threads (default 1: a local network runs many nodes on one machine). */
+  constructor(readonly net: NetworkConfig, startWindow: number, private readonly events: NodeEvents, threads = 1) {
     this.config = modelOf(net);
-    this.model = createModel(this.config, { seed: net.modelSeed, threads: 1 });
+    this.model = createModel(this.config, { seed: net.modelSeed, threads });
     this.params = this.model.parameters();
     this.schema = createGradientSchema(paramSpecs(this.config), net.sparseloco, net.protocol.gradientFormat);
     this.maxPayloadBytes = maxEncodedSize(this.schema, DEFAULT_MAX_META_BYTES);

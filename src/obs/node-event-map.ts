@@ -227,10 +227,15 @@ export interface NodeEventMap {
     readonly ms: number;
   };
   peerList: { readonly window: number; readonly firstEffectiveWindow: number; readonly peers: readonly number[]; readonly reserves: readonly number[] };
-  /** A pipeline group's stage node started (src/miner/group): its layers and parameters, the boundary rank, where it listens (null: stage 0). */
+  /**
+   * A pipeline group's stage node started (src/miner/group): its layers and parameters, the boundary rank, where it
+   * listens (null: stage 0), and where its start took the time: loading the process's modules (`loadMs`), waiting as a
+   * standby (`standbyMs`) and from then to serving (`setupMs`: chain, keys, model slice, saved state, listening).
+   */
   stageStarted: {
     readonly group: string; readonly stage: number; readonly hotkey: string; readonly rank: number | null; readonly subspace: string | null;
     readonly listen: string | null; readonly firstLayer: number; readonly endLayer: number; readonly params: number; readonly lastApplied: number;
+    readonly loadMs: number; readonly standbyMs: number; readonly setupMs: number;
   };
   /** A stage applied window `window`'s outer step to its slice; `sliceHash` is paramsHash of the slice's parameters. */
   stageApplied: {
@@ -355,6 +360,7 @@ const FIELDS: { readonly [K in NodeEventKind]: ShapeReader<NodeEventMap[K]> } = 
   peerList: object({ window: int, firstEffectiveWindow: int, peers: uids, reserves: uids }),
   stageStarted: object<NodeEventMap['stageStarted']>({
     group: str, stage: int, hotkey: str, rank: nullable(int), subspace: nullable(str), listen: nullable(str), firstLayer: int, endLayer: int, params: int, lastApplied: int,
+    loadMs: num, standbyMs: num, setupMs: num,
   }),
   stageApplied: object<NodeEventMap['stageApplied']>({ window: int, stage: int, uids, rejected: uids, globalStep: int, sliceHash: str, downloadMs: num, applyMs: num, bytes: num }),
   stageLink: object({ stage: int, peer: int, state: str, reason: nullable(str) }),

@@ -47,7 +47,9 @@ export function validateCredentials(c: BucketCredentials): BucketCredentials {
     } catch {
       bad(`endpoint ${JSON.stringify(c.endpoint)} is not a URL`);
     }
-    if (!['http:', 'https:', 'file:'].includes(url!.protocol)) bad(`endpoint protocol ${url!.protocol} is not http, https or file`);
+    if (!['http:', 'https:', 'file:', 'tessera+http:', 'tessera+https:'].includes(url!.protocol)) {
+      bad(`endpoint protocol ${url!.protocol} is not http, https, file or tessera+http(s) (a store gateway)`);
+    }
   }
   return c;
 }

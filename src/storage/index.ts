@@ -33,9 +33,12 @@ export {
   type BucketCommitment,
   type CommitmentLocation,
 } from './commitment.ts';
-export { FsStore, createFsBucket, type FsStoreOptions } from './fs-store.ts';
+export { FsStore, createFsBucket, bucketKeyOf, type FsStoreOptions } from './fs-store.ts';
 export { S3Store, ensureS3Bucket, mapS3Error, type S3StoreOptions } from './s3-store.ts';
 export { MemoryStore, MemoryBucket } from './memory-store.ts';
+export { GatewayStore, isGatewayEndpoint, gatewayHttpBase, type GatewayStoreOptions } from './gateway-store.ts';
+export { storeGateway, type StoreGatewayOptions } from './gateway-server.ts';
+export { signedHeaders } from './gateway-auth.ts';
 export { openStore, closeStore, type OpenStoreOptions } from './open.ts';
 export {
   RetryingStore,

@@ -2,6 +2,7 @@ import { StoreError } from './errors.ts';
 import { isFileEndpoint, validateCredentials, type BucketCredentials } from './credentials.ts';
 import { FsStore, type FsStoreOptions } from './fs-store.ts';
 import { S3Store, type S3StoreOptions } from './s3-store.ts';
+import { GatewayStore, isGatewayEndpoint } from './gateway-store.ts';
 import type { ObjectStore } from './types.ts';
 
 export interface OpenStoreOptions {
@@ -11,12 +12,13 @@ export interface OpenStoreOptions {
   maxGetBytes?: number;
 }
 
-/** Opens the bucket the credentials name: FsStore for a `file://` endpoint, S3Store otherwise. */
+/** Opens the bucket the credentials name: FsStore for a `file://` endpoint, GatewayStore for `tessera+http(s)://`, S3Store otherwise. */
 export function openStore(credentials: BucketCredentials, options: OpenStoreOptions = {}): ObjectStore {
   validateCredentials(credentials);
   if (isFileEndpoint(credentials.endpoint)) {
     return new FsStore(credentials, { maxGetBytes: options.maxGetBytes, ...options.fs });
   }
+  if (isGatewayEndpoint(credentials.endpoint)) return new GatewayStore(credentials, { maxGetBytes: options.maxGetBytes });
   if (credentials.endpoint !== undefined && !/^https?:/.test(credentials.endpoint)) {
     throw new StoreError('InvalidArgument', `unsupported endpoint ${credentials.endpoint}`);
   }

@@ -10,7 +10,11 @@ export type TensorErrorCode =
   /** A device-resident buffer (WebGPU) was read on the host before `await backend.sync()` brought it back. */
   | 'NotSynced'
   /** No WebGPU adapter could be found. */
-  | 'NoAdapter';
+  | 'NoAdapter'
+  /** No SharedArrayBuffer, which the wasm backend's memory is (a browser page that is not cross-origin isolated). */
+  | 'NoSharedMemory'
+  /** Kernel worker threads did not start (a worker died, or did not report in in time). */
+  | 'ThreadsUnavailable';
 
 export class TensorError extends TesseraError<TensorErrorCode> {
   override readonly name = 'TensorError';

@@ -1,56 +1,31 @@
 /**
  * Runs one wasm kernel at a time on `threads` threads (this one + threads-1 workers) that share one
  * WebAssembly.Memory. Every thread calls the same export with (…args, tid, threads); the kernels partition
- * their work by tid alone, so what each thread computes never depends on timing.
- * Control block: Int32 [0] job generation, [1] export index (-1 = exit), [2] finished workers, [3] error flag,
- * [4] argument count; then Float64 arguments.
+ * their work by tid alone, so what each thread computes never depends on timing. The control block and the
+ * worker's loop are in kernel-worker.ts; the platform (platform.ts, or platform.browser.ts in a bundle) starts
+ * the workers.
+ * Where workers only start once their creator yields (browsers), `run` does every tid's share on this thread until
+ * all of them have reported in: the same results, one thread. `whenStarted()` yields until they have.
  */
-import { Worker } from 'node:worker_threads';
 import { TensorError } from './errors.ts';
+import { CTRL_BYTES, CTRL_STARTED, MAX_ARGS } from './kernel-worker.ts';
+import type { KernelWorker } from './kernel-worker.ts';
+import { platform } from './platform.ts';
 import { WA } from './wasm-api.ts';
 import type { WasmInstance, WasmMemory, WasmModule } from './wasm-api.ts';
 
-const MAX_ARGS = 32;
 const SPIN = 20000;
-
-const workerSource = `
-const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, tid, threads, names, spin } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
-const fns = names.map((n) => instance.exports[n]);
-const I = new Int32Array(ctrl, 0, 16);
-const A = new Float64Array(ctrl, 64, ${MAX_ARGS});
-let gen = 0;
-for (;;) {
-  let spins = 0;
-  while (Atomics.load(I, 0) === gen) {
-    if (++spins > spin) Atomics.wait(I, 0, gen);
-  }
-  gen = Atomics.load(I, 0);
-  const f = I[1];
-  if (f < 0) break;
-  const n = I[4];
-  const args = new Array(n + 2);
-  for (let i = 0; i < n; i++) args[i] = A[i];
-  args[n] = tid;
-  args[n + 1] = threads;
-  try {
-    fns[f].apply(null, args);
-  } catch (e) {
-    Atomics.store(I, 3, 1);
-  }
-  if (Atomics.add(I, 2, 1) === threads - 2) Atomics.notify(I, 2);
-}
-`;
 
 type KernelFn = (...args: number[]) => void;
 
 export class ThreadPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: KernelWorker[] = [];
   private readonly ctrlI: Int32Array;
   private readonly ctrlA: Float64Array;
   private readonly fns: KernelFn[];
   private readonly index = new Map<string, number>();
+  private started: boolean;
+  private failure: string | null = null;
   private disposed = false;
 
   constructor(
@@ -62,16 +37,38 @@ export class ThreadPool {
     const names = WA.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     this.fns = names.map((n) => instance.exports[n] as KernelFn);
     names.forEach((n, i) => this.index.set(n, i));
-    const ctrl = new SharedArrayBuffer(64 + MAX_ARGS * 8);
+    const ctrl = new SharedArrayBuffer(CTRL_BYTES);
     this.ctrlI = new Int32Array(ctrl, 0, 16);
     this.ctrlA = new Float64Array(ctrl, 64, MAX_ARGS);
-    for (let tid = 1; tid < threads; tid++) {
-      const w = new Worker(workerSource, {
-        eval: true,
-        workerData: { module, memory, ctrl, tid, threads, names, spin: SPIN },
-      });
-      w.unref();
-      this.workers.push(w);
+    this.started = threads === 1 || platform.workersStartWhileBlocked;
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        const init = { module, memory, ctrl, tid, threads, names, spin: SPIN };
+        this.workers.push(platform.startKernelWorker(init, (reason) => (this.failure ??= reason)));
+      }
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** Whether the workers compute (else `run` does all of it on this thread). */
+  get workersStarted(): boolean {
+    if (!this.started && Atomics.load(this.ctrlI, CTRL_STARTED) === this.threads - 1) this.started = true;
+    return this.started;
+  }
+
+  /** Resolves once every worker has reported in, yielding to the event loop meanwhile (a browser starts them then). */
+  async whenStarted(timeoutMs = 30_000): Promise<void> {
+    const t0 = performance.now();
+    while (!this.workersStarted) {
+      if (this.failure !== null) throw new TensorError('ThreadsUnavailable', `a kernel worker failed: ${this.failure}`);
+      if (this.disposed) throw new TensorError('Disposed', 'thread pool was disposed');
+      if (performance.now() - t0 > timeoutMs) {
+        const n = Atomics.load(this.ctrlI, CTRL_STARTED);
+        throw new TensorError('ThreadsUnavailable', `${n} of ${this.threads - 1} kernel workers started within ${timeoutMs} ms`);
+      }
+      await new Promise((r) => setTimeout(r, 2));
     }
   }
 
@@ -86,6 +83,14 @@ export class ThreadPool {
       return;
     }
     if (args.length > MAX_ARGS) throw new TensorError('KernelFailed', `too many kernel arguments for ${name}`);
+    if (!this.workersStarted) {
+      try {
+        for (let tid = 0; tid < nt; tid++) this.fns[f](...args, tid, nt);
+      } catch (e) {
+        throw new TensorError('KernelFailed', `kernel ${name} trapped: ${String(e)}`);
+      }
+      return;
+    }
     const I = this.ctrlI;
     for (let i = 0; i < args.length; i++) this.ctrlA[i] = args[i];
     I[4] = args.length;
@@ -118,7 +123,7 @@ export class ThreadPool {
       Atomics.store(this.ctrlI, 1, -1);
       Atomics.add(this.ctrlI, 0, 1);
       Atomics.notify(this.ctrlI, 0);
-      for (const w of this.workers) void w.terminate();
+      for (const w of this.workers) w.terminate();
     }
   }
 }

@@ -2,12 +2,12 @@
  * Float32 backend on the simd128 kernels of assembly/kernels.ts (built into kernels/kernels.wasm by
  * `npm run build:wasm`), one shared WebAssembly.Memory, spread over `threads` threads.
  * All storage lives in that memory; `view()` returns Float32Arrays over it (backed by a SharedArrayBuffer).
+ * Runs in Node and, bundled (bench/browser/bundle.ts), in a browser Web Worker: platform.ts is the seam.
  */
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { AdamWArgs, AttentionGeom, Backend, Buf, ChunkGeom, FloatArray, IntBuf, SparseKernels } from './backend.ts';
 import { TensorError } from './errors.ts';
 import { Heap } from './heap.ts';
+import { platform } from './platform.ts';
 import { ThreadPool } from './thread-pool.ts';
 import { WA } from './wasm-api.ts';
 import type { WasmMemory, WasmModule } from './wasm-api.ts';
@@ -21,8 +21,7 @@ let cachedModule: WasmModule | null = null;
 
 export function kernelModule(): WasmModule {
   if (cachedModule === null) {
-    const bytes = readFileSync(new URL('./kernels/kernels.wasm', import.meta.url));
-    cachedModule = new WA.Module(bytes);
+    cachedModule = new WA.Module(platform.kernelBytes());
   }
   return cachedModule;
 }
@@ -49,7 +48,10 @@ class WasmBuf implements Buf, IntBuf {
 }
 
 export interface WasmBackendOptions {
-  /** Threads to compute on (default os.availableParallelism()). Results do not depend on it. */
+  /**
+   * Threads to compute on (default: os.availableParallelism() in Node, navigator.hardwareConcurrency in a
+   * browser). Results do not depend on it.
+   */
   threads?: number;
   /** Upper bound of the linear memory in MiB (default 4096, the wasm32 limit). */
   maxMemoryMB?: number;
@@ -78,7 +80,9 @@ export class WasmBackend implements Backend, SparseKernels {
   liveBytes = 0;
 
   constructor(opts: WasmBackendOptions = {}) {
-    const threads = opts.threads ?? availableParallelism();
+    const noShared = platform.sharedMemoryProblem();
+    if (noShared !== null) throw new TensorError('NoSharedMemory', noShared);
+    const threads = opts.threads ?? platform.defaultThreads();
     if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
       throw new TensorError('InvalidArgument', `threads must be an integer in [1, 256], got ${threads}`);
     }
@@ -95,6 +99,20 @@ export class WasmBackend implements Backend, SparseKernels {
     this.sparseApplyScratchFn = ex.sparseApplyScratchBytes as (maxLen: number) => number;
     this.exposed.add(this.memory.buffer);
     this.pool = new ThreadPool(module, this.memory, instance, threads);
+  }
+
+  /**
+   * Whether the worker threads compute yet. Always in Node; in a browser only once they have started, which needs
+   * the creating thread to yield (`createWasmBackend` waits for it) — until then every kernel runs all `threads`
+   * shares on the calling thread, with the same results.
+   */
+  get threadsStarted(): boolean {
+    return this.pool.workersStarted;
+  }
+
+  /** Resolves once the worker threads compute; TensorError('ThreadsUnavailable') if they cannot start. */
+  whenThreadsStarted(timeoutMs?: number): Promise<void> {
+    return this.pool.whenStarted(timeoutMs);
   }
 
   // ------------------------------------------------------------ memory
@@ -408,4 +426,20 @@ export class WasmBackend implements Backend, SparseKernels {
       a.beta1, a.beta2, 1 - a.beta1, 1 - a.beta2, a.eps, stepSize, bc2,
     ]);
   }
+}
+
+/**
+ * A wasm backend whose worker threads are running: the way to get a threaded backend in a browser Web Worker
+ * (`new LlamaModel(config, await createWasmBackend({ threads }), seed)`), and equivalent to `new WasmBackend` in Node.
+ * In a browser the page must be cross-origin isolated and the caller a Web Worker (the pool waits with Atomics.wait).
+ */
+export async function createWasmBackend(opts: WasmBackendOptions & { startTimeoutMs?: number } = {}): Promise<WasmBackend> {
+  const backend = new WasmBackend(opts);
+  try {
+    await backend.whenThreadsStarted(opts.startTimeoutMs);
+  } catch (e) {
+    backend.dispose();
+    throw e;
+  }
+  return backend;
 }

@@ -8,6 +8,8 @@ import {
   GroupReplica,
   HeteroSparseLoCoSim,
   innerStepsAtSpeed,
+  recutBatches,
+  smallerBatchShape,
   type HeteroSimOptions,
   type ReplicaSpec,
 } from '../../src/experiment/index.ts';
@@ -15,6 +17,7 @@ import { createModel } from '../../src/model/llama.ts';
 import { ParamVector } from '../../src/optim/baselines/index.ts';
 import { applyOuterStep, outerStepOptions } from '../../src/optim/sparseloco/index.ts';
 import { SubspaceConstraint } from '../../src/pipeline/subspace.ts';
+import { claimedTrainedSamples } from '../../src/protocol/index.ts';
 import { MICRO_SPLIT, testCorpus } from './helpers.ts';
 
 
@@ -62,7 +65,6 @@ describe('heterogeneous SparseLoCo simulation', () => {
     const sim = new HeteroSparseLoCoSim(MICRO_SPLIT, simOptions(replicas));
     try {
       assert.equal(sim.stepsOf(2), H / 2);
-      const size = encodedSize(sim.schema, 0);
       const actFormula = groupActivationBytesPerStep(MICRO_SPLIT, 2, B, T, 2, 8);
       assert.equal(actFormula, 2 * (2 * (4 + 5 + 32) + 25 + 29 + 8 * (B / 2) * T + 2 * (B / 2) * T * 8 * 4));
       for (let round = 0; round < 2; round++) {
@@ -71,16 +73,63 @@ describe('heterogeneous SparseLoCo simulation', () => {
         assert.ok(Number.isFinite(res.trainLoss));
         assert.deepEqual(res.contributions.map((c) => c.innerSteps), [H, H, H / 2]);
         assert.deepEqual(res.contributions.map((c) => c.tokens), [H * B * T, H * B * T, (H / 2) * B * T]);
-        for (const c of res.contributions) assert.equal(c.payloadBytes, size);
         assert.deepEqual(res.contributions.map((c) => c.activationBytesPerStep), [0, actFormula, 0]);
         const { accepted } = decodePeerPayloads(sim.lastPayloads, sim.schema, { expectWindow: round });
-        applyOuterStep(before.tensors, accepted, outerStepOptions(sim.config));
+        res.contributions.forEach((c, i) => assert.equal(c.payloadBytes, encodedSize(sim.schema, accepted[i].meta.length), 'the payload is the schema plus its claim'));
+        applyOuterStep(before.tensors, accepted, sim.outerStepOptions(accepted, H * B));
         assert.deepEqual(before.data, sim.global.data, `round ${round}: the whole-model replay equals the per-stage outer steps`);
       }
       const loss = sim.evalLoss(data.heldOutBatches(2));
       const view = sim.groupViewLoss(data.heldOutBatches(2));
       assert.ok(Number.isFinite(loss) && loss < Math.log(256) + 0.5, `held-out ${loss}`);
       assert.ok(view !== null && Number.isFinite(view));
+    } finally {
+      sim.dispose();
+    }
+  });
+
+  test('the outer step weighs each replica by the samples its payload claims (claimed-samples, as the network does); equal ignores the claims', async () => {
+    const replicas: ReplicaSpec[] = [{ kind: 'full' }, { kind: 'group' }, { kind: 'full', speed: 0.5 }, { kind: 'full', speed: 0.25 }];
+    for (const weighting of ['claimed-samples', 'equal'] as const) {
+      const sim = new HeteroSparseLoCoSim(MICRO_SPLIT, simOptions(replicas, { sparseloco: { peerWeighting: weighting } }));
+      try {
+        const before = ParamVector.copyOf(sim.global.tensors);
+        const res = await sim.round(replicas.map((_, r) => data.roundBatches(r, 0, sim.stepsOf(r))));
+        assert.deepEqual(res.contributions.map((c) => c.samples), [H * B, H * B, (H / 2) * B, 1 * B]);
+        const { accepted } = decodePeerPayloads(sim.lastPayloads, sim.schema, { expectWindow: 0 });
+        assert.deepEqual(accepted.map((m) => claimedTrainedSamples(m.meta)), [H * B, H * B, (H / 2) * B, B], 'each payload states the samples its replica trained');
+        const weighted = ParamVector.copyOf(before.tensors);
+        applyOuterStep(weighted.tensors, accepted, {
+          ...outerStepOptions(sim.config), peerWeights: new Map([[0, 1], [1, 1], [2, 0.5], [3, 0.25]]), peerWeightUse: 'work', peerWeightFloor: 1,
+        });
+        const unweighted = ParamVector.copyOf(before.tensors);
+        applyOuterStep(unweighted.tensors, accepted, outerStepOptions(sim.config));
+        assert.notDeepEqual(weighted.data, unweighted.data, 'the weights change the outer step');
+        assert.deepEqual(sim.global.data, (weighting === 'equal' ? unweighted : weighted).data, `${weighting}: the sim's outer step`);
+      } finally {
+        sim.dispose();
+      }
+    }
+  });
+
+  test('smaller-batches: a slow replica trains the same samples in up to H shorter steps (rows re-cut in order)', async () => {
+    assert.deepEqual(smallerBatchShape(16, 10, 2), { steps: 8, rows: 2 });
+    assert.deepEqual(smallerBatchShape(40, 10, 2), { steps: 10, rows: 4 });
+    assert.deepEqual(smallerBatchShape(80, 10, 2), { steps: 10, rows: 8 });
+    assert.deepEqual(smallerBatchShape(3, 10, 1), { steps: 3, rows: 1 });
+    const src = data.roundBatches(0, 0, 2);
+    const cut = recutBatches(src, 2, 3);
+    assert.deepEqual(cut.map((b) => b.batchSize), [2, 2, 2]);
+    const row = T + 1;
+    const all = [...src[0].tokens, ...src[1].tokens];
+    assert.deepEqual([...cut.flatMap((b) => [...b.tokens])], all.slice(0, 6 * row));
+    assert.throws(() => recutBatches(src, 4, 3), /need 12 rows/);
+    const replicas: ReplicaSpec[] = [{ kind: 'full' }, { kind: 'full', speed: 0.5 }];
+    const sim = new HeteroSparseLoCoSim(MICRO_SPLIT, simOptions(replicas, { slowReplicas: 'smaller-batches' }));
+    try {
+      const res = await sim.round(replicas.map((_, r) => data.roundBatches(r, 0, sim.stepsOf(r))));
+      assert.deepEqual(res.contributions.map((c) => c.innerSteps), [H, H]);
+      assert.deepEqual(res.contributions.map((c) => c.samples), [H * B, (H / 2) * B], 'the same samples as fewer-steps');
     } finally {
       sim.dispose();
     }

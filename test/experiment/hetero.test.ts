@@ -95,5 +95,12 @@ describe('tessera experiment hetero', () => {
     assert.equal(o.rank, 16);
     assert.throws(() => heteroOptionsFromFlags({ out: 'x', rows: 'full,bogus' }), /--rows/);
     assert.throws(() => heteroOptionsFromFlags({ out: 'x', groupMode: 'loose' }), /--group-mode/);
+    assert.equal(o.peerWeighting, 'claimed-samples', 'the network\'s default weighting');
+    assert.equal(o.slowReplicas, undefined);
+    const w = heteroOptionsFromFlags({ out: 'x', peerWeighting: 'equal', slowReplicas: 'smaller-batches' });
+    assert.equal(w.peerWeighting, 'equal');
+    assert.equal(w.slowReplicas, 'smaller-batches');
+    assert.throws(() => heteroOptionsFromFlags({ out: 'x', peerWeighting: 'tokens' }), /--peer-weighting/);
+    assert.throws(() => heteroOptionsFromFlags({ out: 'x', slowReplicas: 'skip' }), /--slow-replicas/);
   });
 });

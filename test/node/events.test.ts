@@ -70,8 +70,8 @@ const SAMPLES: { readonly [K in NodeEventKind]: readonly NodeEventMap[K][] } = {
   ],
   peerList: [{ window: 7, firstEffectiveWindow: 9, peers: [2, 3], reserves: [] }],
   stageStarted: [
-    { group: 'miner-3', stage: 0, hotkey: '5Gh', rank: 16, subspace: 'ab12', listen: null, firstLayer: 0, endLayer: 1, params: 300_000, lastApplied: 4 },
-    { group: 'miner-3', stage: 1, hotkey: '5Gh', rank: null, subspace: null, listen: '127.0.0.1:4100', firstLayer: 1, endLayer: 2, params: 310_000, lastApplied: -1 },
+    { group: 'miner-3', stage: 0, hotkey: '5Gh', rank: 16, subspace: 'ab12', listen: null, firstLayer: 0, endLayer: 1, params: 300_000, lastApplied: 4, loadMs: 3_100, standbyMs: 0, setupMs: 420 },
+    { group: 'miner-3', stage: 1, hotkey: '5Gh', rank: null, subspace: null, listen: '127.0.0.1:4100', firstLayer: 1, endLayer: 2, params: 310_000, lastApplied: -1, loadMs: 2_900, standbyMs: 41_000, setupMs: 380 },
   ],
   stageApplied: [{ window: 7, stage: 1, uids: [2, 3], rejected: [], globalStep: 3, sliceHash: 'c3', downloadMs: 4, applyMs: 2, bytes: 90_000 }],
   stageLink: [{ stage: 0, peer: 1, state: 'up', reason: null }, { stage: 1, peer: 0, state: 'lost', reason: 'StageGone: closed' }],

@@ -46,7 +46,7 @@ test('a group is one row: its uid, uploads and misses, per-stage figures, restar
   const f = new RunFolder('/run');
   f.setNodeSpecs(SPECS.nodes as Parameters<RunFolder['setNodeSpecs']>[0]);
   const started = (stage: number, node: string) => ev(node, 'stageStarted', {
-    group: 'miner-2', stage, hotkey: '5C', rank: 16, subspace: 'ab', listen: stage === 0 ? null : '127.0.0.1:1', firstLayer: stage, endLayer: stage + 1, params: 300_000 + stage, lastApplied: 4,
+    group: 'miner-2', stage, hotkey: '5C', rank: 16, subspace: 'ab', listen: stage === 0 ? null : '127.0.0.1:1', firstLayer: stage, endLayer: stage + 1, params: 300_000 + stage, lastApplied: 4, loadMs: 3_000, standbyMs: 0, setupMs: 400,
   });
   for (const e of [
     ev('miner-2', 'registered', { uid: 4, hotkey: '5C', adversary: null }),

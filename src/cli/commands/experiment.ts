@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DataError } from '../../data/index.ts';
 import { BaselineError } from '../../optim/baselines/index.ts';
+import { PEER_WEIGHTINGS, type PeerWeighting } from '../../optim/sparseloco/index.ts';
 import { ensureDatasetWithProgress } from '../dataset-progress.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import {
@@ -20,6 +21,8 @@ import {
   type OverlapRemedy,
   defaultHeteroOptions,
   GROUP_MODES,
+  SLOW_REPLICAS,
+  type SlowReplicas,
   HETERO_ROWS,
   heteroMarkdown,
   runHetero,
@@ -125,6 +128,8 @@ interface HeteroFlags {
   microBatches?: string;
   rank?: string;
   groupMode?: string;
+  peerWeighting?: string;
+  slowReplicas?: string;
   innerLr?: string;
   outerLr?: string;
   warmup?: string;
@@ -150,12 +155,20 @@ export function heteroOptionsFromFlags(f: HeteroFlags): HeteroOptions {
   if (f.groupMode !== undefined && !(GROUP_MODES as readonly string[]).includes(f.groupMode)) {
     throw new ExperimentError('BadOption', `--group-mode must be one of ${GROUP_MODES.join(', ')}, got "${f.groupMode}"`);
   }
+  if (f.peerWeighting !== undefined && !(PEER_WEIGHTINGS as readonly string[]).includes(f.peerWeighting)) {
+    throw new ExperimentError('BadOption', `--peer-weighting must be one of ${PEER_WEIGHTINGS.join(', ')}, got "${f.peerWeighting}"`);
+  }
+  if (f.slowReplicas !== undefined && !(SLOW_REPLICAS as readonly string[]).includes(f.slowReplicas)) {
+    throw new ExperimentError('BadOption', `--slow-replicas must be one of ${SLOW_REPLICAS.join(', ')}, got "${f.slowReplicas}"`);
+  }
   const innerSteps = pick(int('--inner-steps', f.innerSteps), base.innerSteps);
   const rounds = pick(int('--rounds', f.rounds), base.rounds);
   return {
     ...base,
     innerSteps,
     rounds,
+    ...(f.slowReplicas === undefined ? {} : { slowReplicas: f.slowReplicas as SlowReplicas }),
+    peerWeighting: pick(f.peerWeighting as PeerWeighting | undefined, base.peerWeighting),
     batchSize: pick(int('--batch-size', f.batchSize), base.batchSize),
     seqLen: pick(int('--seq-len', f.seqLen), base.seqLen),
     microBatches: pick(int('--micro-batches', f.microBatches), base.microBatches),
@@ -220,6 +233,8 @@ export function register(program: Command): void {
     .option('--micro-batches <M>', 'micro-batches per inner step (a power of two)')
     .option('--rank <r>', 'subspace rank of compressed stage boundaries')
     .option('--group-mode <mode>', `how compressed groups treat the subspace constraint: ${GROUP_MODES.join(' | ')} (default refresh; docs/hetero.md)`)
+    .option('--peer-weighting <w>', `how the outer step weighs peers of different speed: ${PEER_WEIGHTINGS.join(' | ')} (default claimed-samples, the network's)`)
+    .option('--slow-replicas <how>', `how a slow replica spends its share of a window: ${SLOW_REPLICAS.join(' | ')} (default fewer-steps, a miner's; docs/hetero.md)`)
     .option('--inner-lr <lr>', 'inner AdamW peak lr')
     .option('--outer-lr <lr>', 'SparseLoCo outer SGD lr')
     .option('--warmup <steps>', 'inner lr warm-up steps')

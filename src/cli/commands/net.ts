@@ -4,6 +4,7 @@ import { ProgressPrinter } from '../../net/progress.ts';
 import { LocalNetwork, type HeteroPlan } from '../../net/supervisor.ts';
 import { startDashboard } from '../../dashboard/server.ts';
 import { DEFAULT_DASHBOARD_PORT, parsePort } from './dashboard.ts';
+import { DEFAULT_BROWSER_PORT, serveBrowserMiners } from './browser-gateway.ts';
 import { createProgress } from '../progress.ts';
 import { registerHost } from './net-host.ts';
 import { parseIntFlag, parseNumberFlag, parseSpeedFlag } from '../../node/config/flags.ts';
@@ -39,6 +40,8 @@ interface NetUpOptions {
   slowMiners: string;
   slowSpeed: string;
   payment?: string;
+  browser?: boolean;
+  browserPort: string;
 }
 
 /** --payment, else 'contribution' for a network of peers of different speed (--hetero, --slow-miners), else the preset's. */
@@ -102,6 +105,8 @@ export function register(program: Command): void {
     .option('--seed <s>', 'network seed (dev keys)', 'local')
     .option('--dashboard-port <port>', 'port of the live web dashboard (0 = any free port)', String(DEFAULT_DASHBOARD_PORT))
     .option('--no-dashboard', 'do not serve the dashboard')
+    .option('--browser', 'also serve the browser miner page: a browser tab that opens it joins as a miner')
+    .option('--browser-port <port>', 'port of the browser miner page (0 = any free port)', String(DEFAULT_BROWSER_PORT))
     .option('--dataset <dir>', 'a prepared dataset folder (tessera data prepare): published into the run\'s store, every node streams it and the model takes its vocabulary (default: the shipped Brown corpus)')
     .option('--overlap', 'overlapped communication (train.overlapCommunication): miners train window w+1 from θ_w while window w\'s upload and outer step are in flight; w\'s outer step lands between two inner steps once ready (new run dirs only)')
     .option('--overlap-eager', 'with --overlap (implied): window w+1 starts from θ_w plus the miner\'s own window-w update (eager updates, train.overlapEager)')
@@ -163,6 +168,7 @@ export function register(program: Command): void {
       if (o.evaluator === true) process.stdout.write(`tessera net: evaluator writing ${network.runDir}/eval/history.jsonl (log: eval/evaluator.log)\n`);
       const dashboard = o.dashboard ? await startDashboard({ runDir: network.runDir, port: parsePort(o.dashboardPort, '--dashboard-port'), chain: network.client(), anyPortIfTaken: true }) : null;
       if (dashboard !== null) process.stdout.write(`tessera net: dashboard ${dashboard.url}\n`);
+      const gateway = o.browser === true ? await serveBrowserMiners(network.net, network.runDir, parsePort(o.browserPort, '--browser-port')) : null;
       const total = windows ?? null;
       const bar = total === null ? null : createProgress({ label: 'windows', total, unit: 'windows', intervalMs: 30_000 });
       const progress = new ProgressPrinter(network, bar === null ? undefined : (line) => bar.log(line, process.stdout));
@@ -173,6 +179,7 @@ export function register(program: Command): void {
         bar?.finish();
         process.stdout.write('stopping nodes…\n');
         await dashboard?.close();
+        await gateway?.close();
         await network.stop();
         process.stdout.write('stopped; run `net up` with the same --run-dir to resume\n');
         process.exit(0);

@@ -8,8 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
 import { initKeys } from '../../chain/keys.ts';
-import { WsProvider } from '@polkadot/api';
-import { SubtensorClient, SubtensorError } from '../../chain/subtensor/index.ts';
+import type { SubtensorClient } from '../../chain/subtensor/index.ts';
 import type { Chain, HotkeySigner } from '../../chain/types.ts';
 import type { NodeBackend } from '../../node/backend.ts';
 import type { NetworkConfig } from '../../node/config/network.ts';
@@ -67,8 +66,12 @@ export function addNodeOptions(cmd: Command): Command {
     );
 }
 
-/** A subtensor client; a node that cannot be reached is an error, not endless reconnect attempts. */
+/**
+ * A subtensor client; a node that cannot be reached is an error, not endless reconnect attempts. @polkadot/api is
+ * loaded here, only for subtensor: it is ≈ 1 s of every process start otherwise (docs/hetero.md, "Standby").
+ */
 async function connectSubtensor(url: string, netuid: number, coldkeys: HotkeySigner[], pendingRevealsPath: string): Promise<SubtensorClient> {
+  const [{ WsProvider }, { SubtensorClient, SubtensorError }] = await Promise.all([import('@polkadot/api'), import('../../chain/subtensor/index.ts')]);
   const provider = new WsProvider(url, 2_500);
   try {
     return await SubtensorClient.create(provider, netuid, { coldkeys, connectTimeoutMs: 60_000, pendingRevealsPath });

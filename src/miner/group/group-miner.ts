@@ -53,7 +53,7 @@ import { ControlLink } from './control.ts';
 import { GroupError } from './errors.ts';
 import { checkStageBound, pipelineGroupOf, stagePublicKey, verifyGroupDoc, type GroupDoc } from './group-doc.ts';
 import { StageCompute } from './stage-compute.ts';
-import { stageLinkTimeoutMs } from './stage-node.ts';
+import { stageLinkTimeoutMs, startupFields, type StageStartup } from './stage-node.ts';
 import { splitModel } from '../../model/stages.ts';
 
 /** Where stage 1 listens: fixed, or read (again before every attempt) from the file a local stage writes. */
@@ -74,6 +74,7 @@ export interface GroupMinerOptions {
   readonly samples?: NodeSamples;
   readonly data?: NodeDataOptions;
   readonly backend?: NodeBackend;
+  readonly startup?: StageStartup;
 }
 
 interface Drafted {
@@ -166,6 +167,7 @@ export class GroupMiner implements StopSignal {
     o.events.emit('stageStarted', {
       group: o.doc.id, stage: 0, hotkey: o.doc.hotkey, rank: o.doc.rank, subspace: this.compute.subspace, listen: null,
       firstLayer: this.compute.spec.firstLayer, endLayer: this.compute.spec.endLayer, params: this.compute.spec.paramCount, lastApplied: this.compute.replica.lastApplied,
+      ...startupFields(o.startup),
     });
     this.retention = new RetentionSweeper({ store: this.id.store, protocol: this.p, events: o.events });
   }

@@ -41,6 +41,23 @@ export interface StageNodeOptions {
   /** Written with `{host, port}` once listening (how stage 0 finds a stage on a local network). */
   readonly addressFile?: string;
   readonly backend?: NodeBackend;
+  readonly startup?: StageStartup;
+}
+
+/** Where a stage process's start went: its modules loaded, a standby's wait, and when it was told to run. */
+export interface StageStartup {
+  /** process uptime when the command began (module loading, mostly) */
+  readonly loadMs: number;
+  /** how long it waited as a standby before it was told to run (0 when it ran at once) */
+  readonly standbyMs: number;
+  /** performance.now() when it was told to run: setupMs counts from here */
+  readonly runAt: number;
+}
+
+/** The startup fields of a stageStarted event. */
+export function startupFields(s: StageStartup | undefined): { loadMs: number; standbyMs: number; setupMs: number } {
+  if (s === undefined) return { loadMs: 0, standbyMs: 0, setupMs: 0 };
+  return { loadMs: s.loadMs, standbyMs: s.standbyMs, setupMs: Math.round(performance.now() - s.runAt) };
 }
 
 /** Longest wait for the neighbour's next frame: stage 0 uploads and waits for the next window between two windows. */
@@ -83,6 +100,7 @@ export class GroupStageNode implements StopSignal {
       o.events.emit('stageStarted', {
         group: o.doc.id, stage: o.stage, hotkey: o.doc.hotkey, rank: o.doc.rank, subspace: compute.subspace, listen: `${address.host}:${address.port}`,
         firstLayer: compute.spec.firstLayer, endLayer: compute.spec.endLayer, params: compute.spec.paramCount, lastApplied: compute.replica.lastApplied,
+        ...startupFields(o.startup),
       });
       while (!this.stopped) {
         let conn: StageConnection;
