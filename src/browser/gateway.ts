@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TesseraError } from '../core/errors.ts';
+import { readRequestBody } from '../core/request-body.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { DEFAULT_TOKENIZER_PATH, ensureDataset } from '../data/index.ts';
 import type { NetworkConfig } from '../node/config/network.ts';
@@ -63,17 +64,6 @@ function send(res: ServerResponse, status: number, type: string, body: string | 
 
 const sendJson = (res: ServerResponse, status: number, body: unknown) => send(res, status, 'application/json', JSON.stringify(body));
 const sendError = (res: ServerResponse, status: number, code: string, message: string) => sendJson(res, status, { error: { code, message } });
-
-async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    size += (c as Buffer).length;
-    if (size > max) return null;
-    chunks.push(c as Buffer);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 /** Forwards `/chain/<rest>` to the chain's HTTP API, streaming both ways (the block stream never ends). */
 function proxyChain(chainUrl: string, req: IncomingMessage, res: ServerResponse, rest: string): void {
@@ -139,7 +129,7 @@ export async function startBrowserGateway(o: BrowserGatewayOptions): Promise<Bro
       return sendError(res, 404, 'NotFound', `nothing at ${path}`);
     }
     if (req.method === 'POST' && (path === '/bucket' || path === '/events')) {
-      const body = await readBody(req, MAX_EVENT_POST_BYTES);
+      const body = await readRequestBody(req, MAX_EVENT_POST_BYTES);
       if (body === null) return sendError(res, 413, 'TooLarge', `more than ${MAX_EVENT_POST_BYTES} bytes`);
       const auth = verifyHotkeyRequest(req.headers, 'POST', path + url.search, body);
       if (!auth.ok) return sendError(res, 403, 'InvalidSignature', auth.reason);

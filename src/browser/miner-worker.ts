@@ -12,7 +12,7 @@ import { BpeTokenizer, Dataset, decodeShard, parseBpe } from '../data/index.ts';
 import { Miner } from '../miner/miner.ts';
 import type { ComputeKind } from '../miner/inner-device.ts';
 import { validateNetworkConfig, type NetworkConfig } from '../node/config/network.ts';
-import type { NodeEventKind, NodeEventMap, NodeEvents } from '../node/events.ts';
+import { eventLine, type NodeEventKind, type NodeEventMap, type NodeEvents } from '../node/events.ts';
 import { datasetSamples } from '../node/samples.ts';
 import { parseNodeBucket } from '../storage/credentials.ts';
 import { browserNodeName, hotkeySignedHeaders } from './hotkey-auth.ts';
@@ -40,9 +40,7 @@ class GatewayEvents implements NodeEvents {
   }
 
   emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void {
-    const line = JSON.stringify({ t: Date.now(), node: this.name, kind, ...fields }, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
-    );
+    const line = eventLine(this.name, kind, fields);
     // a gateway that is away keeps the newest lines only (the node itself goes on)
     if (this.pending.length >= 10_000) this.pending.shift();
     this.pending.push(line);

@@ -17,6 +17,13 @@ export interface NodeEvents {
 /** Kinds logged at warn level besides every `…Error` and `…Failed`: something was lost or is late. */
 const WARNINGS: ReadonlySet<NodeEventKind> = new Set<NodeEventKind>(['behind', 'missedDeadline', 'efDiscarded', 'localStateDiscarded', 'commitmentInvalid', 'debugDictUnreadable', 'computeFallback']);
 
+/** One line of events.jsonl: `{t, node, kind, ...fields}`, bigints as decimal strings, non-finite numbers as strings. */
+export function eventLine<K extends NodeEventKind>(node: string, kind: K, fields: NodeEventMap[K]): string {
+  return JSON.stringify({ t: Date.now(), node, kind, ...fields }, (_k, v: unknown) =>
+    typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+  );
+}
+
 export class JsonlEvents implements NodeEvents {
   readonly path: string;
   private readonly log: Logger | null;
@@ -28,9 +35,7 @@ export class JsonlEvents implements NodeEvents {
   }
 
   emit<K extends NodeEventKind>(kind: K, fields: NodeEventMap[K]): void {
-    const line = JSON.stringify({ t: Date.now(), node: this.node, kind, ...fields }, (_k, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
-    );
+    const line = eventLine(this.node, kind, fields);
     appendFileSync(this.path, line + '\n');
     if (this.log !== null) {
       const level = WARNINGS.has(kind) || kind.endsWith('Error') || kind.endsWith('Failed') ? 'warn' : 'info';

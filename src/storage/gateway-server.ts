@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { readRequestBody } from '../core/request-body.ts';
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { bucketKeyOf, FsStore } from './fs-store.ts';
 import { GATEWAY_HEADERS, gatewaySignature, MAX_SKEW_MS, sameSignature } from './gateway-auth.ts';
@@ -41,19 +42,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > max) throw new StoreError('TooLarge', `body of ${declared} bytes > ${max}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw new StoreError('TooLarge', `body larger than ${max} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
 }
 
 function intParam(q: URLSearchParams, name: string): number | undefined {
@@ -94,7 +82,8 @@ export function storeGateway(o: StoreGatewayOptions): (req: IncomingMessage, res
     const method = req.method ?? 'GET';
     const q = url.searchParams;
     try {
-      const body = method === 'PUT' || method === 'POST' ? await readBody(req, maxPut) : new Uint8Array(0);
+      const body = method === 'PUT' || method === 'POST' ? await readRequestBody(req, maxPut) : new Uint8Array(0);
+      if (body === null) throw new StoreError('TooLarge', `body larger than ${maxPut} bytes`);
       const store = await open(req, url.pathname + url.search, bucket, body);
       const key = q.get('key') ?? '';
       if (op === 'object' && method === 'PUT') return (sendJson(res, 200, infoToWire(await store.put(key, body))), true);
