@@ -8,6 +8,7 @@ import type { HeteroResult, HeteroRowKind, HeteroRowResult } from './hetero.ts';
 import { SELECTIVE_MAX_GAP } from './hetero.ts';
 import { formatBytes, formatTokens } from './report.ts';
 import { linePlotSvg } from './svg-plot.ts';
+import { DEFAULT_SPARSELOCO } from '../optim/sparseloco/index.ts';
 
 function yesNo(v: boolean | null): string {
   return v === null ? 'not run' : v ? '**yes**' : '**no**';
@@ -18,7 +19,7 @@ export function heteroMarkdown(result: HeteroResult): string {
   const full = result.rows.find((r) => r.kind === 'full');
   const lines = [
     `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), H = ${o.innerSteps} inner steps, ${o.rounds} rounds, ` +
-      `batch ${o.batchSize} × ${o.seqLen} tokens in ${o.microBatches} micro-batches, inner AdamW lr ${o.innerLr}, SparseLoCo outer lr ${o.outerLr}; ` +
+      `batch ${o.batchSize} × ${o.seqLen} tokens in ${o.microBatches} micro-batches, inner AdamW lr ${o.innerLr}, SparseLoCo outer lr ${o.outerLr}, top-${o.topk ?? DEFAULT_SPARSELOCO.topk} per chunk; ` +
       `groups: ${o.stages} stages (GPipe), subspace rank ${o.rank}, mode \`${o.groupMode}\`; peers weighed \`${o.peerWeighting}\`, slow replicas \`${o.slowReplicas ?? 'fewer-steps'}\`; seed ${o.seed}; held-out loss on ${o.heldOutBatches} fixed batches.`,
     `Data: ${result.data.description}.`,
     `Activation bytes per inner step of one group (exact, whole frames): ${result.activationBytesFormula.uncompressed.toLocaleString('en-US')} uncompressed, ` +

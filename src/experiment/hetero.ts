@@ -44,6 +44,8 @@ export interface HeteroOptions {
   readonly maxGradNorm: number;
   readonly weightDecay: number;
   readonly outerLr: number;
+  /** SparseLoCo values kept per chunk (default DEFAULT_SPARSELOCO.topk, Templar's 64 of each 64×64 chunk) */
+  readonly topk?: number;
   /** how the outer step weighs peers of different speed (sparseloco.peerWeighting; default the network's, claimed-samples) */
   readonly peerWeighting: PeerWeighting;
   /** how slow replicas spend their share of a window (default fewer-steps, what a miner does; hetero-sim.ts) */
@@ -165,6 +167,7 @@ export function validateHeteroOptions(o: HeteroOptions): void {
   for (const [k, v] of Object.entries({ innerLr: o.innerLr, maxGradNorm: o.maxGradNorm, outerLr: o.outerLr })) {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `${k} must be a positive number, got ${v}`);
   }
+  if (o.topk !== undefined && !(Number.isInteger(o.topk) && o.topk >= 1)) throw new ExperimentError('BadOption', `topk must be a positive integer, got ${o.topk}`);
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
   if (o.slowReplicas !== undefined && !SLOW_REPLICAS.includes(o.slowReplicas)) throw new ExperimentError('BadOption', `slowReplicas must be one of ${SLOW_REPLICAS.join(', ')}`);
   if (!PEER_WEIGHTINGS.includes(o.peerWeighting)) throw new ExperimentError('BadOption', `peerWeighting must be one of ${PEER_WEIGHTINGS.join(', ')}`);
@@ -239,7 +242,7 @@ async function runRow(
     rank: o.rank,
     groupMode: o.groupMode,
     seed: o.seed,
-    sparseloco: { outerLr: o.outerLr, peerWeighting: o.peerWeighting },
+    sparseloco: { outerLr: o.outerLr, peerWeighting: o.peerWeighting, ...(o.topk === undefined ? {} : { topk: o.topk }) },
     ...(o.slowReplicas === undefined ? {} : { slowReplicas: o.slowReplicas }),
     threads: o.threads,
   });

@@ -9,3 +9,4 @@ export * from './hetero-replica.ts';
 export * from './hetero-sim.ts';
 export * from './hetero.ts';
 export * from './hetero-report.ts';
+export * from './hetero-seeds.ts';

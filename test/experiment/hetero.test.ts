@@ -102,5 +102,15 @@ describe('tessera experiment hetero', () => {
     assert.equal(w.slowReplicas, 'smaller-batches');
     assert.throws(() => heteroOptionsFromFlags({ out: 'x', peerWeighting: 'tokens' }), /--peer-weighting/);
     assert.throws(() => heteroOptionsFromFlags({ out: 'x', slowReplicas: 'skip' }), /--slow-replicas/);
+    assert.equal(o.topk, undefined, 'Templar\'s top-64 unless asked');
+    assert.equal(heteroOptionsFromFlags({ out: 'x', topk: '512' }).topk, 512);
+    assert.throws(() => heteroOptionsFromFlags({ out: 'x', topk: '1.5' }), /--topk/);
+  });
+
+  test('--topk sets the payload\'s values per chunk', async () => {
+    const base = { ...small, rows: ['drop-slow'] as const, rounds: 1 };
+    const [dflt, dense] = [await runHetero(base, testCorpus()), await runHetero({ ...base, topk: 128 }, testCorpus())];
+    assert.ok(dense.rows[0].pseudoGradientBytes > dflt.rows[0].pseudoGradientBytes, `${dense.rows[0].pseudoGradientBytes} > ${dflt.rows[0].pseudoGradientBytes}`);
+    assert.notEqual(dense.rows[0].finalLoss, dflt.rows[0].finalLoss);
   });
 });

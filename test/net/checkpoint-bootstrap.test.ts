@@ -62,7 +62,7 @@ before(async () => {
   for (const o of listed.objects) await store.delete(o.key);
   assert.equal((await store.list('checkpoints/')).objects.length, 0);
 
-  await crashWipeAndRejoin(net, 'miner-1', 2_000);
+  await crashWipeAndRejoin(net, 'miner-1', 1);
   await stopNetwork(net, true);
 }, { timeout: 330_000 });
 

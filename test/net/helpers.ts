@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalNetwork, readEvents, type LocalNetworkOptions } from '../../src/net/supervisor.ts';
+import { windowOfBlock } from '../../src/protocol/index.ts';
 
 export type Ev = Record<string, unknown> & { kind: string };
 
@@ -157,17 +158,37 @@ export class ValidatorVerdicts {
   }
 }
 
+/** The chain's current window (by block height), as every node computes it. */
+export async function chainWindow(net: LocalNetwork, client = net.client()): Promise<number> {
+  return windowOfBlock((await client.currentBlock()).number, net.net.protocol);
+}
+
 /**
- * SIGKILLs a miner, wipes its local state (parameters and state.json), restarts it after `pauseMs` and waits until it
- * has uploaded twice more than two windows after the crash: it must rejoin from a checkpoint and the manifests.
- * Returns the last window the validator had processed when the miner was killed.
+ * Keeps a stopped node down for `windows` window boundaries of chain time (not wall-clock, which a loaded machine
+ * stretches): returns once the chain has entered the `windows`-th window after the one running now.
  */
-export async function crashWipeAndRejoin(net: LocalNetwork, name: string, pauseMs: number): Promise<number> {
+export async function stayDown(net: LocalNetwork, windows: number, timeoutMs = 90_000): Promise<void> {
+  const client = net.client();
+  const target = (await chainWindow(net, client)) + windows;
+  const end = Date.now() + timeoutMs;
+  while ((await chainWindow(net, client)) < target) {
+    if (Date.now() > end) throw new Error(`the chain did not reach window ${target} in ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/**
+ * SIGKILLs a miner, wipes its local state (parameters and state.json), keeps it down for `downWindows` window
+ * boundaries (stayDown), restarts it and waits until it has uploaded twice more than two windows after the crash: it
+ * must rejoin from a checkpoint and the manifests. Returns the last window the validator had processed when the miner
+ * was killed.
+ */
+export async function crashWipeAndRejoin(net: LocalNetwork, name: string, downWindows: number): Promise<number> {
   await net.kill(name, 'SIGKILL');
   const killedAt = windowEvents(net).at(-1)!.window as number;
   rmSync(join(net.nodeDir(name), 'state.json'), { force: true });
   rmSync(join(net.nodeDir(name), 'params.safetensors'), { force: true });
-  await sleep(pauseMs);
+  await stayDown(net, downWindows);
   net.restart(name);
   const deadline = Date.now() + 90_000;
   for (;;) {

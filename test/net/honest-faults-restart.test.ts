@@ -14,7 +14,7 @@ test('honest network under 10% store faults: trains, stays bit-identical, sets w
   try {
     await waitForWindows(net, 4, 120_000);
     // crash miner-1 and wipe its local state: it must rejoin from the checkpoint + manifests
-    await crashWipeAndRejoin(net, 'miner-1', 6_000);
+    await crashWipeAndRejoin(net, 'miner-1', 1);
     const ws = windowEvents(net);
     const client = net.client();
     const weights = await client.weights();

@@ -15,7 +15,7 @@ import { readEvents, type LocalNetwork } from '../../src/net/supervisor.ts';
 import { aggregatorKey, encodeAggregatorManifest, makeAggregatorManifest, windowBoundaryBlock, windowOfBlock } from '../../src/protocol/index.ts';
 import { openStore } from '../../src/storage/index.ts';
 import type { NodeBucket } from '../../src/storage/index.ts';
-import { appliedHashes, sleep, startNetwork, stopNetwork, uids, waitForWindows, windowEvents, type Ev } from './helpers.ts';
+import { appliedHashes, sleep, startNetwork, stayDown, stopNetwork, uids, waitForWindows, windowEvents, type Ev } from './helpers.ts';
 
 const byKind = (evs: Ev[], kind: string) => evs.filter((e) => e.kind === kind);
 
@@ -38,7 +38,7 @@ test('validators crash and restart: the network keeps training and stays bit-ide
 
   await net.kill('validator-0', 'SIGKILL');
   const leaderStoppedAt = windowEvents(net).at(-1)!.window as number;
-  await sleep(8_000);
+  await stayDown(net, 2);
   net.restart('validator-0');
   net.restart('validator-1');
   const deadline = Date.now() + 120_000;

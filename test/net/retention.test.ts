@@ -21,7 +21,7 @@ test('a live network with a 6-window retention deletes old objects, stays bit-id
     // go on while miner-1 rejoins (at least 4 windows), and the buckets are checked at the end
     await waitForWindows(net, RETENTION + 2, 180_000);
     // crash miner-1 and wipe its local state: it must rejoin from the checkpoint + manifests
-    await crashWipeAndRejoin(net, 'miner-1', 4_000);
+    await crashWipeAndRejoin(net, 'miner-1', 1);
     await stopNetwork(net, true);
 
     for (const name of ['miner-0', 'miner-1', 'validator-0']) {

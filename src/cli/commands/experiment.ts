@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DataError } from '../../data/index.ts';
 import { BaselineError } from '../../optim/baselines/index.ts';
-import { PEER_WEIGHTINGS, type PeerWeighting } from '../../optim/sparseloco/index.ts';
+import { DEFAULT_SPARSELOCO, PEER_WEIGHTINGS, type PeerWeighting } from '../../optim/sparseloco/index.ts';
 import { ensureDatasetWithProgress } from '../dataset-progress.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import {
@@ -25,8 +25,15 @@ import {
   type SlowReplicas,
   HETERO_ROWS,
   heteroMarkdown,
+  heteroSeedsMarkdown,
+  parseSeeds,
   runHetero,
+  summarizeHeteroSeeds,
   writeHeteroReport,
+  writeHeteroSeedsReport,
+  type HeteroChecks,
+  type HeteroResult,
+  type HeteroSeedsSummary,
   type GroupMode,
   type HeteroOptions,
   type HeteroRowKind,
@@ -132,8 +139,10 @@ interface HeteroFlags {
   slowReplicas?: string;
   innerLr?: string;
   outerLr?: string;
+  topk?: string;
   warmup?: string;
   seed?: string;
+  seeds?: string;
   evalEvery?: string;
   heldOut?: string;
   threads?: string;
@@ -176,6 +185,7 @@ export function heteroOptionsFromFlags(f: HeteroFlags): HeteroOptions {
     groupMode: pick(f.groupMode as GroupMode | undefined, base.groupMode),
     innerLr: pick(num('--inner-lr', f.innerLr), base.innerLr),
     outerLr: pick(num('--outer-lr', f.outerLr), base.outerLr),
+    ...(f.topk === undefined ? {} : { topk: int('--topk', f.topk) }),
     warmupSteps: pick(int('--warmup', f.warmup), Math.min(base.warmupSteps, Math.floor((rounds * innerSteps) / 10))),
     seed: pick(int('--seed', f.seed), base.seed),
     evalEvery: pick(int('--eval-every', f.evalEvery), base.evalEvery),
@@ -237,8 +247,10 @@ export function register(program: Command): void {
     .option('--slow-replicas <how>', `how a slow replica spends its share of a window: ${SLOW_REPLICAS.join(' | ')} (default fewer-steps, a miner's; docs/hetero.md)`)
     .option('--inner-lr <lr>', 'inner AdamW peak lr')
     .option('--outer-lr <lr>', 'SparseLoCo outer SGD lr')
+    .option('--topk <k>', `SparseLoCo values kept per chunk (default ${DEFAULT_SPARSELOCO.topk})`)
     .option('--warmup <steps>', 'inner lr warm-up steps')
     .option('--seed <n>', 'model init and data seed')
+    .option('--seeds <list>', 'run every row for each of these seeds (0-8, or 0,2,5) and compare the rows pairwise per seed (seeds.md, seeds.json)')
     .option('--eval-every <rounds>', 'held-out evaluation interval')
     .option('--held-out <batches>', 'held-out batches')
     .option('--threads <n>', 'engine threads per model / stage (default: all cores)')
@@ -260,22 +272,45 @@ export function register(program: Command): void {
 
 async function hetero(f: HeteroFlags): Promise<void> {
   const options = heteroOptionsFromFlags(f);
+  if (f.seeds !== undefined && f.seed !== undefined) throw new ExperimentError('BadOption', '--seed and --seeds exclude each other');
+  const seeds = f.seeds === undefined ? null : parseSeeds(f.seeds);
   const t0 = performance.now();
   const source = f.corpusDir === undefined ? ensureDatasetWithProgress() : byteLevelCorpus(resolve(f.corpusDir));
-  let bar: Progress | null = null;
-  const result = await runHetero(options, source, (e) => {
-    if (e.kind === 'start') bar = createProgress({ label: `[${e.row}]`, total: options.rounds, unit: 'rounds' });
-    else if (e.kind === 'eval') {
-      bar?.log(`[${e.row}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}`);
-      bar?.update(e.round);
-    } else bar?.finish();
-  });
-  const paths = writeHeteroReport(result, resolve(f.out));
-  const wall = (performance.now() - t0) / 1000;
-  if (f.json) process.stdout.write(JSON.stringify({ ...result, wallSeconds: wall, files: paths }, null, 2) + '\n');
-  else process.stdout.write(`${heteroMarkdown(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
-  const c = result.checks;
-  if (f.check && [c.selectiveWithin2Pct, c.selectiveBeatsAllCompressed, c.mixedBeatsDropSlow].some((v) => v === false)) process.exitCode = 2;
+  const runSeed = async (seed: number): Promise<HeteroResult> => {
+    let bar: Progress | null = null;
+    const tag = seeds === null ? '' : `seed ${seed} `;
+    return runHetero({ ...options, seed }, source, (e) => {
+      if (e.kind === 'start') bar = createProgress({ label: `[${tag}${e.row}]`, total: options.rounds, unit: 'rounds' });
+      else if (e.kind === 'eval') {
+        bar?.log(`[${tag}${e.row}] round ${e.round} tokens ${e.tokens} held-out loss ${e.loss.toFixed(4)}`);
+        bar?.update(e.round);
+      } else bar?.finish();
+    });
+  };
+  let checks: HeteroChecks | HeteroSeedsSummary['checks'];
+  if (seeds === null) {
+    const result = await runSeed(options.seed);
+    const paths = writeHeteroReport(result, resolve(f.out));
+    const wall = (performance.now() - t0) / 1000;
+    if (f.json) process.stdout.write(JSON.stringify({ ...result, wallSeconds: wall, files: paths }, null, 2) + '\n');
+    else process.stdout.write(`${heteroMarkdown(result)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json}, ${paths.svg}\n`);
+    checks = result.checks;
+  } else {
+    const results: HeteroResult[] = [];
+    for (const seed of seeds) {
+      const result = await runSeed(seed);
+      writeHeteroReport(result, resolve(f.out, `seed-${seed}`));
+      results.push(result);
+    }
+    const summary = summarizeHeteroSeeds(results);
+    const settings = heteroMarkdown(results[0]).split('\n')[0].replace(/; seed \d+;/, ';');
+    const paths = writeHeteroSeedsReport(summary, settings, resolve(f.out));
+    const wall = (performance.now() - t0) / 1000;
+    if (f.json) process.stdout.write(JSON.stringify({ settings, ...summary, wallSeconds: wall, files: paths }, null, 2) + '\n');
+    else process.stdout.write(`${heteroSeedsMarkdown(summary, settings)}\nwall time ${wall.toFixed(1)} s; wrote ${paths.markdown}, ${paths.json} and seed-N/ per seed\n`);
+    checks = summary.checks;
+  }
+  if (f.check && [checks.selectiveWithin2Pct, checks.selectiveBeatsAllCompressed, checks.mixedBeatsDropSlow].some((v) => v === false)) process.exitCode = 2;
 }
 
 function compare(f: CompareFlags): void {
