@@ -130,7 +130,7 @@ const fmt = (x: number, digits = 4): string => x.toFixed(digits);
 
 export function heteroSeedsMarkdown(s: HeteroSeedsSummary, settings: string): string {
   const lines = [
-    `${settings}; seeds ${s.seeds.join(', ')}. Final held-out loss:`,
+    `${settings.replace(/\.$/, '')}; seeds ${s.seeds.join(', ')}. Final held-out loss:`,
     '',
     `| Row | ${s.seeds.map((x) => `seed ${x}`).join(' | ')} | mean | sd |`,
     `|---|${s.seeds.map(() => '---:|').join('')}---:|---:|`,
