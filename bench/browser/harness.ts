@@ -3,21 +3,16 @@
  * worker.ts for the browser, serves it from a local HTTP server with COOP same-origin + COEP require-corp (so the
  * page has SharedArrayBuffer), and drives the page through playwright-core. Used by bench:browser and the tests.
  */
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { bundleForBrowser } from '../../src/browser/bundle.ts';
+import { CHROMIUM } from './chromium.ts';
 import type { WorkerReply, WorkerTask } from './protocol.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
-
-/** Why Chromium cannot run here, or null. */
-export function chromiumMissing(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} is missing (scripts/install-system-deps.sh installs it)`;
-}
+export { CHROMIUM, chromiumMissing } from './chromium.ts';
 
 /**
  * WebGPU in headless Chromium on Linux: the unsafe-WebGPU switch (Linux is not on Chromium's list yet), Vulkan, and

@@ -98,7 +98,7 @@ export interface HeteroRoundResult {
  * How a replica of speed v < 1 trains the stepsOf(r)·B samples it manages in a window (equal wall-clock):
  * `fewer-steps` takes ⌊v·H⌋ steps of the full batch B (a miner cut short by its step budget);
  * `smaller-batches` takes up to H steps of fewer rows (the same samples, the whole window's trajectory length and lr
- * schedule, each step's gradient from fewer samples): stepShape.
+ * schedule, each step's gradient from fewer samples): smallerBatchShape.
  */
 export type SlowReplicas = 'fewer-steps' | 'smaller-batches';
 export const SLOW_REPLICAS: readonly SlowReplicas[] = ['fewer-steps', 'smaller-batches'];

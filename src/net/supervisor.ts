@@ -202,7 +202,7 @@ export class LocalNetwork {
     const log = openSync(join(dir, 'evaluator.log'), 'a');
     const child = spawn(process.execPath, [BIN, 'evaluator', '--run-dir', this.runDir, ...extra], { stdio: ['ignore', log, log] });
     closeSync(log);
-    this.evaluator = { child, exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+    this.evaluator = { child, exit: exitOf(child) };
   }
 
   /** A resumed run keeps the dataset it started with: another one (or one where there was none) is refused. */
@@ -262,7 +262,7 @@ export class LocalNetwork {
     const log = openSync(join(dir, `${group[0].name}.log`), 'a');
     const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env: { ...process.env, TESSERA_NODE: group.map((n) => n.name).join(',') } });
     closeSync(log);
-    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exit = exitOf(child);
     for (const n of group) {
       this.children.set(n.name, child);
       this.exits.set(n.name, exit);

@@ -1,7 +1,7 @@
 /**
  * The engine's host seam, Node side: kernel bytes from the file next to this module, os.availableParallelism()
  * threads, node:worker_threads workers. Browser bundles replace this module by platform.browser.ts (same exports;
- * bench/browser/bundle.ts swaps any X.ts for an X.browser.ts beside it), so no Node built-in reaches them.
+ * src/browser/bundle.ts swaps any X.ts for an X.browser.ts beside it), so no Node built-in reaches them.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

@@ -2,7 +2,7 @@
  * Float32 backend on the simd128 kernels of assembly/kernels.ts (built into kernels/kernels.wasm by
  * `npm run build:wasm`), one shared WebAssembly.Memory, spread over `threads` threads.
  * All storage lives in that memory; `view()` returns Float32Arrays over it (backed by a SharedArrayBuffer).
- * Runs in Node and, bundled (bench/browser/bundle.ts), in a browser Web Worker: platform.ts is the seam.
+ * Runs in Node and, bundled (src/browser/bundle.ts), in a browser Web Worker: platform.ts is the seam.
  */
 import type { AdamWArgs, AttentionGeom, Backend, Buf, ChunkGeom, FloatArray, IntBuf, SparseKernels } from './backend.ts';
 import { TensorError } from './errors.ts';

@@ -6,7 +6,7 @@
 // tab must make it miss that window and nothing else.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
@@ -15,10 +15,10 @@ import { RunFollower } from '../../src/obs/run-follower.ts';
 import { WEBGPU_FLAGS } from '../../bench/browser/harness.ts';
 import { readEvents } from '../../src/net/supervisor.ts';
 import { appliedHashes, sleep, startNetwork, stopNetwork, uids, windowEvents, type Ev } from '../net/helpers.ts';
+import { CHROMIUM, chromiumMissing } from '../../bench/browser/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (scripts/install-system-deps.sh installs it)`;
+const skip = chromiumMissing() ?? false;
 
 interface PageState {
   isolated: boolean;

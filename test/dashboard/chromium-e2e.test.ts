@@ -3,17 +3,17 @@
 // must show the live run: the loss chart and miner table filled from it, and the copycat's row flagged with its reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { startDashboard } from '../../src/dashboard/server.ts';
 import type { RunSnapshot } from '../../src/obs/run-snapshot.ts';
 import { startNetwork, stopNetwork } from '../net/helpers.ts';
+import { CHROMIUM, chromiumMissing } from '../../bench/browser/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (scripts/install-system-deps.sh installs it)`;
+const skip = chromiumMissing() ?? false;
 
 test('dashboard in headless Chromium follows a live network and shows the flagged copycat', { skip, timeout: 300_000 }, async () => {
   const net = await startNetwork({ miners: 3, validators: 1, adversaries: ['copycat'] });

@@ -2,7 +2,7 @@
 // The dashboard's quality-over-windows charts, fed from the evaluator's history of the run directory it follows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { ensureDataset, loadTokenizer } from '../../src/data/dataset.ts';
@@ -14,8 +14,8 @@ import { EvalHistory, type EvalRecord } from '../../src/evaluator/history.ts';
 import type { QualityView } from '../../src/evaluator/quality.ts';
 import { RunDirSource } from '../../src/evaluator/sources.ts';
 import { checkpointBytes, fakeNetworkRun, memoryLog, publish } from '../evaluator/helpers.ts';
+import { CHROMIUM, chromiumMissing } from '../../bench/browser/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AGREEMENT = new URL('../../assets/eval/agreement.jsonl', import.meta.url).pathname;
 
 /** A run directory whose evaluator evaluated windows 1..3 and refused a corrupt window 4. */
@@ -92,7 +92,7 @@ test('/api/eval: quality over windows from the run\'s history; a partial line wa
 });
 
 test('the page draws the quality and perplexity charts from the history (headless Chromium)', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (scripts/install-system-deps.sh installs it)`, timeout: 120_000,
+  skip: chromiumMissing() ?? false, timeout: 120_000,
 }, async () => {
   const { dir } = await evaluatedRun();
   const d = await startDashboard({ runDir: dir, port: 0, pollMs: 200 });

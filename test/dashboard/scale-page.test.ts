@@ -5,17 +5,17 @@
 // which is recorded (with a screenshot) under test-output/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
 import { startDashboard } from '../../src/dashboard/server.ts';
 import { synthesizeRun } from './synth-run.ts';
+import { CHROMIUM, chromiumMissing } from '../../bench/browser/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (scripts/install-system-deps.sh installs it)`;
+const skip = chromiumMissing() ?? false;
 
 interface PageTiming {
   miners: number;
