@@ -3,16 +3,15 @@
  * sr25519 over "tessera-gateway\nMETHOD\nPATH?QUERY\nTIME\nSHA-256(BODY) hex", valid MAX_SKEW_MS either side of the
  * gateway's clock. Runs in browsers and Node.
  */
-import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
 import { signatureVerify } from '@polkadot/util-crypto';
 import type { HotkeySigner } from '../chain/types.ts';
-import { MAX_SKEW_MS } from '../storage/gateway-auth.ts';
+import { canonicalRequest, MAX_SKEW_MS } from '../storage/gateway-auth.ts';
 
 export const HOTKEY_HEADERS = { hotkey: 'x-tessera-hotkey', time: 'x-tessera-time', signature: 'x-tessera-hotkey-signature' } as const;
 
 function message(method: string, pathAndQuery: string, timeMs: number, body: Uint8Array): Uint8Array {
-  return new TextEncoder().encode(`tessera-gateway\n${method.toUpperCase()}\n${pathAndQuery}\n${timeMs}\n${bytesToHex(sha256(body))}`);
+  return new TextEncoder().encode(`tessera-gateway\n${canonicalRequest(method, pathAndQuery, timeMs, body)}`);
 }
 
 export function hotkeySignedHeaders(hotkey: HotkeySigner, method: string, pathAndQuery: string, body: Uint8Array, nowMs = Date.now()): Record<string, string> {

@@ -8,6 +8,7 @@
 import { hmac } from '@noble/hashes/hmac';
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils';
+import type { StoreErrorCode } from './errors.ts';
 
 export const MAX_SKEW_MS = 5 * 60_000;
 
@@ -21,13 +22,34 @@ export function secretSha256Hex(secret: string): string {
   return bytesToHex(sha256(new TextEncoder().encode(secret)));
 }
 
-function canonical(method: string, pathAndQuery: string, timeMs: number, body: Uint8Array): Uint8Array {
-  return new TextEncoder().encode(`${method.toUpperCase()}\n${pathAndQuery}\n${timeMs}\n${bytesToHex(sha256(body))}`);
+/** The HTTP status the gateway answers each store error with; the client maps a status's error code back by it. */
+export const GATEWAY_ERROR_STATUS: Readonly<Record<StoreErrorCode, number>> = Object.freeze({
+  NotFound: 404,
+  NoSuchBucket: 404,
+  AccessDenied: 403,
+  InvalidCredentials: 403,
+  Timeout: 504,
+  Transient: 503,
+  TooLarge: 413,
+  InvalidKey: 400,
+  InvalidRange: 416,
+  InvalidArgument: 400,
+  InvalidCommitment: 400,
+  Unknown: 500,
+});
+
+export function isStoreErrorCode(code: string): code is StoreErrorCode {
+  return Object.hasOwn(GATEWAY_ERROR_STATUS, code);
+}
+
+/** What a gateway request's signature covers: "METHOD\nPATH?QUERY\nTIME\nSHA-256(BODY) hex" (hotkey-auth.ts prefixes it). */
+export function canonicalRequest(method: string, pathAndQuery: string, timeMs: number, body: Uint8Array): string {
+  return `${method.toUpperCase()}\n${pathAndQuery}\n${timeMs}\n${bytesToHex(sha256(body))}`;
 }
 
 /** The signature hex, keyed by the secret's SHA-256 (hex) as `.bucket.json` stores it. */
 export function gatewaySignature(secretSha256: string, method: string, pathAndQuery: string, timeMs: number, body: Uint8Array): string {
-  return bytesToHex(hmac(sha256, hexToBytes(secretSha256), canonical(method, pathAndQuery, timeMs, body)));
+  return bytesToHex(hmac(sha256, hexToBytes(secretSha256), new TextEncoder().encode(canonicalRequest(method, pathAndQuery, timeMs, body))));
 }
 
 export function signedHeaders(accessKeyId: string, secret: string, method: string, pathAndQuery: string, body: Uint8Array, nowMs = Date.now()): Record<string, string> {
@@ -36,12 +58,4 @@ export function signedHeaders(accessKeyId: string, secret: string, method: strin
     [GATEWAY_HEADERS.time]: String(nowMs),
     [GATEWAY_HEADERS.signature]: gatewaySignature(secretSha256Hex(secret), method, pathAndQuery, nowMs, body),
   };
-}
-
-/** Constant-time comparison of two hex signatures. */
-export function sameSignature(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

@@ -5,31 +5,17 @@
  * read keys may only read. Objects are written by FsStore, stamped by this machine's clock when they land, so a
  * gateway upload meets the same upload deadlines as any filesystem bucket's. Errors are `{ error: { code, message } }`.
  */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { readRequestBody } from '../core/request-body.ts';
-import { StoreError, type StoreErrorCode } from './errors.ts';
+import { StoreError } from './errors.ts';
 import { bucketKeyOf, FsStore } from './fs-store.ts';
-import { GATEWAY_HEADERS, gatewaySignature, MAX_SKEW_MS, sameSignature } from './gateway-auth.ts';
+import { GATEWAY_ERROR_STATUS, GATEWAY_HEADERS, gatewaySignature, MAX_SKEW_MS } from './gateway-auth.ts';
 import { infoToWire } from './gateway-store.ts';
 
 export const DEFAULT_GATEWAY_MAX_PUT_BYTES = 256 << 20;
-
-const STATUS: Record<StoreErrorCode, number> = {
-  NotFound: 404,
-  NoSuchBucket: 404,
-  AccessDenied: 403,
-  InvalidCredentials: 403,
-  Timeout: 504,
-  Transient: 503,
-  TooLarge: 413,
-  InvalidKey: 400,
-  InvalidRange: 416,
-  InvalidArgument: 400,
-  InvalidCommitment: 400,
-  Unknown: 500,
-};
 
 export interface StoreGatewayOptions {
   /** The directory holding the filesystem buckets (a local network's store root). */
@@ -68,7 +54,9 @@ export function storeGateway(o: StoreGatewayOptions): (req: IncomingMessage, res
     }
     if (Math.abs(now() - time) > MAX_SKEW_MS) throw new StoreError('InvalidCredentials', `request time ${new Date(time).toISOString()} is more than ${MAX_SKEW_MS / 1000} s from the gateway's clock`);
     const key = await bucketKeyOf(root, bucket, accessKeyId);
-    if (!sameSignature(gatewaySignature(key.secretSha256, req.method ?? 'GET', pathAndQuery, time, body), signature.toLowerCase())) {
+    const want = Buffer.from(gatewaySignature(key.secretSha256, req.method ?? 'GET', pathAndQuery, time, body));
+    const got = Buffer.from(signature.toLowerCase());
+    if (want.length !== got.length || !timingSafeEqual(want, got)) {
       throw new StoreError('InvalidCredentials', `bad signature for access key ${accessKeyId.slice(0, 6)}…`);
     }
     return new FsStore({ endpoint, region: 'local', bucket, accessKeyId, secretAccessKey: key.secretSha256 }, { verifiedAccess: key.access });
@@ -117,7 +105,7 @@ export function storeGateway(o: StoreGatewayOptions): (req: IncomingMessage, res
       sendJson(res, 405, { error: { code: 'InvalidArgument', message: `${method} is not an operation on ${op}` } });
     } catch (err) {
       const e = err instanceof StoreError ? err : new StoreError('Unknown', (err as Error).message);
-      sendJson(res, STATUS[e.code], { error: { code: e.code, message: e.message } });
+      sendJson(res, GATEWAY_ERROR_STATUS[e.code], { error: { code: e.code, message: e.message } });
     }
     return true;
   };

@@ -7,12 +7,11 @@
 import { StoreError, type StoreErrorCode } from './errors.ts';
 import { validateKey, validatePrefix } from './keys.ts';
 import { validateCredentials, type BucketCredentials } from './credentials.ts';
-import { signedHeaders } from './gateway-auth.ts';
+import { isStoreErrorCode, signedHeaders } from './gateway-auth.ts';
 import { MAX_LIST_LIMIT, type GetOptions, type IncompleteUpload, type IncompleteUploadPage, type ListOptions, type ListPage, type ObjectInfo, type ObjectStore } from './types.ts';
 
 export const DEFAULT_GATEWAY_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_GET_BYTES = 1 << 30;
-const CODES: ReadonlySet<string> = new Set(['NotFound', 'NoSuchBucket', 'AccessDenied', 'InvalidCredentials', 'Timeout', 'Transient', 'TooLarge', 'InvalidKey', 'InvalidRange', 'InvalidArgument', 'InvalidCommitment', 'Unknown']);
 
 export function isGatewayEndpoint(endpoint: string | undefined): endpoint is string {
   return endpoint !== undefined && /^tessera\+https?:/.test(endpoint);
@@ -88,7 +87,7 @@ export class GatewayStore implements ObjectStore {
     let message = `status ${res.status}`;
     try {
       const e = ((await res.json()) as { error?: { code?: string; message?: string } }).error;
-      if (e?.code !== undefined && CODES.has(e.code)) code = e.code as StoreErrorCode;
+      if (typeof e?.code === 'string' && isStoreErrorCode(e.code)) code = e.code;
       if (typeof e?.message === 'string') message = e.message;
     } catch {
       // not a gateway error document: keep the status
