@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ModelConfig } from '../model/config.ts';
-import { loadNetworkConfig, modelOf } from '../node/config/network.ts';
+import { loadRunNetworkConfig, modelOf } from '../node/config/network.ts';
 import { S3_ENV } from '../node/config/node-file.ts';
 import { readRunManifest } from '../obs/run-files.ts';
 import { checkpointMetaKey, KEY_PREFIX, tryParseKey } from '../protocol/keys.ts';
@@ -71,8 +71,8 @@ export class RunDirSource implements CheckpointSource {
     this.runDir = resolve(runDir);
     if (!existsSync(this.runDir)) throw new EvaluatorError('SourceInvalid', `run directory ${this.runDir} not found`);
     this.description = `run ${this.runDir}`;
-    const netPath = join(this.runDir, 'network.json');
-    this.expectedModel = existsSync(netPath) ? modelOf(loadNetworkConfig(netPath)) : null;
+    const net = loadRunNetworkConfig(this.runDir);
+    this.expectedModel = net === null ? null : modelOf(net);
   }
 
   /** Validators per nodes.json; without one, every node directory that has a bucket.json. */

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { startBrowserGateway, type BrowserGateway } from '../../browser/gateway.ts';
-import { loadNetworkConfig, type NetworkConfig } from '../../node/config/network.ts';
+import { isEmbeddedChainUrl, loadRunNetworkConfig, type NetworkConfig } from '../../node/config/network.ts';
 import { NodeConfigError } from '../../node/config/errors.ts';
 import { parsePort } from './dashboard.ts';
 
@@ -23,10 +22,9 @@ export function register(program: Command): void {
     .option('--port <port>', 'HTTP port (0 = any free port)', String(DEFAULT_BROWSER_PORT))
     .option('--host <host>', 'listen address', '127.0.0.1')
     .action(async (o: { runDir: string; port: string; host: string }) => {
-      const path = join(resolve(o.runDir), 'network.json');
-      if (!existsSync(path)) throw new NodeConfigError('MissingField', `no network.json in ${resolve(o.runDir)} (start the network with \`tessera net up\` first)`);
-      const net = loadNetworkConfig(path);
-      if (!/^https?:\/\//.test(net.chainUrl)) throw new NodeConfigError('Incompatible', `the run's chain ${net.chainUrl} is not an embedded chain; browser miners join local networks`);
+      const net = loadRunNetworkConfig(o.runDir);
+      if (net === null) throw new NodeConfigError('MissingField', `no network.json in ${resolve(o.runDir)} (start the network with \`tessera net up\` first)`);
+      if (!isEmbeddedChainUrl(net.chainUrl)) throw new NodeConfigError('Incompatible', `the run's chain ${net.chainUrl} is not an embedded chain; browser miners join local networks`);
       const gateway = await serveBrowserMiners(net, o.runDir, parsePort(o.port, '--port'), o.host);
       const stop = () => void gateway.close().then(() => process.exit(0));
       process.once('SIGINT', stop);

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { EmbeddedChainClient } from '../../chain/embedded/index.ts';
-import { loadNetworkConfig } from '../../node/config/network.ts';
+import { isEmbeddedChainUrl, loadRunNetworkConfig } from '../../node/config/network.ts';
 import { DashboardError, startDashboard } from '../../dashboard/server.ts';
 import type { MetagraphSource } from '../../obs/run-follower.ts';
 
@@ -10,10 +10,8 @@ export const DEFAULT_DASHBOARD_PORT = 7070;
 
 /** The embedded chain of a run (from its network.json), for stake, incentive and emission; null when there is none. */
 export function runChain(runDir: string): MetagraphSource | null {
-  const path = join(resolve(runDir), 'network.json');
-  if (!existsSync(path)) return null;
-  const net = loadNetworkConfig(path);
-  if (!/^https?:\/\//.test(net.chainUrl)) return null;
+  const net = loadRunNetworkConfig(runDir);
+  if (net === null || !isEmbeddedChainUrl(net.chainUrl)) return null;
   return new EmbeddedChainClient({ url: net.chainUrl, netuid: net.netuid, timeoutMs: 3_000 });
 }
 

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isTesseraError } from '../../core/errors.ts';
 import { openNamedTokenizer, openTokenizer, type Tokenizer } from '../../data/tokenizer.ts';
-import { loadNetworkConfig } from '../../node/config/network.ts';
+import { loadRunNetworkConfig } from '../../node/config/network.ts';
 import { openNetworkDataset } from '../../node/dataset.ts';
 import { multipleChoiceRunner, PERPLEXITY_TASK, perplexityRunner, streamingPerplexityRunner } from '../../eval/runners.ts';
 import type { EvalTaskRunner } from '../../eval/task-runner.ts';
@@ -82,8 +81,7 @@ export async function taskRunners(list: string | undefined, o: { perplexity: () 
  * Brown data and BPE.
  */
 async function evaluationData(f: EvaluatorFlags, maxTokens: number): Promise<{ perplexity: () => EvalTaskRunner; tokenizer: Tokenizer; dataset: string }> {
-  const netPath = f.runDir === undefined ? undefined : join(resolve(f.runDir), 'network.json');
-  const net = netPath !== undefined && existsSync(netPath) ? loadNetworkConfig(netPath) : undefined;
+  const net = f.runDir === undefined ? undefined : (loadRunNetworkConfig(f.runDir) ?? undefined);
   if (net?.dataset === undefined) {
     const tokenizer = await openTokenizer(f.tokenizer ?? 'brown');
     return { perplexity: () => perplexityRunner(ensureDatasetWithProgress({ root: f.dataRoot }), { maxTokens }), tokenizer, dataset: 'brown' };

@@ -4,6 +4,8 @@
  * wire format). Every field is checked for type and range, unknown keys are refused by name, and the value is built
  * from the checked fields.
  */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { getModelConfig, MODEL_CONFIGS, type ModelConfig, type ModelConfigName } from '../../model/config.ts';
 import type { ProtocolParams } from '../../protocol/params.ts';
 import { DEFAULT_SPARSELOCO, type SparseLoCoConfig } from '../../optim/sparseloco/index.ts';
@@ -111,6 +113,17 @@ export function validateNetworkConfig(cfg: NetworkConfig, what = 'network settin
 
 export function loadNetworkConfig(path: string): NetworkConfig {
   return readNetworkConfig(ConfigFields.fromFile(path, 'network.json', networkConfigError));
+}
+
+/** The settings of a run directory (`<runDir>/network.json`), or null when it has none. */
+export function loadRunNetworkConfig(runDir: string): NetworkConfig | null {
+  const path = join(resolve(runDir), 'network.json');
+  return existsSync(path) ? loadNetworkConfig(path) : null;
+}
+
+/** Whether a chain URL names an embedded chain (http, https) rather than a subtensor node (ws, wss). */
+export function isEmbeddedChainUrl(url: string): boolean {
+  return /^https?:\/\//.test(url);
 }
 
 export function saveNetworkConfig(path: string, cfg: NetworkConfig): void {

@@ -21,7 +21,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { KeyError, loadKey, signerOf } from '../../chain/keys.ts';
 import { R2_ENDPOINT_TEMPLATE, type NodeBackend, type NodeKeys, type PeerStoreLocation } from '../backend.ts';
-import { loadNetworkConfig, NetworkConfigError, validateNetworkConfig, type NetworkConfig, type EvalSettings, type TrainSettings } from './network.ts';
+import { isEmbeddedChainUrl, loadNetworkConfig, NetworkConfigError, validateNetworkConfig, type NetworkConfig, type EvalSettings, type TrainSettings } from './network.ts';
 import { resolveProtocolParams, TEMPLAR_PROTOCOL, type ProtocolParams } from '../../protocol/index.ts';
 import { getModelConfig } from '../../model/config.ts';
 import { r2Endpoint, type BucketCredentials, type NodeBucket } from '../../storage/index.ts';
@@ -245,7 +245,7 @@ function optionalIntFlag(flag: string, v: string | number | undefined, hi: numbe
 
 export function chainKindOf(url: string, source = 'chain url'): ChainKind {
   if (/^wss?:\/\//.test(url)) return 'subtensor';
-  if (/^https?:\/\//.test(url)) return 'embedded';
+  if (isEmbeddedChainUrl(url)) return 'embedded';
   return bad(`${source} ${JSON.stringify(url)} must be ws:// or wss:// (subtensor) or http:// (embedded chain)`);
 }
 
