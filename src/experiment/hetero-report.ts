@@ -14,13 +14,22 @@ function yesNo(v: boolean | null): string {
   return v === null ? 'not run' : v ? '**yes**' : '**no**';
 }
 
+/** The run's settings in one sentence (no final stop), naming the seed unless `withSeed` is false (a --seeds summary). */
+export function heteroSettings(result: HeteroResult, withSeed = true): string {
+  const o = result.options;
+  return (
+    `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), H = ${o.innerSteps} inner steps, ${o.rounds} rounds, ` +
+    `batch ${o.batchSize} × ${o.seqLen} tokens in ${o.microBatches} micro-batches, inner AdamW lr ${o.innerLr}, SparseLoCo outer lr ${o.outerLr}, top-${o.topk ?? DEFAULT_SPARSELOCO.topk} per chunk; ` +
+    `groups: ${o.stages} stages (GPipe), subspace rank ${o.rank}, mode \`${o.groupMode}\`; peers weighed \`${o.peerWeighting}\`, slow replicas \`${o.slowReplicas ?? 'fewer-steps'}\`; ` +
+    `${withSeed ? `seed ${o.seed}; ` : ''}held-out loss on ${o.heldOutBatches} fixed batches`
+  );
+}
+
 export function heteroMarkdown(result: HeteroResult): string {
   const o = result.options;
   const full = result.rows.find((r) => r.kind === 'full');
   const lines = [
-    `Model \`${result.model}\` (${result.params.toLocaleString('en-US')} params), H = ${o.innerSteps} inner steps, ${o.rounds} rounds, ` +
-      `batch ${o.batchSize} × ${o.seqLen} tokens in ${o.microBatches} micro-batches, inner AdamW lr ${o.innerLr}, SparseLoCo outer lr ${o.outerLr}, top-${o.topk ?? DEFAULT_SPARSELOCO.topk} per chunk; ` +
-      `groups: ${o.stages} stages (GPipe), subspace rank ${o.rank}, mode \`${o.groupMode}\`; peers weighed \`${o.peerWeighting}\`, slow replicas \`${o.slowReplicas ?? 'fewer-steps'}\`; seed ${o.seed}; held-out loss on ${o.heldOutBatches} fixed batches.`,
+    `${heteroSettings(result)}.`,
     `Data: ${result.data.description}.`,
     `Activation bytes per inner step of one group (exact, whole frames): ${result.activationBytesFormula.uncompressed.toLocaleString('en-US')} uncompressed, ` +
       `${result.activationBytesFormula.compressed.toLocaleString('en-US')} at rank ${o.rank}.`,

@@ -128,9 +128,10 @@ export function summarizeHeteroSeeds(results: readonly HeteroResult[]): HeteroSe
 
 const fmt = (x: number, digits = 4): string => x.toFixed(digits);
 
+/** `settings`: heteroSettings(any seed's result, false). */
 export function heteroSeedsMarkdown(s: HeteroSeedsSummary, settings: string): string {
   const lines = [
-    `${settings.replace(/\.$/, '')}; seeds ${s.seeds.join(', ')}. Final held-out loss:`,
+    `${settings}; seeds ${s.seeds.join(', ')}. Final held-out loss:`,
     '',
     `| Row | ${s.seeds.map((x) => `seed ${x}`).join(' | ')} | mean | sd |`,
     `|---|${s.seeds.map(() => '---:|').join('')}---:|---:|`,

@@ -11,7 +11,7 @@
  */
 import type { Batch } from '../model/batch.ts';
 import { countParams, getModelConfig, type ModelConfig } from '../model/config.ts';
-import { DEFAULT_PEER_WEIGHTING, DEFAULT_SPARSELOCO, PEER_WEIGHTINGS, type PeerWeighting } from '../optim/sparseloco/index.ts';
+import { DEFAULT_PEER_WEIGHTING, DEFAULT_SPARSELOCO, PEER_WEIGHTINGS, SparseLoCoError, validateSparseLoCoConfig, type PeerWeighting, type SparseLoCoConfig } from '../optim/sparseloco/index.ts';
 import { Dataset } from '../data/index.ts';
 import type { TokenCorpus } from './corpus.ts';
 import { ExperimentError } from './errors.ts';
@@ -167,7 +167,12 @@ export function validateHeteroOptions(o: HeteroOptions): void {
   for (const [k, v] of Object.entries({ innerLr: o.innerLr, maxGradNorm: o.maxGradNorm, outerLr: o.outerLr })) {
     if (!(Number.isFinite(v) && v > 0)) throw new ExperimentError('BadOption', `${k} must be a positive number, got ${v}`);
   }
-  if (o.topk !== undefined && !(Number.isInteger(o.topk) && o.topk >= 1)) throw new ExperimentError('BadOption', `topk must be a positive integer, got ${o.topk}`);
+  try {
+    validateSparseLoCoConfig(rowSparseLoCo(o));
+  } catch (e) {
+    if (!(e instanceof SparseLoCoError)) throw e;
+    throw new ExperimentError('BadOption', e.message, { cause: e });
+  }
   if (!(o.weightDecay >= 0)) throw new ExperimentError('BadOption', 'weightDecay must be >= 0');
   if (o.slowReplicas !== undefined && !SLOW_REPLICAS.includes(o.slowReplicas)) throw new ExperimentError('BadOption', `slowReplicas must be one of ${SLOW_REPLICAS.join(', ')}`);
   if (!PEER_WEIGHTINGS.includes(o.peerWeighting)) throw new ExperimentError('BadOption', `peerWeighting must be one of ${PEER_WEIGHTINGS.join(', ')}`);
@@ -178,6 +183,11 @@ export function validateHeteroOptions(o: HeteroOptions): void {
 }
 
 export type HeteroData = Dataset | TokenCorpus;
+
+/** Every row's SparseLoCo settings: the defaults with the run's outer lr, peer weighting and top-k. */
+function rowSparseLoCo(o: HeteroOptions): SparseLoCoConfig {
+  return { ...DEFAULT_SPARSELOCO, outerLr: o.outerLr, peerWeighting: o.peerWeighting, ...(o.topk === undefined ? {} : { topk: o.topk }) };
+}
 
 export async function runHetero(o: HeteroOptions, source: HeteroData, onProgress: (e: HeteroProgress) => void = () => {}): Promise<HeteroResult> {
   validateHeteroOptions(o);
@@ -242,7 +252,7 @@ async function runRow(
     rank: o.rank,
     groupMode: o.groupMode,
     seed: o.seed,
-    sparseloco: { outerLr: o.outerLr, peerWeighting: o.peerWeighting, ...(o.topk === undefined ? {} : { topk: o.topk }) },
+    sparseloco: rowSparseLoCo(o),
     ...(o.slowReplicas === undefined ? {} : { slowReplicas: o.slowReplicas }),
     threads: o.threads,
   });

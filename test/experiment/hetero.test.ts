@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { heteroOptionsFromFlags } from '../../src/cli/commands/experiment.ts';
 import {
   defaultHeteroOptions,
+  ExperimentError,
   groupActivationBytesPerStep,
   heteroChecks,
   heteroMarkdown,
@@ -112,5 +113,7 @@ describe('tessera experiment hetero', () => {
     const [dflt, dense] = [await runHetero(base, testCorpus()), await runHetero({ ...base, topk: 128 }, testCorpus())];
     assert.ok(dense.rows[0].pseudoGradientBytes > dflt.rows[0].pseudoGradientBytes, `${dense.rows[0].pseudoGradientBytes} > ${dflt.rows[0].pseudoGradientBytes}`);
     assert.notEqual(dense.rows[0].finalLoss, dflt.rows[0].finalLoss);
+    await assert.rejects(runHetero({ ...base, topk: 0 }, testCorpus()), (e: Error) => e instanceof ExperimentError && /topk/.test(e.message), 'the SparseLoCo rule, as an experiment error');
+    await assert.rejects(runHetero({ ...base, topk: 70_000 }, testCorpus()), (e: Error) => e instanceof ExperimentError && /topk/.test(e.message));
   });
 });

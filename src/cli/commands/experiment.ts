@@ -25,6 +25,7 @@ import {
   type SlowReplicas,
   HETERO_ROWS,
   heteroMarkdown,
+  heteroSettings,
   heteroSeedsMarkdown,
   parseSeeds,
   runHetero,
@@ -303,7 +304,7 @@ async function hetero(f: HeteroFlags): Promise<void> {
       results.push(result);
     }
     const summary = summarizeHeteroSeeds(results);
-    const settings = heteroMarkdown(results[0]).split('\n')[0].replace(/; seed \d+;/, ';');
+    const settings = heteroSettings(results[0], false);
     const paths = writeHeteroSeedsReport(summary, settings, resolve(f.out));
     const wall = (performance.now() - t0) / 1000;
     if (f.json) process.stdout.write(JSON.stringify({ settings, ...summary, wallSeconds: wall, files: paths }, null, 2) + '\n');
