@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TesseraError } from '../core/errors.ts';
+import { httpUrl, listen } from '../core/http-listen.ts';
 import { readRequestBody } from '../core/request-body.ts';
 import { readFileIfExists, writeFileAtomic } from '../core/durable-write.ts';
 import { DEFAULT_TOKENIZER_PATH, ensureDataset } from '../data/index.ts';
@@ -170,14 +171,15 @@ export async function startBrowserGateway(o: BrowserGatewayOptions): Promise<Bro
       else res.destroy();
     });
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err) => fail(new GatewayError('ListenFailed', `browser gateway: cannot listen on ${o.host ?? '127.0.0.1'}:${o.port}: ${err.message}`, { cause: err })));
-    server.listen(o.port, o.host ?? '127.0.0.1', ok);
-  });
-  const addr = server.address() as AddressInfo;
-  const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  const host = o.host ?? '127.0.0.1';
+  let addr: AddressInfo;
+  try {
+    addr = await listen(server, o.port, host);
+  } catch (err) {
+    throw new GatewayError('ListenFailed', `browser gateway: cannot listen on ${host}:${o.port}: ${(err as Error).message}`, { cause: err });
+  }
   return {
-    url: `http://${host}:${addr.port}`,
+    url: httpUrl(addr.address, addr.port),
     bundleBytes: worker.bytes,
     close: () =>
       new Promise<void>((r) => {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { httpUrl, listen } from '../core/http-listen.ts';
 import { join, resolve } from 'node:path';
 import { HistoryFollower } from '../evaluator/history.ts';
 import { qualityView } from '../evaluator/quality.ts';
@@ -132,16 +133,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   };
 
   const server: Server = createServer(handle);
-  const listen = (port: number) =>
-    new Promise<void>((ok, fail) => {
-      server.once('error', fail);
-      server.listen(port, o.host ?? '127.0.0.1', () => {
-        server.off('error', fail);
-        ok();
-      });
-    });
+  const host = o.host ?? '127.0.0.1';
+  let addr: AddressInfo;
   try {
-    await listen(o.port);
+    addr = await listen(server, o.port, host);
   } catch (err) {
     if (!(o.anyPortIfTaken === true && (err as NodeJS.ErrnoException).code === 'EADDRINUSE')) {
       clearInterval(timer);
@@ -149,12 +144,10 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new DashboardError('PortInUse', `port ${o.port} is already in use (choose another, or 0 for any free port)`);
       throw err;
     }
-    await listen(0);
+    addr = await listen(server, 0, host);
   }
-  const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
-    url: `http://${host}:${addr.port}/`,
+    url: `${httpUrl(addr.address, addr.port)}/`,
     follower,
     close: async () => {
       clearInterval(timer);

@@ -5,7 +5,7 @@
  * (never prom-client's global one) served at `/metrics` by `serveMetrics`.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { httpUrl, listen } from '../core/http-listen.ts';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 import { nodeEventBody, type NodeEventBody, type NodeEventKind, type NodeEventMap } from './node-event-map.ts';
@@ -186,17 +186,10 @@ export async function serveMetrics(metrics: MetricsSource, port: number, host = 
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
     );
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(port, host, () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
+  const addr = await listen(server, port, host);
   server.unref();
-  const addr = server.address() as AddressInfo;
   return {
-    url: `http://${host}:${addr.port}/metrics`,
+    url: `${httpUrl(host, addr.port)}/metrics`,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }

@@ -16,9 +16,9 @@
  * Errors are `{ "error": { "code", "message" } }` with a status from `httpStatusOf`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EmbeddedChainError, httpStatusOf } from './errors.ts';
 import { parseJsonObject, type JsonErrorFactory } from '../../core/json.ts';
+import { httpUrl, listen } from '../../core/http-listen.ts';
 import { ChainNode, type ChainNodeOptions } from './node.ts';
 import { checkAddress } from './state.ts';
 import { accountView, chainInfoView, commitmentsView, epochsView, hyperparamsView, matrixView, metagraphView, requireNetuid } from './views.ts';
@@ -205,24 +205,18 @@ export async function startEmbeddedChain(opts: EmbeddedChainServerOptions): Prom
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
+  const host = opts.host ?? '127.0.0.1';
+  let port: number;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    port = (await listen(server, opts.port ?? 0, host)).port;
   } catch (err) {
     node.stop();
-    throw new EmbeddedChainError('Unavailable', `cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}: ${(err as Error).message}`, { cause: err });
+    throw new EmbeddedChainError('Unavailable', `cannot listen on ${host}:${opts.port ?? 0}: ${(err as Error).message}`, { cause: err });
   }
   if (opts.autostart ?? true) node.start();
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host ?? '127.0.0.1';
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: httpUrl(host, port),
     port,
     node,
     close(): Promise<void> {
